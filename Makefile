@@ -11,7 +11,7 @@ SAN       = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 TEST_SRCS := $(wildcard tests/test_*.c)
 TESTS     := $(TEST_SRCS:tests/%.c=$(BUILD)/%)
-TEST_DEPS := telemetry.h tests/testlib.h
+TEST_DEPS := telemetry.h tests/testlib.h tests/helpers.h
 EXAMPLES  :=
 EXTRA     :=
 

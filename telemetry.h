@@ -766,11 +766,11 @@ TELEMETRY__INTERNAL int telemetry__buf_printf(telemetry__buf *b, const char *fmt
    ============================================================================================= */
 typedef struct telemetry__json {
     telemetry__buf *out;
-    int depth;
-    int error;                                     /* nesting misuse */
-    unsigned char count[TELEMETRY_JSON_MAX_DEPTH]; /* values written at each level (0, 1, many) */
-    unsigned char is_object[TELEMETRY_JSON_MAX_DEPTH];
-    int after_key;
+    int depth;                                         /* 0 at top level */
+    int error;                                         /* misuse: unbalanced, key missing, ... */
+    int after_key;                                     /* a key was written; its value is due */
+    unsigned char count[TELEMETRY_JSON_MAX_DEPTH + 1]; /* values written so far at each depth */
+    unsigned char is_object[TELEMETRY_JSON_MAX_DEPTH + 1];
 } telemetry__json;
 
 TELEMETRY__INTERNAL void telemetry__json_init(telemetry__json *j, telemetry__buf *out) {
@@ -837,26 +837,23 @@ TELEMETRY__INTERNAL int telemetry__json_quote(telemetry__buf *b, const char *s, 
 /* Separator before a value: a comma after a previous sibling, nothing after a key. */
 TELEMETRY__INTERNAL void telemetry__json_pre(telemetry__json *j) {
     if (j->after_key) { j->after_key = 0; return; }
-    if (j->depth > 0) {
-        if (j->is_object[j->depth - 1]) j->error = 1;   /* value without key inside an object */
-        if (j->count[j->depth - 1]) telemetry__buf_putc(j->out, ',');
-        j->count[j->depth - 1] = 1;
-    } else if (j->count[0] == 2) {
-        j->error = 1;                                    /* second top-level value */
+    if (j->depth > 0 && j->is_object[j->depth]) j->error = 1;      /* a value needs a key here */
+    if (j->count[j->depth]) {
+        if (j->depth == 0) j->error = 1;                          /* a second top-level value */
+        else telemetry__buf_putc(j->out, ',');
     }
+    j->count[j->depth] = 1;
 }
 TELEMETRY__INTERNAL void telemetry__json_open(telemetry__json *j, char c, int is_object) {
     telemetry__json_pre(j);
-    if (j->depth == 0) j->count[0] = 2;
-    if (j->depth >= TELEMETRY_JSON_MAX_DEPTH - 1) { j->error = 1; return; }
+    if (j->depth >= TELEMETRY_JSON_MAX_DEPTH) { j->error = 1; return; }
     telemetry__buf_putc(j->out, c);
     j->depth++;
-    j->count[j->depth - 1] = 0;
-    j->is_object[j->depth - 1] = (unsigned char)is_object;
+    j->count[j->depth] = 0;
+    j->is_object[j->depth] = (unsigned char)is_object;
 }
 TELEMETRY__INTERNAL void telemetry__json_close(telemetry__json *j, char c, int is_object) {
-    if (j->depth <= 1 && j->depth == 0) { j->error = 1; return; }
-    if (j->is_object[j->depth - 1] != is_object || j->after_key) j->error = 1;
+    if (j->depth == 0 || j->is_object[j->depth] != is_object || j->after_key) { j->error = 1; return; }
     telemetry__buf_putc(j->out, c);
     j->depth--;
 }
@@ -866,18 +863,15 @@ TELEMETRY__INTERNAL void telemetry__json_array_begin(telemetry__json *j) { telem
 TELEMETRY__INTERNAL void telemetry__json_array_end(telemetry__json *j) { telemetry__json_close(j, ']', 0); }
 
 TELEMETRY__INTERNAL void telemetry__json_key_n(telemetry__json *j, const char *k, size_t n) {
-    if (j->depth == 0 || !j->is_object[j->depth - 1] || j->after_key) { j->error = 1; return; }
-    if (j->count[j->depth - 1]) telemetry__buf_putc(j->out, ',');
-    j->count[j->depth - 1] = 1;
+    if (j->depth == 0 || !j->is_object[j->depth] || j->after_key) { j->error = 1; return; }
+    if (j->count[j->depth]) telemetry__buf_putc(j->out, ',');
+    j->count[j->depth] = 1;
     telemetry__json_quote(j->out, k, n);
     telemetry__buf_putc(j->out, ':');
     j->after_key = 1;
 }
 TELEMETRY__INTERNAL void telemetry__json_key(telemetry__json *j, const char *k) { telemetry__json_key_n(j, k, strlen(k)); }
-TELEMETRY__INTERNAL void telemetry__json_value_start(telemetry__json *j) {
-    telemetry__json_pre(j);
-    if (j->depth == 0) j->count[0] = 2;
-}
+TELEMETRY__INTERNAL void telemetry__json_value_start(telemetry__json *j) { telemetry__json_pre(j); }
 TELEMETRY__INTERNAL void telemetry__json_string_n(telemetry__json *j, const char *s, size_t n) {
     telemetry__json_value_start(j);
     telemetry__json_quote(j->out, s, n);
@@ -953,7 +947,7 @@ TELEMETRY__INTERNAL void telemetry__json_value(telemetry__json *j, telemetry_val
    partial document as whole: TELEMETRY_ERR_NO_SPACE / _NO_MEMORY / _INVALID_ARGUMENT otherwise. */
 TELEMETRY__INTERNAL int telemetry__json_finish(const telemetry__json *j) {
     if (j->out->failed) return j->out->fixed ? TELEMETRY_ERR_NO_SPACE : TELEMETRY_ERR_NO_MEMORY;
-    if (j->error || j->depth != 0 || j->count[0] != 2 || j->after_key) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    if (j->error || j->depth != 0 || j->count[0] != 1 || j->after_key) return TELEMETRY_ERR_INVALID_ARGUMENT;
     return TELEMETRY_OK;
 }
 
@@ -1146,3 +1140,1246 @@ fail:
 #if defined(TELEMETRY__DEV_TRANSPORT)
 #  include "dev/transport.h"
 #endif
+
+/* =============================================================================================
+   >>metrics: the registry that the usage report, the disclosure and the debug print all read
+   ============================================================================================= */
+TELEMETRY__DEF telemetry__mutex telemetry__registry_lock = TELEMETRY__MUTEX_INIT;
+TELEMETRY__DEF telemetry_metric *telemetry__metrics = NULL;   /* sorted by id */
+
+TELEMETRY_API telemetry_value telemetry_string(const char *s) {
+    telemetry_value v;
+    memset(&v, 0, sizeof v);
+    v.type = s ? TELEMETRY_VALUE_STRING : TELEMETRY_VALUE_NULL;
+    v.as.s = s;
+    return v;
+}
+TELEMETRY_API telemetry_value telemetry_int(int64_t i) {
+    telemetry_value v;
+    memset(&v, 0, sizeof v);
+    v.type = TELEMETRY_VALUE_INT; v.as.i = i;
+    return v;
+}
+TELEMETRY_API telemetry_value telemetry_double(double d) {
+    telemetry_value v;
+    memset(&v, 0, sizeof v);
+    v.type = (d != d || d - d != 0) ? TELEMETRY_VALUE_NULL : TELEMETRY_VALUE_DOUBLE;
+    v.as.d = d;
+    return v;
+}
+TELEMETRY_API telemetry_value telemetry_bool(int b) {
+    telemetry_value v;
+    memset(&v, 0, sizeof v);
+    v.type = TELEMETRY_VALUE_BOOL; v.as.b = b ? 1 : 0;
+    return v;
+}
+TELEMETRY_API telemetry_value telemetry_null(void) {
+    telemetry_value v;
+    memset(&v, 0, sizeof v);
+    return v;
+}
+
+/* A name the usage report can carry as a key anywhere (Firebase refuses . $ # [ ] / and
+   controls; we keep to a portable subset): [A-Za-z0-9_-], 1 to TELEMETRY_MAX_NAME-1 bytes. */
+TELEMETRY__INTERNAL int telemetry__valid_name(const char *s) {
+    size_t n = 0;
+    if (!s || !*s) return 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return 0;
+    }
+    return n < TELEMETRY_MAX_NAME;
+}
+
+TELEMETRY_API int telemetry_register_metric(telemetry_metric *m) {
+    telemetry_metric **at;
+    int rc = 0;
+    if (!m || !m->fn || !telemetry__valid_name(m->id) || !m->description) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    telemetry__lock(&telemetry__registry_lock);
+    if (m->registered) { telemetry__unlock(&telemetry__registry_lock); return 0; }
+    for (at = &telemetry__metrics; *at && strcmp((*at)->id, m->id) < 0; at = &(*at)->next) {}
+    if (*at && strcmp((*at)->id, m->id) == 0) rc = TELEMETRY_ERR_DUPLICATE;
+    else { m->next = *at; *at = m; m->registered = 1; }
+    telemetry__unlock(&telemetry__registry_lock);
+    if (rc) telemetry__log(TELEMETRY_LEVEL_WARNING, "metric '%s' is registered twice; the second one is ignored", m->id);
+    return rc;
+}
+
+/* ---- counters: a fixed open-addressing table; a slot's name is written once, then published.
+   The hot path (a known name) is one hash, a probe, a compare and an atomic add. ------------ */
+typedef struct telemetry__counter {
+    int state;                          /* 0 empty, 1 being claimed, 2 ready */
+    char name[TELEMETRY_MAX_NAME];
+    int64_t value;
+} telemetry__counter;
+
+TELEMETRY__DEF telemetry__counter telemetry__counters[TELEMETRY_MAX_COUNTERS];
+
+TELEMETRY__INTERNAL uint32_t telemetry__hash(const char *s) {
+    uint32_t h = 2166136261u;                          /* FNV-1a */
+    while (*s) { h ^= (unsigned char)*s++; h *= 16777619u; }
+    return h;
+}
+
+TELEMETRY_API int telemetry_count(const char *name, int64_t delta) {
+    uint32_t i, start;
+    if (!telemetry__valid_name(name)) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    start = telemetry__hash(name) & (TELEMETRY_MAX_COUNTERS - 1);
+    for (i = 0; i < TELEMETRY_MAX_COUNTERS; i++) {
+        telemetry__counter *c = &telemetry__counters[(start + i) & (TELEMETRY_MAX_COUNTERS - 1)];
+        int state = TELEMETRY__ATOMIC_LOAD(&c->state);
+        if (state == 0 && TELEMETRY__ATOMIC_CAS_INT(&c->state, 0, 1)) {
+            strcpy(c->name, name);                    /* fits: telemetry__valid_name */
+            TELEMETRY__ATOMIC_STORE(&c->state, 2);
+            state = 2;
+        }
+        while (state == 1) state = TELEMETRY__ATOMIC_LOAD(&c->state);   /* another thread is naming it */
+        if (strcmp(c->name, name) == 0) { TELEMETRY__ATOMIC_ADD64(&c->value, delta); return 0; }
+    }
+    telemetry__log(TELEMETRY_LEVEL_WARNING, "counter '%s' dropped: more than %d counter names", name, TELEMETRY_MAX_COUNTERS);
+    return TELEMETRY_ERR_NO_SPACE;
+}
+
+/* Writes {"name":value,...} sorted by name. With reset, each value is taken (set to 0)
+   atomically, so increments racing with a report land in this report or the next. */
+TELEMETRY__INTERNAL void telemetry__counters_json(telemetry__json *j, int reset) {
+    int order[TELEMETRY_MAX_COUNTERS], n = 0, i, k;
+    for (i = 0; i < TELEMETRY_MAX_COUNTERS; i++)
+        if (TELEMETRY__ATOMIC_LOAD(&telemetry__counters[i].state) == 2) order[n++] = i;
+    for (i = 1; i < n; i++) {                          /* insertion sort: n is small */
+        int v = order[i];
+        for (k = i; k > 0 && strcmp(telemetry__counters[order[k - 1]].name, telemetry__counters[v].name) > 0; k--) order[k] = order[k - 1];
+        order[k] = v;
+    }
+    telemetry__json_object_begin(j);
+    for (i = 0; i < n; i++) {
+        telemetry__counter *c = &telemetry__counters[order[i]];
+        int64_t v = reset ? TELEMETRY__ATOMIC_XCHG64(&c->value, 0) : TELEMETRY__ATOMIC_LOAD(&c->value);
+        telemetry__json_key(j, c->name);
+        telemetry__json_int(j, v);
+    }
+    telemetry__json_object_end(j);
+}
+
+/* Calls one metric and writes its value; string values are cut at TELEMETRY_MAX_STRING_VALUE. */
+TELEMETRY__INTERNAL void telemetry__metric_json(telemetry__json *j, const telemetry_metric *m) {
+    telemetry_value v = m->fn();
+    if (v.type == TELEMETRY_VALUE_STRING && v.as.s) {
+        size_t n = strlen(v.as.s);
+        telemetry__json_string_n(j, v.as.s, n < TELEMETRY_MAX_STRING_VALUE ? n : TELEMETRY_MAX_STRING_VALUE);
+    } else {
+        telemetry__json_value(j, v);
+    }
+}
+
+/* =============================================================================================
+   >>files: the few file operations the library needs; every write is atomic
+   ============================================================================================= */
+#if defined(_WIN32)
+#  define TELEMETRY__SEP "\\"
+#else
+#  define TELEMETRY__SEP "/"
+#endif
+
+/* Reads a whole small file (at most max bytes) into a NUL-terminated allocation.
+   0, or -errno style: TELEMETRY_ERR_IO with *err set to the errno value. */
+TELEMETRY__INTERNAL int telemetry__read_file(const char *path, size_t max, char **out, size_t *len, int *err) {
+    FILE *f;
+    char *data;
+    size_t n;
+    *out = NULL; *err = 0;
+    f = fopen(path, "rb");
+    if (!f) { *err = errno; return TELEMETRY_ERR_IO; }
+    data = (char *)telemetry__malloc(max + 1);
+    if (!data) { fclose(f); return TELEMETRY_ERR_NO_MEMORY; }
+    n = fread(data, 1, max, f);
+    if (ferror(f)) { *err = errno ? errno : EIO; fclose(f); telemetry__free(data); return TELEMETRY_ERR_IO; }
+    fclose(f);
+    data[n] = 0;
+    *out = data;
+    if (len) *len = n;
+    return 0;
+}
+
+/* Creates dir and any missing parents, owner-only (0700). 0 or TELEMETRY_ERR_IO. */
+TELEMETRY__INTERNAL int telemetry__mkdirs(const char *dir) {
+    char path[4096];
+    size_t i, n = strlen(dir);
+    if (n == 0 || n >= sizeof path) return TELEMETRY_ERR_IO;
+    memcpy(path, dir, n + 1);
+    for (i = 1; i <= n; i++) {
+        if (path[i] == '/' || path[i] == '\\' || path[i] == 0) {
+            char c = path[i];
+            path[i] = 0;
+#if defined(_WIN32)
+            if (_mkdir(path) != 0 && errno != EEXIST && i == n) return TELEMETRY_ERR_IO;
+#else
+            if (mkdir(path, 0700) != 0 && errno != EEXIST && i == n) return TELEMETRY_ERR_IO;
+#endif
+            path[i] = c;
+        }
+    }
+    return 0;
+}
+
+/* Writes a file so that readers see the old content or the new, never a mix: a temporary file in
+   the same folder, written, flushed to disk, then renamed over the target. */
+TELEMETRY__INTERNAL int telemetry__write_file_atomic(const char *path, const void *data, size_t len) {
+    char tmp[4200];
+    unsigned char rnd[4] = { 0, 0, 0, 0 };
+    const char *p = (const char *)data;
+    int fd, ok = 1;
+    telemetry__os_entropy(rnd, sizeof rnd);
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%02x%02x%02x%02x", path, rnd[0], rnd[1], rnd[2], rnd[3]) >= sizeof tmp)
+        return TELEMETRY_ERR_IO;
+#if defined(_WIN32)
+    fd = _open(tmp, _O_WRONLY | _O_CREAT | _O_EXCL | _O_BINARY, _S_IREAD | _S_IWRITE);
+#else
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+#endif
+    if (fd < 0) return TELEMETRY_ERR_IO;
+    while (len > 0 && ok) {
+#if defined(_WIN32)
+        int n = _write(fd, p, (unsigned)(len > 65536 ? 65536 : len));
+#else
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+#endif
+        if (n <= 0) ok = 0;
+        else { p += n; len -= (size_t)n; }
+    }
+#if defined(_WIN32)
+    if (ok && _commit(fd) != 0) ok = 0;
+    if (_close(fd) != 0) ok = 0;
+    if (ok && !MoveFileExA(tmp, path, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) ok = 0;
+#else
+    if (ok && fsync(fd) != 0) ok = 0;
+    if (close(fd) != 0) ok = 0;
+    if (ok && rename(tmp, path) != 0) ok = 0;
+#endif
+    if (!ok) { remove(tmp); return TELEMETRY_ERR_IO; }
+    return 0;
+}
+
+/* =============================================================================================
+   >>consent: environment, the app's config file, the consent file, opt-in mode
+   ============================================================================================= */
+
+/* An explicit false: "", 0, false, no, off (any case, surrounding blanks ignored). */
+TELEMETRY__INTERNAL int telemetry__is_false_word(const char *s, size_t n) {
+    static const char *words[] = { "0", "false", "no", "off", "disabled", "disable", NULL };
+    int i;
+    while (n && (*s == ' ' || *s == '\t')) { s++; n--; }
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n')) n--;
+    if (n == 0) return 1;
+    for (i = 0; words[i]; i++) if (strlen(words[i]) == n && telemetry__strnieq(s, words[i], n)) return 1;
+    return 0;
+}
+TELEMETRY__INTERNAL int telemetry__is_true_word(const char *s, size_t n) {
+    static const char *words[] = { "1", "true", "yes", "on", "enabled", "enable", NULL };
+    int i;
+    for (i = 0; words[i]; i++) if (strlen(words[i]) == n && telemetry__strnieq(s, words[i], n)) return 1;
+    return 0;
+}
+
+/* An environment variable that is set to anything but an explicit false says "opt out". */
+TELEMETRY__INTERNAL int telemetry__env_says_off(const char *name) {
+    const char *v = getenv(name);
+    return v != NULL && !telemetry__is_false_word(v, strlen(v));
+}
+TELEMETRY__INTERNAL int telemetry__env_true(const char *name) {
+    const char *v = getenv(name);
+    return v != NULL && !telemetry__is_false_word(v, strlen(v));
+}
+
+/* "<APP>_NO_TELEMETRY": the app name upper-cased, every other character as '_'. */
+TELEMETRY__INTERNAL void telemetry__app_env_name(const char *app, char *out, size_t cap) {
+    size_t i = 0;
+    for (; *app && i + 14 < cap; app++) {
+        char c = *app;
+        out[i++] = (char)((c >= 'a' && c <= 'z') ? c - 32 : ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) ? c : '_');
+    }
+    memcpy(out + i, "_NO_TELEMETRY", 14);
+}
+
+/* Looks for `key = value`, `key: value` or `key=value` lines (INI, TOML, YAML-style), ignoring
+   blank lines, comment lines (# or ;), trailing comments after a blank, quotes, [sections] and
+   indentation. Returns -1 (key set false), 1 (key set true), 0 (absent or another value).
+   The last assignment wins, as it does for the parsers of those formats. */
+TELEMETRY__INTERNAL int telemetry__config_text_says(const char *text, const char *key) {
+    size_t klen = strlen(key);
+    int verdict = 0;
+    const char *line = text;
+    while (line && *line) {
+        const char *end = strchr(line, '\n'), *p = line, *v, *ve;
+        if (!end) end = line + strlen(line);
+        while (p < end && (*p == ' ' || *p == '\t')) p++;
+        if (p < end && (*p == '"' || *p == '\'') && (size_t)(end - p) > klen + 1 && p[klen + 1] == *p &&
+            telemetry__strnieq(p + 1, key, klen)) p += 1;              /* "key": value (quoted key) */
+        if ((size_t)(end - p) > klen && telemetry__strnieq(p, key, klen)) {
+            v = p + klen;
+            if (*v == '"' || *v == '\'') v++;
+            while (v < end && (*v == ' ' || *v == '\t')) v++;
+            if (v < end && (*v == '=' || *v == ':')) {
+                v++;
+                while (v < end && (*v == ' ' || *v == '\t')) v++;
+                ve = v;
+                while (ve < end && !((*ve == '#' || *ve == ';') && (ve == v || ve[-1] == ' ' || ve[-1] == '\t'))) ve++;
+                while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t' || ve[-1] == '\r' || ve[-1] == ',')) ve--;
+                if (ve - v >= 2 && (*v == '"' || *v == '\'') && ve[-1] == *v) { v++; ve--; }
+                if (ve > v && telemetry__is_false_word(v, (size_t)(ve - v))) verdict = -1;
+                else if (telemetry__is_true_word(v, (size_t)(ve - v))) verdict = 1;
+            }
+        }
+        line = *end ? end + 1 : NULL;
+    }
+    return verdict;
+}
+
+typedef enum telemetry__source {
+    TELEMETRY__SOURCE_DEFAULT = 0,      /* nothing said no: on in opt-out mode */
+    TELEMETRY__SOURCE_DO_NOT_TRACK,
+    TELEMETRY__SOURCE_APP_ENV,
+    TELEMETRY__SOURCE_CONFIG_FILE,
+    TELEMETRY__SOURCE_CONFIG_UNREADABLE,
+    TELEMETRY__SOURCE_REVOKED,
+    TELEMETRY__SOURCE_NO_OPT_IN,
+    TELEMETRY__SOURCE_GIVEN              /* consent given (file or config file), on */
+} telemetry__source;
+
+/* =============================================================================================
+   >>state: the per-app state folder and the anonymous install id
+   ============================================================================================= */
+
+/* The platform's per-user state folder for app, or "" when there is none (no HOME). */
+TELEMETRY__INTERNAL void telemetry__default_state_dir(const char *app, char *out, size_t cap) {
+    const char *base;
+    out[0] = 0;
+#if defined(_WIN32)
+    base = getenv("LOCALAPPDATA");
+    if (base && *base) snprintf(out, cap, "%s\\%s", base, app);
+#elif defined(__APPLE__)
+    base = getenv("HOME");
+    if (base && *base) snprintf(out, cap, "%s/Library/Application Support/%s", base, app);
+#else
+    base = getenv("XDG_STATE_HOME");
+    if (base && base[0] == '/') { snprintf(out, cap, "%s/%s", base, app); return; }
+    base = getenv("HOME");
+    if (base && *base) snprintf(out, cap, "%s/.local/state/%s", base, app);
+#endif
+}
+
+TELEMETRY__INTERNAL int telemetry__is_hex_id(const char *s) {
+    int i;
+    for (i = 0; i < 32; i++) if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
+    return s[32] == 0 || s[32] == '\n' || s[32] == '\r';
+}
+
+TELEMETRY__INTERNAL void telemetry__hex(const unsigned char *in, size_t n, char *out) {
+    size_t i;
+    for (i = 0; i < n; i++) { out[2 * i] = "0123456789abcdef"[in[i] >> 4]; out[2 * i + 1] = "0123456789abcdef"[in[i] & 15]; }
+    out[2 * n] = 0;
+}
+
+/* The library's state: one per process, guarded by telemetry__lock_state. */
+typedef struct telemetry__state {
+    int initialized;
+    int enabled;
+    telemetry__source source;       /* which consent source decided */
+    int debug;                      /* TELEMETRY_DEBUG: print payloads instead of sending */
+    char *app_name, *app_version, *environment, *dist, *config_file, *config_key;
+    char *ca_file, *ca_pem, *usage_url_text, *dsn_text;
+    char release[256];
+    char state_dir[1024];           /* "" when there is none: memory only */
+    char config_problem[300];       /* why the config file could not be read, for the disclosure */
+    telemetry__url usage;
+    int has_usage;
+    telemetry__dsn dsn;
+    int has_dsn;
+    int opt_in;
+    int session_consent;            /* telemetry_set_consent in this run: 1 given, -1 revoked */
+    char install_id[33];            /* "" until the first enabled run creates it */
+    int first_run;
+    unsigned timeout_ms, shutdown_timeout_ms;
+    int no_crash_handler;
+    const telemetry_io *io;
+    int (*entropy_fn)(void *, void *, size_t);
+    int64_t (*clock_fn)(void *);
+    void *platform_user_data;
+    int64_t started_ms;
+    void *http;                     /* the transport's cached connection */
+} telemetry__state;
+
+TELEMETRY__DEF telemetry__state telemetry__st;
+TELEMETRY__DEF telemetry__mutex telemetry__state_lock = TELEMETRY__MUTEX_INIT;
+
+TELEMETRY__INTERNAL int64_t telemetry__now_ms(void) {
+    return telemetry__st.clock_fn ? telemetry__st.clock_fn(telemetry__st.platform_user_data) : telemetry__system_time_ms();
+}
+TELEMETRY__INTERNAL int telemetry__random(void *buf, size_t len) {
+    if (telemetry__st.entropy_fn) return telemetry__st.entropy_fn(telemetry__st.platform_user_data, buf, len) == 0 ? 0 : TELEMETRY_ERR_ENTROPY;
+    return telemetry__os_entropy(buf, len) == 0 ? 0 : TELEMETRY_ERR_ENTROPY;
+}
+/* 128 random bits as 32 lowercase hex digits (install ids, event ids, session ids). */
+TELEMETRY__INTERNAL int telemetry__random_id(char out[33]) {
+    unsigned char b[16];
+    int rc = telemetry__random(b, sizeof b);
+    if (rc) { out[0] = 0; return rc; }
+    b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);  /* a valid UUID v4 in its 32-hex form */
+    b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
+    telemetry__hex(b, 16, out);
+    return 0;
+}
+
+TELEMETRY__INTERNAL void telemetry__state_path(const char *name, char *out, size_t cap) {
+    snprintf(out, cap, "%s" TELEMETRY__SEP "%s", telemetry__st.state_dir, name);
+}
+
+/* Reads the consent file: 1 given, -1 revoked, 0 no decision. Reading never creates anything. */
+TELEMETRY__INTERNAL int telemetry__read_consent_file(void) {
+    char path[1100], *text = NULL;
+    int err, verdict = 0;
+    if (telemetry__st.session_consent) return telemetry__st.session_consent;
+    if (!telemetry__st.state_dir[0]) return 0;
+    telemetry__state_path("consent", path, sizeof path);
+    if (telemetry__read_file(path, 256, &text, NULL, &err) != 0) return 0;
+    if (strncmp(text, "given", 5) == 0) verdict = 1;
+    else if (strncmp(text, "revoked", 7) == 0) verdict = -1;
+    telemetry__free(text);
+    return verdict;
+}
+
+/* Every consent source, in the documented order; the first that says no decides. */
+TELEMETRY__INTERNAL void telemetry__decide(void) {
+    char env_name[128];
+    int file_says = 0, consent;
+    telemetry__st.config_problem[0] = 0;
+    if (telemetry__st.config_file) {
+        char *text = NULL;
+        int err = 0, rc = telemetry__read_file(telemetry__st.config_file, 1 << 20, &text, NULL, &err);
+        if (rc == 0) file_says = telemetry__config_text_says(text, telemetry__st.config_key);
+        else if (err != ENOENT) {
+            snprintf(telemetry__st.config_problem, sizeof telemetry__st.config_problem, "%s could not be read (%s)",
+                     telemetry__st.config_file, strerror(err));
+            file_says = -2;
+        }
+        telemetry__free(text);
+    }
+    telemetry__app_env_name(telemetry__st.app_name, env_name, sizeof env_name);
+    consent = telemetry__read_consent_file();
+    if (telemetry__env_says_off("DO_NOT_TRACK")) telemetry__st.source = TELEMETRY__SOURCE_DO_NOT_TRACK;
+    else if (telemetry__env_says_off(env_name)) telemetry__st.source = TELEMETRY__SOURCE_APP_ENV;
+    else if (file_says == -1) telemetry__st.source = TELEMETRY__SOURCE_CONFIG_FILE;
+    else if (file_says == -2) telemetry__st.source = TELEMETRY__SOURCE_CONFIG_UNREADABLE;
+    else if (consent < 0) telemetry__st.source = TELEMETRY__SOURCE_REVOKED;
+    else if (telemetry__st.opt_in && consent <= 0 && file_says != 1) telemetry__st.source = TELEMETRY__SOURCE_NO_OPT_IN;
+    else if (consent > 0 || (telemetry__st.opt_in && file_says == 1)) telemetry__st.source = TELEMETRY__SOURCE_GIVEN;
+    else telemetry__st.source = TELEMETRY__SOURCE_DEFAULT;
+    telemetry__st.enabled = telemetry__st.source == TELEMETRY__SOURCE_DEFAULT || telemetry__st.source == TELEMETRY__SOURCE_GIVEN;
+}
+
+/* The sentence the disclosure prints for the deciding source. */
+TELEMETRY__INTERNAL void telemetry__source_text(char *out, size_t cap) {
+    char env_name[128];
+    const char *cf = telemetry__st.config_file ? telemetry__st.config_file : "";
+    telemetry__app_env_name(telemetry__st.app_name, env_name, sizeof env_name);
+    switch (telemetry__st.source) {
+    case TELEMETRY__SOURCE_DO_NOT_TRACK: snprintf(out, cap, "OFF: DO_NOT_TRACK is set in the environment"); break;
+    case TELEMETRY__SOURCE_APP_ENV: snprintf(out, cap, "OFF: %s is set in the environment", env_name); break;
+    case TELEMETRY__SOURCE_CONFIG_FILE: snprintf(out, cap, "OFF: '%s' is set to a false value in %s", telemetry__st.config_key, cf); break;
+    case TELEMETRY__SOURCE_CONFIG_UNREADABLE: snprintf(out, cap, "OFF: the config file %s; staying off to be safe", telemetry__st.config_problem); break;
+    case TELEMETRY__SOURCE_REVOKED: snprintf(out, cap, "OFF: consent was revoked (kept in the state folder)"); break;
+    case TELEMETRY__SOURCE_NO_OPT_IN: snprintf(out, cap, "OFF: this program asks before it collects anything, and consent was not given"); break;
+    case TELEMETRY__SOURCE_GIVEN: snprintf(out, cap, "ON: consent was given"); break;
+    default: snprintf(out, cap, "ON: no opt-out is set"); break;
+    }
+}
+
+/* Creates the state folder and the install id on an enabled run. Failures leave telemetry on in
+   memory-only mode (a fresh id for this run) with a log line: never fatal to the host. */
+TELEMETRY__INTERNAL void telemetry__prepare_state(void) {
+    char path[1100], *text = NULL;
+    int err;
+    telemetry__st.first_run = 0;
+    if (telemetry__st.state_dir[0]) {
+        telemetry__state_path("install_id", path, sizeof path);
+        if (telemetry__read_file(path, 64, &text, NULL, &err) == 0 && telemetry__is_hex_id(text)) {
+            memcpy(telemetry__st.install_id, text, 32);
+            telemetry__st.install_id[32] = 0;
+            telemetry__free(text);
+            return;
+        }
+        if (text) telemetry__log(TELEMETRY_LEVEL_WARNING, "the install id file was damaged; making a new one");
+        telemetry__free(text);
+    }
+    if (telemetry__random_id(telemetry__st.install_id) != 0) {
+        telemetry__log(TELEMETRY_LEVEL_ERROR, "no secure random source: no install id");
+        return;
+    }
+    telemetry__st.first_run = 1;
+    if (!telemetry__st.state_dir[0]) {
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "no state folder (HOME is not set): the install id lives in memory only");
+        return;
+    }
+    if (telemetry__mkdirs(telemetry__st.state_dir) != 0 ||
+        telemetry__write_file_atomic(path, telemetry__st.install_id, 32) != 0) {
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot write to the state folder %s (%s): memory only",
+                       telemetry__st.state_dir, strerror(errno));
+    }
+}
+
+/* =============================================================================================
+   >>builtins: the metrics every usage report carries
+   ============================================================================================= */
+TELEMETRY__INTERNAL const char *telemetry__os_name(void) {
+#if defined(_WIN32)
+    return "windows";
+#elif defined(__APPLE__)
+    return "macos";
+#elif defined(__ANDROID__)
+    return "android";
+#elif defined(__linux__)
+    return "linux";
+#elif defined(__FreeBSD__)
+    return "freebsd";
+#elif defined(__OpenBSD__)
+    return "openbsd";
+#elif defined(__NetBSD__)
+    return "netbsd";
+#else
+    return "unknown";
+#endif
+}
+TELEMETRY__INTERNAL const char *telemetry__arch(void) {
+#if defined(__x86_64__) || defined(_M_X64)
+    return "x86_64";
+#elif defined(__i386__) || defined(_M_IX86)
+    return "x86";
+#elif defined(__aarch64__) || defined(_M_ARM64)
+    return "aarch64";
+#elif defined(__arm__) || defined(_M_ARM)
+    return "arm";
+#elif defined(__riscv) && __riscv_xlen == 64
+    return "riscv64";
+#elif defined(__powerpc64__)
+    return "ppc64";
+#elif defined(__s390x__)
+    return "s390x";
+#else
+    return "unknown";
+#endif
+}
+/* The kernel's release ("6.1.0-18-amd64"): no host name, which uname also knows. */
+TELEMETRY__INTERNAL void telemetry__os_version(char *out, size_t cap) {
+#if defined(_WIN32)
+    OSVERSIONINFOA v;
+    memset(&v, 0, sizeof v);
+    v.dwOSVersionInfoSize = sizeof v;
+    snprintf(out, cap, "unknown");
+#  if defined(_MSC_VER)
+#    pragma warning(suppress: 4996)
+#  endif
+    if (GetVersionExA(&v)) snprintf(out, cap, "%lu.%lu.%lu", v.dwMajorVersion, v.dwMinorVersion, v.dwBuildNumber);
+#else
+    struct utsname u;
+    if (uname(&u) == 0) telemetry__copy(out, cap, u.release);
+    else telemetry__copy(out, cap, "unknown");
+#endif
+}
+/* The distribution ("debian 12") from /etc/os-release, where there is one. */
+TELEMETRY__INTERNAL void telemetry__os_distribution(char *out, size_t cap) {
+    char *text = NULL, id[64] = "", ver[64] = "";
+    int err;
+    const char *line;
+    out[0] = 0;
+    if (telemetry__read_file("/etc/os-release", 16384, &text, NULL, &err) != 0) return;
+    for (line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        char *dst = NULL;
+        const char *v;
+        size_t k = 0;
+        if (strncmp(line, "ID=", 3) == 0) { dst = id; v = line + 3; }
+        else if (strncmp(line, "VERSION_ID=", 11) == 0) { dst = ver; v = line + 11; }
+        else continue;
+        if (*v == '"' || *v == '\'') v++;
+        while (*v && *v != '\n' && *v != '"' && *v != '\'' && k < 63) dst[k++] = *v++;
+        dst[k] = 0;
+    }
+    telemetry__free(text);
+    if (id[0]) snprintf(out, cap, ver[0] ? "%s %s" : "%s", id, ver);
+}
+
+TELEMETRY__INTERNAL telemetry_value telemetry__m_os(void) { return telemetry_string(telemetry__os_name()); }
+TELEMETRY__INTERNAL telemetry_value telemetry__m_os_version(void) {
+    static char v[128];
+    telemetry__os_version(v, sizeof v);
+    return telemetry_string(v);
+}
+TELEMETRY__INTERNAL telemetry_value telemetry__m_os_distribution(void) {
+    static char v[140];
+    telemetry__os_distribution(v, sizeof v);
+    return v[0] ? telemetry_string(v) : telemetry_null();
+}
+TELEMETRY__INTERNAL telemetry_value telemetry__m_arch(void) { return telemetry_string(telemetry__arch()); }
+TELEMETRY__INTERNAL telemetry_value telemetry__m_app(void) { return telemetry_string(telemetry__st.app_name); }
+TELEMETRY__INTERNAL telemetry_value telemetry__m_app_version(void) { return telemetry_string(telemetry__st.app_version); }
+TELEMETRY__INTERNAL telemetry_value telemetry__m_library_version(void) { return telemetry_string(TELEMETRY_VERSION_STRING); }
+TELEMETRY__INTERNAL telemetry_value telemetry__m_first_run(void) { return telemetry_bool(telemetry__st.first_run); }
+
+TELEMETRY__DEF telemetry_metric telemetry__builtin_metrics[] = {
+    { "app", "Name of this program", telemetry__m_app, NULL, 0 },
+    { "app_version", "Version of this program", telemetry__m_app_version, NULL, 0 },
+    { "arch", "CPU architecture the program was built for", telemetry__m_arch, NULL, 0 },
+    { "first_run", "Whether this is the first run that sent telemetry on this machine", telemetry__m_first_run, NULL, 0 },
+    { "library_version", "Version of telemetry.h", telemetry__m_library_version, NULL, 0 },
+    { "os", "Operating system name", telemetry__m_os, NULL, 0 },
+    { "os_distribution", "Operating system distribution and release, from /etc/os-release", telemetry__m_os_distribution, NULL, 0 },
+    { "os_version", "Operating system kernel release", telemetry__m_os_version, NULL, 0 }
+};
+
+TELEMETRY__INTERNAL void telemetry__register_builtins(void) {
+    size_t i;
+    for (i = 0; i < sizeof telemetry__builtin_metrics / sizeof telemetry__builtin_metrics[0]; i++)
+        telemetry_register_metric(&telemetry__builtin_metrics[i]);
+}
+
+/* =============================================================================================
+   >>report: the usage report document
+   ============================================================================================= */
+
+/* {"app":...,"version":...,"library":...,"install_id":...,"timestamp":...,
+    "metrics":{...},"counters":{...}}. take_counters resets the counters it reports. */
+TELEMETRY__INTERNAL int telemetry__usage_report(telemetry__buf *out, int take_counters) {
+    telemetry__json j;
+    telemetry_metric *m;
+    char ts[32];
+    telemetry__json_init(&j, out);
+    telemetry__format_time(telemetry__now_ms(), ts);
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "app"); telemetry__json_string(&j, telemetry__st.app_name);
+    telemetry__json_key(&j, "version"); telemetry__json_string(&j, telemetry__st.app_version);
+    telemetry__json_key(&j, "library"); telemetry__json_string(&j, TELEMETRY_VERSION_STRING);
+    telemetry__json_key(&j, "install_id");
+    if (telemetry__st.install_id[0]) telemetry__json_string(&j, telemetry__st.install_id);
+    else telemetry__json_null(&j);
+    telemetry__json_key(&j, "timestamp"); telemetry__json_string(&j, ts);
+    telemetry__json_key(&j, "metrics");
+    telemetry__json_object_begin(&j);
+    telemetry__lock(&telemetry__registry_lock);
+    for (m = telemetry__metrics; m; m = m->next) {
+        telemetry__json_key(&j, m->id);
+        telemetry__metric_json(&j, m);
+    }
+    telemetry__unlock(&telemetry__registry_lock);
+    telemetry__json_object_end(&j);
+    telemetry__json_key(&j, "counters");
+    telemetry__counters_json(&j, take_counters);
+    telemetry__json_object_end(&j);
+    return telemetry__json_finish(&j);
+}
+
+/* =============================================================================================
+   >>sentry: events and envelopes (protocols.md sections 2 and 3)
+   ============================================================================================= */
+#ifndef TELEMETRY_MAX_TAGS
+#  define TELEMETRY_MAX_TAGS 64
+#endif
+#ifndef TELEMETRY_MAX_BREADCRUMBS
+#  define TELEMETRY_MAX_BREADCRUMBS 100
+#endif
+#define TELEMETRY__MESSAGE_MAX 8192       /* Sentry's limit for logentry.formatted */
+
+typedef struct telemetry__crumb {
+    int64_t time_ms;
+    char category[64];
+    char message[256];
+} telemetry__crumb;
+
+typedef struct telemetry__scope {
+    char tag_key[TELEMETRY_MAX_TAGS][33];
+    char tag_value[TELEMETRY_MAX_TAGS][201];
+    int tag_count;
+    telemetry__crumb crumbs[TELEMETRY_MAX_BREADCRUMBS];
+    int crumb_next, crumb_count;
+} telemetry__scope;
+
+TELEMETRY__DEF telemetry__scope telemetry__sc;
+
+static const char *const telemetry__level_names[] = { "debug", "info", "warning", "error", "fatal" };
+
+/* The fields every event carries. Leaves the event object open for the caller's fields. */
+TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
+    char ts[32], ver[128], started[32];
+    int i;
+    telemetry__format_time(now, ts);
+    telemetry__format_time(telemetry__st.started_ms, started);
+    telemetry__os_version(ver, sizeof ver);
+    telemetry__json_object_begin(j);
+    telemetry__json_key(j, "event_id"); telemetry__json_string(j, event_id);
+    telemetry__json_key(j, "timestamp"); telemetry__json_string(j, ts);
+    telemetry__json_key(j, "platform"); telemetry__json_string(j, "native");
+    telemetry__json_key(j, "level"); telemetry__json_string(j, telemetry__level_names[(int)level % 5]);
+    telemetry__json_key(j, "logger"); telemetry__json_string(j, telemetry__st.app_name);
+    telemetry__json_key(j, "release"); telemetry__json_string(j, telemetry__st.release);
+    telemetry__json_key(j, "environment"); telemetry__json_string(j, telemetry__st.environment);
+    if (telemetry__st.dist) { telemetry__json_key(j, "dist"); telemetry__json_string(j, telemetry__st.dist); }
+    telemetry__json_key(j, "sdk");
+    telemetry__json_object_begin(j);
+    telemetry__json_key(j, "name"); telemetry__json_string(j, TELEMETRY_SDK_NAME);
+    telemetry__json_key(j, "version"); telemetry__json_string(j, TELEMETRY_VERSION_STRING);
+    telemetry__json_object_end(j);
+    telemetry__json_key(j, "user");
+    telemetry__json_object_begin(j);
+    telemetry__json_key(j, "id"); telemetry__json_string(j, telemetry__st.install_id);
+    telemetry__json_object_end(j);
+    telemetry__json_key(j, "contexts");
+    telemetry__json_object_begin(j);
+    telemetry__json_key(j, "os");
+    telemetry__json_object_begin(j);
+    telemetry__json_key(j, "name"); telemetry__json_string(j, telemetry__os_name());
+    telemetry__json_key(j, "kernel_version"); telemetry__json_string(j, ver);
+    telemetry__json_object_end(j);
+    telemetry__json_key(j, "device");
+    telemetry__json_object_begin(j);
+    telemetry__json_key(j, "arch"); telemetry__json_string(j, telemetry__arch());
+    telemetry__json_object_end(j);
+    telemetry__json_key(j, "app");
+    telemetry__json_object_begin(j);
+    telemetry__json_key(j, "app_name"); telemetry__json_string(j, telemetry__st.app_name);
+    telemetry__json_key(j, "app_version"); telemetry__json_string(j, telemetry__st.app_version);
+    telemetry__json_key(j, "app_start_time"); telemetry__json_string(j, started);
+    telemetry__json_object_end(j);
+    telemetry__json_object_end(j);
+    if (telemetry__sc.tag_count) {
+        telemetry__json_key(j, "tags");
+        telemetry__json_object_begin(j);
+        for (i = 0; i < telemetry__sc.tag_count; i++) {
+            telemetry__json_key(j, telemetry__sc.tag_key[i]);
+            telemetry__json_string(j, telemetry__sc.tag_value[i]);
+        }
+        telemetry__json_object_end(j);
+    }
+    if (telemetry__sc.crumb_count) {
+        int start = (telemetry__sc.crumb_next - telemetry__sc.crumb_count + TELEMETRY_MAX_BREADCRUMBS) % TELEMETRY_MAX_BREADCRUMBS;
+        telemetry__json_key(j, "breadcrumbs");
+        telemetry__json_object_begin(j);
+        telemetry__json_key(j, "values");
+        telemetry__json_array_begin(j);
+        for (i = 0; i < telemetry__sc.crumb_count; i++) {
+            const telemetry__crumb *c = &telemetry__sc.crumbs[(start + i) % TELEMETRY_MAX_BREADCRUMBS];
+            char cts[32];
+            telemetry__format_time(c->time_ms, cts);
+            telemetry__json_object_begin(j);
+            telemetry__json_key(j, "timestamp"); telemetry__json_string(j, cts);
+            telemetry__json_key(j, "category"); telemetry__json_string(j, c->category);
+            telemetry__json_key(j, "message"); telemetry__json_string(j, c->message);
+            telemetry__json_object_end(j);
+        }
+        telemetry__json_array_end(j);
+        telemetry__json_object_end(j);
+    }
+}
+
+/* One envelope with one item: header line, item header with an explicit length, payload. */
+TELEMETRY__INTERNAL int telemetry__envelope(telemetry__buf *out, const char *event_id, const char *item_type,
+                                            const char *payload, size_t payload_len, int64_t now) {
+    telemetry__json j;
+    char ts[32];
+    telemetry__format_time(now, ts);
+    telemetry__json_init(&j, out);
+    telemetry__json_object_begin(&j);
+    if (event_id) { telemetry__json_key(&j, "event_id"); telemetry__json_string(&j, event_id); }
+    telemetry__json_key(&j, "sent_at"); telemetry__json_string(&j, ts);
+    telemetry__json_key(&j, "sdk");
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "name"); telemetry__json_string(&j, TELEMETRY_SDK_NAME);
+    telemetry__json_key(&j, "version"); telemetry__json_string(&j, TELEMETRY_VERSION_STRING);
+    telemetry__json_object_end(&j);
+    telemetry__json_object_end(&j);
+    if (telemetry__json_finish(&j)) return telemetry__json_finish(&j);
+    telemetry__buf_printf(out, "\n{\"type\":\"%s\",\"length\":%lu}\n", item_type, (unsigned long)payload_len);
+    telemetry__buf_append(out, payload, payload_len);
+    telemetry__buf_putc(out, '\n');
+    return out->failed ? TELEMETRY_ERR_NO_MEMORY : 0;
+}
+
+/* Formats a message for an event: at most TELEMETRY__MESSAGE_MAX bytes, marked when cut. */
+TELEMETRY__INTERNAL void telemetry__vformat_message(char *out, size_t cap, const char *fmt, va_list ap) {
+    int n = vsnprintf(out, cap, fmt ? fmt : "", ap);
+    if (n < 0) { telemetry__copy(out, cap, "(unformattable message)"); return; }
+    if ((size_t)n >= cap && cap > 4) memcpy(out + cap - 4, "...", 4);   /* marked as truncated */
+}
+
+/* =============================================================================================
+   >>send: every payload takes this one road (debug print, or the transport)
+   ============================================================================================= */
+typedef enum telemetry__kind { TELEMETRY__KIND_USAGE, TELEMETRY__KIND_EVENT } telemetry__kind;
+
+TELEMETRY__INTERNAL int telemetry__deliver(telemetry__kind kind, const char *payload, size_t len) {
+    const telemetry__url *url = kind == TELEMETRY__KIND_USAGE ? &telemetry__st.usage : &telemetry__st.dsn.envelope;
+    char hostport[300];
+    telemetry__url_hostport(url, hostport, sizeof hostport);
+    if (telemetry__st.debug) {
+        fprintf(stderr, "telemetry: TELEMETRY_DEBUG is set: not sending this %s to %s:\n%.*s\n",
+                kind == TELEMETRY__KIND_USAGE ? "usage report" : "Sentry envelope", hostport, (int)len, payload);
+        return 0;
+    }
+#if defined(TELEMETRY__DEV_TRANSPORT)
+    {
+        telemetry__http_response resp;
+        telemetry__http_request req;
+        const char *headers[2] = { NULL, NULL };
+        char auth[512];
+        int rc;
+        memset(&req, 0, sizeof req);
+        memset(&resp, 0, sizeof resp);
+        if (!telemetry__st.http) {
+            telemetry__transport_config tc;
+            memset(&tc, 0, sizeof tc);
+            tc.ca_file = telemetry__st.ca_file; tc.ca_pem = telemetry__st.ca_pem; tc.io = telemetry__st.io;
+            tc.entropy_fn = telemetry__st.entropy_fn; tc.clock_fn = telemetry__st.clock_fn;
+            tc.platform_user_data = telemetry__st.platform_user_data; tc.use_proxy_env = 1;
+            rc = telemetry__http_client_new((telemetry__http_client **)&telemetry__st.http, &tc);
+            if (rc) return rc;
+        }
+        req.method = "POST";
+        req.url = url;
+        req.body = payload; req.body_len = len;
+        if (kind == TELEMETRY__KIND_USAGE) req.content_type = "application/json";
+        else {
+            req.content_type = "application/x-sentry-envelope";
+            snprintf(auth, sizeof auth, "X-Sentry-Auth: %s", telemetry__st.dsn.auth_header);
+            headers[0] = auth;
+            req.headers = headers;
+        }
+        rc = telemetry__http_send((telemetry__http_client *)telemetry__st.http, &req, &resp,
+                                  telemetry__monotonic_ms() + (int64_t)telemetry__st.timeout_ms);
+        if (rc == 0 && (resp.status < 200 || resp.status > 299)) {
+            telemetry__log(TELEMETRY_LEVEL_WARNING, "%s answered HTTP %d", hostport, resp.status);
+            rc = resp.status == 429 ? TELEMETRY_ERR_RATE_LIMITED : TELEMETRY_ERR_HTTP_STATUS;
+        }
+        telemetry__http_response_free(&resp);
+        return rc;
+    }
+#else
+    telemetry__log(TELEMETRY_LEVEL_WARNING, "this build has no transport: the payload for %s was not sent", hostport);
+    return TELEMETRY_ERR_UNSUPPORTED;
+#endif
+}
+
+/* =============================================================================================
+   >>public: the API, in the order of the declarations
+   ============================================================================================= */
+TELEMETRY_API const char *telemetry_result_string(int result) {
+    switch (result) {
+#define TELEMETRY__RESULT_CASE(name, value, text) case value: return text;
+    TELEMETRY__RESULTS(TELEMETRY__RESULT_CASE)
+#undef TELEMETRY__RESULT_CASE
+    default: return "unknown result code";
+    }
+}
+
+/* Sentry's rules for release and environment: no '/', '\\' or control characters; not "." or
+   ".." or "latest"/"none". */
+TELEMETRY__INTERNAL int telemetry__valid_label(const char *s, size_t max) {
+    size_t n = strlen(s), i;
+    if (n == 0 || n > max || strcmp(s, ".") == 0 || strcmp(s, "..") == 0) return 0;
+    if (telemetry__strieq(s, "latest") || telemetry__strieq(s, "none")) return 0;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7F || c == '/' || c == '\\') return 0;
+    }
+    return 1;
+}
+
+TELEMETRY__INTERNAL void telemetry__release_state(void) {
+    telemetry__free(telemetry__st.app_name); telemetry__free(telemetry__st.app_version);
+    telemetry__free(telemetry__st.environment); telemetry__free(telemetry__st.dist);
+    telemetry__free(telemetry__st.config_file); telemetry__free(telemetry__st.config_key);
+    telemetry__free(telemetry__st.ca_file); telemetry__free(telemetry__st.ca_pem);
+    telemetry__free(telemetry__st.usage_url_text); telemetry__free(telemetry__st.dsn_text);
+    telemetry__url_free(&telemetry__st.usage);
+    telemetry__dsn_free(&telemetry__st.dsn);
+#if defined(TELEMETRY__DEV_TRANSPORT)
+    if (telemetry__st.http) telemetry__http_client_free((telemetry__http_client *)telemetry__st.http);
+#endif
+    memset(&telemetry__st, 0, sizeof telemetry__st);
+    memset(&telemetry__sc, 0, sizeof telemetry__sc);
+}
+
+/* Copies and checks the config; applies every default in this one place. */
+TELEMETRY__INTERNAL int telemetry__apply_config(const telemetry_config *c) {
+    const char *fail = NULL;
+    int rc = 0;
+    if (!c) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    telemetry__log_sink.fn = c->log_fn;
+    telemetry__log_sink.user_data = c->log_user_data;
+    telemetry__log_sink.debug = telemetry__env_true("TELEMETRY_DEBUG");
+    if (!c->app_name || !telemetry__valid_name(c->app_name)) fail = "app_name must be 1 to 63 characters of [A-Za-z0-9_-]";
+    else if (c->app_version && !telemetry__valid_label(c->app_version, 128)) fail = "app_version must be 1 to 128 characters without '/', '\\' or control characters";
+    else if (c->environment && !telemetry__valid_label(c->environment, 64)) fail = "environment must be 1 to 64 characters without '/', '\\' or control characters";
+    else if (c->dist && !telemetry__valid_label(c->dist, 64)) fail = "dist must be 1 to 64 characters without '/', '\\' or control characters";
+    else if (c->config_key && !c->config_key[0]) fail = "config_key must not be empty";
+    if (fail) { telemetry__log(TELEMETRY_LEVEL_ERROR, "invalid configuration: %s", fail); return TELEMETRY_ERR_INVALID_CONFIG; }
+    telemetry__st.app_name = telemetry__strdup(c->app_name);
+    telemetry__st.app_version = telemetry__strdup(c->app_version ? c->app_version : "0");
+    telemetry__st.environment = telemetry__strdup(c->environment ? c->environment : "production");
+    telemetry__st.dist = telemetry__strdup(c->dist);
+    telemetry__st.config_file = telemetry__strdup(c->config_file);
+    telemetry__st.config_key = telemetry__strdup(c->config_key ? c->config_key : "telemetry");
+    telemetry__st.ca_file = telemetry__strdup(c->ca_file);
+    telemetry__st.ca_pem = telemetry__strdup(c->ca_pem);
+    telemetry__st.opt_in = c->opt_in;
+    telemetry__st.timeout_ms = c->timeout_ms ? c->timeout_ms : 10000;
+    telemetry__st.shutdown_timeout_ms = c->shutdown_timeout_ms == TELEMETRY_NO_WAIT ? 0 : c->shutdown_timeout_ms ? c->shutdown_timeout_ms : 2000;
+    telemetry__st.no_crash_handler = c->no_crash_handler;
+    telemetry__st.io = c->io;
+    telemetry__st.entropy_fn = c->entropy_fn;
+    telemetry__st.clock_fn = c->clock_fn;
+    telemetry__st.platform_user_data = c->platform_user_data;
+    telemetry__st.debug = telemetry__log_sink.debug;
+    if (!telemetry__st.app_name || !telemetry__st.app_version || !telemetry__st.environment || !telemetry__st.config_key)
+        return TELEMETRY_ERR_NO_MEMORY;
+    if ((size_t)snprintf(telemetry__st.release, sizeof telemetry__st.release, "%s@%s", telemetry__st.app_name, telemetry__st.app_version) > 200) {
+        telemetry__log(TELEMETRY_LEVEL_ERROR, "invalid configuration: release \"%s\" is longer than Sentry's 200 bytes", telemetry__st.release);
+        return TELEMETRY_ERR_INVALID_CONFIG;
+    }
+    if (c->usage_url && c->usage_url[0]) {
+        rc = telemetry__url_parse(c->usage_url, &telemetry__st.usage);
+        if (rc) { telemetry__log(TELEMETRY_LEVEL_ERROR, "invalid usage_url: expected http(s)://host[:port]/path[?query]"); return rc; }
+        telemetry__st.has_usage = 1;
+    }
+    if (c->sentry_dsn && c->sentry_dsn[0]) {
+        rc = telemetry__dsn_parse(c->sentry_dsn, &telemetry__st.dsn);
+        if (rc == 0 && strlen(telemetry__st.dsn.public_key) != 32) {
+            telemetry__dsn_free(&telemetry__st.dsn);
+            rc = TELEMETRY_ERR_INVALID_DSN;
+        }
+        if (rc) { telemetry__log(TELEMETRY_LEVEL_ERROR, "invalid sentry_dsn: expected https://<32-character key>@host[:port][/prefix]/<numeric project id>"); return rc; }
+        telemetry__st.has_dsn = 1;
+    }
+    if (c->state_dir && c->state_dir[0]) telemetry__copy(telemetry__st.state_dir, sizeof telemetry__st.state_dir, c->state_dir);
+    else telemetry__default_state_dir(telemetry__st.app_name, telemetry__st.state_dir, sizeof telemetry__st.state_dir);
+    return 0;
+}
+
+TELEMETRY_API int telemetry_init(const telemetry_config *config) {
+    int rc;
+    telemetry__lock(&telemetry__state_lock);
+    if (telemetry__st.initialized) { telemetry__unlock(&telemetry__state_lock); return TELEMETRY_ERR_ALREADY_INITIALIZED; }
+    rc = telemetry__apply_config(config);
+    if (rc) {
+        telemetry__release_state();
+        telemetry__unlock(&telemetry__state_lock);
+        return rc;
+    }
+    telemetry__st.initialized = 1;
+    telemetry__st.started_ms = telemetry__now_ms();
+    telemetry__register_builtins();
+    telemetry__decide();
+    if (telemetry__st.enabled) telemetry__prepare_state();
+    rc = telemetry__st.enabled ? TELEMETRY_OK : TELEMETRY_DISABLED;
+    telemetry__unlock(&telemetry__state_lock);
+    return rc;
+}
+
+TELEMETRY_API int telemetry_enabled(void) {
+    int on;
+    telemetry__lock(&telemetry__state_lock);
+    on = telemetry__st.initialized && telemetry__st.enabled;
+    telemetry__unlock(&telemetry__state_lock);
+    return on;
+}
+
+/* Deletes what identifies this install: the install id (and, with the outbox, queued payloads). */
+TELEMETRY__INTERNAL void telemetry__forget_everything(void) {
+    char path[1100];
+    telemetry__state_path("install_id", path, sizeof path);
+    remove(path);
+    telemetry__st.install_id[0] = 0;
+}
+
+TELEMETRY_API int telemetry_set_consent(int given) {
+    char path[1100];
+    const char *word = given ? "given\n" : "revoked\n";
+    int rc = 0;
+    telemetry__lock(&telemetry__state_lock);
+    if (!telemetry__st.initialized) { telemetry__unlock(&telemetry__state_lock); return TELEMETRY_ERR_NOT_INITIALIZED; }
+    telemetry__st.session_consent = given ? 1 : -1;
+    if (telemetry__st.state_dir[0]) {
+        if (!given) telemetry__forget_everything();
+        telemetry__state_path("consent", path, sizeof path);
+        if (telemetry__mkdirs(telemetry__st.state_dir) != 0 || telemetry__write_file_atomic(path, word, strlen(word)) != 0) {
+            telemetry__log(TELEMETRY_LEVEL_ERROR, "cannot record the consent decision in %s", telemetry__st.state_dir);
+            rc = TELEMETRY_ERR_IO;
+        }
+    } else {
+        rc = TELEMETRY_ERR_IO;
+        telemetry__log(TELEMETRY_LEVEL_ERROR, "no state folder: the consent decision holds for this run only");
+    }
+    /* re-decide: the other sources still count (DO_NOT_TRACK stays stronger than consent) */
+    telemetry__decide();
+    if (telemetry__st.enabled && !telemetry__st.install_id[0]) telemetry__prepare_state();
+    telemetry__unlock(&telemetry__state_lock);
+    return rc;
+}
+
+TELEMETRY_API int telemetry_build_usage_report(char **json, size_t *len) {
+    telemetry__buf b;
+    int rc;
+    if (!json) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    *json = NULL;
+    telemetry__buf_init(&b);
+    telemetry__lock(&telemetry__state_lock);
+    rc = telemetry__st.initialized ? telemetry__usage_report(&b, 0) : TELEMETRY_ERR_NOT_INITIALIZED;
+    telemetry__unlock(&telemetry__state_lock);
+    if (rc) { telemetry__buf_free(&b); return rc; }
+    *json = b.data;
+    if (len) *len = b.len;
+    return 0;
+}
+TELEMETRY_API void telemetry_free(void *p) { telemetry__free(p); }
+
+TELEMETRY_API int telemetry_report_usage(void) {
+    telemetry__buf b;
+    int rc;
+    telemetry__buf_init(&b);
+    telemetry__lock(&telemetry__state_lock);
+    if (!telemetry__st.initialized) rc = TELEMETRY_ERR_NOT_INITIALIZED;
+    else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
+    else if (!telemetry__st.has_usage) rc = TELEMETRY_ERR_NOT_CONFIGURED;
+    else {
+        rc = telemetry__usage_report(&b, 1);
+        if (rc == 0) rc = telemetry__deliver(TELEMETRY__KIND_USAGE, b.data, b.len);
+    }
+    telemetry__unlock(&telemetry__state_lock);
+    telemetry__buf_free(&b);
+    return rc;
+}
+
+/* Builds and sends one event; exception_type NULL makes a message event. */
+TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *exception_type, const char *fmt, va_list ap) {
+    char *message = (char *)telemetry__malloc(TELEMETRY__MESSAGE_MAX + 1);
+    char event_id[33];
+    telemetry__buf event, envelope;
+    telemetry__json j;
+    int64_t now;
+    int rc;
+    if (!message) return TELEMETRY_ERR_NO_MEMORY;
+    telemetry__vformat_message(message, TELEMETRY__MESSAGE_MAX + 1, fmt, ap);
+    telemetry__buf_init(&event);
+    telemetry__buf_init(&envelope);
+    telemetry__lock(&telemetry__state_lock);
+    if (!telemetry__st.initialized) rc = TELEMETRY_ERR_NOT_INITIALIZED;
+    else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
+    else if (!telemetry__st.has_dsn) rc = TELEMETRY_ERR_NOT_CONFIGURED;
+    else if ((rc = telemetry__random_id(event_id)) == 0) {
+        now = telemetry__now_ms();
+        telemetry__json_init(&j, &event);
+        telemetry__event_begin(&j, event_id, level, now);
+        if (exception_type) {
+            telemetry__json_key(&j, "exception");
+            telemetry__json_object_begin(&j);
+            telemetry__json_key(&j, "values");
+            telemetry__json_array_begin(&j);
+            telemetry__json_object_begin(&j);
+            telemetry__json_key(&j, "type"); telemetry__json_string(&j, exception_type);
+            telemetry__json_key(&j, "value"); telemetry__json_string(&j, message);
+            telemetry__json_key(&j, "mechanism");
+            telemetry__json_object_begin(&j);
+            telemetry__json_key(&j, "type"); telemetry__json_string(&j, "generic");
+            telemetry__json_key(&j, "handled"); telemetry__json_bool(&j, 1);
+            telemetry__json_object_end(&j);
+            telemetry__json_object_end(&j);
+            telemetry__json_array_end(&j);
+            telemetry__json_object_end(&j);
+        } else {
+            telemetry__json_key(&j, "logentry");
+            telemetry__json_object_begin(&j);
+            telemetry__json_key(&j, "formatted"); telemetry__json_string(&j, message);
+            telemetry__json_object_end(&j);
+        }
+        telemetry__json_object_end(&j);
+        rc = telemetry__json_finish(&j);
+        if (rc == 0) rc = telemetry__envelope(&envelope, event_id, "event", event.data, event.len, now);
+        if (rc == 0) rc = telemetry__deliver(TELEMETRY__KIND_EVENT, envelope.data, envelope.len);
+    }
+    telemetry__unlock(&telemetry__state_lock);
+    telemetry__buf_free(&event);
+    telemetry__buf_free(&envelope);
+    telemetry__free(message);
+    return rc;
+}
+
+TELEMETRY_API int telemetry_capture_message(telemetry_level level, const char *fmt, ...) {
+    va_list ap;
+    int rc;
+    if ((int)level < 0 || (int)level > (int)TELEMETRY_LEVEL_FATAL || !fmt) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    va_start(ap, fmt);
+    rc = telemetry__capture(level, NULL, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+TELEMETRY_API int telemetry_capture_error(const char *type, const char *fmt, ...) {
+    va_list ap;
+    int rc;
+    if (!type || !*type || !fmt) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    va_start(ap, fmt);
+    rc = telemetry__capture(TELEMETRY_LEVEL_ERROR, type, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+TELEMETRY_API int telemetry_add_breadcrumb(const char *category, const char *fmt, ...) {
+    va_list ap;
+    telemetry__crumb *c;
+    if (!fmt) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    telemetry__lock(&telemetry__state_lock);
+    if (!telemetry__st.initialized || !telemetry__st.enabled) { telemetry__unlock(&telemetry__state_lock); return telemetry__st.initialized ? TELEMETRY_DISABLED : TELEMETRY_ERR_NOT_INITIALIZED; }
+    c = &telemetry__sc.crumbs[telemetry__sc.crumb_next];
+    telemetry__sc.crumb_next = (telemetry__sc.crumb_next + 1) % TELEMETRY_MAX_BREADCRUMBS;
+    if (telemetry__sc.crumb_count < TELEMETRY_MAX_BREADCRUMBS) telemetry__sc.crumb_count++;
+    c->time_ms = telemetry__now_ms();
+    telemetry__copy(c->category, sizeof c->category, category ? category : "default");
+    va_start(ap, fmt);
+    telemetry__vformat_message(c->message, sizeof c->message, fmt, ap);
+    va_end(ap);
+    telemetry__unlock(&telemetry__state_lock);
+    return 0;
+}
+
+/* Sentry tag rules: key [A-Za-z0-9_.:-]{1,32}, value at most 200 bytes without newlines.
+   A NULL value removes the tag. */
+TELEMETRY_API int telemetry_set_tag(const char *key, const char *value) {
+    size_t i;
+    int k, rc = 0;
+    if (!key || !*key || strlen(key) > 32) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    for (i = 0; key[i]; i++) {
+        char c = key[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' || c == '-'))
+            return TELEMETRY_ERR_INVALID_ARGUMENT;
+    }
+    if (value && (strlen(value) > 200 || strpbrk(value, "\r\n"))) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    telemetry__lock(&telemetry__state_lock);
+    for (k = 0; k < telemetry__sc.tag_count && strcmp(telemetry__sc.tag_key[k], key) != 0; k++) {}
+    if (!value) {
+        if (k < telemetry__sc.tag_count) {
+            telemetry__sc.tag_count--;
+            memmove(telemetry__sc.tag_key[k], telemetry__sc.tag_key[k + 1], (size_t)(telemetry__sc.tag_count - k) * sizeof telemetry__sc.tag_key[0]);
+            memmove(telemetry__sc.tag_value[k], telemetry__sc.tag_value[k + 1], (size_t)(telemetry__sc.tag_count - k) * sizeof telemetry__sc.tag_value[0]);
+        }
+    } else if (k == telemetry__sc.tag_count && k == TELEMETRY_MAX_TAGS) {
+        rc = TELEMETRY_ERR_NO_SPACE;
+    } else {
+        if (k == telemetry__sc.tag_count) { telemetry__copy(telemetry__sc.tag_key[k], 33, key); telemetry__sc.tag_count++; }
+        telemetry__copy(telemetry__sc.tag_value[k], 201, value);
+    }
+    telemetry__unlock(&telemetry__state_lock);
+    return rc;
+}
+
+TELEMETRY_API int telemetry_flush(unsigned timeout_ms) {
+    (void)timeout_ms;   /* sends are synchronous until the outbox lands: nothing is ever queued */
+    return telemetry_enabled() ? 0 : TELEMETRY_DISABLED;
+}
+
+TELEMETRY_API void telemetry_shutdown(void) {
+    telemetry__lock(&telemetry__state_lock);
+    telemetry__release_state();
+    telemetry__unlock(&telemetry__state_lock);
+}
+
+TELEMETRY_API int telemetry_print_disclosure(FILE *out) {
+    char why[600], env_name[128], hostport[300];
+    telemetry_metric *m;
+    telemetry__buf report, value;
+    telemetry__json j;
+    size_t width = 0;
+    if (!out) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    telemetry__lock(&telemetry__state_lock);
+    if (!telemetry__st.initialized) {
+        telemetry__unlock(&telemetry__state_lock);
+        fprintf(out, "Telemetry: OFF (telemetry_init was not called or failed)\n");
+        return TELEMETRY_ERR_NOT_INITIALIZED;
+    }
+    telemetry__source_text(why, sizeof why);
+    telemetry__app_env_name(telemetry__st.app_name, env_name, sizeof env_name);
+    fprintf(out, "Telemetry for %s %s (telemetry.h %s)\n", telemetry__st.app_name, telemetry__st.app_version, TELEMETRY_VERSION_STRING);
+    fprintf(out, "  Status: %s\n", why);
+    if (telemetry__st.config_problem[0] && telemetry__st.source != TELEMETRY__SOURCE_CONFIG_UNREADABLE)
+        fprintf(out, "  Note: the config file %s\n", telemetry__st.config_problem);
+    if (telemetry__st.debug) fprintf(out, "  Debug: TELEMETRY_DEBUG is set: payloads are printed to stderr, not sent\n");
+    fprintf(out, "\nWhy: to learn how %s is used and where it fails, so that work goes where it helps.\n", telemetry__st.app_name);
+    fprintf(out, "\nUsage report");
+    if (telemetry__st.has_usage) {
+        telemetry__url_hostport(&telemetry__st.usage, hostport, sizeof hostport);
+        fprintf(out, " (sent to %s%s):\n", hostport, telemetry__st.usage.secure ? "" : ", unencrypted");
+    } else {
+        fprintf(out, " (not sent: no endpoint is configured):\n");
+    }
+    telemetry__lock(&telemetry__registry_lock);
+    for (m = telemetry__metrics; m; m = m->next) if (strlen(m->id) > width) width = strlen(m->id);
+    for (m = telemetry__metrics; m; m = m->next) {
+        telemetry__buf_init(&value);
+        telemetry__json_init(&j, &value);
+        telemetry__metric_json(&j, m);
+        fprintf(out, "  %-*s  %s\n  %-*s  = %s\n", (int)width, m->id, m->description, (int)width, "", value.data ? value.data : "null");
+        telemetry__buf_free(&value);
+    }
+    telemetry__unlock(&telemetry__registry_lock);
+    fprintf(out, "  Counters (named counts of program events, reset after each report) are listed under \"counters\".\n");
+    if (telemetry__st.has_dsn) {
+        telemetry__url_hostport(&telemetry__st.dsn.envelope, hostport, sizeof hostport);
+        fprintf(out, "\nError and crash reports (sent to Sentry at %s): the error message or signal, the stack\n"
+                     "  addresses and the program's module names, OS name and kernel version, CPU architecture,\n"
+                     "  tags and breadcrumbs the program set, and the install id.\n", hostport);
+    } else {
+        fprintf(out, "\nError and crash reports: not sent (no Sentry DSN is configured).\n");
+    }
+    fprintf(out, "\nNever collected: user name, host name, file paths, IP addresses, environment variables,\n"
+                 "  command line.\n");
+    fprintf(out, "\nState folder: %s\n", telemetry__st.state_dir[0] ? telemetry__st.state_dir : "(none: memory only)");
+    fprintf(out, "Install id: %s\n", telemetry__st.install_id[0] ? telemetry__st.install_id : "(none: created only on the first run with telemetry on)");
+    fprintf(out, "  (random, made on this machine, not derived from it; revoking consent deletes it)\n");
+    fprintf(out, "\nTo turn telemetry off, do any one of:\n");
+    fprintf(out, "  - set DO_NOT_TRACK=1 in the environment (turns it off for every program that honours it)\n");
+    fprintf(out, "  - set %s=1 in the environment\n", env_name);
+    if (telemetry__st.config_file) fprintf(out, "  - write \"%s = off\" in %s\n", telemetry__st.config_key, telemetry__st.config_file);
+    fprintf(out, "  - use the program's own opt-out, if it offers one (it calls telemetry_set_consent(0))\n");
+    telemetry__buf_init(&report);
+    if (telemetry__usage_report(&report, 0) == 0)
+        fprintf(out, "\n%s\n%s\n", telemetry__st.enabled ? "The next usage report, exactly as it would be sent:"
+                                    : "Telemetry is off, so nothing is sent. Were it on, a usage report would be:", report.data);
+    telemetry__buf_free(&report);
+    telemetry__unlock(&telemetry__state_lock);
+    return 0;
+}
+
+#endif /* TELEMETRY_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+This software is available under the MIT License.
+------------------------------------------------------------------------------
+Copyright (c) 2026 The telemetry.h authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+*/
