@@ -15,7 +15,7 @@ TEST_DEPS := telemetry.h tests/testlib.h tests/helpers.h
 EXAMPLES  :=
 EXTRA     :=
 
-.PHONY: all test check demo clean matrix fuzz bench
+.PHONY: all test check demo clean matrix fuzz bench deps build-all
 
 all: build-all
 
@@ -27,7 +27,11 @@ $(BUILD)/test_%: tests/test_%.c $(TEST_DEPS)
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 $(WARN) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS)
 
-test: build-all
+deps:
+	@bash tests/install-deps.sh
+
+test: deps
+	$(MAKE) build-all
 	tests/run.sh $(BUILD)
 
 clean:
