@@ -1779,6 +1779,240 @@ TELEMETRY__INTERNAL int telemetry__usage_report(telemetry__buf *out, int take_co
 }
 
 /* =============================================================================================
+   >>stack: the caller's stack and the modules its frames fall in (for Sentry symbolication)
+   ============================================================================================= */
+#if !defined(_WIN32) && (defined(__GNUC__) || defined(__clang__))
+#  include <unwind.h>
+#  define TELEMETRY__HAVE_UNWIND 1
+#endif
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) || defined(__ANDROID__)
+#  include <link.h>
+#  define TELEMETRY__HAVE_PHDR 1
+#endif
+#ifndef TELEMETRY_MAX_FRAMES
+#  define TELEMETRY_MAX_FRAMES 64
+#endif
+
+typedef struct telemetry__stack {
+    uintptr_t addr[TELEMETRY_MAX_FRAMES];    /* innermost first, as the unwinder finds them */
+    int count;
+} telemetry__stack;
+
+#if defined(TELEMETRY__HAVE_UNWIND)
+typedef struct telemetry__unwind_state { telemetry__stack *stack; int skip; } telemetry__unwind_state;
+TELEMETRY__INTERNAL _Unwind_Reason_Code telemetry__unwind_step(struct _Unwind_Context *ctx, void *arg) {
+    telemetry__unwind_state *u = (telemetry__unwind_state *)arg;
+    uintptr_t ip = (uintptr_t)_Unwind_GetIP(ctx);
+    if (ip == 0) return _URC_END_OF_STACK;
+    if (u->skip > 0) { u->skip--; return _URC_NO_REASON; }
+    u->stack->addr[u->stack->count++] = ip;
+    return u->stack->count >= TELEMETRY_MAX_FRAMES ? _URC_END_OF_STACK : _URC_NO_REASON;
+}
+#endif
+
+/* Fills st with the calling thread's return addresses, skipping `skip` innermost frames (the
+   library's own). Empty where the platform has no unwinder. */
+TELEMETRY__INTERNAL void telemetry__capture_stack(telemetry__stack *st, int skip) {
+    st->count = 0;
+#if defined(TELEMETRY__HAVE_UNWIND)
+    {
+        telemetry__unwind_state u;
+        u.stack = st; u.skip = skip + 1;                       /* +1: this function */
+        _Unwind_Backtrace(telemetry__unwind_step, &u);
+    }
+#else
+    (void)skip;
+#endif
+}
+
+typedef struct telemetry__module {
+    uintptr_t start, end;                    /* image_addr and image_addr + image_size */
+    unsigned char build_id[64];
+    int build_id_len;
+    char path[512];
+} telemetry__module;
+
+/* Sentry's debug_id for an ELF build id (protocols.md 3.11): the first 16 bytes read as a
+   little-endian GUID, zero-padded. */
+TELEMETRY__INTERNAL void telemetry__debug_id(const unsigned char *id, int len, char out[37]) {
+    unsigned char g[16];
+    static const int order[16] = { 3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15 };
+    int i, o = 0;
+    memset(g, 0, sizeof g);
+    memcpy(g, id, (size_t)(len < 16 ? len : 16));
+    for (i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+        out[o++] = "0123456789abcdef"[g[order[i]] >> 4];
+        out[o++] = "0123456789abcdef"[g[order[i]] & 15];
+    }
+    out[o] = 0;
+}
+
+/* The path with the user's home folder shown as "~" (module paths may name the user). */
+TELEMETRY__INTERNAL void telemetry__redact_home(const char *path, char *out, size_t cap) {
+    const char *home = getenv("HOME");
+    size_t n = home ? strlen(home) : 0;
+    while (n > 1 && home[n - 1] == '/') n--;
+    if (n > 1 && strncmp(path, home, n) == 0 && (path[n] == '/' || path[n] == 0)) snprintf(out, cap, "~%s", path + n);
+    else telemetry__copy(out, cap, path);
+}
+
+#if defined(TELEMETRY__HAVE_PHDR)
+#  if !defined(ElfW)
+#    if defined(__LP64__) || defined(_LP64)
+#      define ElfW(type) Elf64_##type
+#    else
+#      define ElfW(type) Elf32_##type
+#    endif
+#  endif
+/* glibc shows struct dl_phdr_info only under _GNU_SOURCE; its leading fields are a stable ABI,
+   so the library reads them through its own mirror of them. */
+struct dl_phdr_info;
+#  if defined(__GLIBC__) && !defined(__USE_GNU)
+#    ifdef __cplusplus
+extern "C"
+#    endif
+int dl_iterate_phdr(int (*callback)(struct dl_phdr_info *, size_t, void *), void *data);
+#  endif
+typedef struct telemetry__phdr_info {
+    ElfW(Addr) dlpi_addr;
+    const char *dlpi_name;
+    const ElfW(Phdr) *dlpi_phdr;
+    ElfW(Half) dlpi_phnum;
+} telemetry__phdr_info;
+
+typedef struct telemetry__module_search {
+    const telemetry__stack *stack;
+    telemetry__module *out;
+    int max, count;
+} telemetry__module_search;
+
+TELEMETRY__INTERNAL void telemetry__read_build_id(const telemetry__phdr_info *info, telemetry__module *m) {
+    int i;
+    m->build_id_len = 0;
+    for (i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        const unsigned char *p, *end;
+        if (ph->p_type != PT_NOTE) continue;
+        p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+        end = p + ph->p_memsz;
+        while (p + 12 <= end) {
+            uint32_t namesz, descsz, type;
+            const unsigned char *name, *desc;
+            size_t align = ph->p_align == 8 ? 8 : 4;
+            memcpy(&namesz, p, 4); memcpy(&descsz, p + 4, 4); memcpy(&type, p + 8, 4);
+            name = p + 12;
+            desc = name + ((namesz + align - 1) & ~(align - 1));
+            if (desc + descsz > end || desc < name) break;
+            if (type == 3 && namesz == 4 && memcmp(name, "GNU", 4) == 0 && descsz > 0 && descsz <= sizeof m->build_id) {
+                memcpy(m->build_id, desc, descsz);
+                m->build_id_len = (int)descsz;
+                return;
+            }
+            p = desc + ((descsz + align - 1) & ~(align - 1));
+        }
+    }
+}
+
+TELEMETRY__INTERNAL int telemetry__module_visit(struct dl_phdr_info *raw, size_t size, void *arg) {
+    telemetry__module_search *s = (telemetry__module_search *)arg;
+    const telemetry__phdr_info *info = (const telemetry__phdr_info *)(const void *)raw;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    int i, used = s->stack == NULL;
+    (void)size;
+    if (s->count >= s->max) return 1;
+    for (i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD) continue;
+        if (info->dlpi_addr + ph->p_vaddr < lo) lo = info->dlpi_addr + ph->p_vaddr;
+        if (info->dlpi_addr + ph->p_vaddr + ph->p_memsz > hi) hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+    }
+    if (hi <= lo) return 0;
+    for (i = 0; !used && i < s->stack->count; i++) used = s->stack->addr[i] >= lo && s->stack->addr[i] < hi;
+    if (!used) return 0;
+    {
+        telemetry__module *m = &s->out[s->count++];
+        char exe[512];
+        const char *name = info->dlpi_name;
+        m->start = lo; m->end = hi;
+        telemetry__read_build_id(info, m);
+        if (!name || !name[0]) {                              /* the main program */
+            ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+            exe[n > 0 ? n : 0] = 0;
+            name = exe;
+        }
+        telemetry__redact_home(name, m->path, sizeof m->path);
+    }
+    return 0;
+}
+#endif
+
+/* The modules that contain at least one of the stack's addresses (all loaded modules when
+   stack is NULL). Returns how many were written to out. */
+TELEMETRY__INTERNAL int telemetry__find_modules(const telemetry__stack *stack, telemetry__module *out, int max) {
+#if defined(TELEMETRY__HAVE_PHDR)
+    telemetry__module_search s;
+    s.stack = stack; s.out = out; s.max = max; s.count = 0;
+    dl_iterate_phdr(telemetry__module_visit, &s);
+    return s.count;
+#else
+    (void)stack; (void)out; (void)max;
+    return 0;
+#endif
+}
+
+/* "stacktrace":{"frames":[oldest ... newest]} and, after it, the images those frames use. */
+TELEMETRY__INTERNAL void telemetry__json_stacktrace(telemetry__json *j, const telemetry__stack *st, const char *adjustment) {
+    int i;
+    char hex[24];
+    telemetry__json_key(j, "stacktrace");
+    telemetry__json_object_begin(j);
+    telemetry__json_key(j, "frames");
+    telemetry__json_array_begin(j);
+    for (i = st->count - 1; i >= 0; i--) {
+        telemetry__buf hb;
+        telemetry__buf_init_fixed(&hb, hex, sizeof hex);
+        telemetry__buf_put_hex(&hb, (uint64_t)st->addr[i]);
+        telemetry__json_object_begin(j);
+        telemetry__json_key(j, "instruction_addr"); telemetry__json_string(j, hex);
+        telemetry__json_object_end(j);
+    }
+    telemetry__json_array_end(j);
+    telemetry__json_key(j, "instruction_addr_adjustment"); telemetry__json_string(j, adjustment);
+    telemetry__json_object_end(j);
+}
+
+TELEMETRY__INTERNAL void telemetry__json_debug_meta(telemetry__json *j, const telemetry__module *mods, int n) {
+    int i;
+    char hex[24], debug_id[37], code_id[129];
+    if (n == 0) return;
+    telemetry__json_key(j, "debug_meta");
+    telemetry__json_object_begin(j);
+    telemetry__json_key(j, "images");
+    telemetry__json_array_begin(j);
+    for (i = 0; i < n; i++) {
+        const telemetry__module *m = &mods[i];
+        telemetry__buf hb;
+        telemetry__buf_init_fixed(&hb, hex, sizeof hex);
+        telemetry__buf_put_hex(&hb, (uint64_t)m->start);
+        telemetry__json_object_begin(j);
+        telemetry__json_key(j, "type"); telemetry__json_string(j, "elf");
+        telemetry__json_key(j, "image_addr"); telemetry__json_string(j, hex);
+        telemetry__json_key(j, "image_size"); telemetry__json_int(j, (int64_t)(m->end - m->start));
+        telemetry__json_key(j, "code_file"); telemetry__json_string(j, m->path);
+        if (m->build_id_len) {
+            telemetry__hex(m->build_id, (size_t)m->build_id_len, code_id);
+            telemetry__debug_id(m->build_id, m->build_id_len, debug_id);
+            telemetry__json_key(j, "code_id"); telemetry__json_string(j, code_id);
+            telemetry__json_key(j, "debug_id"); telemetry__json_string(j, debug_id);
+        }
+        telemetry__json_object_end(j);
+    }
+    telemetry__json_array_end(j);
+    telemetry__json_object_end(j);
+}
+
+/* =============================================================================================
    >>sentry: events and envelopes (protocols.md sections 2 and 3)
    ============================================================================================= */
 #ifndef TELEMETRY_MAX_TAGS
@@ -2158,8 +2392,10 @@ TELEMETRY_API int telemetry_report_usage(void) {
 }
 
 /* Builds and sends one event; exception_type NULL makes a message event. */
-TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *exception_type, const char *fmt, va_list ap) {
+TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *exception_type, const telemetry__stack *stack,
+                                           const char *fmt, va_list ap) {
     char *message = (char *)telemetry__malloc(TELEMETRY__MESSAGE_MAX + 1);
+    telemetry__module modules[TELEMETRY_MAX_FRAMES];
     char event_id[33];
     telemetry__buf event, envelope;
     telemetry__json j;
@@ -2190,9 +2426,12 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
             telemetry__json_key(&j, "type"); telemetry__json_string(&j, "generic");
             telemetry__json_key(&j, "handled"); telemetry__json_bool(&j, 1);
             telemetry__json_object_end(&j);
+            /* return addresses all: Sentry steps each back into its call instruction */
+            if (stack->count) telemetry__json_stacktrace(&j, stack, "all");
             telemetry__json_object_end(&j);
             telemetry__json_array_end(&j);
             telemetry__json_object_end(&j);
+            telemetry__json_debug_meta(&j, modules, telemetry__find_modules(stack, modules, TELEMETRY_MAX_FRAMES));
         } else {
             telemetry__json_key(&j, "logentry");
             telemetry__json_object_begin(&j);
@@ -2216,7 +2455,7 @@ TELEMETRY_API int telemetry_capture_message(telemetry_level level, const char *f
     int rc;
     if ((int)level < 0 || (int)level > (int)TELEMETRY_LEVEL_FATAL || !fmt) return TELEMETRY_ERR_INVALID_ARGUMENT;
     va_start(ap, fmt);
-    rc = telemetry__capture(level, NULL, fmt, ap);
+    rc = telemetry__capture(level, NULL, NULL, fmt, ap);
     va_end(ap);
     return rc;
 }
@@ -2224,9 +2463,11 @@ TELEMETRY_API int telemetry_capture_message(telemetry_level level, const char *f
 TELEMETRY_API int telemetry_capture_error(const char *type, const char *fmt, ...) {
     va_list ap;
     int rc;
+    telemetry__stack stack;
     if (!type || !*type || !fmt) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    telemetry__capture_stack(&stack, 0);          /* innermost frame: the caller of this function */
     va_start(ap, fmt);
-    rc = telemetry__capture(TELEMETRY_LEVEL_ERROR, type, fmt, ap);
+    rc = telemetry__capture(TELEMETRY_LEVEL_ERROR, type, &stack, fmt, ap);
     va_end(ap);
     return rc;
 }
