@@ -1482,7 +1482,22 @@ TELEMETRY__INTERNAL void telemetry__hex(const unsigned char *in, size_t n, char 
     out[2 * n] = 0;
 }
 
-/* The library's state: one per process, guarded by telemetry__lock_state. */
+/* A release health session (protocols.md section 4): one per run. */
+typedef struct telemetry__session {
+    char sid[33];
+    char did[33];
+    char release[256];
+    char environment[65];
+    char status[12];            /* ok, exited, crashed, abnormal */
+    int64_t started_ms, updated_ms;
+    int64_t errors;
+    int init_pending;           /* the first transmission is still to come: it says init:true */
+} telemetry__session;
+
+/* Sentry rate-limit categories that this library sends. */
+enum { TELEMETRY__RL_ALL, TELEMETRY__RL_ERROR, TELEMETRY__RL_SESSION, TELEMETRY__RL_INTERNAL, TELEMETRY__RL_COUNT };
+
+/* The library's state: one per process, guarded by telemetry__state_lock. */
 typedef struct telemetry__state {
     int initialized;
     int enabled;
@@ -1509,6 +1524,14 @@ typedef struct telemetry__state {
     void *platform_user_data;
     int64_t started_ms;
     void *http;                     /* the transport's cached connection */
+    int64_t rate_until[TELEMETRY__RL_COUNT];  /* Sentry rate limits: wall-clock ms until which
+                                                 each category is blocked */
+    int64_t push_last_ms;           /* Firebase push ids made in the same millisecond count up */
+    unsigned char push_last_rand[12];
+    telemetry__session session;     /* this run's */
+    int has_session;
+    telemetry__session prev_session;/* an earlier run's, not yet delivered */
+    int has_prev_session;
 } telemetry__state;
 
 TELEMETRY__DEF telemetry__state telemetry__st;
@@ -1744,6 +1767,56 @@ TELEMETRY__INTERNAL void telemetry__register_builtins(void) {
 }
 
 /* =============================================================================================
+   >>firebase: push ids and write targets for the Firebase Realtime Database (protocols.md 6)
+   ============================================================================================= */
+static const char telemetry__push_chars[] = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+
+/* 8 characters of millisecond time, then 12 random ones; within one millisecond the random part
+   counts up, so ids sort in the order they were made. */
+TELEMETRY__INTERNAL void telemetry__push_id(int64_t ms, const unsigned char random12[12], int64_t *last_ms,
+                                           unsigned char last_rand[12], char out[21]) {
+    int i;
+    int64_t t = ms < 0 ? 0 : ms;
+    for (i = 7; i >= 0; i--) { out[i] = telemetry__push_chars[t % 64]; t /= 64; }
+    if (ms == *last_ms) {
+        for (i = 11; i >= 0 && last_rand[i] == 63; i--) last_rand[i] = 0;
+        if (i >= 0) last_rand[i]++;
+    } else {
+        for (i = 0; i < 12; i++) last_rand[i] = (unsigned char)(random12[i] & 63);
+        *last_ms = ms;
+    }
+    for (i = 0; i < 12; i++) out[8 + i] = telemetry__push_chars[last_rand[i]];
+    out[20] = 0;
+}
+
+/* A usage_url whose path ends in ".json" is the Firebase REST API: reports are PUT to
+   <path>/<push id>.json?<query>&print=silent, so a retried report can never be stored twice. */
+TELEMETRY__INTERNAL int telemetry__is_firebase(const telemetry__url *u) {
+    size_t n = strcspn(u->target, "?");
+    return n >= 5 && strncmp(u->target + n - 5, ".json", 5) == 0;
+}
+TELEMETRY__INTERNAL char *telemetry__firebase_target(const telemetry__url *u, const char *push_id) {
+    telemetry__buf b;
+    size_t n = strcspn(u->target, "?");
+    const char *query = u->target + n;
+    size_t base = n - 5;
+    telemetry__buf_init(&b);
+    while (base > 0 && u->target[base - 1] == '/') base--;        /* "/usage/.json" is tolerated */
+    telemetry__buf_append(&b, u->target, base);
+    telemetry__buf_printf(&b, "/%s.json", push_id);
+    if (*query) { telemetry__buf_puts(&b, query); telemetry__buf_puts(&b, "&print=silent"); }
+    else telemetry__buf_puts(&b, "?print=silent");
+    return b.failed ? (telemetry__buf_free(&b), (char *)NULL) : b.data;
+}
+
+/* Formats a message for an event: at most TELEMETRY__MESSAGE_MAX bytes, marked when cut. */
+TELEMETRY__INTERNAL void telemetry__vformat_message(char *out, size_t cap, const char *fmt, va_list ap) {
+    int n = vsnprintf(out, cap, fmt ? fmt : "", ap);
+    if (n < 0) { telemetry__copy(out, cap, "(unformattable message)"); return; }
+    if ((size_t)n >= cap && cap > 4) memcpy(out + cap - 4, "...", 4);   /* marked as truncated */
+}
+
+/* =============================================================================================
    >>report: the usage report document
    ============================================================================================= */
 
@@ -1763,6 +1836,12 @@ TELEMETRY__INTERNAL int telemetry__usage_report(telemetry__buf *out, int take_co
     if (telemetry__st.install_id[0]) telemetry__json_string(&j, telemetry__st.install_id);
     else telemetry__json_null(&j);
     telemetry__json_key(&j, "timestamp"); telemetry__json_string(&j, ts);
+    if (telemetry__st.has_usage && telemetry__is_firebase(&telemetry__st.usage)) {
+        telemetry__json_key(&j, "server_time");             /* Firebase fills in its own clock */
+        telemetry__json_object_begin(&j);
+        telemetry__json_key(&j, ".sv"); telemetry__json_string(&j, "timestamp");
+        telemetry__json_object_end(&j);
+    }
     telemetry__json_key(&j, "metrics");
     telemetry__json_object_begin(&j);
     telemetry__lock(&telemetry__registry_lock);
@@ -2114,9 +2193,8 @@ TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *
     }
 }
 
-/* One envelope with one item: header line, item header with an explicit length, payload. */
-TELEMETRY__INTERNAL int telemetry__envelope(telemetry__buf *out, const char *event_id, const char *item_type,
-                                            const char *payload, size_t payload_len, int64_t now) {
+/* The envelope header line (protocols.md 2.2). event_id is NULL for envelopes without an event. */
+TELEMETRY__INTERNAL int telemetry__envelope_begin(telemetry__buf *out, const char *event_id, int64_t now) {
     telemetry__json j;
     char ts[32];
     telemetry__format_time(now, ts);
@@ -2130,29 +2208,170 @@ TELEMETRY__INTERNAL int telemetry__envelope(telemetry__buf *out, const char *eve
     telemetry__json_key(&j, "version"); telemetry__json_string(&j, TELEMETRY_VERSION_STRING);
     telemetry__json_object_end(&j);
     telemetry__json_object_end(&j);
-    if (telemetry__json_finish(&j)) return telemetry__json_finish(&j);
-    telemetry__buf_printf(out, "\n{\"type\":\"%s\",\"length\":%lu}\n", item_type, (unsigned long)payload_len);
-    telemetry__buf_append(out, payload, payload_len);
+    return telemetry__json_finish(&j);
+}
+/* One item: "\n", its header with an explicit length, the payload, and a closing "\n". */
+TELEMETRY__INTERNAL int telemetry__envelope_item(telemetry__buf *out, const char *item_type, const char *payload, size_t len) {
+    telemetry__buf_puts(out, "\n{\"type\":\"");
+    telemetry__buf_puts(out, item_type);
+    telemetry__buf_puts(out, "\",\"length\":");
+    telemetry__buf_put_i64(out, (int64_t)len);
+    telemetry__buf_puts(out, "}\n");
+    telemetry__buf_append(out, payload, len);
+    return out->failed ? (out->fixed ? TELEMETRY_ERR_NO_SPACE : TELEMETRY_ERR_NO_MEMORY) : 0;
+}
+TELEMETRY__INTERNAL int telemetry__envelope_end(telemetry__buf *out) {
     telemetry__buf_putc(out, '\n');
-    return out->failed ? TELEMETRY_ERR_NO_MEMORY : 0;
+    return out->failed ? (out->fixed ? TELEMETRY_ERR_NO_SPACE : TELEMETRY_ERR_NO_MEMORY) : 0;
 }
 
-/* Formats a message for an event: at most TELEMETRY__MESSAGE_MAX bytes, marked when cut. */
-TELEMETRY__INTERNAL void telemetry__vformat_message(char *out, size_t cap, const char *fmt, va_list ap) {
-    int n = vsnprintf(out, cap, fmt ? fmt : "", ap);
-    if (n < 0) { telemetry__copy(out, cap, "(unformattable message)"); return; }
-    if ((size_t)n >= cap && cap > 4) memcpy(out + cap - 4, "...", 4);   /* marked as truncated */
+/* ---- release health sessions (protocols.md section 4) ------------------------------------- */
+
+TELEMETRY__INTERNAL int telemetry__session_json(telemetry__buf *out, const telemetry__session *se) {
+    telemetry__json j;
+    char started[32], ts[32];
+    telemetry__format_time(se->started_ms, started);
+    telemetry__format_time(se->updated_ms, ts);
+    telemetry__json_init(&j, out);
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "sid"); telemetry__json_string(&j, se->sid);
+    if (se->did[0]) { telemetry__json_key(&j, "did"); telemetry__json_string(&j, se->did); }
+    if (se->init_pending) { telemetry__json_key(&j, "init"); telemetry__json_bool(&j, 1); }
+    telemetry__json_key(&j, "started"); telemetry__json_string(&j, started);
+    telemetry__json_key(&j, "timestamp"); telemetry__json_string(&j, ts);
+    if (strcmp(se->status, "ok") != 0) {
+        telemetry__json_key(&j, "duration");
+        telemetry__json_decimal(&j, se->updated_ms > se->started_ms ? se->updated_ms - se->started_ms : 0, 3);
+    }
+    telemetry__json_key(&j, "status"); telemetry__json_string(&j, se->status);
+    telemetry__json_key(&j, "errors"); telemetry__json_int(&j, se->errors);
+    telemetry__json_key(&j, "attrs");
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "release"); telemetry__json_string(&j, se->release);
+    telemetry__json_key(&j, "environment"); telemetry__json_string(&j, se->environment);
+    telemetry__json_object_end(&j);
+    telemetry__json_object_end(&j);
+    return telemetry__json_finish(&j);
+}
+
+/* The session file: "key=value" lines, so a run that never reaches shutdown leaves its session
+   for the next run to report as abnormal. */
+TELEMETRY__INTERNAL int telemetry__session_save(const telemetry__session *se, const char *path) {
+    telemetry__buf b;
+    int rc;
+    telemetry__buf_init(&b);
+    telemetry__buf_printf(&b, "sid=%s\ndid=%s\nrelease=%s\nenvironment=%s\nstatus=%s\nstarted=%lld\nupdated=%lld\nerrors=%lld\ninit=%d\n",
+                          se->sid, se->did, se->release, se->environment, se->status, (long long)se->started_ms,
+                          (long long)se->updated_ms, (long long)se->errors, se->init_pending);
+    rc = b.failed ? TELEMETRY_ERR_NO_MEMORY : telemetry__write_file_atomic(path, b.data, b.len);
+    telemetry__buf_free(&b);
+    return rc;
+}
+
+TELEMETRY__INTERNAL int telemetry__session_parse(const char *text, telemetry__session *se) {
+    const char *line;
+    memset(se, 0, sizeof *se);
+    for (line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        const char *eq = strchr(line, '='), *end = strchr(line, '\n');
+        char value[256];
+        size_t n;
+        if (!end) end = line + strlen(line);
+        if (!eq || eq > end) continue;
+        n = (size_t)(end - eq - 1);
+        if (n >= sizeof value) continue;
+        memcpy(value, eq + 1, n);
+        value[n] = 0;
+#define TELEMETRY__FIELD(name) ((size_t)(eq - line) == strlen(name) && strncmp(line, name, strlen(name)) == 0)
+        if (TELEMETRY__FIELD("sid")) telemetry__copy(se->sid, sizeof se->sid, value);
+        else if (TELEMETRY__FIELD("did")) telemetry__copy(se->did, sizeof se->did, value);
+        else if (TELEMETRY__FIELD("release")) telemetry__copy(se->release, sizeof se->release, value);
+        else if (TELEMETRY__FIELD("environment")) telemetry__copy(se->environment, sizeof se->environment, value);
+        else if (TELEMETRY__FIELD("status")) telemetry__copy(se->status, sizeof se->status, value);
+        else if (TELEMETRY__FIELD("started")) se->started_ms = strtoll(value, NULL, 10);
+        else if (TELEMETRY__FIELD("updated")) se->updated_ms = strtoll(value, NULL, 10);
+        else if (TELEMETRY__FIELD("errors")) se->errors = strtoll(value, NULL, 10);
+        else if (TELEMETRY__FIELD("init")) se->init_pending = value[0] == '1';
+#undef TELEMETRY__FIELD
+    }
+    if (!telemetry__is_hex_id(se->sid) || !se->release[0] || !se->environment[0] || se->started_ms <= 0) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    if (strcmp(se->status, "ok") && strcmp(se->status, "exited") && strcmp(se->status, "crashed") && strcmp(se->status, "abnormal"))
+        return TELEMETRY_ERR_INVALID_ARGUMENT;
+    if (se->errors < 0) se->errors = 0;
+    if (se->updated_ms < se->started_ms) se->updated_ms = se->started_ms;
+    return 0;
+}
+
+/* ---- rate limits (protocols.md 5.3) -------------------------------------------------------- */
+#define TELEMETRY__RL_CAP_MS (24 * 3600 * 1000LL)
+
+/* Applies one response's limits to until[] (wall-clock ms a category stays blocked). Elements
+   that do not parse are skipped; unknown categories are ignored; a limit only ever extends. */
+TELEMETRY__INTERNAL void telemetry__rate_limits_update(int64_t until[TELEMETRY__RL_COUNT], int status,
+                                                      const char *limits, const char *retry_after, int64_t now) {
+    int applied = 0;
+    const char *p = limits;
+    while (p && *p) {
+        const char *end = strchr(p, ','), *q;
+        int64_t ms = 0, frac = 0, scale = 1;
+        int digits = 0, known = 0, any = 0, k;
+        int hit[TELEMETRY__RL_COUNT] = { 0, 0, 0, 0 };
+        if (!end) end = p + strlen(p);
+        q = p;
+        while (q < end && (*q == ' ' || *q == '\t')) q++;
+        while (q < end && *q >= '0' && *q <= '9') { if (ms < TELEMETRY__RL_CAP_MS) ms = ms * 10 + (*q - '0'); q++; digits++; }
+        if (q < end && *q == '.') for (q++; q < end && *q >= '0' && *q <= '9'; q++) { if (scale < 1000000) { frac = frac * 10 + (*q - '0'); scale *= 10; } }
+        if (digits && q < end && *q == ':') {
+            ms = ms * 1000 + (frac * 1000 + scale - 1) / scale;    /* whole seconds, rounded up */
+            ms = ((ms + 999) / 1000) * 1000;
+            if (ms > TELEMETRY__RL_CAP_MS) ms = TELEMETRY__RL_CAP_MS;
+            q++;
+            while (q < end && *q != ':') {
+                const char *c = q;
+                size_t n;
+                while (q < end && *q != ';' && *q != ':') q++;
+                n = (size_t)(q - c);
+                any = 1;
+                if ((n == 5 && !strncmp(c, "error", 5)) || (n == 7 && !strncmp(c, "default", 7))) { hit[TELEMETRY__RL_ERROR] = 1; known = 1; }
+                else if (n == 7 && !strncmp(c, "session", 7)) { hit[TELEMETRY__RL_SESSION] = 1; known = 1; }
+                else if (n == 8 && !strncmp(c, "internal", 8)) { hit[TELEMETRY__RL_INTERNAL] = 1; known = 1; }
+                if (q < end && *q == ';') q++;
+            }
+            if (!any) { hit[TELEMETRY__RL_ALL] = 1; known = 1; }
+            if (known) {
+                for (k = 0; k < TELEMETRY__RL_COUNT; k++) if (hit[k] && now + ms > until[k]) until[k] = now + ms;
+                applied = 1;
+            }
+        }
+        p = *end ? end + 1 : NULL;
+    }
+    if (status == 429 && !applied) {
+        int64_t secs = 60;
+        if (retry_after) {
+            const char *r = retry_after;
+            int64_t v = 0;
+            while (*r == ' ') r++;
+            if (*r >= '0' && *r <= '9') { while (*r >= '0' && *r <= '9' && v < 86400) v = v * 10 + (*r++ - '0'); secs = v; }
+        }
+        if (secs * 1000 > TELEMETRY__RL_CAP_MS) secs = TELEMETRY__RL_CAP_MS / 1000;
+        if (now + secs * 1000 > until[TELEMETRY__RL_ALL]) until[TELEMETRY__RL_ALL] = now + secs * 1000;
+    }
+}
+TELEMETRY__INTERNAL int telemetry__rate_limited(const int64_t until[TELEMETRY__RL_COUNT], int category, int64_t now) {
+    return until[TELEMETRY__RL_ALL] > now || until[category] > now;
 }
 
 /* =============================================================================================
    >>send: every payload takes this one road (debug print, or the transport)
    ============================================================================================= */
-typedef enum telemetry__kind { TELEMETRY__KIND_USAGE, TELEMETRY__KIND_EVENT } telemetry__kind;
+typedef enum telemetry__kind { TELEMETRY__KIND_USAGE, TELEMETRY__KIND_ENVELOPE } telemetry__kind;
 
-TELEMETRY__INTERNAL int telemetry__deliver(telemetry__kind kind, const char *payload, size_t len) {
-    const telemetry__url *url = kind == TELEMETRY__KIND_USAGE ? &telemetry__st.usage : &telemetry__st.dsn.envelope;
+/* Sends one payload now, before the request's deadline. With TELEMETRY_DEBUG it is printed to
+   stderr instead. 0 when the server took it (2xx). Responses update the rate limits. */
+TELEMETRY__INTERNAL int telemetry__deliver(telemetry__kind kind, const char *method, const char *target,
+                                           const char *payload, size_t len, int64_t deadline) {
+    const telemetry__url *base = kind == TELEMETRY__KIND_USAGE ? &telemetry__st.usage : &telemetry__st.dsn.envelope;
     char hostport[300];
-    telemetry__url_hostport(url, hostport, sizeof hostport);
+    telemetry__url_hostport(base, hostport, sizeof hostport);
     if (telemetry__st.debug) {
         fprintf(stderr, "telemetry: TELEMETRY_DEBUG is set: not sending this %s to %s:\n%.*s\n",
                 kind == TELEMETRY__KIND_USAGE ? "usage report" : "Sentry envelope", hostport, (int)len, payload);
@@ -2162,6 +2381,7 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__kind kind, const char *pay
     {
         telemetry__http_response resp;
         telemetry__http_request req;
+        telemetry__url url = *base;
         const char *headers[2] = { NULL, NULL };
         char auth[512];
         int rc;
@@ -2176,8 +2396,9 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__kind kind, const char *pay
             rc = telemetry__http_client_new((telemetry__http_client **)&telemetry__st.http, &tc);
             if (rc) return rc;
         }
-        req.method = "POST";
-        req.url = url;
+        if (target) url.target = (char *)target;
+        req.method = method;
+        req.url = &url;
         req.body = payload; req.body_len = len;
         if (kind == TELEMETRY__KIND_USAGE) req.content_type = "application/json";
         else {
@@ -2186,19 +2407,109 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__kind kind, const char *pay
             headers[0] = auth;
             req.headers = headers;
         }
-        rc = telemetry__http_send((telemetry__http_client *)telemetry__st.http, &req, &resp,
-                                  telemetry__monotonic_ms() + (int64_t)telemetry__st.timeout_ms);
-        if (rc == 0 && (resp.status < 200 || resp.status > 299)) {
-            telemetry__log(TELEMETRY_LEVEL_WARNING, "%s answered HTTP %d", hostport, resp.status);
-            rc = resp.status == 429 ? TELEMETRY_ERR_RATE_LIMITED : TELEMETRY_ERR_HTTP_STATUS;
+        rc = telemetry__http_send((telemetry__http_client *)telemetry__st.http, &req, &resp, deadline);
+        if (rc == 0) {
+            if (kind == TELEMETRY__KIND_ENVELOPE)
+                telemetry__rate_limits_update(telemetry__st.rate_until, resp.status, resp.rate_limits, resp.retry_after, telemetry__now_ms());
+            if (resp.status == 429) {
+                telemetry__log(TELEMETRY_LEVEL_WARNING, "%s is rate limiting us (HTTP 429): the payload was dropped", hostport);
+                rc = TELEMETRY_ERR_RATE_LIMITED;
+            } else if (resp.status < 200 || resp.status > 299) {
+                telemetry__log(TELEMETRY_LEVEL_WARNING, "%s answered HTTP %d: the payload was %s", hostport, resp.status,
+                               resp.status >= 500 ? "not delivered" : "refused and dropped");
+                rc = TELEMETRY_ERR_HTTP_STATUS;
+            }
         }
         telemetry__http_response_free(&resp);
         return rc;
     }
 #else
+    (void)method; (void)target; (void)deadline;
     telemetry__log(TELEMETRY_LEVEL_WARNING, "this build has no transport: the payload for %s was not sent", hostport);
     return TELEMETRY_ERR_UNSUPPORTED;
 #endif
+}
+
+/* Sends the usage report: a PUT under a client-made push id for Firebase, else a POST. */
+TELEMETRY__INTERNAL int telemetry__send_usage(const telemetry__buf *report, int64_t deadline) {
+    char push_id[21], *target;
+    unsigned char rnd[12];
+    int rc;
+    if (!telemetry__is_firebase(&telemetry__st.usage))
+        return telemetry__deliver(TELEMETRY__KIND_USAGE, "POST", NULL, report->data, report->len, deadline);
+    if ((rc = telemetry__random(rnd, sizeof rnd)) != 0) return rc;
+    telemetry__push_id(telemetry__now_ms(), rnd, &telemetry__st.push_last_ms, telemetry__st.push_last_rand, push_id);
+    target = telemetry__firebase_target(&telemetry__st.usage, push_id);
+    if (!target) return TELEMETRY_ERR_NO_MEMORY;
+    rc = telemetry__deliver(TELEMETRY__KIND_USAGE, "PUT", target, report->data, report->len, deadline);
+    telemetry__free(target);
+    return rc;
+}
+
+/* Appends the session items that are due to an envelope: the previous run's unsent session and,
+   when include_current, this run's. Skipped while sessions are rate limited. */
+TELEMETRY__INTERNAL void telemetry__add_sessions(telemetry__buf *env, int include_current, int *added_prev, int *added_cur) {
+    telemetry__buf item;
+    *added_prev = *added_cur = 0;
+    if (telemetry__rate_limited(telemetry__st.rate_until, TELEMETRY__RL_SESSION, telemetry__now_ms())) return;
+    if (telemetry__st.has_prev_session) {
+        telemetry__buf_init(&item);
+        if (telemetry__session_json(&item, &telemetry__st.prev_session) == 0 &&
+            telemetry__envelope_item(env, "session", item.data, item.len) == 0) *added_prev = 1;
+        telemetry__buf_free(&item);
+    }
+    if (include_current && telemetry__st.has_session) {
+        telemetry__buf_init(&item);
+        if (telemetry__session_json(&item, &telemetry__st.session) == 0 &&
+            telemetry__envelope_item(env, "session", item.data, item.len) == 0) *added_cur = 1;
+        telemetry__buf_free(&item);
+    }
+}
+
+/* After an envelope with sessions was delivered: the previous session is done, and the current
+   one's first transmission has happened. */
+TELEMETRY__INTERNAL void telemetry__sessions_delivered(int prev, int cur) {
+    char path[1100];
+    if (prev) {
+        telemetry__st.has_prev_session = 0;
+        telemetry__state_path("session.previous", path, sizeof path);
+        remove(path);
+    }
+    if (cur && telemetry__st.session.init_pending) {
+        telemetry__st.session.init_pending = 0;
+        telemetry__state_path("session", path, sizeof path);
+        telemetry__session_save(&telemetry__st.session, path);
+    }
+}
+
+/* At init: the last run's session file says how that run ended. "ok" means it never reached
+   telemetry_shutdown: abnormal. Then this run's session starts, and its file is written. */
+TELEMETRY__INTERNAL void telemetry__start_session(void) {
+    char path[1100], prev_path[1100], *text = NULL;
+    int err;
+    telemetry__session *se = &telemetry__st.session;
+    telemetry__state_path("session", path, sizeof path);
+    telemetry__state_path("session.previous", prev_path, sizeof prev_path);
+    if (telemetry__read_file(prev_path, 4096, &text, NULL, &err) == 0 && telemetry__session_parse(text, &telemetry__st.prev_session) == 0)
+        telemetry__st.has_prev_session = 1;
+    telemetry__free(text);
+    text = NULL;
+    if (telemetry__read_file(path, 4096, &text, NULL, &err) == 0 && telemetry__session_parse(text, &telemetry__st.prev_session) == 0) {
+        if (strcmp(telemetry__st.prev_session.status, "ok") == 0) telemetry__copy(telemetry__st.prev_session.status, 12, "abnormal");
+        telemetry__st.has_prev_session = 1;                       /* the newer one wins the slot */
+        telemetry__session_save(&telemetry__st.prev_session, prev_path);
+    }
+    telemetry__free(text);
+    memset(se, 0, sizeof *se);
+    if (telemetry__random_id(se->sid) != 0) return;
+    telemetry__copy(se->did, sizeof se->did, telemetry__st.install_id);
+    telemetry__copy(se->release, sizeof se->release, telemetry__st.release);
+    telemetry__copy(se->environment, sizeof se->environment, telemetry__st.environment);
+    telemetry__copy(se->status, sizeof se->status, "ok");
+    se->started_ms = se->updated_ms = telemetry__st.started_ms;
+    se->init_pending = 1;
+    telemetry__st.has_session = 1;
+    if (telemetry__st.state_dir[0]) telemetry__session_save(se, path);
 }
 
 /* =============================================================================================
@@ -2312,6 +2623,7 @@ TELEMETRY_API int telemetry_init(const telemetry_config *config) {
     telemetry__register_builtins();
     telemetry__decide();
     if (telemetry__st.enabled) telemetry__prepare_state();
+    if (telemetry__st.enabled && telemetry__st.has_dsn) telemetry__start_session();
     rc = telemetry__st.enabled ? TELEMETRY_OK : TELEMETRY_DISABLED;
     telemetry__unlock(&telemetry__state_lock);
     return rc;
@@ -2328,9 +2640,14 @@ TELEMETRY_API int telemetry_enabled(void) {
 /* Deletes what identifies this install: the install id (and, with the outbox, queued payloads). */
 TELEMETRY__INTERNAL void telemetry__forget_everything(void) {
     char path[1100];
-    telemetry__state_path("install_id", path, sizeof path);
-    remove(path);
+    static const char *const files[] = { "install_id", "session", "session.previous" };
+    size_t i;
+    for (i = 0; i < sizeof files / sizeof files[0]; i++) {
+        telemetry__state_path(files[i], path, sizeof path);
+        remove(path);
+    }
     telemetry__st.install_id[0] = 0;
+    telemetry__st.has_session = telemetry__st.has_prev_session = 0;
 }
 
 TELEMETRY_API int telemetry_set_consent(int given) {
@@ -2384,7 +2701,7 @@ TELEMETRY_API int telemetry_report_usage(void) {
     else if (!telemetry__st.has_usage) rc = TELEMETRY_ERR_NOT_CONFIGURED;
     else {
         rc = telemetry__usage_report(&b, 1);
-        if (rc == 0) rc = telemetry__deliver(TELEMETRY__KIND_USAGE, b.data, b.len);
+        if (rc == 0) rc = telemetry__send_usage(&b, telemetry__monotonic_ms() + (int64_t)telemetry__st.timeout_ms);
     }
     telemetry__unlock(&telemetry__state_lock);
     telemetry__buf_free(&b);
@@ -2440,8 +2757,30 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
         }
         telemetry__json_object_end(&j);
         rc = telemetry__json_finish(&j);
-        if (rc == 0) rc = telemetry__envelope(&envelope, event_id, "event", event.data, event.len, now);
-        if (rc == 0) rc = telemetry__deliver(TELEMETRY__KIND_EVENT, envelope.data, envelope.len);
+        if (rc == 0 && telemetry__rate_limited(telemetry__st.rate_until, TELEMETRY__RL_ERROR, now)) {
+            telemetry__log(TELEMETRY_LEVEL_INFO, "Sentry asked us to wait: the event was dropped");
+            rc = TELEMETRY_ERR_RATE_LIMITED;
+        }
+        if (rc == 0) {
+            int prev = 0, cur = 0;
+            if (level >= TELEMETRY_LEVEL_ERROR && telemetry__st.has_session) {
+                telemetry__st.session.errors++;
+                telemetry__st.session.updated_ms = now;
+            }
+            rc = telemetry__envelope_begin(&envelope, event_id, now);
+            if (rc == 0) rc = telemetry__envelope_item(&envelope, "event", event.data, event.len);
+            /* the session rides along when this event changed it, or when it was never sent */
+            if (rc == 0) telemetry__add_sessions(&envelope, level >= TELEMETRY_LEVEL_ERROR || telemetry__st.session.init_pending, &prev, &cur);
+            if (rc == 0) rc = telemetry__envelope_end(&envelope);
+            if (rc == 0) rc = telemetry__deliver(TELEMETRY__KIND_ENVELOPE, "POST", NULL, envelope.data, envelope.len,
+                                                 telemetry__monotonic_ms() + (int64_t)telemetry__st.timeout_ms);
+            if (rc == 0) telemetry__sessions_delivered(prev, cur);
+            else if (telemetry__st.has_session && telemetry__st.state_dir[0]) {
+                char path[1100];
+                telemetry__state_path("session", path, sizeof path);
+                telemetry__session_save(&telemetry__st.session, path);   /* keep the error count */
+            }
+        }
     }
     telemetry__unlock(&telemetry__state_lock);
     telemetry__buf_free(&event);
@@ -2525,8 +2864,39 @@ TELEMETRY_API int telemetry_flush(unsigned timeout_ms) {
     return telemetry_enabled() ? 0 : TELEMETRY_DISABLED;
 }
 
+/* Ends this run's session: sent as "exited" within the shutdown bound, or kept on disk as
+   "exited" for the next run when it cannot be sent now. */
+TELEMETRY__INTERNAL void telemetry__end_session(void) {
+    char path[1100];
+    int64_t now = telemetry__now_ms(), budget;
+    int prev = 0, cur = 0, rc = TELEMETRY_ERR_TIMEOUT;
+    telemetry__buf env;
+    telemetry__session *se = &telemetry__st.session;
+    telemetry__copy(se->status, sizeof se->status, "exited");
+    se->updated_ms = now;
+    budget = telemetry__st.shutdown_timeout_ms < telemetry__st.timeout_ms ? telemetry__st.shutdown_timeout_ms : telemetry__st.timeout_ms;
+    if (budget > 0) {
+        telemetry__buf_init(&env);
+        rc = telemetry__envelope_begin(&env, NULL, now);
+        if (rc == 0) telemetry__add_sessions(&env, 1, &prev, &cur);
+        if (rc == 0 && !cur) rc = TELEMETRY_ERR_RATE_LIMITED;
+        if (rc == 0) rc = telemetry__envelope_end(&env);
+        if (rc == 0) rc = telemetry__deliver(TELEMETRY__KIND_ENVELOPE, "POST", NULL, env.data, env.len, telemetry__monotonic_ms() + budget);
+        telemetry__buf_free(&env);
+    }
+    if (!telemetry__st.state_dir[0]) return;
+    telemetry__state_path("session", path, sizeof path);
+    if (rc == 0) {
+        telemetry__sessions_delivered(prev, 0);
+        remove(path);
+    } else {
+        telemetry__session_save(se, path);         /* the next run sends it as it is: exited */
+    }
+}
+
 TELEMETRY_API void telemetry_shutdown(void) {
     telemetry__lock(&telemetry__state_lock);
+    if (telemetry__st.initialized && telemetry__st.enabled && telemetry__st.has_session) telemetry__end_session();
     telemetry__release_state();
     telemetry__unlock(&telemetry__state_lock);
 }
