@@ -2312,12 +2312,17 @@ TELEMETRY__INTERNAL void telemetry__rate_limits_update(int64_t until[TELEMETRY__
     const char *p = limits;
     while (p && *p) {
         const char *end = strchr(p, ','), *q;
+        char el[256];                  /* the element without white space, which is insignificant */
+        size_t n = 0;
         int64_t ms = 0, frac = 0, scale = 1;
         int digits = 0, known = 0, any = 0, k;
         int hit[TELEMETRY__RL_COUNT] = { 0, 0, 0, 0 };
         if (!end) end = p + strlen(p);
-        q = p;
-        while (q < end && (*q == ' ' || *q == '\t')) q++;
+        for (q = p; q < end && n < sizeof el - 1; q++) if (*q != ' ' && *q != '\t') el[n++] = *q;
+        el[n] = 0;
+        p = *end ? end + 1 : NULL;
+        q = el;
+        end = el + n;
         while (q < end && *q >= '0' && *q <= '9') { if (ms < TELEMETRY__RL_CAP_MS) ms = ms * 10 + (*q - '0'); q++; digits++; }
         if (q < end && *q == '.') for (q++; q < end && *q >= '0' && *q <= '9'; q++) { if (scale < 1000000) { frac = frac * 10 + (*q - '0'); scale *= 10; } }
         if (digits && q < end && *q == ':') {
@@ -2327,7 +2332,6 @@ TELEMETRY__INTERNAL void telemetry__rate_limits_update(int64_t until[TELEMETRY__
             q++;
             while (q < end && *q != ':') {
                 const char *c = q;
-                size_t n;
                 while (q < end && *q != ';' && *q != ':') q++;
                 n = (size_t)(q - c);
                 any = 1;
@@ -2342,7 +2346,6 @@ TELEMETRY__INTERNAL void telemetry__rate_limits_update(int64_t until[TELEMETRY__
                 applied = 1;
             }
         }
-        p = *end ? end + 1 : NULL;
     }
     if (status == 429 && !applied) {
         int64_t secs = 60;
