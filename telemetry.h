@@ -1482,6 +1482,12 @@ TELEMETRY__INTERNAL void telemetry__hex(const unsigned char *in, size_t n, char 
     out[2 * n] = 0;
 }
 
+/* What the library knows about the OS, read once at init. */
+typedef struct telemetry__osinfo {
+    char kernel[128];            /* uname release */
+    char distro_id[64], distro_version[64], distro_pretty[128], distribution[140];
+} telemetry__osinfo;
+
 /* A release health session (protocols.md section 4): one per run. */
 typedef struct telemetry__session {
     char sid[33];
@@ -1528,6 +1534,7 @@ typedef struct telemetry__state {
                                                  each category is blocked */
     int64_t push_last_ms;           /* Firebase push ids made in the same millisecond count up */
     unsigned char push_last_rand[12];
+    telemetry__osinfo os;
     telemetry__session session;     /* this run's */
     int has_session;
     telemetry__session prev_session;/* an earlier run's, not yet delivered */
@@ -1710,38 +1717,53 @@ TELEMETRY__INTERNAL void telemetry__os_version(char *out, size_t cap) {
     else telemetry__copy(out, cap, "unknown");
 #endif
 }
-/* The distribution ("debian 12") from /etc/os-release, where there is one. */
-TELEMETRY__INTERNAL void telemetry__os_distribution(char *out, size_t cap) {
-    char *text = NULL, id[64] = "", ver[64] = "";
+/* ID, VERSION_ID and PRETTY_NAME from /etc/os-release, where there is one. */
+TELEMETRY__INTERNAL void telemetry__os_release(telemetry__osinfo *os) {
+    char *text = NULL;
     int err;
     const char *line;
-    out[0] = 0;
     if (telemetry__read_file("/etc/os-release", 16384, &text, NULL, &err) != 0) return;
     for (line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        char *dst = NULL;
+        char *dst;
+        size_t k = 0, cap;
         const char *v;
-        size_t k = 0;
-        if (strncmp(line, "ID=", 3) == 0) { dst = id; v = line + 3; }
-        else if (strncmp(line, "VERSION_ID=", 11) == 0) { dst = ver; v = line + 11; }
+        if (strncmp(line, "ID=", 3) == 0) { dst = os->distro_id; cap = sizeof os->distro_id; v = line + 3; }
+        else if (strncmp(line, "VERSION_ID=", 11) == 0) { dst = os->distro_version; cap = sizeof os->distro_version; v = line + 11; }
+        else if (strncmp(line, "PRETTY_NAME=", 12) == 0) { dst = os->distro_pretty; cap = sizeof os->distro_pretty; v = line + 12; }
         else continue;
         if (*v == '"' || *v == '\'') v++;
-        while (*v && *v != '\n' && *v != '"' && *v != '\'' && k < 63) dst[k++] = *v++;
+        while (*v && *v != '\n' && *v != '"' && *v != '\'' && k + 1 < cap) dst[k++] = *v++;
         dst[k] = 0;
     }
     telemetry__free(text);
-    if (id[0]) snprintf(out, cap, ver[0] ? "%s %s" : "%s", id, ver);
+}
+
+/* Read once at init: events and reports must not touch the file system. */
+TELEMETRY__INTERNAL void telemetry__read_osinfo(telemetry__osinfo *os) {
+    memset(os, 0, sizeof *os);
+    telemetry__os_version(os->kernel, sizeof os->kernel);
+    telemetry__os_release(os);
+    if (os->distro_id[0])
+        snprintf(os->distribution, sizeof os->distribution, os->distro_version[0] ? "%s %s" : "%s", os->distro_id, os->distro_version);
+}
+
+/* The name Sentry shows for the os context. */
+TELEMETRY__INTERNAL const char *telemetry__os_display_name(void) {
+    const char *n = telemetry__os_name();
+    if (!strcmp(n, "linux")) return "Linux";
+    if (!strcmp(n, "macos")) return "macOS";
+    if (!strcmp(n, "windows")) return "Windows";
+    if (!strcmp(n, "freebsd")) return "FreeBSD";
+    if (!strcmp(n, "openbsd")) return "OpenBSD";
+    if (!strcmp(n, "netbsd")) return "NetBSD";
+    if (!strcmp(n, "android")) return "Android";
+    return n;
 }
 
 TELEMETRY__INTERNAL telemetry_value telemetry__m_os(void) { return telemetry_string(telemetry__os_name()); }
-TELEMETRY__INTERNAL telemetry_value telemetry__m_os_version(void) {
-    static char v[128];
-    telemetry__os_version(v, sizeof v);
-    return telemetry_string(v);
-}
+TELEMETRY__INTERNAL telemetry_value telemetry__m_os_version(void) { return telemetry_string(telemetry__st.os.kernel); }
 TELEMETRY__INTERNAL telemetry_value telemetry__m_os_distribution(void) {
-    static char v[140];
-    telemetry__os_distribution(v, sizeof v);
-    return v[0] ? telemetry_string(v) : telemetry_null();
+    return telemetry__st.os.distribution[0] ? telemetry_string(telemetry__st.os.distribution) : telemetry_null();
 }
 TELEMETRY__INTERNAL telemetry_value telemetry__m_arch(void) { return telemetry_string(telemetry__arch()); }
 TELEMETRY__INTERNAL telemetry_value telemetry__m_app(void) { return telemetry_string(telemetry__st.app_name); }
@@ -2122,11 +2144,11 @@ static const char *const telemetry__level_names[] = { "debug", "info", "warning"
 
 /* The fields every event carries. Leaves the event object open for the caller's fields. */
 TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
-    char ts[32], ver[128], started[32];
+    char ts[32], started[32];
+    const telemetry__osinfo *os = &telemetry__st.os;
     int i;
     telemetry__format_time(now, ts);
     telemetry__format_time(telemetry__st.started_ms, started);
-    telemetry__os_version(ver, sizeof ver);
     telemetry__json_object_begin(j);
     telemetry__json_key(j, "event_id"); telemetry__json_string(j, event_id);
     telemetry__json_key(j, "timestamp"); telemetry__json_string(j, ts);
@@ -2149,8 +2171,17 @@ TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *
     telemetry__json_object_begin(j);
     telemetry__json_key(j, "os");
     telemetry__json_object_begin(j);
-    telemetry__json_key(j, "name"); telemetry__json_string(j, telemetry__os_name());
-    telemetry__json_key(j, "kernel_version"); telemetry__json_string(j, ver);
+    telemetry__json_key(j, "name"); telemetry__json_string(j, telemetry__os_display_name());
+    if (os->distro_version[0]) { telemetry__json_key(j, "version"); telemetry__json_string(j, os->distro_version); }
+    telemetry__json_key(j, "kernel_version"); telemetry__json_string(j, os->kernel);
+    if (os->distro_id[0]) {
+        telemetry__json_key(j, "distribution");
+        telemetry__json_object_begin(j);
+        telemetry__json_key(j, "name"); telemetry__json_string(j, os->distro_id);
+        if (os->distro_version[0]) { telemetry__json_key(j, "version"); telemetry__json_string(j, os->distro_version); }
+        if (os->distro_pretty[0]) { telemetry__json_key(j, "pretty_name"); telemetry__json_string(j, os->distro_pretty); }
+        telemetry__json_object_end(j);
+    }
     telemetry__json_object_end(j);
     telemetry__json_key(j, "device");
     telemetry__json_object_begin(j);
@@ -2623,6 +2654,7 @@ TELEMETRY_API int telemetry_init(const telemetry_config *config) {
     }
     telemetry__st.initialized = 1;
     telemetry__st.started_ms = telemetry__now_ms();
+    telemetry__read_osinfo(&telemetry__st.os);
     telemetry__register_builtins();
     telemetry__decide();
     if (telemetry__st.enabled) telemetry__prepare_state();
