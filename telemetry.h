@@ -329,6 +329,12 @@ typedef struct telemetry_config {
     /* default: the system clock. Current UTC time in milliseconds since 1970 */
     int64_t (*clock_fn)(void *user_data);
     void *platform_user_data;    /* passed to entropy_fn and clock_fn */
+    size_t outbox_memory_bytes;  /* default 1 MiB: unsent payloads kept in memory (oldest usage
+                                    reports are dropped first when full; drops are counted) */
+    size_t outbox_disk_bytes;    /* default 8 MiB: unsent payloads kept in the state folder */
+    unsigned retry_initial_ms;   /* default 1000: first retry delay after a failed send */
+    unsigned retry_max_ms;       /* default 300000: longest retry delay (doubling, with jitter) */
+    int no_client_reports;       /* default 0: tell Sentry how many events were dropped */
 } telemetry_config;
 
 #define TELEMETRY_NO_WAIT 0xFFFFFFFFu
@@ -417,6 +423,8 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value);
 #  include <sys/time.h>
 #  include <sys/utsname.h>
 #  include <time.h>
+#  include <dirent.h>
+#  include <signal.h>
 #  if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 25))
 #    include <sys/random.h>
 #    define TELEMETRY__HAVE_GETRANDOM 1
@@ -666,6 +674,8 @@ typedef struct telemetry__logger {
 } telemetry__logger;
 
 TELEMETRY__DEF telemetry__logger telemetry__log_sink = { NULL, NULL, 0 };
+/* Held while the program's callback runs, so shutdown can take the callback away safely. */
+TELEMETRY__DEF telemetry__mutex telemetry__log_lock = TELEMETRY__MUTEX_INIT;
 
 TELEMETRY__INTERNAL void telemetry__log(telemetry_level level, const char *fmt, ...) TELEMETRY__PRINTF(2, 3);
 TELEMETRY__INTERNAL void telemetry__log(telemetry_level level, const char *fmt, ...) {
@@ -676,8 +686,19 @@ TELEMETRY__INTERNAL void telemetry__log(telemetry_level level, const char *fmt, 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    telemetry__lock(&telemetry__log_lock);
     if (telemetry__log_sink.fn) telemetry__log_sink.fn(level, msg, telemetry__log_sink.user_data);
-    else fprintf(stderr, "telemetry: %s: %s\n", names[(int)level % 5], msg);
+    else if (telemetry__log_sink.debug) fprintf(stderr, "telemetry: %s: %s\n", names[(int)level % 5], msg);
+    telemetry__unlock(&telemetry__log_lock);
+}
+
+/* After shutdown leaves a worker to finish a hung request, nothing may call the program's
+   callback (its user_data may be gone). */
+TELEMETRY__INTERNAL void telemetry__log_detach(void) {
+    telemetry__lock(&telemetry__log_lock);
+    telemetry__log_sink.fn = NULL;
+    telemetry__log_sink.user_data = NULL;
+    telemetry__unlock(&telemetry__log_lock);
 }
 
 /* =============================================================================================
@@ -1324,8 +1345,9 @@ TELEMETRY__INTERNAL int telemetry__mkdirs(const char *dir) {
 }
 
 /* Writes a file so that readers see the old content or the new, never a mix: a temporary file in
-   the same folder, written, flushed to disk, then renamed over the target. */
-TELEMETRY__INTERNAL int telemetry__write_file_atomic(const char *path, const void *data, size_t len) {
+   the same folder, written, then renamed over the target. durable also flushes it to the disk
+   first (survives a power cut, not only a crash of the process). */
+TELEMETRY__INTERNAL int telemetry__write_file_atomic(const char *path, const void *data, size_t len, int durable) {
     char tmp[4200];
     unsigned char rnd[4] = { 0, 0, 0, 0 };
     const char *p = (const char *)data;
@@ -1350,11 +1372,11 @@ TELEMETRY__INTERNAL int telemetry__write_file_atomic(const char *path, const voi
         else { p += n; len -= (size_t)n; }
     }
 #if defined(_WIN32)
-    if (ok && _commit(fd) != 0) ok = 0;
+    if (ok && durable && _commit(fd) != 0) ok = 0;
     if (_close(fd) != 0) ok = 0;
     if (ok && !MoveFileExA(tmp, path, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) ok = 0;
 #else
-    if (ok && fsync(fd) != 0) ok = 0;
+    if (ok && durable && fsync(fd) != 0) ok = 0;
     if (close(fd) != 0) ok = 0;
     if (ok && rename(tmp, path) != 0) ok = 0;
 #endif
@@ -1529,16 +1551,12 @@ typedef struct telemetry__state {
     int64_t (*clock_fn)(void *);
     void *platform_user_data;
     int64_t started_ms;
-    void *http;                     /* the transport's cached connection */
-    int64_t rate_until[TELEMETRY__RL_COUNT];  /* Sentry rate limits: wall-clock ms until which
-                                                 each category is blocked */
     int64_t push_last_ms;           /* Firebase push ids made in the same millisecond count up */
     unsigned char push_last_rand[12];
     telemetry__osinfo os;
     telemetry__session session;     /* this run's */
     int has_session;
-    telemetry__session prev_session;/* an earlier run's, not yet delivered */
-    int has_prev_session;
+    void *outbox;                   /* telemetry__outbox: the queue and its sender */
 } telemetry__state;
 
 TELEMETRY__DEF telemetry__state telemetry__st;
@@ -1653,7 +1671,7 @@ TELEMETRY__INTERNAL void telemetry__prepare_state(void) {
         return;
     }
     if (telemetry__mkdirs(telemetry__st.state_dir) != 0 ||
-        telemetry__write_file_atomic(path, telemetry__st.install_id, 32) != 0) {
+        telemetry__write_file_atomic(path, telemetry__st.install_id, 32, 1) != 0) {
         telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot write to the state folder %s (%s): memory only",
                        telemetry__st.state_dir, strerror(errno));
     }
@@ -2294,7 +2312,7 @@ TELEMETRY__INTERNAL int telemetry__session_save(const telemetry__session *se, co
     telemetry__buf_printf(&b, "sid=%s\ndid=%s\nrelease=%s\nenvironment=%s\nstatus=%s\nstarted=%lld\nupdated=%lld\nerrors=%lld\ninit=%d\n",
                           se->sid, se->did, se->release, se->environment, se->status, (long long)se->started_ms,
                           (long long)se->updated_ms, (long long)se->errors, se->init_pending);
-    rc = b.failed ? TELEMETRY_ERR_NO_MEMORY : telemetry__write_file_atomic(path, b.data, b.len);
+    rc = b.failed ? TELEMETRY_ERR_NO_MEMORY : telemetry__write_file_atomic(path, b.data, b.len, 0);
     telemetry__buf_free(&b);
     return rc;
 }
@@ -2394,21 +2412,436 @@ TELEMETRY__INTERNAL int telemetry__rate_limited(const int64_t until[TELEMETRY__R
     return until[TELEMETRY__RL_ALL] > now || until[category] > now;
 }
 
-/* =============================================================================================
-   >>send: every payload takes this one road (debug print, or the transport)
-   ============================================================================================= */
 typedef enum telemetry__kind { TELEMETRY__KIND_USAGE, TELEMETRY__KIND_ENVELOPE } telemetry__kind;
 
-/* Sends one payload now, before the request's deadline. With TELEMETRY_DEBUG it is printed to
-   stderr instead. 0 when the server took it (2xx). Responses update the rate limits. */
-TELEMETRY__INTERNAL int telemetry__deliver(telemetry__kind kind, const char *method, const char *target,
-                                           const char *payload, size_t len, int64_t deadline) {
-    const telemetry__url *base = kind == TELEMETRY__KIND_USAGE ? &telemetry__st.usage : &telemetry__st.dsn.envelope;
+/* =============================================================================================
+   >>outbox: every payload is encoded by the caller, queued here, spilled to the state folder and
+   sent by one background worker (or, under TELEMETRY_NO_THREADS, by flush and shutdown)
+   ============================================================================================= */
+#ifndef TELEMETRY_OUTBOX_MEMORY
+#  define TELEMETRY_OUTBOX_MEMORY (1024u * 1024u)      /* bytes of unsent payloads kept in memory */
+#endif
+#ifndef TELEMETRY_OUTBOX_DISK
+#  define TELEMETRY_OUTBOX_DISK (8u * 1024u * 1024u)   /* bytes of unsent payloads kept on disk */
+#endif
+
+/* ---- threads: a condition variable and a worker thread ------------------------------------ */
+#if !defined(TELEMETRY_NO_THREADS)
+#  if defined(_WIN32)
+typedef CONDITION_VARIABLE telemetry__cond;
+typedef HANDLE telemetry__thread;
+TELEMETRY__INTERNAL void telemetry__cond_init(telemetry__cond *c) { InitializeConditionVariable(c); }
+TELEMETRY__INTERNAL void telemetry__cond_destroy(telemetry__cond *c) { (void)c; }
+TELEMETRY__INTERNAL void telemetry__cond_signal(telemetry__cond *c) { WakeAllConditionVariable(c); }
+TELEMETRY__INTERNAL void telemetry__cond_wait_ms(telemetry__cond *c, telemetry__mutex *m, int64_t ms) {
+    SleepConditionVariableSRW(c, m, (DWORD)(ms < 0 ? 0 : ms), 0);
+}
+#  else
+typedef pthread_cond_t telemetry__cond;
+typedef pthread_t telemetry__thread;
+TELEMETRY__INTERNAL void telemetry__cond_init(telemetry__cond *c) {
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+#    if !defined(__APPLE__)
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);        /* waits immune to wall-clock jumps */
+#    endif
+    pthread_cond_init(c, &a);
+    pthread_condattr_destroy(&a);
+}
+TELEMETRY__INTERNAL void telemetry__cond_destroy(telemetry__cond *c) { pthread_cond_destroy(c); }
+TELEMETRY__INTERNAL void telemetry__cond_signal(telemetry__cond *c) { pthread_cond_broadcast(c); }
+TELEMETRY__INTERNAL void telemetry__cond_wait_ms(telemetry__cond *c, telemetry__mutex *m, int64_t ms) {
+    struct timespec ts;
+    if (ms < 0) ms = 0;
+#    if defined(__APPLE__)
+    clock_gettime(CLOCK_REALTIME, &ts);
+#    else
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+#    endif
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+    pthread_cond_timedwait(c, m, &ts);
+}
+#  endif
+#endif
+
+/* ---- queued payloads ----------------------------------------------------------------------- */
+enum { TELEMETRY__CAT_USAGE, TELEMETRY__CAT_ERROR, TELEMETRY__CAT_SESSION, TELEMETRY__CAT_INTERNAL, TELEMETRY__CAT_COUNT };
+static const char *const telemetry__cat_names[TELEMETRY__CAT_COUNT] = { "usage", "error", "session", "internal" };
+/* Sentry's client report reasons for what we drop. */
+enum { TELEMETRY__DROP_QUEUE, TELEMETRY__DROP_CACHE, TELEMETRY__DROP_SEND_ERROR, TELEMETRY__DROP_COUNT };
+static const char *const telemetry__drop_names[TELEMETRY__DROP_COUNT] = { "queue_overflow", "cache_overflow", "send_error" };
+
+typedef struct telemetry__item {
+    struct telemetry__item *next;
+    int kind;                   /* TELEMETRY__KIND_USAGE or _ENVELOPE */
+    int category;               /* TELEMETRY__CAT_* */
+    char push_id[21];           /* a Firebase record's key, fixed once so retries overwrite it */
+    char file[64];              /* its file in the outbox folder once spilled, else "" */
+    int64_t created_ms;         /* wall clock, for the file name and the order */
+    int64_t next_try;           /* monotonic ms before which it waits (back-off, rate limits) */
+    int attempts;
+    int busy;                   /* being written or sent: nobody else may drop it */
+    size_t len;                 /* body bytes */
+    size_t disk_size;           /* bytes of its file */
+    char *data;                 /* the body while it is in memory, NULL once spilled */
+} telemetry__item;
+
+typedef struct telemetry__outbox {
+    /* what the worker needs, copied at init: it never reads the library's global state */
+    telemetry__url usage;
+    int has_usage;
+    telemetry__dsn dsn;
+    int has_dsn;
+    char dir[1100];             /* "<state>/outbox", "" for memory only */
+    char *ca_file, *ca_pem;
+    const telemetry_io *io;
+    int (*entropy_fn)(void *, void *, size_t);
+    int64_t (*clock_fn)(void *);
+    void *platform_user_data;
+    unsigned timeout_ms, retry_initial_ms, retry_max_ms;
+    size_t memory_cap, disk_cap;
+    int debug, client_reports;
+    char ratelimit_path[1100];
+    /* the queue, guarded by lock */
+    telemetry__mutex lock;
+#if !defined(TELEMETRY_NO_THREADS)
+    telemetry__cond cond;
+    telemetry__thread thread;
+#endif
+    telemetry__item *head;
+    size_t memory_bytes, disk_bytes;
+    unsigned seq;
+    int64_t rate_until[TELEMETRY__RL_COUNT];
+    int64_t dropped[TELEMETRY__DROP_COUNT][TELEMETRY__CAT_COUNT];
+    int64_t usage_dropped;      /* usage reports dropped, told in the next usage report */
+    int disk_ok;                /* spilling works; 0 after a failure: memory only */
+    int worker_started, stop, worker_done, abandoned;
+    int refs;                   /* the library and the worker each hold one */
+    void *http;
+} telemetry__outbox;
+
+TELEMETRY__INTERNAL int64_t telemetry__ob_now(const telemetry__outbox *ob) {
+    return ob->clock_fn ? ob->clock_fn(ob->platform_user_data) : telemetry__system_time_ms();
+}
+
+TELEMETRY__INTERNAL void telemetry__item_free(telemetry__item *it) {
+    if (it) telemetry__free(it->data);
+    telemetry__free(it);
+}
+
+/* ---- the outbox folder: one file per payload ----------------------------------------------
+   Name: <13-digit created ms>-<seq>-<random>.msg, so names sort oldest first. Content: one line
+   "telemetry-outbox 1 <kind> <category> <push id or ->", then the body. An envelope's header
+   line is stored without sent_at, which is written when the bytes go out. */
+#define TELEMETRY__OUTBOX_MAGIC "telemetry-outbox 1 "
+
+TELEMETRY__INTERNAL void telemetry__item_path(const telemetry__outbox *ob, const telemetry__item *it, char *out, size_t cap) {
+    snprintf(out, cap, "%s" TELEMETRY__SEP "%s", ob->dir, it->file);
+}
+
+TELEMETRY__INTERNAL int telemetry__item_write(telemetry__outbox *ob, telemetry__item *it) {
+    char path[1200];
+    telemetry__buf b;
+    int rc;
+    unsigned char rnd[4] = { 0, 0, 0, 0 };
+    telemetry__os_entropy(rnd, sizeof rnd);
+    snprintf(it->file, sizeof it->file, "%013lld-%06u-%02x%02x%02x%02x.msg", (long long)it->created_ms,
+             ob->seq++ % 1000000u, rnd[0], rnd[1], rnd[2], rnd[3]);
+    telemetry__item_path(ob, it, path, sizeof path);
+    telemetry__buf_init(&b);
+    telemetry__buf_printf(&b, TELEMETRY__OUTBOX_MAGIC "%s %s %s\n", it->kind == TELEMETRY__KIND_USAGE ? "usage" : "envelope",
+                          telemetry__cat_names[it->category], it->push_id[0] ? it->push_id : "-");
+    telemetry__buf_append(&b, it->data, it->len);
+    rc = b.failed ? TELEMETRY_ERR_NO_MEMORY : telemetry__write_file_atomic(path, b.data, b.len, 0);
+    it->disk_size = b.len;
+    telemetry__buf_free(&b);
+    if (rc) it->file[0] = 0;
+    return rc;
+}
+
+/* Reads a spilled item's body back for sending. */
+TELEMETRY__INTERNAL int telemetry__item_load(const telemetry__outbox *ob, const telemetry__item *it, char **body, size_t *len) {
+    char path[1200], *text = NULL, *nl;
+    size_t n = 0;
+    int err, rc;
+    telemetry__item_path(ob, it, path, sizeof path);
+    rc = telemetry__read_file(path, it->len + 512, &text, &n, &err);
+    if (rc) return rc;
+    nl = (char *)memchr(text, '\n', n);
+    if (!nl) { telemetry__free(text); return TELEMETRY_ERR_IO; }
+    *len = n - (size_t)(nl + 1 - text);
+    memmove(text, nl + 1, *len);
+    text[*len] = 0;
+    *body = text;
+    return 0;
+}
+
+/* Parses a file's first line; 0 and the item's kind, category and push id, or an error for a
+   file that is not ours or is damaged (it is then removed: never choke on it). */
+TELEMETRY__INTERNAL int telemetry__item_parse_meta(const char *line, size_t n, telemetry__item *it) {
+    char kind[16], cat[16], push[32];
+    char copy[128];
+    int c;
+    if (n >= sizeof copy || n < sizeof TELEMETRY__OUTBOX_MAGIC) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    memcpy(copy, line, n);
+    copy[n] = 0;
+    if (strncmp(copy, TELEMETRY__OUTBOX_MAGIC, sizeof TELEMETRY__OUTBOX_MAGIC - 1) != 0) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    if (sscanf(copy + sizeof TELEMETRY__OUTBOX_MAGIC - 1, "%15s %15s %31s", kind, cat, push) != 3) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    if (!strcmp(kind, "usage")) it->kind = TELEMETRY__KIND_USAGE;
+    else if (!strcmp(kind, "envelope")) it->kind = TELEMETRY__KIND_ENVELOPE;
+    else return TELEMETRY_ERR_INVALID_ARGUMENT;
+    for (c = 0; c < TELEMETRY__CAT_COUNT && strcmp(cat, telemetry__cat_names[c]); c++) {}
+    if (c == TELEMETRY__CAT_COUNT) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    it->category = c;
+    if (strcmp(push, "-") == 0) it->push_id[0] = 0;
+    else if (strlen(push) == 20) memcpy(it->push_id, push, 21);
+    else return TELEMETRY_ERR_INVALID_ARGUMENT;
+    return 0;
+}
+
+TELEMETRY__INTERNAL int telemetry__name_cmp(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Takes in what earlier runs (or a crash handler) left in the outbox folder, oldest first. */
+TELEMETRY__INTERNAL void telemetry__outbox_load(telemetry__outbox *ob) {
+#if !defined(_WIN32)
+    DIR *d = opendir(ob->dir);
+    struct dirent *e;
+    char **names = NULL, path[1400];
+    size_t count = 0, cap = 0, i;
+    telemetry__item **tail = &ob->head;
+    if (!d) return;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (e->d_name[0] == '.') continue;
+        if (strstr(e->d_name, ".tmp-")) {                      /* a write a crash cut short */
+            snprintf(path, sizeof path, "%s/%s", ob->dir, e->d_name);
+            remove(path);
+            continue;
+        }
+        if (n < 5 || n >= 64 || strcmp(e->d_name + n - 4, ".msg") != 0) continue;
+        if (count == cap) {
+            char **grown = (char **)telemetry__realloc(names, (cap = cap ? cap * 2 : 64) * sizeof *names);
+            if (!grown) break;
+            names = grown;
+        }
+        names[count] = telemetry__strdup(e->d_name);
+        if (names[count]) count++;
+    }
+    closedir(d);
+    if (count) qsort(names, count, sizeof *names, telemetry__name_cmp);
+    while (*tail) tail = &(*tail)->next;
+    for (i = 0; i < count; i++) {
+        FILE *f;
+        char line[128];
+        long size;
+        telemetry__item *it = (telemetry__item *)telemetry__malloc(sizeof *it);
+        snprintf(path, sizeof path, "%s/%s", ob->dir, names[i]);
+        f = it ? fopen(path, "rb") : NULL;
+        if (f && fgets(line, sizeof line, f) && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0) {
+            memset(it, 0, sizeof *it);
+            if (telemetry__item_parse_meta(line, strcspn(line, "\n"), it) == 0 && (size_t)size > strlen(line)) {
+                fclose(f);
+                f = NULL;
+                telemetry__copy(it->file, sizeof it->file, names[i]);
+                it->len = (size_t)size - strlen(line);
+                it->disk_size = (size_t)size;
+                it->created_ms = strtoll(names[i], NULL, 10);
+                ob->disk_bytes += (size_t)size;
+                *tail = it;
+                tail = &it->next;
+                it = NULL;
+            }
+        }
+        if (f) fclose(f);
+        if (it) {
+            telemetry__log(TELEMETRY_LEVEL_WARNING, "removed a damaged outbox file %s", names[i]);
+            remove(path);
+            telemetry__free(it);
+        }
+        telemetry__free(names[i]);
+    }
+    telemetry__free(names);
+#else
+    (void)ob;
+#endif
+}
+
+/* ---- caps: drop the oldest usage report first; an error report only when no usage report is
+   left to go instead. The item being sent is never dropped. ---------------------------------- */
+TELEMETRY__INTERNAL void telemetry__outbox_remove(telemetry__outbox *ob, telemetry__item *it) {
+    telemetry__item **p;
+    for (p = &ob->head; *p && *p != it; p = &(*p)->next) {}
+    if (*p) *p = it->next;
+    if (it->data) ob->memory_bytes -= it->len;
+    if (it->file[0]) {
+        char path[1200];
+        telemetry__item_path(ob, it, path, sizeof path);
+        remove(path);
+        ob->disk_bytes -= it->disk_size > ob->disk_bytes ? ob->disk_bytes : it->disk_size;
+    }
+    telemetry__item_free(it);
+}
+
+TELEMETRY__INTERNAL void telemetry__outbox_drop(telemetry__outbox *ob, telemetry__item *it, int reason) {
+    if (it->category == TELEMETRY__CAT_USAGE) ob->usage_dropped++;
+    else ob->dropped[reason][it->category]++;
+    telemetry__outbox_remove(ob, it);
+}
+
+/* The oldest item that may go to make room: usage first; on_disk selects spilled or in-memory. */
+TELEMETRY__INTERNAL telemetry__item *telemetry__outbox_victim(telemetry__outbox *ob, int on_disk) {
+    telemetry__item *it, *fallback = NULL;
+    for (it = ob->head; it; it = it->next) {
+        if (it->busy || (on_disk ? !it->file[0] : !it->data)) continue;
+        if (it->category == TELEMETRY__CAT_USAGE) return it;
+        if (!fallback) fallback = it;
+    }
+    return fallback;
+}
+
+/* Queues a payload the caller encoded; takes ownership of data (allocated with telemetry__malloc). */
+TELEMETRY__INTERNAL int telemetry__outbox_push(telemetry__outbox *ob, int kind, int category, const char *push_id,
+                                              char *data, size_t len) {
+    telemetry__item *it = (telemetry__item *)telemetry__malloc(sizeof *it), **tail;
+    if (!it) { telemetry__free(data); return TELEMETRY_ERR_NO_MEMORY; }
+    memset(it, 0, sizeof *it);
+    it->kind = kind;
+    it->category = category;
+    if (push_id) telemetry__copy(it->push_id, sizeof it->push_id, push_id);
+    it->created_ms = telemetry__ob_now(ob);
+    it->next_try = 0;
+    it->len = len;
+    it->data = data;
+    telemetry__lock(&ob->lock);
+    for (tail = &ob->head; *tail; tail = &(*tail)->next) {}
+    *tail = it;
+    ob->memory_bytes += len;
+    while (ob->memory_bytes > ob->memory_cap) {
+        telemetry__item *victim = telemetry__outbox_victim(ob, 0);
+        if (!victim) break;
+        telemetry__outbox_drop(ob, victim, TELEMETRY__DROP_QUEUE);
+    }
+#if !defined(TELEMETRY_NO_THREADS)
+    telemetry__cond_signal(&ob->cond);
+#endif
+    telemetry__unlock(&ob->lock);
+    return 0;
+}
+
+/* Writes every in-memory item to the outbox folder and frees its body, within the disk cap.
+   Called by the worker (and by shutdown for what is left). Lock held; released around I/O. */
+TELEMETRY__INTERNAL void telemetry__outbox_spill(telemetry__outbox *ob, int64_t deadline) {
+    int made_dir = 0;
+    for (;;) {
+        telemetry__item *it;
+        int rc, dropped_self = 0;
+        for (it = ob->head; it && (it->file[0] || !it->data || it->busy); it = it->next) {}
+        if (!it || !ob->disk_ok || !ob->dir[0] || telemetry__monotonic_ms() >= deadline) return;
+        while (ob->disk_bytes + it->len + 80 > ob->disk_cap) {
+            telemetry__item *victim = telemetry__outbox_victim(ob, 1);
+            if (!victim || (victim->category != TELEMETRY__CAT_USAGE && it->category == TELEMETRY__CAT_USAGE)) victim = it;
+            telemetry__outbox_drop(ob, victim, TELEMETRY__DROP_CACHE);
+            if (victim == it) { dropped_self = 1; break; }
+        }
+        if (dropped_self) continue;
+        if (!made_dir) { telemetry__mkdirs(ob->dir); made_dir = 1; }
+        it->busy = 1;                                         /* pinned while the lock is released */
+        telemetry__unlock(&ob->lock);
+        rc = telemetry__item_write(ob, it);
+        telemetry__lock(&ob->lock);
+        it->busy = 0;
+        if (rc) {
+            ob->disk_ok = 0;
+            if (!ob->abandoned) telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot write to %s: unsent payloads stay in memory only", ob->dir);
+            return;
+        }
+        ob->disk_bytes += it->disk_size;
+        ob->memory_bytes -= it->len;
+        telemetry__free(it->data);
+        it->data = NULL;
+    }
+}
+
+/* ---- sending ------------------------------------------------------------------------------ */
+
+/* A client report of what was dropped since the last one (protocols.md 5.6), or NULL. */
+TELEMETRY__INTERNAL char *telemetry__client_report(telemetry__outbox *ob, int64_t taken[TELEMETRY__DROP_COUNT][TELEMETRY__CAT_COUNT], size_t *len) {
+    telemetry__buf b;
+    telemetry__json j;
+    char ts[32];
+    int r, c, any = 0;
+    for (r = 0; r < TELEMETRY__DROP_COUNT; r++) for (c = 0; c < TELEMETRY__CAT_COUNT; c++) {
+        taken[r][c] = ob->dropped[r][c];
+        if (taken[r][c]) any = 1;
+    }
+    if (!any || !ob->client_reports) return NULL;
+    telemetry__format_time(telemetry__ob_now(ob), ts);
+    telemetry__buf_init(&b);
+    telemetry__json_init(&j, &b);
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "timestamp"); telemetry__json_string(&j, ts);
+    telemetry__json_key(&j, "discarded_events");
+    telemetry__json_array_begin(&j);
+    for (r = 0; r < TELEMETRY__DROP_COUNT; r++) for (c = 0; c < TELEMETRY__CAT_COUNT; c++) {
+        if (!taken[r][c]) continue;
+        telemetry__json_object_begin(&j);
+        telemetry__json_key(&j, "reason"); telemetry__json_string(&j, telemetry__drop_names[r]);
+        telemetry__json_key(&j, "category"); telemetry__json_string(&j, telemetry__cat_names[c]);
+        telemetry__json_key(&j, "quantity"); telemetry__json_int(&j, taken[r][c]);
+        telemetry__json_object_end(&j);
+    }
+    telemetry__json_array_end(&j);
+    telemetry__json_object_end(&j);
+    if (telemetry__json_finish(&j)) { telemetry__buf_free(&b); return NULL; }
+    *len = b.len;
+    return b.data;
+}
+
+/* The bytes that go on the wire: an envelope gets its sent_at now, and the client report of
+   what was dropped rides along. Lock held. */
+TELEMETRY__INTERNAL int telemetry__wire_body(telemetry__outbox *ob, const telemetry__item *it, const char *body, size_t len,
+                                            telemetry__buf *out, int64_t taken[TELEMETRY__DROP_COUNT][TELEMETRY__CAT_COUNT]) {
+    char ts[32], *report = NULL;
+    size_t report_len = 0;
+    memset(taken, 0, sizeof(int64_t) * TELEMETRY__DROP_COUNT * TELEMETRY__CAT_COUNT);
+    if (it->kind == TELEMETRY__KIND_USAGE) return telemetry__buf_append(out, body, len) ? TELEMETRY_ERR_NO_MEMORY : 0;
+    if (len < 2 || body[0] != '{') return TELEMETRY_ERR_INVALID_ARGUMENT;
+    telemetry__format_time(telemetry__ob_now(ob), ts);
+    telemetry__buf_puts(out, "{\"sent_at\":\"");
+    telemetry__buf_puts(out, ts);
+    telemetry__buf_puts(out, body[1] == '}' ? "\"" : "\",");
+    telemetry__buf_append(out, body + 1, len - 1);
+    if (!telemetry__rate_limited(ob->rate_until, TELEMETRY__RL_INTERNAL, telemetry__ob_now(ob)))
+        report = telemetry__client_report(ob, taken, &report_len);
+    if (report) {
+        if (out->len && out->data[out->len - 1] == '\n') out->len--;   /* one item separator */
+        telemetry__envelope_item(out, "client_report", report, report_len);
+        telemetry__envelope_end(out);
+        telemetry__free(report);
+    } else {
+        memset(taken, 0, sizeof(int64_t) * TELEMETRY__DROP_COUNT * TELEMETRY__CAT_COUNT);
+    }
+    return out->failed ? TELEMETRY_ERR_NO_MEMORY : 0;
+}
+
+/* Sends one payload now, before the deadline. With TELEMETRY_DEBUG it is printed to stderr
+   instead. 0 when the server took it (2xx); *status is the HTTP status or 0. Responses update
+   the rate limits. */
+TELEMETRY__INTERNAL int telemetry__deliver(telemetry__outbox *ob, const telemetry__item *it, const char *body, size_t len,
+                                           int64_t deadline, int *status) {
+    const telemetry__url *base = it->kind == TELEMETRY__KIND_USAGE ? &ob->usage : &ob->dsn.envelope;
     char hostport[300];
+    *status = 0;
+    if (it->kind == TELEMETRY__KIND_USAGE ? !ob->has_usage : !ob->has_dsn) return TELEMETRY_ERR_NOT_CONFIGURED;
     telemetry__url_hostport(base, hostport, sizeof hostport);
-    if (telemetry__st.debug) {
+    if (ob->debug) {
         fprintf(stderr, "telemetry: TELEMETRY_DEBUG is set: not sending this %s to %s:\n%.*s\n",
-                kind == TELEMETRY__KIND_USAGE ? "usage report" : "Sentry envelope", hostport, (int)len, payload);
+                it->kind == TELEMETRY__KIND_USAGE ? "usage report" : "Sentry envelope", hostport, (int)len, body);
+        *status = 200;
         return 0;
     }
 #if defined(TELEMETRY__DEV_TRANSPORT)
@@ -2417,121 +2850,329 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__kind kind, const char *met
         telemetry__http_request req;
         telemetry__url url = *base;
         const char *headers[2] = { NULL, NULL };
-        char auth[512];
+        char auth[512], *target = NULL;
         int rc;
         memset(&req, 0, sizeof req);
         memset(&resp, 0, sizeof resp);
-        if (!telemetry__st.http) {
+        if (!ob->http) {
             telemetry__transport_config tc;
             memset(&tc, 0, sizeof tc);
-            tc.ca_file = telemetry__st.ca_file; tc.ca_pem = telemetry__st.ca_pem; tc.io = telemetry__st.io;
-            tc.entropy_fn = telemetry__st.entropy_fn; tc.clock_fn = telemetry__st.clock_fn;
-            tc.platform_user_data = telemetry__st.platform_user_data; tc.use_proxy_env = 1;
-            rc = telemetry__http_client_new((telemetry__http_client **)&telemetry__st.http, &tc);
+            tc.ca_file = ob->ca_file; tc.ca_pem = ob->ca_pem; tc.io = ob->io;
+            tc.entropy_fn = ob->entropy_fn; tc.clock_fn = ob->clock_fn;
+            tc.platform_user_data = ob->platform_user_data; tc.use_proxy_env = 1;
+            rc = telemetry__http_client_new((telemetry__http_client **)&ob->http, &tc);
             if (rc) return rc;
         }
-        if (target) url.target = (char *)target;
-        req.method = method;
+        req.method = "POST";
+        if (it->kind == TELEMETRY__KIND_USAGE && it->push_id[0]) {
+            target = telemetry__firebase_target(&ob->usage, it->push_id);
+            if (!target) return TELEMETRY_ERR_NO_MEMORY;
+            url.target = target;
+            req.method = "PUT";
+        }
         req.url = &url;
-        req.body = payload; req.body_len = len;
-        if (kind == TELEMETRY__KIND_USAGE) req.content_type = "application/json";
+        req.body = body; req.body_len = len;
+        if (it->kind == TELEMETRY__KIND_USAGE) req.content_type = "application/json";
         else {
             req.content_type = "application/x-sentry-envelope";
-            snprintf(auth, sizeof auth, "X-Sentry-Auth: %s", telemetry__st.dsn.auth_header);
+            snprintf(auth, sizeof auth, "X-Sentry-Auth: %s", ob->dsn.auth_header);
             headers[0] = auth;
             req.headers = headers;
         }
-        rc = telemetry__http_send((telemetry__http_client *)telemetry__st.http, &req, &resp, deadline);
+        rc = telemetry__http_send((telemetry__http_client *)ob->http, &req, &resp, deadline);
+        telemetry__free(target);
         if (rc == 0) {
-            if (kind == TELEMETRY__KIND_ENVELOPE)
-                telemetry__rate_limits_update(telemetry__st.rate_until, resp.status, resp.rate_limits, resp.retry_after, telemetry__now_ms());
-            if (resp.status == 429) {
-                telemetry__log(TELEMETRY_LEVEL_WARNING, "%s is rate limiting us (HTTP 429): the payload was dropped", hostport);
-                rc = TELEMETRY_ERR_RATE_LIMITED;
-            } else if (resp.status < 200 || resp.status > 299) {
-                telemetry__log(TELEMETRY_LEVEL_WARNING, "%s answered HTTP %d: the payload was %s", hostport, resp.status,
-                               resp.status >= 500 ? "not delivered" : "refused and dropped");
-                rc = TELEMETRY_ERR_HTTP_STATUS;
+            *status = resp.status;
+            if (it->kind == TELEMETRY__KIND_ENVELOPE || resp.status == 429) {
+                telemetry__lock(&ob->lock);
+                telemetry__rate_limits_update(ob->rate_until, resp.status, it->kind == TELEMETRY__KIND_ENVELOPE ? resp.rate_limits : NULL,
+                                              resp.retry_after, telemetry__ob_now(ob));
+                telemetry__unlock(&ob->lock);
             }
+            if (resp.status == 429) rc = TELEMETRY_ERR_RATE_LIMITED;
+            else if (resp.status < 200 || resp.status > 299) rc = TELEMETRY_ERR_HTTP_STATUS;
+            if (rc && !ob->abandoned)
+                telemetry__log(TELEMETRY_LEVEL_WARNING, "%s answered HTTP %d: %s", hostport, resp.status,
+                               resp.status == 429 ? "rate limited, will retry when the limit ends"
+                               : resp.status >= 500 ? "will retry" : "the payload was refused and is dropped");
         }
         telemetry__http_response_free(&resp);
         return rc;
     }
 #else
-    (void)method; (void)target; (void)deadline;
-    telemetry__log(TELEMETRY_LEVEL_WARNING, "this build has no transport: the payload for %s was not sent", hostport);
+    (void)deadline;
+    if (!ob->abandoned) telemetry__log(TELEMETRY_LEVEL_WARNING, "this build has no transport: the payload for %s was not sent", hostport);
     return TELEMETRY_ERR_UNSUPPORTED;
 #endif
 }
 
-/* Sends the usage report: a PUT under a client-made push id for Firebase, else a POST. */
-TELEMETRY__INTERNAL int telemetry__send_usage(const telemetry__buf *report, int64_t deadline) {
-    char push_id[21], *target;
-    unsigned char rnd[12];
+/* The rate-limit category an item waits on, or -1. */
+TELEMETRY__INTERNAL int telemetry__item_rl(const telemetry__item *it) {
+    switch (it->category) {
+    case TELEMETRY__CAT_ERROR: return TELEMETRY__RL_ERROR;
+    case TELEMETRY__CAT_SESSION: return TELEMETRY__RL_SESSION;
+    case TELEMETRY__CAT_INTERNAL: return TELEMETRY__RL_INTERNAL;
+    default: return -1;
+    }
+}
+
+/* Rate limits are remembered across runs: "<all> <error> <session> <internal>" wall-clock ms. */
+TELEMETRY__INTERNAL void telemetry__save_rate_limits(telemetry__outbox *ob) {
+    char text[160];
+    if (!ob->ratelimit_path[0] || !ob->disk_ok) return;
+    snprintf(text, sizeof text, "%lld %lld %lld %lld\n", (long long)ob->rate_until[0], (long long)ob->rate_until[1],
+             (long long)ob->rate_until[2], (long long)ob->rate_until[3]);
+    telemetry__write_file_atomic(ob->ratelimit_path, text, strlen(text), 0);
+}
+TELEMETRY__INTERNAL void telemetry__load_rate_limits(telemetry__outbox *ob) {
+    char *text = NULL;
+    int err;
+    long long v[4];
+    if (!ob->ratelimit_path[0] || telemetry__read_file(ob->ratelimit_path, 200, &text, NULL, &err) != 0) return;
+    if (sscanf(text, "%lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3]) == 4) {
+        int64_t cap = telemetry__ob_now(ob) + TELEMETRY__RL_CAP_MS, k;
+        for (k = 0; k < 4; k++) ob->rate_until[k] = v[k] > cap ? cap : v[k];   /* a skewed clock cannot block us for long */
+    }
+    telemetry__free(text);
+}
+
+/* One step of the sender: the oldest item that is due goes out. Returns 1 when it tried one,
+   0 when nothing is due (then *wait_ms says how long until something is). Lock held. */
+TELEMETRY__INTERNAL int telemetry__outbox_step(telemetry__outbox *ob, int64_t *wait_ms) {
+    telemetry__item *it;
+    int64_t mono = telemetry__monotonic_ms(), wall = telemetry__ob_now(ob), soonest = INT64_MAX;
+    int64_t taken[TELEMETRY__DROP_COUNT][TELEMETRY__CAT_COUNT];
+    int64_t before[TELEMETRY__RL_COUNT];
+    char *loaded = NULL;
+    const char *body;
+    size_t len;
+    telemetry__buf wire;
+    int rc, status = 0, r, c, k;
+    for (it = ob->head; it; it = it->next) {
+        int rl = telemetry__item_rl(it);
+        int64_t until = it->next_try - mono;
+        if (it->busy) continue;
+        if (rl >= 0 && telemetry__rate_limited(ob->rate_until, rl, wall)) {
+            int64_t a = ob->rate_until[TELEMETRY__RL_ALL] - wall, b = ob->rate_until[rl] - wall;
+            int64_t lim = a > b ? a : b;
+            if (lim > until) until = lim;
+        }
+        if (until <= 0) break;
+        if (until < soonest) soonest = until;
+    }
+    if (!it) { *wait_ms = soonest; return 0; }
+    it->busy = 1;
+    memcpy(before, ob->rate_until, sizeof before);
+    body = it->data;
+    len = it->len;
+    rc = 0;
+    telemetry__buf_init(&wire);
+    if (!body) {
+        telemetry__unlock(&ob->lock);
+        rc = telemetry__item_load(ob, it, &loaded, &len);
+        telemetry__lock(&ob->lock);
+        body = loaded;
+    }
+    if (rc == 0) rc = telemetry__wire_body(ob, it, body, len, &wire, taken);
+    telemetry__unlock(&ob->lock);
+    if (rc == 0) rc = telemetry__deliver(ob, it, wire.data, wire.len, telemetry__monotonic_ms() + (int64_t)ob->timeout_ms, &status);
+    telemetry__buf_free(&wire);
+    telemetry__free(loaded);
+    telemetry__lock(&ob->lock);
+    it->busy = 0;
+    if (rc == 0 || rc == TELEMETRY_ERR_NOT_CONFIGURED || rc == TELEMETRY_ERR_IO || rc == TELEMETRY_ERR_INVALID_ARGUMENT ||
+        (rc == TELEMETRY_ERR_HTTP_STATUS && status >= 400 && status < 500)) {
+        if (rc == 0) {
+            for (r = 0; r < TELEMETRY__DROP_COUNT; r++) for (c = 0; c < TELEMETRY__CAT_COUNT; c++) ob->dropped[r][c] -= taken[r][c];
+            telemetry__outbox_remove(ob, it);
+        } else {
+            telemetry__outbox_drop(ob, it, TELEMETRY__DROP_SEND_ERROR);   /* never retried */
+        }
+    } else {
+        /* network trouble, 5xx, 429: back off exponentially with jitter, capped */
+        unsigned char j = 0;
+        int64_t delay = ob->retry_initial_ms;
+        for (k = 0; k < it->attempts && delay < (int64_t)ob->retry_max_ms; k++) delay *= 2;
+        if (delay > (int64_t)ob->retry_max_ms) delay = ob->retry_max_ms;
+        telemetry__os_entropy(&j, 1);
+        it->attempts++;
+        it->next_try = telemetry__monotonic_ms() + delay / 2 + delay * j / 510;   /* 50% to 100% */
+    }
+    if (memcmp(before, ob->rate_until, sizeof before) != 0) telemetry__save_rate_limits(ob);
+    *wait_ms = 0;
+#if !defined(TELEMETRY_NO_THREADS)
+    telemetry__cond_signal(&ob->cond);                          /* flush() waits on this */
+#endif
+    return 1;
+}
+
+TELEMETRY__INTERNAL void telemetry__outbox_release(telemetry__outbox *ob) {
+    int last;
+    telemetry__lock(&ob->lock);
+    last = --ob->refs == 0;
+    telemetry__unlock(&ob->lock);
+    if (!last) return;
+    while (ob->head) {
+        telemetry__item *it = ob->head;
+        ob->head = it->next;
+        telemetry__item_free(it);
+    }
+#if defined(TELEMETRY__DEV_TRANSPORT)
+    if (ob->http) telemetry__http_client_free((telemetry__http_client *)ob->http);
+#endif
+    telemetry__url_free(&ob->usage);
+    telemetry__dsn_free(&ob->dsn);
+    telemetry__free(ob->ca_file);
+    telemetry__free(ob->ca_pem);
+#if !defined(TELEMETRY_NO_THREADS)
+    telemetry__cond_destroy(&ob->cond);
+#  if !defined(_WIN32)
+    pthread_mutex_destroy(&ob->lock);
+#  endif
+#endif
+    telemetry__free(ob);
+}
+
+/* ---- the worker ----------------------------------------------------------------------------- */
+#if !defined(TELEMETRY_NO_THREADS)
+TELEMETRY__INTERNAL void telemetry__outbox_worker(telemetry__outbox *ob) {
+    telemetry__lock(&ob->lock);
+    while (!ob->stop) {
+        int64_t wait = 0;
+        telemetry__outbox_spill(ob, INT64_MAX);
+        if (ob->stop) break;
+        if (!telemetry__outbox_step(ob, &wait)) {
+            if (wait > 60000) wait = 60000;
+            telemetry__cond_wait_ms(&ob->cond, &ob->lock, wait);
+        }
+    }
+    ob->worker_done = 1;
+    telemetry__cond_signal(&ob->cond);
+    telemetry__unlock(&ob->lock);
+    telemetry__outbox_release(ob);
+}
+#  if defined(_WIN32)
+TELEMETRY__INTERNAL DWORD WINAPI telemetry__worker_main(LPVOID arg) { telemetry__outbox_worker((telemetry__outbox *)arg); return 0; }
+#  else
+TELEMETRY__INTERNAL void *telemetry__worker_main(void *arg) {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);     /* the host's signals go to the host's threads */
+    telemetry__outbox_worker((telemetry__outbox *)arg);
+    return NULL;
+}
+#  endif
+
+/* Starts the worker on first need. Lock held. */
+TELEMETRY__INTERNAL void telemetry__outbox_start(telemetry__outbox *ob) {
+    int ok;
+    if (ob->worker_started || ob->stop) return;
+    ob->refs++;
+#  if defined(_WIN32)
+    ob->thread = CreateThread(NULL, 0, telemetry__worker_main, ob, 0, NULL);
+    ok = ob->thread != NULL;
+#  else
+    ok = pthread_create(&ob->thread, NULL, telemetry__worker_main, ob) == 0;
+#  endif
+    if (ok) ob->worker_started = 1;
+    else { ob->refs--; telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot start the sender thread: payloads wait on disk"); }
+}
+#endif
+
+TELEMETRY__INTERNAL telemetry__outbox *telemetry__outbox_new(void) {
+    telemetry__outbox *ob = (telemetry__outbox *)telemetry__malloc(sizeof *ob);
+    if (!ob) return NULL;
+    memset(ob, 0, sizeof *ob);
+#if !defined(TELEMETRY_NO_THREADS)
+#  if defined(_WIN32)
+    InitializeSRWLock(&ob->lock);
+#  else
+    pthread_mutex_init(&ob->lock, NULL);
+#  endif
+    telemetry__cond_init(&ob->cond);
+#endif
+    ob->refs = 1;
+    ob->disk_ok = 1;
+    return ob;
+}
+
+/* Waits until the queue is empty or the deadline passes; items in back-off are tried at once,
+   once. 0 when empty, TELEMETRY_ERR_TIMEOUT when something is left (it stays queued). */
+TELEMETRY__INTERNAL int telemetry__outbox_flush(telemetry__outbox *ob, int64_t deadline) {
+    telemetry__item *it;
     int rc;
-    if (!telemetry__is_firebase(&telemetry__st.usage))
-        return telemetry__deliver(TELEMETRY__KIND_USAGE, "POST", NULL, report->data, report->len, deadline);
-    if ((rc = telemetry__random(rnd, sizeof rnd)) != 0) return rc;
-    telemetry__push_id(telemetry__now_ms(), rnd, &telemetry__st.push_last_ms, telemetry__st.push_last_rand, push_id);
-    target = telemetry__firebase_target(&telemetry__st.usage, push_id);
-    if (!target) return TELEMETRY_ERR_NO_MEMORY;
-    rc = telemetry__deliver(TELEMETRY__KIND_USAGE, "PUT", target, report->data, report->len, deadline);
-    telemetry__free(target);
+    telemetry__lock(&ob->lock);
+    for (it = ob->head; it; it = it->next) { it->next_try = 0; it->attempts = 0; }
+#if defined(TELEMETRY_NO_THREADS)
+    while (ob->head && telemetry__monotonic_ms() < deadline) {
+        int64_t wait;
+        int untried = 0;
+        for (it = ob->head; it; it = it->next) if (it->attempts == 0) untried = 1;
+        if (!untried || !telemetry__outbox_step(ob, &wait)) break;
+    }
+#else
+    if (ob->head) telemetry__outbox_start(ob);
+    while (ob->head && ob->worker_started) {
+        int64_t left = deadline - telemetry__monotonic_ms();
+        int untried = 0;
+        for (it = ob->head; it; it = it->next) if (it->attempts == 0 || it->busy) untried = 1;
+        if (!untried || left <= 0) break;                          /* the rest is failing: later */
+        telemetry__cond_wait_ms(&ob->cond, &ob->lock, left < 50 ? left : 50);
+    }
+#endif
+    rc = ob->head ? TELEMETRY_ERR_TIMEOUT : 0;
+    telemetry__unlock(&ob->lock);
     return rc;
 }
 
-/* Appends the session items that are due to an envelope: the previous run's unsent session and,
-   when include_current, this run's. Skipped while sessions are rate limited. */
-TELEMETRY__INTERNAL void telemetry__add_sessions(telemetry__buf *env, int include_current, int *added_prev, int *added_cur) {
-    telemetry__buf item;
-    *added_prev = *added_cur = 0;
-    if (telemetry__rate_limited(telemetry__st.rate_until, TELEMETRY__RL_SESSION, telemetry__now_ms())) return;
-    if (telemetry__st.has_prev_session) {
+/* =============================================================================================
+   >>send: what the caller's thread does: encode, then hand to the outbox
+   ============================================================================================= */
+
+/* An envelope (header without sent_at: the sender writes it) holding an event and/or sessions. */
+TELEMETRY__INTERNAL int telemetry__queue_envelope(const char *event_id, const telemetry__buf *event, const telemetry__session *session) {
+    telemetry__buf env, item;
+    int rc = 0;
+    telemetry__buf_init(&env);
+    telemetry__buf_puts(&env, "{");
+    if (event_id) { telemetry__buf_puts(&env, "\"event_id\":\""); telemetry__buf_puts(&env, event_id); telemetry__buf_puts(&env, "\","); }
+    telemetry__buf_puts(&env, "\"sdk\":{\"name\":\"" TELEMETRY_SDK_NAME "\",\"version\":\"" TELEMETRY_VERSION_STRING "\"}}");
+    if (event) rc = telemetry__envelope_item(&env, "event", event->data, event->len);
+    if (rc == 0 && session) {
         telemetry__buf_init(&item);
-        if (telemetry__session_json(&item, &telemetry__st.prev_session) == 0 &&
-            telemetry__envelope_item(env, "session", item.data, item.len) == 0) *added_prev = 1;
+        rc = telemetry__session_json(&item, session);
+        if (rc == 0) rc = telemetry__envelope_item(&env, "session", item.data, item.len);
         telemetry__buf_free(&item);
     }
-    if (include_current && telemetry__st.has_session) {
-        telemetry__buf_init(&item);
-        if (telemetry__session_json(&item, &telemetry__st.session) == 0 &&
-            telemetry__envelope_item(env, "session", item.data, item.len) == 0) *added_cur = 1;
-        telemetry__buf_free(&item);
-    }
+    if (rc == 0) rc = telemetry__envelope_end(&env);
+    if (rc) { telemetry__buf_free(&env); return rc; }
+    return telemetry__outbox_push((telemetry__outbox *)telemetry__st.outbox, TELEMETRY__KIND_ENVELOPE,
+                                  event ? TELEMETRY__CAT_ERROR : TELEMETRY__CAT_SESSION, NULL, env.data, env.len);
 }
 
-/* After an envelope with sessions was delivered: the previous session is done, and the current
-   one's first transmission has happened. */
-TELEMETRY__INTERNAL void telemetry__sessions_delivered(int prev, int cur) {
+TELEMETRY__INTERNAL void telemetry__save_session(void) {
     char path[1100];
-    if (prev) {
-        telemetry__st.has_prev_session = 0;
-        telemetry__state_path("session.previous", path, sizeof path);
-        remove(path);
-    }
-    if (cur && telemetry__st.session.init_pending) {
-        telemetry__st.session.init_pending = 0;
-        telemetry__state_path("session", path, sizeof path);
-        telemetry__session_save(&telemetry__st.session, path);
-    }
+    if (!telemetry__st.has_session || !telemetry__st.state_dir[0]) return;
+    telemetry__state_path("session", path, sizeof path);
+    telemetry__session_save(&telemetry__st.session, path);
 }
 
-/* At init: the last run's session file says how that run ended. "ok" means it never reached
-   telemetry_shutdown: abnormal. Then this run's session starts, and its file is written. */
+/* At init: the last run's session file says how that run ended ("ok" means it never reached
+   telemetry_shutdown: abnormal; "exited" means its last update was not sent yet). It is queued
+   and spilled at once; then this run's session starts and its file is written. */
 TELEMETRY__INTERNAL void telemetry__start_session(void) {
-    char path[1100], prev_path[1100], *text = NULL;
+    char path[1100], *text = NULL;
     int err;
-    telemetry__session *se = &telemetry__st.session;
+    telemetry__session prev, *se = &telemetry__st.session;
+    telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
     telemetry__state_path("session", path, sizeof path);
-    telemetry__state_path("session.previous", prev_path, sizeof prev_path);
-    if (telemetry__read_file(prev_path, 4096, &text, NULL, &err) == 0 && telemetry__session_parse(text, &telemetry__st.prev_session) == 0)
-        telemetry__st.has_prev_session = 1;
-    telemetry__free(text);
-    text = NULL;
-    if (telemetry__read_file(path, 4096, &text, NULL, &err) == 0 && telemetry__session_parse(text, &telemetry__st.prev_session) == 0) {
-        if (strcmp(telemetry__st.prev_session.status, "ok") == 0) telemetry__copy(telemetry__st.prev_session.status, 12, "abnormal");
-        telemetry__st.has_prev_session = 1;                       /* the newer one wins the slot */
-        telemetry__session_save(&telemetry__st.prev_session, prev_path);
+    if (telemetry__st.state_dir[0] && telemetry__read_file(path, 4096, &text, NULL, &err) == 0 && telemetry__session_parse(text, &prev) == 0) {
+        if (strcmp(prev.status, "ok") == 0) telemetry__copy(prev.status, sizeof prev.status, "abnormal");
+        if (telemetry__queue_envelope(NULL, NULL, &prev) == 0) {
+            telemetry__lock(&ob->lock);
+            telemetry__outbox_spill(ob, telemetry__monotonic_ms() + 1000);
+            telemetry__unlock(&ob->lock);
+        }
     }
     telemetry__free(text);
     memset(se, 0, sizeof *se);
@@ -2543,7 +3184,114 @@ TELEMETRY__INTERNAL void telemetry__start_session(void) {
     se->started_ms = se->updated_ms = telemetry__st.started_ms;
     se->init_pending = 1;
     telemetry__st.has_session = 1;
-    if (telemetry__st.state_dir[0]) telemetry__session_save(se, path);
+    telemetry__save_session();
+}
+
+/* The outbox for this run: a copy of what the sender needs, what earlier runs left, and the
+   worker if there is anything to send. */
+TELEMETRY__INTERNAL int telemetry__open_outbox(const telemetry_config *c) {
+    telemetry__outbox *ob = telemetry__outbox_new();
+    if (!ob) return TELEMETRY_ERR_NO_MEMORY;
+    telemetry__st.outbox = ob;
+    if (telemetry__st.has_usage) {
+        ob->has_usage = telemetry__url_parse(telemetry__st.usage_url_text, &ob->usage) == 0;
+        if (ob->has_usage && !telemetry__is_firebase(&ob->usage)) { /* plain POST endpoints */ }
+    }
+    if (telemetry__st.has_dsn) ob->has_dsn = telemetry__dsn_parse(telemetry__st.dsn_text, &ob->dsn) == 0;
+    ob->ca_file = telemetry__strdup(telemetry__st.ca_file);
+    ob->ca_pem = telemetry__strdup(telemetry__st.ca_pem);
+    ob->io = c->io;
+    ob->entropy_fn = c->entropy_fn;
+    ob->clock_fn = c->clock_fn;
+    ob->platform_user_data = c->platform_user_data;
+    ob->timeout_ms = telemetry__st.timeout_ms;
+    ob->retry_initial_ms = c->retry_initial_ms ? c->retry_initial_ms : 1000;
+    ob->retry_max_ms = c->retry_max_ms ? c->retry_max_ms : 300000;
+    if (ob->retry_max_ms < ob->retry_initial_ms) ob->retry_max_ms = ob->retry_initial_ms;
+    ob->memory_cap = c->outbox_memory_bytes ? c->outbox_memory_bytes : TELEMETRY_OUTBOX_MEMORY;
+    ob->disk_cap = c->outbox_disk_bytes ? c->outbox_disk_bytes : TELEMETRY_OUTBOX_DISK;
+    ob->debug = telemetry__st.debug;
+    ob->client_reports = !c->no_client_reports;
+    if (telemetry__st.state_dir[0]) {
+        snprintf(ob->dir, sizeof ob->dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
+        telemetry__state_path("ratelimits", ob->ratelimit_path, sizeof ob->ratelimit_path);
+        telemetry__outbox_load(ob);
+        telemetry__load_rate_limits(ob);
+    }
+    return 0;
+}
+
+/* Lets the worker go, if there is anything to send. */
+TELEMETRY__INTERNAL void telemetry__kick_outbox(void) {
+#if !defined(TELEMETRY_NO_THREADS)
+    telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
+    if (!ob) return;
+    telemetry__lock(&ob->lock);
+    if (ob->head) telemetry__outbox_start(ob);
+    telemetry__unlock(&ob->lock);
+#endif
+}
+
+/* Stops the worker within the deadline (it is left to finish on its own, touching only the
+   outbox it co-owns, when a request hangs), keeps what is unsent on disk, lets go. */
+TELEMETRY__INTERNAL void telemetry__close_outbox(int64_t deadline) {
+    telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
+    int64_t spill_deadline;
+    if (!ob) return;
+    telemetry__st.outbox = NULL;
+    telemetry__lock(&ob->lock);
+    ob->stop = 1;
+#if !defined(TELEMETRY_NO_THREADS)
+    telemetry__cond_signal(&ob->cond);
+    if (ob->worker_started) {
+        while (!ob->worker_done && telemetry__monotonic_ms() < deadline)
+            telemetry__cond_wait_ms(&ob->cond, &ob->lock, deadline - telemetry__monotonic_ms());
+        if (ob->worker_done) {
+            telemetry__unlock(&ob->lock);
+#  if defined(_WIN32)
+            WaitForSingleObject(ob->thread, INFINITE);
+            CloseHandle(ob->thread);
+#  else
+            pthread_join(ob->thread, NULL);
+#  endif
+            telemetry__lock(&ob->lock);
+        } else {
+            ob->abandoned = 1;
+#  if defined(_WIN32)
+            CloseHandle(ob->thread);
+#  else
+            pthread_detach(ob->thread);
+#  endif
+        }
+    }
+#endif
+    spill_deadline = telemetry__monotonic_ms() + 20;
+    telemetry__outbox_spill(ob, deadline > spill_deadline ? deadline : spill_deadline);
+    telemetry__unlock(&ob->lock);
+    if (ob->abandoned) telemetry__log_detach();
+    telemetry__outbox_release(ob);
+}
+
+/* Deletes every queued payload, in memory and on disk (consent revoked). */
+TELEMETRY__INTERNAL void telemetry__purge_outbox(void) {
+    telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
+    telemetry__item *it, *next;
+    if (!ob) return;
+    telemetry__lock(&ob->lock);
+    for (it = ob->head; it; it = next) {
+        next = it->next;
+        if (!it->busy) telemetry__outbox_remove(ob, it);
+    }
+    telemetry__unlock(&ob->lock);
+    if (ob->dir[0]) {
+        telemetry__outbox_load(ob);                 /* files the worker had not taken in yet */
+        telemetry__lock(&ob->lock);
+        for (it = ob->head; it; it = next) {
+            next = it->next;
+            if (!it->busy) telemetry__outbox_remove(ob, it);
+        }
+        telemetry__unlock(&ob->lock);
+    }
 }
 
 /* =============================================================================================
@@ -2579,9 +3327,6 @@ TELEMETRY__INTERNAL void telemetry__release_state(void) {
     telemetry__free(telemetry__st.usage_url_text); telemetry__free(telemetry__st.dsn_text);
     telemetry__url_free(&telemetry__st.usage);
     telemetry__dsn_free(&telemetry__st.dsn);
-#if defined(TELEMETRY__DEV_TRANSPORT)
-    if (telemetry__st.http) telemetry__http_client_free((telemetry__http_client *)telemetry__st.http);
-#endif
     memset(&telemetry__st, 0, sizeof telemetry__st);
     memset(&telemetry__sc, 0, sizeof telemetry__sc);
 }
@@ -2591,9 +3336,11 @@ TELEMETRY__INTERNAL int telemetry__apply_config(const telemetry_config *c) {
     const char *fail = NULL;
     int rc = 0;
     if (!c) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    telemetry__lock(&telemetry__log_lock);
     telemetry__log_sink.fn = c->log_fn;
     telemetry__log_sink.user_data = c->log_user_data;
     telemetry__log_sink.debug = telemetry__env_true("TELEMETRY_DEBUG");
+    telemetry__unlock(&telemetry__log_lock);
     if (!c->app_name || !telemetry__valid_name(c->app_name)) fail = "app_name must be 1 to 63 characters of [A-Za-z0-9_-]";
     else if (c->app_version && !telemetry__valid_label(c->app_version, 128)) fail = "app_version must be 1 to 128 characters without '/', '\\' or control characters";
     else if (c->environment && !telemetry__valid_label(c->environment, 64)) fail = "environment must be 1 to 64 characters without '/', '\\' or control characters";
@@ -2623,6 +3370,8 @@ TELEMETRY__INTERNAL int telemetry__apply_config(const telemetry_config *c) {
         telemetry__log(TELEMETRY_LEVEL_ERROR, "invalid configuration: release \"%s\" is longer than Sentry's 200 bytes", telemetry__st.release);
         return TELEMETRY_ERR_INVALID_CONFIG;
     }
+    telemetry__st.usage_url_text = telemetry__strdup(c->usage_url);
+    telemetry__st.dsn_text = telemetry__strdup(c->sentry_dsn);
     if (c->usage_url && c->usage_url[0]) {
         rc = telemetry__url_parse(c->usage_url, &telemetry__st.usage);
         if (rc) { telemetry__log(TELEMETRY_LEVEL_ERROR, "invalid usage_url: expected http(s)://host[:port]/path[?query]"); return rc; }
@@ -2658,7 +3407,9 @@ TELEMETRY_API int telemetry_init(const telemetry_config *config) {
     telemetry__register_builtins();
     telemetry__decide();
     if (telemetry__st.enabled) telemetry__prepare_state();
-    if (telemetry__st.enabled && telemetry__st.has_dsn) telemetry__start_session();
+    if (telemetry__st.enabled && (telemetry__st.has_usage || telemetry__st.has_dsn)) telemetry__open_outbox(config);
+    if (telemetry__st.enabled && telemetry__st.has_dsn && telemetry__st.outbox) telemetry__start_session();
+    if (telemetry__st.enabled) telemetry__kick_outbox();
     rc = telemetry__st.enabled ? TELEMETRY_OK : TELEMETRY_DISABLED;
     telemetry__unlock(&telemetry__state_lock);
     return rc;
@@ -2682,7 +3433,8 @@ TELEMETRY__INTERNAL void telemetry__forget_everything(void) {
         remove(path);
     }
     telemetry__st.install_id[0] = 0;
-    telemetry__st.has_session = telemetry__st.has_prev_session = 0;
+    telemetry__st.has_session = 0;
+    telemetry__purge_outbox();
 }
 
 TELEMETRY_API int telemetry_set_consent(int given) {
@@ -2695,7 +3447,7 @@ TELEMETRY_API int telemetry_set_consent(int given) {
     if (telemetry__st.state_dir[0]) {
         if (!given) telemetry__forget_everything();
         telemetry__state_path("consent", path, sizeof path);
-        if (telemetry__mkdirs(telemetry__st.state_dir) != 0 || telemetry__write_file_atomic(path, word, strlen(word)) != 0) {
+        if (telemetry__mkdirs(telemetry__st.state_dir) != 0 || telemetry__write_file_atomic(path, word, strlen(word), 1) != 0) {
             telemetry__log(TELEMETRY_LEVEL_ERROR, "cannot record the consent decision in %s", telemetry__st.state_dir);
             rc = TELEMETRY_ERR_IO;
         }
@@ -2735,8 +3487,20 @@ TELEMETRY_API int telemetry_report_usage(void) {
     else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
     else if (!telemetry__st.has_usage) rc = TELEMETRY_ERR_NOT_CONFIGURED;
     else {
+        char push_id[21] = "";
+        unsigned char rnd[12];
         rc = telemetry__usage_report(&b, 1);
-        if (rc == 0) rc = telemetry__send_usage(&b, telemetry__monotonic_ms() + (int64_t)telemetry__st.timeout_ms);
+        if (rc == 0 && telemetry__is_firebase(&telemetry__st.usage)) {
+            /* the record's key is fixed now, so a retry overwrites rather than duplicates */
+            rc = telemetry__random(rnd, sizeof rnd);
+            if (rc == 0) telemetry__push_id(telemetry__now_ms(), rnd, &telemetry__st.push_last_ms, telemetry__st.push_last_rand, push_id);
+        }
+        if (rc == 0) {
+            rc = telemetry__outbox_push((telemetry__outbox *)telemetry__st.outbox, TELEMETRY__KIND_USAGE, TELEMETRY__CAT_USAGE,
+                                        push_id, b.data, b.len);
+            telemetry__buf_init(&b);                          /* the outbox owns the bytes now */
+            telemetry__kick_outbox();
+        }
     }
     telemetry__unlock(&telemetry__state_lock);
     telemetry__buf_free(&b);
@@ -2792,29 +3556,20 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
         }
         telemetry__json_object_end(&j);
         rc = telemetry__json_finish(&j);
-        if (rc == 0 && telemetry__rate_limited(telemetry__st.rate_until, TELEMETRY__RL_ERROR, now)) {
-            telemetry__log(TELEMETRY_LEVEL_INFO, "Sentry asked us to wait: the event was dropped");
-            rc = TELEMETRY_ERR_RATE_LIMITED;
-        }
         if (rc == 0) {
-            int prev = 0, cur = 0;
+            /* the session rides along when this event changed it, or when it was never sent */
+            int with_session = telemetry__st.has_session && (level >= TELEMETRY_LEVEL_ERROR || telemetry__st.session.init_pending);
             if (level >= TELEMETRY_LEVEL_ERROR && telemetry__st.has_session) {
                 telemetry__st.session.errors++;
                 telemetry__st.session.updated_ms = now;
             }
-            rc = telemetry__envelope_begin(&envelope, event_id, now);
-            if (rc == 0) rc = telemetry__envelope_item(&envelope, "event", event.data, event.len);
-            /* the session rides along when this event changed it, or when it was never sent */
-            if (rc == 0) telemetry__add_sessions(&envelope, level >= TELEMETRY_LEVEL_ERROR || telemetry__st.session.init_pending, &prev, &cur);
-            if (rc == 0) rc = telemetry__envelope_end(&envelope);
-            if (rc == 0) rc = telemetry__deliver(TELEMETRY__KIND_ENVELOPE, "POST", NULL, envelope.data, envelope.len,
-                                                 telemetry__monotonic_ms() + (int64_t)telemetry__st.timeout_ms);
-            if (rc == 0) telemetry__sessions_delivered(prev, cur);
-            else if (telemetry__st.has_session && telemetry__st.state_dir[0]) {
-                char path[1100];
-                telemetry__state_path("session", path, sizeof path);
-                telemetry__session_save(&telemetry__st.session, path);   /* keep the error count */
+            rc = telemetry__queue_envelope(event_id, &event, with_session ? &telemetry__st.session : NULL);
+            if (rc == 0 && with_session) {
+                int was_pending = telemetry__st.session.init_pending;
+                telemetry__st.session.init_pending = 0;       /* init:true goes out once */
+                if (level >= TELEMETRY_LEVEL_ERROR || was_pending) telemetry__save_session();
             }
+            if (rc == 0) telemetry__kick_outbox();
         }
     }
     telemetry__unlock(&telemetry__state_lock);
@@ -2895,43 +3650,55 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value) {
 }
 
 TELEMETRY_API int telemetry_flush(unsigned timeout_ms) {
-    (void)timeout_ms;   /* sends are synchronous until the outbox lands: nothing is ever queued */
-    return telemetry_enabled() ? 0 : TELEMETRY_DISABLED;
+    telemetry__outbox *ob;
+    int rc;
+    telemetry__lock(&telemetry__state_lock);
+    ob = (telemetry__outbox *)telemetry__st.outbox;
+    if (!telemetry__st.initialized) rc = TELEMETRY_ERR_NOT_INITIALIZED;
+    else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
+    else if (!ob) rc = 0;
+    else {
+        ob->refs++;                         /* flush waits without holding the library's lock */
+        rc = 1;
+    }
+    telemetry__unlock(&telemetry__state_lock);
+    if (rc != 1) return rc;
+    rc = telemetry__outbox_flush(ob, telemetry__monotonic_ms() + (int64_t)timeout_ms);
+    telemetry__outbox_release(ob);
+    return rc;
 }
 
-/* Ends this run's session: sent as "exited" within the shutdown bound, or kept on disk as
-   "exited" for the next run when it cannot be sent now. */
+/* Ends this run's session: queued as "exited"; what cannot be sent in time stays on disk. */
 TELEMETRY__INTERNAL void telemetry__end_session(void) {
-    char path[1100];
-    int64_t now = telemetry__now_ms(), budget;
-    int prev = 0, cur = 0, rc = TELEMETRY_ERR_TIMEOUT;
-    telemetry__buf env;
     telemetry__session *se = &telemetry__st.session;
     telemetry__copy(se->status, sizeof se->status, "exited");
-    se->updated_ms = now;
-    budget = telemetry__st.shutdown_timeout_ms < telemetry__st.timeout_ms ? telemetry__st.shutdown_timeout_ms : telemetry__st.timeout_ms;
-    if (budget > 0) {
-        telemetry__buf_init(&env);
-        rc = telemetry__envelope_begin(&env, NULL, now);
-        if (rc == 0) telemetry__add_sessions(&env, 1, &prev, &cur);
-        if (rc == 0 && !cur) rc = TELEMETRY_ERR_RATE_LIMITED;
-        if (rc == 0) rc = telemetry__envelope_end(&env);
-        if (rc == 0) rc = telemetry__deliver(TELEMETRY__KIND_ENVELOPE, "POST", NULL, env.data, env.len, telemetry__monotonic_ms() + budget);
-        telemetry__buf_free(&env);
-    }
-    if (!telemetry__st.state_dir[0]) return;
-    telemetry__state_path("session", path, sizeof path);
-    if (rc == 0) {
-        telemetry__sessions_delivered(prev, 0);
-        remove(path);
+    se->updated_ms = telemetry__now_ms();
+    if (telemetry__queue_envelope(NULL, NULL, se) == 0) {
+        char path[1100];
+        telemetry__state_path("session", path, sizeof path);
+        remove(path);                       /* the outbox holds its last word now */
     } else {
-        telemetry__session_save(se, path);         /* the next run sends it as it is: exited */
+        telemetry__save_session();
     }
 }
 
 TELEMETRY_API void telemetry_shutdown(void) {
+    int64_t deadline;
     telemetry__lock(&telemetry__state_lock);
+    deadline = telemetry__monotonic_ms() + (int64_t)telemetry__st.shutdown_timeout_ms;
     if (telemetry__st.initialized && telemetry__st.enabled && telemetry__st.has_session) telemetry__end_session();
+    if (telemetry__st.outbox) {
+        telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
+#if defined(TELEMETRY_NO_THREADS)
+        telemetry__outbox_flush(ob, deadline);
+#else
+        telemetry__lock(&ob->lock);
+        if (ob->head && deadline > telemetry__monotonic_ms()) telemetry__outbox_start(ob);
+        telemetry__unlock(&ob->lock);
+        telemetry__outbox_flush(ob, deadline);
+#endif
+        telemetry__close_outbox(deadline);
+    }
     telemetry__release_state();
     telemetry__unlock(&telemetry__state_lock);
 }

@@ -212,6 +212,7 @@ static void test_error_event(void) {
     dup2(fd, 2);
     close(fd);
     CHECK_INT(capture_here(), 0);
+    CHECK_INT(telemetry_flush(5000), 0);
     fflush(stderr);
     dup2(saved, 2);
     close(saved);

@@ -95,12 +95,12 @@ static void test_atomic_write(void) {
     snprintf(path, sizeof path, "%s/file", dir);
     memset(a, 'a', sizeof a);
     memset(b, 'b', sizeof b);
-    CHECK_INT(telemetry__write_file_atomic(path, a, sizeof a), 0);
+    CHECK_INT(telemetry__write_file_atomic(path, a, sizeof a, 1), 0);
     for (round = 0; round < 20; round++) {
         pid_t pid = fork();
         int status;
         if (pid == 0) {
-            for (;;) { telemetry__write_file_atomic(path, (round & 1) ? a : b, sizeof a); }
+            for (;;) { telemetry__write_file_atomic(path, (round & 1) ? a : b, sizeof a, 1); }
         }
         { struct timespec ts; ts.tv_sec = 0; ts.tv_nsec = 1000000L + round * 700000L; nanosleep(&ts, NULL); }
         kill(pid, SIGKILL);
@@ -118,9 +118,9 @@ static void test_atomic_write(void) {
     }
     CHECK_INT(torn, 0);
     CHECK_INT(whole, 20);
-    CHECK_INT(telemetry__write_file_atomic(path, "new", 3), 0);
+    CHECK_INT(telemetry__write_file_atomic(path, "new", 3, 1), 0);
     CHECK_STR(read_text(path), "new");
-    CHECK_INT(telemetry__write_file_atomic("/proc/nope/file", "x", 1), TELEMETRY_ERR_IO);
+    CHECK_INT(telemetry__write_file_atomic("/proc/nope/file", "x", 1, 1), TELEMETRY_ERR_IO);
     rm_tree(dir);
 }
 
@@ -139,6 +139,7 @@ static void test_debug_print(void) {
     dup2(fd, 2);
     close(fd);
     CHECK_INT(telemetry_report_usage(), 0);
+    CHECK_INT(telemetry_flush(5000), 0);                            /* the sender prints it */
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
