@@ -34,5 +34,8 @@ test: deps
 	$(MAKE) build-all
 	tests/run.sh $(BUILD)
 
+demo:
+	@bash examples/demo.sh
+
 clean:
 	rm -rf $(BUILD)
