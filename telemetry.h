@@ -170,7 +170,9 @@
 #define TELEMETRY_SDK_NAME "telemetry.h"
 
 #ifndef TELEMETRY_API
-#  ifdef TELEMETRY_STATIC
+#  if defined(TELEMETRY_STATIC) && (defined(__GNUC__) || defined(__clang__))
+#    define TELEMETRY_API static __attribute__((unused))
+#  elif defined(TELEMETRY_STATIC)
 #    define TELEMETRY_API static
 #  else
 #    define TELEMETRY_API extern
@@ -738,6 +740,7 @@ TELEMETRY__INTERNAL int telemetry__buf_reserve(telemetry__buf *b, size_t n) {
     return 0;
 }
 TELEMETRY__INTERNAL int telemetry__buf_append(telemetry__buf *b, const void *s, size_t n) {
+    TELEMETRY_ASSERT(b != NULL && (s != NULL || n == 0));
     if (telemetry__buf_reserve(b, n)) return -1;
     if (n) memcpy(b->data + b->len, s, n);
     b->len += n;
@@ -857,6 +860,7 @@ TELEMETRY__INTERNAL int telemetry__json_quote(telemetry__buf *b, const char *s, 
 
 /* Separator before a value: a comma after a previous sibling, nothing after a key. */
 TELEMETRY__INTERNAL void telemetry__json_pre(telemetry__json *j) {
+    TELEMETRY_ASSERT(j->depth >= 0 && j->depth <= TELEMETRY_JSON_MAX_DEPTH);
     if (j->after_key) { j->after_key = 0; return; }
     if (j->depth > 0 && j->is_object[j->depth]) j->error = 1;      /* a value needs a key here */
     if (j->count[j->depth]) {
@@ -930,15 +934,21 @@ TELEMETRY__INTERNAL void telemetry__json_decimal(telemetry__json *j, int64_t val
 TELEMETRY__INTERNAL int telemetry__format_double(double v, char out[40]) {
     int prec, i, n = 0;
     const char *dp;
-    char point;
     if (v != v || v - v != 0) return 0;  /* NaN or infinity */
     for (prec = 15; prec <= 17; prec++) {
         n = snprintf(out, 40, "%.*g", prec, v);
         if (strtod(out, NULL) == v) break;
     }
-    dp = localeconv()->decimal_point;
-    point = (dp && dp[0]) ? dp[0] : '.';
-    for (i = 0; i < n; i++) if (out[i] == point) out[i] = '.';
+    dp = localeconv()->decimal_point;          /* may be several bytes (U+066B in ps_AF) */
+    if (dp && dp[0] && strcmp(dp, ".") != 0) {
+        char *at = strstr(out, dp);
+        if (at) {
+            size_t dl = strlen(dp);
+            *at = '.';
+            memmove(at + 1, at + dl, strlen(at + dl) + 1);
+            n -= (int)dl - 1;
+        }
+    }
     for (i = 0; i < n; i++) if (out[i] == '.' || out[i] == 'e' || out[i] == 'n' || out[i] == 'i') break;
     if (i == n && n + 2 < 40) { out[n++] = '.'; out[n++] = '0'; out[n] = 0; }  /* keep it a double */
     return n;
@@ -2675,6 +2685,7 @@ TELEMETRY__INTERNAL void telemetry__outbox_load(telemetry__outbox *ob) {
 TELEMETRY__INTERNAL void telemetry__outbox_remove(telemetry__outbox *ob, telemetry__item *it) {
     telemetry__item **p;
     for (p = &ob->head; *p && *p != it; p = &(*p)->next) {}
+    TELEMETRY_ASSERT(*p == it && !it->busy);
     if (*p) *p = it->next;
     if (it->data) ob->memory_bytes -= it->len;
     if (it->file[0]) {

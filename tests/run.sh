@@ -12,8 +12,9 @@ run_one() {
     printf '%s\n' "$out" | sed 's/^/  /'
     local line p f
     line=$(printf '%s\n' "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -1)
-    p=$(sed -E 's/.* ?([0-9]+) passed, ([0-9]+) failed.*/\1/' <<<"$line")
-    f=$(sed -E 's/.* ?([0-9]+) passed, ([0-9]+) failed.*/\2/' <<<"$line")
+    # (a greedy ".* ?" before the digits would keep only the last digit of the count)
+    p=$(sed -E 's/(^|.*[^0-9])([0-9]+) passed, ([0-9]+) failed.*/\2/' <<<"$line")
+    f=$(sed -E 's/(^|.*[^0-9])([0-9]+) passed, ([0-9]+) failed.*/\3/' <<<"$line")
     [[ $p =~ ^[0-9]+$ ]] || p=0
     [[ $f =~ ^[0-9]+$ ]] || f=0
     if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
