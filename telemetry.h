@@ -1165,12 +1165,1396 @@ fail:
 }
 
 /* =============================================================================================
-   >>net >>http >>tls: sockets with deadlines, HTTP/1.1 client, TLS over BearSSL
-   (being developed in dev/transport.h; spliced in here when done)
+   >>net: TCP connections where every step shares one deadline, or the program's own byte stream
+
+   getaddrinfo() cannot be given a deadline: name resolution is bounded only by the resolver's own
+   timeout (resolv.conf: by default 5 s x 2 attempts per server). The deadline is checked as soon
+   as it returns. Everything after it (connect, TLS, send, receive) waits in poll() against the
+   one deadline, so a server that accepts and then says nothing costs at most the deadline.
+   Sockets are non-blocking, close-on-exec, TCP_NODELAY, and never raise SIGPIPE.
    ============================================================================================= */
-#if defined(TELEMETRY__DEV_TRANSPORT)
-#  include "dev/transport.h"
+#include <limits.h>
+#if defined(_WIN32)
+#  include <winsock2.h>
+#  include <ws2tcpip.h>
+#  if defined(_MSC_VER)
+#    pragma comment(lib, "ws2_32.lib")
+#  endif
+typedef SOCKET telemetry__socket;
+typedef WSAPOLLFD telemetry__pollfd;
+#  define TELEMETRY__NO_SOCKET INVALID_SOCKET
+#  define telemetry__sock_close(s) closesocket(s)
+#  define telemetry__sock_errno() ((int)WSAGetLastError())
+#  define telemetry__sock_poll(fds, n, ms) WSAPoll((fds), (ULONG)(n), (ms))
+#  define TELEMETRY__EINPROGRESS WSAEWOULDBLOCK
+#  define TELEMETRY__EWOULDBLOCK WSAEWOULDBLOCK
+#  define TELEMETRY__EINTR WSAEINTR
+#  define TELEMETRY__SEND_FLAGS 0
+#else
+#  include <sys/socket.h>
+#  include <netinet/in.h>
+#  include <netinet/tcp.h>
+#  include <arpa/inet.h>
+#  include <netdb.h>
+#  include <poll.h>
+typedef int telemetry__socket;
+typedef struct pollfd telemetry__pollfd;
+#  define TELEMETRY__NO_SOCKET (-1)
+#  define telemetry__sock_close(s) close(s)
+#  define telemetry__sock_errno() errno
+#  define telemetry__sock_poll(fds, n, ms) poll((fds), (nfds_t)(n), (ms))
+#  define TELEMETRY__EINPROGRESS EINPROGRESS
+#  define TELEMETRY__EWOULDBLOCK EWOULDBLOCK
+#  define TELEMETRY__EINTR EINTR
+#  ifdef MSG_NOSIGNAL
+#    define TELEMETRY__SEND_FLAGS MSG_NOSIGNAL
+#  else
+#    define TELEMETRY__SEND_FLAGS 0                  /* SO_NOSIGPIPE is set on the socket instead */
+#  endif
 #endif
+
+/* What the transport needs from the library's config. */
+typedef struct telemetry__transport_config {
+    const char *ca_file;            /* PEM file of trust anchors, or NULL */
+    const char *ca_pem;             /* PEM text of trust anchors, or NULL (wins over ca_file) */
+    const telemetry_io *io;         /* the program's byte stream, or NULL for our sockets */
+    int (*entropy_fn)(void *user_data, void *buf, size_t len);   /* or NULL: the OS */
+    int64_t (*clock_fn)(void *user_data);                         /* UTC ms, or NULL: system clock */
+    void *platform_user_data;
+    int use_proxy_env;              /* honour https_proxy, http_proxy, no_proxy (either case) */
+} telemetry__transport_config;
+
+/* Read results beside byte counts and negative telemetry_result codes. */
+#define TELEMETRY__EOF_UNCLEAN (-1000)               /* TCP closed under TLS without close_notify */
+
+typedef struct telemetry__net {
+    telemetry__socket fd;
+    const telemetry_io *io;      /* the program's byte stream, or NULL for our own socket */
+    void *io_conn;
+    int open;
+    char err[256];               /* why the last step failed: the one log line of a failed send */
+} telemetry__net;
+
+TELEMETRY__INTERNAL int telemetry__net_fail(telemetry__net *n, int rc, const char *fmt, ...) TELEMETRY__PRINTF(3, 4);
+TELEMETRY__INTERNAL int telemetry__net_fail(telemetry__net *n, int rc, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(n->err, sizeof n->err, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Milliseconds left before the deadline (monotonic clock), 0 once it has passed. */
+TELEMETRY__INTERNAL int64_t telemetry__ms_left(int64_t deadline) {
+    int64_t left = deadline - telemetry__monotonic_ms();
+    return left > 0 ? left : 0;
+}
+TELEMETRY__INTERNAL unsigned telemetry__ms_left_u(int64_t deadline) {
+    int64_t left = telemetry__ms_left(deadline);
+    return left > (int64_t)UINT_MAX ? UINT_MAX : (unsigned)left;
+}
+TELEMETRY__INTERNAL int telemetry__would_block(int e) {
+    return e == TELEMETRY__EWOULDBLOCK || e == TELEMETRY__EINPROGRESS
+#if !defined(_WIN32)
+        || e == EAGAIN
+#endif
+        ;
+}
+TELEMETRY__INTERNAL const char *telemetry__sock_strerror(int e, char *tmp, size_t cap) {
+#if defined(_WIN32)
+    snprintf(tmp, cap, "Winsock error %d", e);
+    return tmp;
+#else
+    (void)tmp; (void)cap;
+    return strerror(e);
+#endif
+}
+
+/* Waits until the socket is ready for events (or has an error for the next call to report). */
+TELEMETRY__INTERNAL int telemetry__net_wait(telemetry__net *n, short events, int64_t deadline) {
+    char tmp[48];
+    for (;;) {
+        telemetry__pollfd p;
+        int r;
+        int64_t left = telemetry__ms_left(deadline);
+        if (left <= 0) return telemetry__net_fail(n, TELEMETRY_ERR_TIMEOUT, "timed out waiting for the server");
+        p.fd = n->fd; p.events = events; p.revents = 0;
+        r = telemetry__sock_poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+        if (r > 0) return 0;
+        if (r < 0 && telemetry__sock_errno() != TELEMETRY__EINTR)
+            return telemetry__net_fail(n, TELEMETRY_ERR_NETWORK, "poll: %s",
+                                       telemetry__sock_strerror(telemetry__sock_errno(), tmp, sizeof tmp));
+    }
+}
+
+/* One address: non-blocking connect, waited for until deadline. */
+TELEMETRY__INTERNAL int telemetry__net_try(telemetry__net *n, const struct addrinfo *ai, int64_t deadline) {
+    int one = 1, e = 0, type = ai->ai_socktype;
+    char tmp[48];
+#if defined(SOCK_CLOEXEC)
+    type |= SOCK_CLOEXEC;
+#endif
+    n->fd = socket(ai->ai_family, type, ai->ai_protocol);
+    if (n->fd == TELEMETRY__NO_SOCKET) e = telemetry__sock_errno();
+    else {
+#if defined(_WIN32)
+        u_long nb = 1;
+        ioctlsocket(n->fd, FIONBIO, &nb);
+#else
+        fcntl(n->fd, F_SETFD, fcntl(n->fd, F_GETFD) | FD_CLOEXEC);
+        fcntl(n->fd, F_SETFL, fcntl(n->fd, F_GETFL) | O_NONBLOCK);
+#endif
+#if defined(SO_NOSIGPIPE)
+        setsockopt(n->fd, SOL_SOCKET, SO_NOSIGPIPE, (const char *)&one, sizeof one);
+#endif
+        if (connect(n->fd, ai->ai_addr, (int)ai->ai_addrlen) != 0) {
+            e = telemetry__sock_errno();
+            if (telemetry__would_block(e) || e == TELEMETRY__EINTR) {
+                socklen_t len = sizeof e;
+                e = 0;
+                if (telemetry__net_wait(n, POLLOUT, deadline) != 0) e = -1;
+                else if (getsockopt(n->fd, SOL_SOCKET, SO_ERROR, (char *)&e, &len) != 0) e = telemetry__sock_errno();
+            }
+        }
+    }
+    if (e == 0) {
+        setsockopt(n->fd, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
+        return 0;
+    }
+    if (e > 0) telemetry__net_fail(n, TELEMETRY_ERR_NETWORK, "%s", telemetry__sock_strerror(e, tmp, sizeof tmp));
+    else telemetry__net_fail(n, TELEMETRY_ERR_TIMEOUT, "timed out");
+    if (n->fd != TELEMETRY__NO_SOCKET) telemetry__sock_close(n->fd);
+    n->fd = TELEMETRY__NO_SOCKET;
+    return -1;
+}
+
+/* Connects to host:port, trying each address in turn; each gets an equal share of the time left so
+   that one unreachable address (say, IPv6 without a route) cannot use up the whole deadline. */
+TELEMETRY__INTERNAL int telemetry__net_connect(telemetry__net *n, const telemetry_io *io, const char *host,
+                                               unsigned port, int64_t deadline) {
+    struct addrinfo hints, *res = NULL, *ai;
+    char portstr[8];
+    int gai, count = 0, i = 0;
+    n->fd = TELEMETRY__NO_SOCKET; n->io = io; n->io_conn = NULL; n->open = 0;
+    if (telemetry__ms_left(deadline) <= 0)
+        return telemetry__net_fail(n, TELEMETRY_ERR_TIMEOUT, "deadline passed before connecting");
+    if (io) {
+        int rc = io->connect(io->user_data, host, (int)port, telemetry__ms_left_u(deadline), &n->io_conn);
+        if (rc < 0) return telemetry__net_fail(n, rc == TELEMETRY_ERR_TIMEOUT ? rc : TELEMETRY_ERR_NETWORK,
+                                               "connect to %s:%u failed (telemetry_io: %d)", host, port, rc);
+        n->open = 1;
+        return 0;
+    }
+    snprintf(portstr, sizeof portstr, "%u", port);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    gai = getaddrinfo(host, portstr, &hints, &res);
+    if (gai != 0 || !res) return telemetry__net_fail(n, TELEMETRY_ERR_NETWORK, "cannot resolve %s: %s", host, gai_strerror(gai));
+    for (ai = res; ai; ai = ai->ai_next) count++;
+    telemetry__net_fail(n, TELEMETRY_ERR_TIMEOUT, "timed out");
+    for (ai = res; ai; ai = ai->ai_next, i++) {
+        int64_t left = telemetry__ms_left(deadline);
+        if (left <= 0) break;
+        if (telemetry__net_try(n, ai, telemetry__monotonic_ms() + left / (count - i)) == 0) {
+            freeaddrinfo(res);
+            n->open = 1;
+            return 0;
+        }
+    }
+    freeaddrinfo(res);
+    {
+        char why[sizeof n->err];
+        memcpy(why, n->err, sizeof why);
+        if (telemetry__ms_left(deadline) <= 0)
+            return telemetry__net_fail(n, TELEMETRY_ERR_TIMEOUT, "connect to %s:%u timed out", host, port);
+        return telemetry__net_fail(n, TELEMETRY_ERR_NETWORK, "connect to %s:%u failed: %s", host, port, why);
+    }
+}
+
+/* One read (writing = 0) or write on the connection: bytes moved (> 0), 0 at the end of the
+   stream (reading only), or a negative telemetry_result. */
+TELEMETRY__INTERNAL long telemetry__net_io(telemetry__net *n, int writing, void *buf, size_t len, int64_t deadline) {
+    char tmp[48];
+    if (len > (size_t)INT_MAX) len = (size_t)INT_MAX;
+    if (n->io) {
+        long r = TELEMETRY_ERR_TIMEOUT;
+        if (telemetry__ms_left(deadline) > 0)
+            r = writing ? n->io->write(n->io->user_data, n->io_conn, buf, len, telemetry__ms_left_u(deadline))
+                        : n->io->read(n->io->user_data, n->io_conn, buf, len, telemetry__ms_left_u(deadline));
+        if (r < 0 || (writing && r == 0))
+            return telemetry__net_fail(n, r == TELEMETRY_ERR_TIMEOUT ? TELEMETRY_ERR_TIMEOUT : TELEMETRY_ERR_NETWORK,
+                                       "telemetry_io %s failed (%ld)", writing ? "write" : "read", r);
+        return r;
+    }
+    for (;;) {
+        long r = writing ? (long)send(n->fd, (const char *)buf, (int)len, TELEMETRY__SEND_FLAGS)
+                         : (long)recv(n->fd, (char *)buf, (int)len, 0);
+        int e = telemetry__sock_errno(), rc;
+        if (r > 0 || (r == 0 && !writing)) return r;
+        if (r < 0 && e == TELEMETRY__EINTR) continue;
+        if (r < 0 && !telemetry__would_block(e))
+            return telemetry__net_fail(n, TELEMETRY_ERR_NETWORK, "%s failed: %s", writing ? "send" : "receive",
+                                       telemetry__sock_strerror(e, tmp, sizeof tmp));
+        if ((rc = telemetry__net_wait(n, writing ? POLLOUT : POLLIN, deadline)) != 0) return rc;
+    }
+}
+
+TELEMETRY__INTERNAL int telemetry__net_write_all(telemetry__net *n, const void *buf, size_t len, int64_t deadline) {
+    const char *p = (const char *)buf;
+    while (len > 0) {
+        long r = telemetry__net_io(n, 1, (void *)p, len, deadline);
+        if (r < 0) return (int)r;
+        p += r; len -= (size_t)r;
+    }
+    return 0;
+}
+
+/* An idle kept-alive socket must have nothing to read: readable means closed, reset or junk. */
+TELEMETRY__INTERNAL int telemetry__net_idle_ok(telemetry__net *n) {
+    telemetry__pollfd p;
+    if (!n->open) return 0;
+    if (n->io) return 1;          /* cannot tell: a dead stream is found by the retry */
+    p.fd = n->fd; p.events = POLLIN; p.revents = 0;
+    return telemetry__sock_poll(&p, 1, 0) == 0;
+}
+
+TELEMETRY__INTERNAL void telemetry__net_close(telemetry__net *n) {
+    if (n->io) { if (n->open) n->io->close(n->io->user_data, n->io_conn); }
+    else if (n->fd != TELEMETRY__NO_SOCKET) telemetry__sock_close(n->fd);
+    n->fd = TELEMETRY__NO_SOCKET; n->io_conn = NULL; n->open = 0;
+}
+
+/* =============================================================================================
+   >>tls: TLS 1.2 over BearSSL. Trust anchors from ca_pem, else ca_file, else the first system
+   bundle found; loaded once per client. No switch turns verification off.
+
+   Host names go in SNI and are matched against the certificate by br_x509_minimal. BearSSL
+   cannot match IP-address SANs, so for an IP literal host (https://127.0.0.1/, https://[::1]/)
+   no SNI is sent (RFC 6066 forbids literals there) and a thin wrapper around the minimal engine
+   still validates the whole chain and then requires an iPAddress SAN equal to the host in the
+   leaf certificate. A certificate that names the IP only in its CN is refused.
+   ============================================================================================= */
+#if !defined(TELEMETRY_NO_TLS)
+#include <bearssl.h>
+
+#define TELEMETRY__TLS_MAX_LEAF 16384    /* largest leaf certificate an IP host can be checked in */
+
+TELEMETRY__INTERNAL const char *telemetry__tls_error_text(int err) {
+    switch (err) {
+    case BR_ERR_X509_EXPIRED: return "certificate expired or not yet valid (check the clock)";
+    case BR_ERR_X509_BAD_SERVER_NAME: return "certificate does not match the host name";
+    case BR_ERR_X509_NOT_TRUSTED: return "certificate chain does not lead to a trusted CA";
+    case BR_ERR_X509_TIME_UNKNOWN: return "no current time for certificate validation";
+    case BR_ERR_X509_NOT_CA: return "an issuer in the chain is not a CA";
+    case BR_ERR_X509_BAD_SIGNATURE: return "bad certificate signature";
+    case BR_ERR_X509_WEAK_PUBLIC_KEY: return "certificate key too weak";
+    case BR_ERR_X509_EMPTY_CHAIN: return "server sent no certificate";
+    case BR_ERR_X509_CRITICAL_EXTENSION: return "certificate has an unsupported critical extension";
+    case BR_ERR_X509_FORBIDDEN_KEY_USAGE: return "certificate key usage forbids TLS server use";
+    case BR_ERR_X509_UNSUPPORTED: return "unsupported certificate algorithm";
+    case BR_ERR_X509_DN_MISMATCH: return "issuer name mismatch in the chain";
+    case BR_ERR_BAD_VERSION: case BR_ERR_UNSUPPORTED_VERSION: return "server does not speak TLS 1.2";
+    case BR_ERR_BAD_CIPHER_SUITE: return "no cipher suite in common";
+    case BR_ERR_NO_RANDOM: return "no entropy source";
+    case BR_ERR_BAD_MAC: return "record authentication failed";
+    case BR_ERR_BAD_SIGNATURE: return "bad server key exchange signature";
+    case BR_ERR_RECV_FATAL_ALERT + 40: return "server sent handshake_failure alert";
+    case BR_ERR_RECV_FATAL_ALERT + 112: return "server sent unrecognized_name alert";
+    default: break;
+    }
+    if (err >= BR_ERR_RECV_FATAL_ALERT && err < BR_ERR_SEND_FATAL_ALERT) return "server sent a fatal alert";
+    if (err >= BR_ERR_SEND_FATAL_ALERT) return "sent a fatal alert";
+    if (err >= BR_ERR_X509_OK) return "malformed certificate";
+    return "handshake or record error";
+}
+
+/* ---- IP-literal hosts: the leaf must carry the address as an iPAddress SAN ----------------- */
+
+/* Reads the DER element at *p (< end): single-byte tag, contents [*v, *v + *n). 0 on success. */
+TELEMETRY__INTERNAL int telemetry__der_next(const unsigned char **p, const unsigned char *end, unsigned *tag,
+                                            const unsigned char **v, size_t *n) {
+    const unsigned char *q = *p;
+    size_t len, k;
+    if (end - q < 2 || (q[0] & 0x1F) == 0x1F) return -1;
+    *tag = q[0]; len = q[1]; q += 2;
+    if (len & 0x80) {                      /* long form; indefinite (0x80) is not DER */
+        k = len & 0x7F;
+        if (k == 0 || k > 3 || (size_t)(end - q) < k) return -1;
+        for (len = 0; k > 0; k--) len = (len << 8) | *q++;
+    }
+    if ((size_t)(end - q) < len) return -1;
+    *v = q; *n = len; *p = q + len;
+    return 0;
+}
+/* Enters the element at *p if it has tag: [*p, *end) becomes its contents. */
+TELEMETRY__INTERNAL int telemetry__der_enter(const unsigned char **p, const unsigned char **end, unsigned tag) {
+    const unsigned char *v;
+    size_t n;
+    unsigned t;
+    if (telemetry__der_next(p, *end, &t, &v, &n) || t != tag) return -1;
+    *p = v; *end = v + n;
+    return 0;
+}
+
+/* 1 when the DER certificate lists ip (4 or 16 bytes) as an iPAddress subjectAltName. */
+TELEMETRY__INTERNAL int telemetry__cert_has_ip(const unsigned char *der, size_t len, const unsigned char *ip, size_t ip_len) {
+    static const unsigned char san_oid[3] = { 0x55, 0x1D, 0x11 };         /* 2.5.29.17 */
+    const unsigned char *p = der, *end = der + len, *v;
+    size_t n;
+    unsigned tag;
+    if (telemetry__der_enter(&p, &end, 0x30) || telemetry__der_enter(&p, &end, 0x30)) return 0;  /* cert, tbs */
+    while (p < end) {
+        const unsigned char *q, *qend;
+        if (telemetry__der_next(&p, end, &tag, &v, &n)) return 0;
+        if (tag != 0xA3) continue;                                         /* [3] extensions */
+        q = v; qend = v + n;
+        if (telemetry__der_enter(&q, &qend, 0x30)) return 0;
+        while (q < qend) {
+            const unsigned char *e = q, *eend = qend;
+            if (telemetry__der_enter(&e, &eend, 0x30)) return 0;           /* Extension */
+            q = eend;
+            if (telemetry__der_next(&e, eend, &tag, &v, &n) || tag != 0x06) return 0;
+            if (n != 3 || memcmp(v, san_oid, 3) != 0) continue;
+            if (telemetry__der_next(&e, eend, &tag, &v, &n)) return 0;
+            if (tag == 0x01 && telemetry__der_next(&e, eend, &tag, &v, &n)) return 0;  /* critical */
+            if (tag != 0x04) return 0;
+            e = v; eend = v + n;
+            if (telemetry__der_enter(&e, &eend, 0x30)) return 0;           /* GeneralNames */
+            while (e < eend) {
+                if (telemetry__der_next(&e, eend, &tag, &v, &n)) return 0;
+                if (tag == 0x87 && n == ip_len && memcmp(v, ip, ip_len) == 0) return 1;
+            }
+            return 0;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+typedef struct telemetry__x509_ip {
+    const br_x509_class *vtable;           /* first: BearSSL passes &vtable around */
+    br_x509_minimal_context *inner;
+    unsigned char ip[16];
+    size_t ip_len;                         /* 0: a host name, the minimal engine checks it */
+    unsigned cert_index;
+    int leaf_too_big;
+    size_t leaf_len;
+    unsigned char leaf[TELEMETRY__TLS_MAX_LEAF];
+} telemetry__x509_ip;
+
+#define TELEMETRY__XIP(ctx) ((telemetry__x509_ip *)(void *)(ctx))
+#define TELEMETRY__XIN(ctx) (&TELEMETRY__XIP(ctx)->inner->vtable)
+TELEMETRY__INTERNAL void telemetry__xip_start_chain(const br_x509_class **ctx, const char *server_name) {
+    TELEMETRY__XIP(ctx)->cert_index = 0;
+    TELEMETRY__XIP(ctx)->leaf_len = 0;
+    TELEMETRY__XIP(ctx)->leaf_too_big = 0;
+    (*TELEMETRY__XIN(ctx))->start_chain(TELEMETRY__XIN(ctx), server_name);
+}
+TELEMETRY__INTERNAL void telemetry__xip_start_cert(const br_x509_class **ctx, uint32_t length) {
+    (*TELEMETRY__XIN(ctx))->start_cert(TELEMETRY__XIN(ctx), length);
+}
+TELEMETRY__INTERNAL void telemetry__xip_append(const br_x509_class **ctx, const unsigned char *buf, size_t len) {
+    telemetry__x509_ip *x = TELEMETRY__XIP(ctx);
+    if (x->ip_len && x->cert_index == 0) {
+        if (len > sizeof x->leaf - x->leaf_len) x->leaf_too_big = 1;
+        else { memcpy(x->leaf + x->leaf_len, buf, len); x->leaf_len += len; }
+    }
+    (*TELEMETRY__XIN(ctx))->append(TELEMETRY__XIN(ctx), buf, len);
+}
+TELEMETRY__INTERNAL void telemetry__xip_end_cert(const br_x509_class **ctx) {
+    TELEMETRY__XIP(ctx)->cert_index++;
+    (*TELEMETRY__XIN(ctx))->end_cert(TELEMETRY__XIN(ctx));
+}
+TELEMETRY__INTERNAL unsigned telemetry__xip_end_chain(const br_x509_class **ctx) {
+    telemetry__x509_ip *x = TELEMETRY__XIP(ctx);
+    unsigned err = (*TELEMETRY__XIN(ctx))->end_chain(TELEMETRY__XIN(ctx));
+    if (err == 0 && x->ip_len && (x->leaf_too_big || !telemetry__cert_has_ip(x->leaf, x->leaf_len, x->ip, x->ip_len)))
+        err = BR_ERR_X509_BAD_SERVER_NAME;
+    return err;
+}
+TELEMETRY__INTERNAL const br_x509_pkey *telemetry__xip_get_pkey(const br_x509_class *const *ctx, unsigned *usages) {
+    const br_x509_class *const *in = (const br_x509_class *const *)TELEMETRY__XIN(ctx);
+    return (*in)->get_pkey(in, usages);
+}
+static const br_x509_class telemetry__xip_vtable = {
+    sizeof(telemetry__x509_ip), telemetry__xip_start_chain, telemetry__xip_start_cert, telemetry__xip_append,
+    telemetry__xip_end_cert, telemetry__xip_end_chain, telemetry__xip_get_pkey
+};
+
+/* ---- trust anchors -------------------------------------------------------------------------- */
+typedef struct telemetry__tls {
+    br_ssl_client_context sc;
+    br_x509_minimal_context xc;
+    telemetry__x509_ip xip;
+    br_x509_trust_anchor *tas;
+    size_t n_tas, cap_tas;
+    int ready;                             /* anchors loaded and engine configured */
+    char session[280];                     /* host:port whose session sc may resume */
+    /* PEM decoding state */
+    br_pem_decoder_context pem;
+    telemetry__buf der;
+    int in_cert;
+    unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
+} telemetry__tls;
+
+TELEMETRY__INTERNAL void telemetry__tls_free(telemetry__tls *t) {
+    size_t i;
+    if (!t) return;
+    for (i = 0; i < t->n_tas; i++) telemetry__free(t->tas[i].dn.data);
+    telemetry__free(t->tas);
+    telemetry__buf_free(&t->der);
+    telemetry__free(t);
+}
+
+TELEMETRY__INTERNAL void telemetry__tls_append(void *ctx, const void *buf, size_t len) {
+    telemetry__buf_append((telemetry__buf *)ctx, buf, len);
+}
+
+/* One DER certificate becomes an anchor that owns a copy of its DN and key. Others are skipped. */
+TELEMETRY__INTERNAL void telemetry__tls_add_anchor(telemetry__tls *t, const unsigned char *der, size_t len) {
+    br_x509_decoder_context dc;
+    telemetry__buf dn;
+    const br_x509_pkey *pk;
+    br_x509_trust_anchor *ta;
+    size_t klen;
+    unsigned char *mem;
+    telemetry__buf_init(&dn);
+    br_x509_decoder_init(&dc, telemetry__tls_append, &dn);
+    br_x509_decoder_push(&dc, der, len);
+    pk = br_x509_decoder_get_pkey(&dc);
+    if (!pk || dn.failed || (pk->key_type != BR_KEYTYPE_RSA && pk->key_type != BR_KEYTYPE_EC)) goto done;
+    if (t->n_tas == t->cap_tas) {
+        size_t cap = t->cap_tas ? t->cap_tas * 2 : 64;
+        br_x509_trust_anchor *p = (br_x509_trust_anchor *)telemetry__realloc(t->tas, cap * sizeof *p);
+        if (!p) goto done;
+        t->tas = p; t->cap_tas = cap;
+    }
+    klen = pk->key_type == BR_KEYTYPE_RSA ? pk->key.rsa.nlen + pk->key.rsa.elen : pk->key.ec.qlen;
+    mem = (unsigned char *)telemetry__malloc(dn.len + klen);
+    if (!mem) goto done;
+    ta = &t->tas[t->n_tas++];
+    memset(ta, 0, sizeof *ta);
+    if (dn.len) memcpy(mem, dn.data, dn.len);
+    ta->dn.data = mem; ta->dn.len = dn.len;
+    ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
+    ta->pkey.key_type = pk->key_type;
+    mem += dn.len;
+    if (pk->key_type == BR_KEYTYPE_RSA) {
+        ta->pkey.key.rsa.n = mem; ta->pkey.key.rsa.nlen = pk->key.rsa.nlen;
+        memcpy(mem, pk->key.rsa.n, pk->key.rsa.nlen);
+        ta->pkey.key.rsa.e = mem + pk->key.rsa.nlen; ta->pkey.key.rsa.elen = pk->key.rsa.elen;
+        memcpy(mem + pk->key.rsa.nlen, pk->key.rsa.e, pk->key.rsa.elen);
+    } else {
+        ta->pkey.key.ec.curve = pk->key.ec.curve;
+        ta->pkey.key.ec.q = mem; ta->pkey.key.ec.qlen = pk->key.ec.qlen;
+        memcpy(mem, pk->key.ec.q, pk->key.ec.qlen);
+    }
+done:
+    telemetry__buf_free(&dn);
+}
+
+TELEMETRY__INTERNAL void telemetry__tls_pem_push(telemetry__tls *t, const char *data, size_t len) {
+    while (len > 0) {
+        size_t k = br_pem_decoder_push(&t->pem, data, len);
+        data += k; len -= k;
+        switch (br_pem_decoder_event(&t->pem)) {
+        case BR_PEM_BEGIN_OBJ:
+            t->in_cert = strcmp(br_pem_decoder_name(&t->pem), "CERTIFICATE") == 0
+                      || strcmp(br_pem_decoder_name(&t->pem), "X509 CERTIFICATE") == 0;
+            t->der.len = 0; t->der.failed = 0;
+            br_pem_decoder_setdest(&t->pem, t->in_cert ? telemetry__tls_append : NULL, &t->der);
+            break;
+        case BR_PEM_END_OBJ:
+            if (t->in_cert && !t->der.failed) telemetry__tls_add_anchor(t, (const unsigned char *)t->der.data, t->der.len);
+            t->in_cert = 0;
+            break;
+        case BR_PEM_ERROR: t->in_cert = 0; break;
+        default: break;
+        }
+    }
+}
+TELEMETRY__INTERNAL void telemetry__tls_pem_begin(telemetry__tls *t) { br_pem_decoder_init(&t->pem); t->in_cert = 0; }
+TELEMETRY__INTERNAL void telemetry__tls_pem_end(telemetry__tls *t) { telemetry__tls_pem_push(t, "\n", 1); }
+
+/* 0 when the file could be opened (it may still hold no certificate). */
+TELEMETRY__INTERNAL int telemetry__tls_pem_file(telemetry__tls *t, const char *path) {
+    char chunk[4096];
+    size_t n, total = 0;                  /* at most 16 MiB: ca_file=/dev/zero must not hang us */
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    telemetry__tls_pem_begin(t);
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && (total += n) <= ((size_t)16 << 20)) telemetry__tls_pem_push(t, chunk, n);
+    telemetry__tls_pem_end(t);
+    fclose(f);
+    return 0;
+}
+
+/* Loads the anchors (once) and configures the engine: TLS 1.2 only, six ECDHE AEAD suites. */
+TELEMETRY__INTERNAL int telemetry__tls_setup(telemetry__tls *t, const telemetry__transport_config *cfg,
+                                             const char *ca_pem, const char *ca_file, telemetry__net *n) {
+    static const char *const bundles[] = {
+        "/etc/ssl/certs/ca-certificates.crt",                 /* Debian, Ubuntu, Gentoo, Arch */
+        "/etc/pki/tls/certs/ca-bundle.crt",                   /* Fedora, RHEL */
+        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  /* Fedora, RHEL (newer) */
+        "/etc/ssl/cert.pem",                                  /* Alpine, macOS, OpenBSD */
+        "/etc/ssl/ca-bundle.pem",                             /* openSUSE */
+        "/usr/local/etc/openssl/cert.pem",                    /* macOS with Homebrew OpenSSL */
+        "/usr/local/share/certs/ca-root-nss.crt",             /* FreeBSD */
+        "/etc/openssl/certs/ca-certificates.crt",             /* NetBSD */
+        NULL
+    };
+    static const uint16_t suites[] = {
+        BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+    };
+    static const br_hash_class *const hashes[] = {
+        &br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable
+    };
+    const char *source = NULL;
+    unsigned char seed[32];
+    int i;
+    if (t->ready) return 0;
+    if (t->n_tas) goto configure;                        /* anchors loaded, engine setup failed */
+    if (ca_pem) {
+        source = "ca_pem";
+        telemetry__tls_pem_begin(t);
+        telemetry__tls_pem_push(t, ca_pem, strlen(ca_pem));
+        telemetry__tls_pem_end(t);
+    } else if (ca_file) {
+        source = ca_file;
+        if (telemetry__tls_pem_file(t, ca_file) != 0)
+            return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "cannot open ca_file %s: %s", ca_file, strerror(errno));
+    } else {
+        for (i = 0; bundles[i] && !source; i++) if (telemetry__tls_pem_file(t, bundles[i]) == 0) source = bundles[i];
+        if (!source) return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "no trust anchors: no system CA bundle found; set ca_file or ca_pem");
+    }
+    telemetry__buf_free(&t->der);
+    if (t->n_tas == 0) return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "no trust anchors: %s holds no usable certificate", source);
+configure:
+    br_x509_minimal_init(&t->xc, &br_sha256_vtable, t->tas, t->n_tas);
+    br_ssl_client_zero(&t->sc);
+    for (i = 0; i < 5; i++) {
+        int id = (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) & BR_HASHDESC_ID_MASK);
+        br_x509_minimal_set_hash(&t->xc, id, hashes[i]);
+        br_ssl_engine_set_hash(&t->sc.eng, id, hashes[i]);
+    }
+    br_x509_minimal_set_rsa(&t->xc, br_rsa_pkcs1_vrfy_get_default());
+    br_x509_minimal_set_ecdsa(&t->xc, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
+    t->xip.vtable = &telemetry__xip_vtable;
+    t->xip.inner = &t->xc;
+    br_ssl_engine_set_versions(&t->sc.eng, BR_TLS12, BR_TLS12);
+    br_ssl_engine_set_suites(&t->sc.eng, suites, sizeof suites / sizeof suites[0]);
+    br_ssl_engine_set_ec(&t->sc.eng, &br_ec_all_m15);
+    br_ssl_engine_set_prf_sha256(&t->sc.eng, &br_tls12_sha256_prf);
+    br_ssl_engine_set_prf_sha384(&t->sc.eng, &br_tls12_sha384_prf);
+    br_ssl_engine_set_default_aes_gcm(&t->sc.eng);
+    br_ssl_engine_set_default_chapol(&t->sc.eng);
+    br_ssl_engine_set_default_rsavrfy(&t->sc.eng);
+    br_ssl_engine_set_default_ecdsa(&t->sc.eng);
+    br_ssl_engine_set_x509(&t->sc.eng, &t->xip.vtable);
+    br_ssl_engine_set_buffer(&t->sc.eng, t->iobuf, sizeof t->iobuf, 1);
+    br_ssl_engine_add_flags(&t->sc.eng, BR_OPT_NO_RENEGOTIATION);
+    /* BearSSL seeds itself from the OS; the program's entropy_fn, or ours where BearSSL has no
+       seeder, is mixed in on top. */
+    if (cfg->entropy_fn) {
+        if (cfg->entropy_fn(cfg->platform_user_data, seed, sizeof seed) != 0)
+            return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "entropy_fn failed");
+        br_ssl_engine_inject_entropy(&t->sc.eng, seed, sizeof seed);
+    } else if (!br_prng_seeder_system(NULL)) {
+        if (telemetry__os_entropy(seed, sizeof seed) != 0)
+            return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "no entropy source for TLS");
+        br_ssl_engine_inject_entropy(&t->sc.eng, seed, sizeof seed);
+    }
+    memset(seed, 0, sizeof seed);
+    t->ready = 1;
+    return 0;
+}
+
+/* Drives the engine until `want` (BR_SSL_SENDAPP or BR_SSL_RECVAPP) is possible: 0, or 1 when the
+   server closed properly (close_notify), TELEMETRY__EOF_UNCLEAN, or a negative telemetry_result. */
+TELEMETRY__INTERNAL int telemetry__tls_run(telemetry__tls *t, telemetry__net *n, unsigned want, int64_t deadline) {
+    br_ssl_engine_context *e = &t->sc.eng;
+    int flushed = 0;
+    for (;;) {
+        unsigned st = br_ssl_engine_current_state(e);
+        unsigned char *buf;
+        size_t len;
+        long r;
+        if (st & BR_SSL_CLOSED) {
+            int err = br_ssl_engine_last_error(e);
+            if (err == BR_ERR_OK) return 1;
+            return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "TLS: %s (BearSSL error %d)", telemetry__tls_error_text(err), err);
+        }
+        if (st & BR_SSL_SENDREC) {
+            buf = br_ssl_engine_sendrec_buf(e, &len);
+            r = telemetry__net_io(n, 1, buf, len, deadline);
+            if (r < 0) return e->shutdown_recv ? 1 : (int)r;   /* our reply to close_notify may not get out */
+            br_ssl_engine_sendrec_ack(e, (size_t)r);
+            flushed = 0;
+            continue;
+        }
+        if (st & want) return 0;
+        if (st & BR_SSL_RECVAPP)
+            return telemetry__net_fail(n, TELEMETRY_ERR_PROTOCOL, "server sent data before the request was complete");
+        if (st & BR_SSL_RECVREC) {
+            buf = br_ssl_engine_recvrec_buf(e, &len);
+            r = telemetry__net_io(n, 0, buf, len, deadline);
+            if (r == 0) return TELEMETRY__EOF_UNCLEAN;
+            if (r < 0) return (int)r;
+            br_ssl_engine_recvrec_ack(e, (size_t)r);
+            flushed = 0;
+            continue;
+        }
+        if (flushed) return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "TLS engine stalled");
+        br_ssl_engine_flush(e, 0);
+        flushed = 1;
+    }
+}
+
+TELEMETRY__INTERNAL int telemetry__tls_handshake(telemetry__tls *t, telemetry__net *n, const telemetry__url *u,
+                                                 const telemetry__transport_config *cfg, int64_t deadline) {
+    char key[sizeof t->session];
+    int64_t ms = cfg->clock_fn ? cfg->clock_fn(cfg->platform_user_data) : telemetry__system_time_ms();
+    int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+    int rc;
+    br_x509_minimal_set_time(&t->xc, (uint32_t)(days + 719528), (uint32_t)(secs - days * 86400)); /* days since 0 AD */
+    t->xip.ip_len = 0;
+    if (u->host_is_ipv6 && inet_pton(AF_INET6, u->host, t->xip.ip) == 1) t->xip.ip_len = 16;
+    else if (!u->host_is_ipv6 && inet_pton(AF_INET, u->host, t->xip.ip) == 1) t->xip.ip_len = 4;
+    else if (u->host_is_ipv6) return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "cannot check an IPv6 literal %s", u->host);
+    snprintf(key, sizeof key, "%s:%u", u->host, u->port);
+    if (!br_ssl_client_reset(&t->sc, t->xip.ip_len ? NULL : u->host, strcmp(key, t->session) == 0))
+        return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "TLS: %s", telemetry__tls_error_text(br_ssl_engine_last_error(&t->sc.eng)));
+    memcpy(t->session, key, sizeof key);
+    rc = telemetry__tls_run(t, n, BR_SSL_SENDAPP, deadline);
+    if (rc == 1 || rc == TELEMETRY__EOF_UNCLEAN)
+        rc = telemetry__net_fail(n, TELEMETRY_ERR_NETWORK, "connection closed during the TLS handshake");
+    if (rc) { br_ssl_client_forget_session(&t->sc); t->session[0] = 0; }
+    return rc;
+}
+
+TELEMETRY__INTERNAL int telemetry__tls_write(telemetry__tls *t, telemetry__net *n, const void *data, size_t len, int64_t deadline) {
+    const unsigned char *p = (const unsigned char *)data;
+    while (len > 0) {
+        size_t avail;
+        unsigned char *buf;
+        int rc = telemetry__tls_run(t, n, BR_SSL_SENDAPP, deadline);
+        if (rc == 1 || rc == TELEMETRY__EOF_UNCLEAN) return telemetry__net_fail(n, TELEMETRY_ERR_NETWORK, "connection closed while sending");
+        if (rc) return rc;
+        buf = br_ssl_engine_sendapp_buf(&t->sc.eng, &avail);
+        if (avail > len) avail = len;
+        memcpy(buf, p, avail);
+        br_ssl_engine_sendapp_ack(&t->sc.eng, avail);
+        p += avail; len -= avail;
+    }
+    return 0;
+}
+TELEMETRY__INTERNAL int telemetry__tls_flush(telemetry__tls *t, telemetry__net *n, int64_t deadline) {
+    int rc;
+    br_ssl_engine_flush(&t->sc.eng, 0);
+    rc = telemetry__tls_run(t, n, BR_SSL_SENDAPP, deadline);      /* returns once every record is out */
+    if (rc == 1 || rc == TELEMETRY__EOF_UNCLEAN) return telemetry__net_fail(n, TELEMETRY_ERR_NETWORK, "connection closed while sending");
+    return rc;
+}
+/* Bytes read, 0 after close_notify, TELEMETRY__EOF_UNCLEAN, or a negative telemetry_result. */
+TELEMETRY__INTERNAL long telemetry__tls_read(telemetry__tls *t, telemetry__net *n, void *out, size_t cap, int64_t deadline) {
+    size_t avail;
+    unsigned char *buf;
+    int rc = telemetry__tls_run(t, n, BR_SSL_RECVAPP, deadline);
+    if (rc == 1) return 0;
+    if (rc) return rc;
+    buf = br_ssl_engine_recvapp_buf(&t->sc.eng, &avail);
+    if (avail > cap) avail = cap;
+    memcpy(out, buf, avail);
+    br_ssl_engine_recvapp_ack(&t->sc.eng, avail);
+    return (long)avail;
+}
+#endif /* !TELEMETRY_NO_TLS */
+
+/* =============================================================================================
+   >>http: HTTP/1.1 client - request writer, incremental response parser, proxies, keep-alive
+
+   One client holds one cached connection (used by one thread at a time). Limits: a response
+   header block (status line, headers, interim 1xx responses and chunked trailers together) of at
+   most 16 KiB, lines of at most 8 KiB, and the first 64 KiB of a body. A longer body is not read
+   further: the response counts as complete with body_truncated set, and the connection is closed.
+   Redirects are not followed here (the caller sees 3xx and Location).
+
+   TELEMETRY_NO_TLS: https fails with TELEMETRY_ERR_UNSUPPORTED on our own sockets. With a
+   telemetry_io the request bytes go to the program's stream in the clear for http and https
+   alike: then that stream must provide TLS itself.
+   ============================================================================================= */
+#define TELEMETRY__HTTP_MAX_LINE 8192
+#define TELEMETRY__HTTP_MAX_HEAD 16384
+#define TELEMETRY__HTTP_MAX_BODY 65536
+
+typedef struct telemetry__http_request {
+    const char *method;                 /* "POST", "PUT", ... */
+    const telemetry__url *url;
+    const char *content_type;           /* or NULL */
+    const char *const *headers;         /* NULL-terminated "Name: value" strings (no CRLF), or NULL */
+    const void *body;
+    size_t body_len;
+} telemetry__http_request;
+
+typedef struct telemetry__http_response {
+    int status;
+    telemetry__buf body;                /* at most TELEMETRY__HTTP_MAX_BODY bytes */
+    int body_truncated;                 /* the body was longer: the rest was not read */
+    char *retry_after;                  /* raw Retry-After value (the first), or NULL */
+    char *rate_limits;                  /* every X-Sentry-Rate-Limits value joined with ",", or NULL */
+    char *location;                     /* raw Location value (the first), or NULL */
+} telemetry__http_response;
+
+TELEMETRY__INTERNAL void telemetry__http_response_free(telemetry__http_response *r) {
+    telemetry__buf_free(&r->body);
+    telemetry__free(r->retry_after);
+    telemetry__free(r->rate_limits);
+    telemetry__free(r->location);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- request writer --------------------------------------------------------------------------- */
+TELEMETRY__INTERNAL int telemetry__http_tchar(int c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+/* A header given by the caller must be one "Name: value" line, and must not touch framing. */
+TELEMETRY__INTERNAL int telemetry__http_valid_header(const char *h) {
+    size_t i = 0;
+    while (telemetry__http_tchar((unsigned char)h[i])) i++;
+    if (i == 0 || h[i] != ':' || strpbrk(h, "\r\n")) return 0;
+    return !(telemetry__strnieq(h, "Content-Length:", 15) || telemetry__strnieq(h, "Transfer-Encoding:", 18) ||
+             telemetry__strnieq(h, "Host:", 5));
+}
+
+/* The request head, everything before the body. absolute_form: the target as a full URL, for a
+   plain-http request through a proxy. TELEMETRY_ERR_INVALID_ARGUMENT for a bad method, target
+   or header (CR or LF inside: header injection), TELEMETRY_ERR_NO_MEMORY. */
+TELEMETRY__INTERNAL int telemetry__http_write_head(telemetry__buf *b, const telemetry__http_request *req,
+                                                   int absolute_form, const char *proxy_auth) {
+    char hp[300];
+    const char *const *h;
+    size_t i;
+    const char *m = req->method;
+    for (i = 0; m && m[i]; i++) if (!telemetry__http_tchar((unsigned char)m[i])) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    if (!m || i == 0 || !req->url || !req->url->host || !req->url->target || req->url->target[0] != '/' ||
+        !telemetry__valid_target_chars(req->url->target) || (req->content_type && strpbrk(req->content_type, "\r\n")))
+        return TELEMETRY_ERR_INVALID_ARGUMENT;
+    for (h = req->headers; h && *h; h++) if (!telemetry__http_valid_header(*h)) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    telemetry__url_hostport(req->url, hp, sizeof hp);
+    telemetry__buf_printf(b, "%s %s%s", m, absolute_form ? "http://" : "", absolute_form ? hp : "");
+    telemetry__buf_puts(b, req->url->target);
+    telemetry__buf_printf(b, " HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s/%s\r\n", hp, TELEMETRY_SDK_NAME, TELEMETRY_VERSION_STRING);
+    if (proxy_auth) telemetry__buf_printf(b, "Proxy-Authorization: Basic %s\r\n", proxy_auth);
+    for (h = req->headers; h && *h; h++) { telemetry__buf_puts(b, *h); telemetry__buf_puts(b, "\r\n"); }
+    if (req->content_type) telemetry__buf_printf(b, "Content-Type: %s\r\n", req->content_type);
+    telemetry__buf_puts(b, "Content-Length: ");
+    telemetry__buf_put_i64(b, (int64_t)req->body_len);
+    telemetry__buf_puts(b, "\r\n\r\n");
+    return b->failed ? TELEMETRY_ERR_NO_MEMORY : 0;
+}
+
+/* ---- response parser: fed any split of the bytes, it gives the same answer --------------------- */
+#define TELEMETRY__HTTP_NEED_MORE 0
+#define TELEMETRY__HTTP_COMPLETE 1
+#define TELEMETRY__HTTP_HEAD 1          /* flags: the request was HEAD (no body) */
+#define TELEMETRY__HTTP_CONNECT 2       /*        the request was CONNECT (a 2xx has no body) */
+#define TELEMETRY__HTTP_EOF 4           /*        (one-shot parse) the server closed after these bytes */
+
+enum { TELEMETRY__HP_STATUS, TELEMETRY__HP_HEADER, TELEMETRY__HP_LENGTH, TELEMETRY__HP_CHUNK_SIZE,
+       TELEMETRY__HP_CHUNK_DATA, TELEMETRY__HP_CHUNK_END, TELEMETRY__HP_TRAILER, TELEMETRY__HP_CLOSE,
+       TELEMETRY__HP_DONE };
+
+typedef struct telemetry__http_parser {
+    int state, flags;
+    int minor;                  /* HTTP/1.minor of the final response */
+    int keep_alive;             /* the connection may carry another request (once complete) */
+    int extra;                  /* bytes followed the complete response */
+    int te_seen, te_chunked, cl_seen, conn_close, conn_keep;
+    uint64_t length;            /* Content-Length */
+    uint64_t left;              /* bytes left in the body or the current chunk */
+    size_t head_bytes;          /* header bytes so far, interim responses and trailers included */
+    const char *error;          /* why it failed, for the log */
+    size_t line_len;
+    char line[TELEMETRY__HTTP_MAX_LINE];
+} telemetry__http_parser;
+
+TELEMETRY__INTERNAL void telemetry__http_parser_init(telemetry__http_parser *p, int flags) {
+    memset(p, 0, offsetof(telemetry__http_parser, line));
+    p->flags = flags;
+}
+TELEMETRY__INTERNAL int telemetry__http_bad(telemetry__http_parser *p, const char *why) {
+    p->error = why;
+    return TELEMETRY_ERR_PROTOCOL;
+}
+TELEMETRY__INTERNAL const char *telemetry__skip_ows(const char *s, const char *end) {
+    while (s < end && (*s == ' ' || *s == '\t')) s++;
+    return s;
+}
+/* Calls fn for each comma-separated, OWS-trimmed, non-empty element of [s, end). */
+TELEMETRY__INTERNAL int telemetry__http_list(telemetry__http_parser *p, const char *s, const char *end,
+                                             int (*fn)(telemetry__http_parser *, const char *, size_t)) {
+    while (s < end) {
+        const char *e = (const char *)memchr(s, ',', (size_t)(end - s)), *t;
+        int rc;
+        if (!e) e = end;
+        s = telemetry__skip_ows(s, e);
+        for (t = e; t > s && (t[-1] == ' ' || t[-1] == '\t'); t--) {}
+        if (t > s && (rc = fn(p, s, (size_t)(t - s))) != 0) return rc;
+        s = e + 1;
+    }
+    return 0;
+}
+TELEMETRY__INTERNAL int telemetry__http_on_length(telemetry__http_parser *p, const char *s, size_t n) {
+    uint64_t v = 0;
+    size_t i;
+    if (n > 18) return telemetry__http_bad(p, "Content-Length too large");
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return telemetry__http_bad(p, "invalid Content-Length");
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (p->cl_seen && v != p->length) return telemetry__http_bad(p, "conflicting Content-Length values");
+    p->cl_seen = 1;
+    p->length = v;
+    return 0;
+}
+TELEMETRY__INTERNAL int telemetry__http_on_te(telemetry__http_parser *p, const char *s, size_t n) {
+    p->te_chunked = n == 7 && telemetry__strnieq(s, "chunked", 7);   /* chunked counts only as the last coding */
+    return 0;
+}
+TELEMETRY__INTERNAL int telemetry__http_on_conn(telemetry__http_parser *p, const char *s, size_t n) {
+    if (n == 5 && telemetry__strnieq(s, "close", 5)) p->conn_close = 1;
+    if (n == 10 && telemetry__strnieq(s, "keep-alive", 10)) p->conn_keep = 1;
+    return 0;
+}
+
+TELEMETRY__INTERNAL int telemetry__http_header(telemetry__http_parser *p, telemetry__http_response *r, char *s, size_t n) {
+    char *colon = (char *)memchr(s, ':', n), *end = s + n, *v;
+    const char *name = s;
+    char **keep = NULL;
+    size_t i;
+    if (s[0] == ' ' || s[0] == '\t') return telemetry__http_bad(p, "obsolete header line folding");
+    if (!colon || colon == s) return telemetry__http_bad(p, "header line without a name");
+    for (i = 0; s + i < colon; i++) if (!telemetry__http_tchar((unsigned char)s[i])) return telemetry__http_bad(p, "invalid header name");
+    if (r->status < 200) return 0;                       /* interim response: headers unused */
+    *colon = 0;
+    v = (char *)telemetry__skip_ows(colon + 1, end);
+    while (end > v && (end[-1] == ' ' || end[-1] == '\t')) end--;
+    *end = 0;
+    if (telemetry__strieq(name, "content-length")) return telemetry__http_list(p, v, end, telemetry__http_on_length);
+    if (telemetry__strieq(name, "transfer-encoding")) { p->te_seen = 1; return telemetry__http_list(p, v, end, telemetry__http_on_te); }
+    if (telemetry__strieq(name, "connection")) return telemetry__http_list(p, v, end, telemetry__http_on_conn);
+    if (telemetry__strieq(name, "retry-after")) keep = &r->retry_after;
+    else if (telemetry__strieq(name, "location")) keep = &r->location;
+    else if (telemetry__strieq(name, "x-sentry-rate-limits") && end > v) {
+        size_t old = r->rate_limits ? strlen(r->rate_limits) : 0, add = (size_t)(end - v);
+        char *j = (char *)telemetry__realloc(r->rate_limits, old + add + 2);
+        if (!j) return TELEMETRY_ERR_NO_MEMORY;
+        if (old) j[old++] = ',';
+        memcpy(j + old, v, add + 1);
+        r->rate_limits = j;
+    }
+    if (keep && !*keep && !(*keep = telemetry__strdup(v))) return TELEMETRY_ERR_NO_MEMORY;
+    return 0;
+}
+
+/* The empty line after the headers: decides how the body is framed (RFC 9112 section 6.3). */
+TELEMETRY__INTERNAL int telemetry__http_headers_done(telemetry__http_parser *p, telemetry__http_response *r) {
+    int s = r->status;
+    if (s < 200) {                                       /* 100 Continue, 103 Early Hints: skip */
+        if (s == 101) return telemetry__http_bad(p, "unexpected 101 Switching Protocols");
+        p->state = TELEMETRY__HP_STATUS;
+        return 0;
+    }
+    p->keep_alive = !p->conn_close && (p->minor >= 1 || p->conn_keep);
+    p->state = TELEMETRY__HP_DONE;
+    if ((p->flags & TELEMETRY__HTTP_CONNECT) && s / 100 == 2) return 0;
+    if ((p->flags & TELEMETRY__HTTP_HEAD) || s == 204 || s == 304) return 0;
+    if (p->te_seen) {
+        if (p->cl_seen) p->keep_alive = 0;               /* both: a smuggling smell; do not reuse */
+        if (p->te_chunked) p->state = TELEMETRY__HP_CHUNK_SIZE;
+        else { p->state = TELEMETRY__HP_CLOSE; p->keep_alive = 0; }
+    } else if (p->cl_seen) {
+        p->left = p->length;
+        if (p->length) p->state = TELEMETRY__HP_LENGTH;
+    } else {
+        p->state = TELEMETRY__HP_CLOSE;
+        p->keep_alive = 0;
+    }
+    return 0;
+}
+
+TELEMETRY__INTERNAL int telemetry__http_line(telemetry__http_parser *p, telemetry__http_response *r) {
+    char *s = p->line;
+    size_t n = p->line_len, i;
+    uint64_t v = 0;
+    if (memchr(s, 0, n) || memchr(s, '\r', n)) return telemetry__http_bad(p, "NUL or CR inside a line");
+    s[n] = 0;
+    switch (p->state) {
+    case TELEMETRY__HP_STATUS:                           /* HTTP/1.x SP 3DIGIT [SP reason] */
+        if (n < 12 || memcmp(s, "HTTP/1.", 7) != 0 || s[7] < '0' || s[7] > '9' || s[8] != ' ' ||
+            s[9] < '1' || s[9] > '5' || s[10] < '0' || s[10] > '9' || s[11] < '0' || s[11] > '9' || (n > 12 && s[12] != ' '))
+            return telemetry__http_bad(p, "invalid status line");
+        p->minor = s[7] - '0';
+        r->status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
+        p->state = TELEMETRY__HP_HEADER;
+        return 0;
+    case TELEMETRY__HP_HEADER:
+        return n == 0 ? telemetry__http_headers_done(p, r) : telemetry__http_header(p, r, s, n);
+    case TELEMETRY__HP_CHUNK_SIZE:                       /* hex [BWS] [; extensions] */
+        for (i = 0; i < n; i++) {
+            int c = telemetry__lower((unsigned char)s[i]);
+            int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+            if (d < 0) break;
+            if (v >> 58) return telemetry__http_bad(p, "chunk size too large");
+            v = v * 16 + (uint64_t)d;
+        }
+        if (i == 0) return telemetry__http_bad(p, "invalid chunk size");
+        i = (size_t)(telemetry__skip_ows(s + i, s + n) - s);
+        if (i < n && s[i] != ';') return telemetry__http_bad(p, "invalid chunk size");
+        p->left = v;
+        p->state = v ? TELEMETRY__HP_CHUNK_DATA : TELEMETRY__HP_TRAILER;
+        return 0;
+    case TELEMETRY__HP_CHUNK_END:
+        if (n) return telemetry__http_bad(p, "chunk data longer than its size");
+        p->state = TELEMETRY__HP_CHUNK_SIZE;
+        return 0;
+    default:                                             /* trailer fields: checked, then ignored */
+        if (n == 0) p->state = TELEMETRY__HP_DONE;
+        else if (s[0] == ' ' || s[0] == '\t') return telemetry__http_bad(p, "obsolete line folding in trailer");
+        return 0;
+    }
+}
+
+/* Feeds bytes: TELEMETRY__HTTP_COMPLETE, _NEED_MORE, or TELEMETRY_ERR_PROTOCOL (p->error says why)
+   or TELEMETRY_ERR_NO_MEMORY. *consumed: bytes used; anything after a complete response is not
+   part of it. */
+TELEMETRY__INTERNAL int telemetry__http_parser_feed(telemetry__http_parser *p, telemetry__http_response *r,
+                                                    const char *data, size_t len, size_t *consumed) {
+    size_t i = 0;
+    int rc = 0;
+    while (i < len && p->state != TELEMETRY__HP_DONE && rc == 0) {
+        int st = p->state;
+        if (st == TELEMETRY__HP_LENGTH || st == TELEMETRY__HP_CHUNK_DATA || st == TELEMETRY__HP_CLOSE) {
+            size_t n = len - i, room = TELEMETRY__HTTP_MAX_BODY - r->body.len;
+            if (st != TELEMETRY__HP_CLOSE && n > p->left) n = (size_t)p->left;
+            if (n > room) {                              /* over the cap: keep the start, stop reading */
+                n = room;
+                r->body_truncated = 1;
+                p->keep_alive = 0;
+                p->state = TELEMETRY__HP_DONE;
+            }
+            if (telemetry__buf_append(&r->body, data + i, n)) rc = TELEMETRY_ERR_NO_MEMORY;
+            i += n;
+            if (st != TELEMETRY__HP_CLOSE && p->state != TELEMETRY__HP_DONE && (p->left -= n) == 0)
+                p->state = st == TELEMETRY__HP_LENGTH ? TELEMETRY__HP_DONE : TELEMETRY__HP_CHUNK_END;
+        } else {
+            const char *nl = (const char *)memchr(data + i, '\n', len - i);
+            size_t n = nl ? (size_t)(nl - (data + i)) : len - i;
+            int in_head = st == TELEMETRY__HP_STATUS || st == TELEMETRY__HP_HEADER || st == TELEMETRY__HP_TRAILER;
+            if (p->line_len + n >= TELEMETRY__HTTP_MAX_LINE) return telemetry__http_bad(p, "line too long");
+            if (in_head && (p->head_bytes += n + (nl != NULL)) > TELEMETRY__HTTP_MAX_HEAD)
+                return telemetry__http_bad(p, "header block too large");
+            memcpy(p->line + p->line_len, data + i, n);
+            p->line_len += n;
+            i += n;
+            if (!nl) break;
+            i++;
+            if (p->line_len && p->line[p->line_len - 1] == '\r') p->line_len--;   /* CRLF or bare LF */
+            rc = telemetry__http_line(p, r);
+            p->line_len = 0;
+        }
+    }
+    *consumed = i;
+    if (rc) return rc;
+    return p->state == TELEMETRY__HP_DONE ? TELEMETRY__HTTP_COMPLETE : TELEMETRY__HTTP_NEED_MORE;
+}
+
+/* The server closed: complete only for a body delimited by the close. */
+TELEMETRY__INTERNAL int telemetry__http_parser_eof(telemetry__http_parser *p) {
+    if (p->state == TELEMETRY__HP_CLOSE) p->state = TELEMETRY__HP_DONE;
+    if (p->state == TELEMETRY__HP_DONE) return TELEMETRY__HTTP_COMPLETE;
+    return telemetry__http_bad(p, p->state <= TELEMETRY__HP_HEADER ? "connection closed inside the response header"
+                                                                    : "connection closed before the end of the body");
+}
+
+/* One-shot form of the parser, for tests and fuzzing. flags: TELEMETRY__HTTP_HEAD, _CONNECT, _EOF.
+   The caller frees resp with telemetry__http_response_free whatever the result. */
+TELEMETRY__INTERNAL int telemetry__http_parse_response(const char *data, size_t len, int flags,
+                                                       telemetry__http_response *resp, size_t *consumed) {
+    telemetry__http_parser *p = (telemetry__http_parser *)telemetry__malloc(sizeof *p);
+    int rc;
+    memset(resp, 0, sizeof *resp);
+    *consumed = 0;
+    if (!p) return TELEMETRY_ERR_NO_MEMORY;
+    telemetry__http_parser_init(p, flags);
+    rc = telemetry__http_parser_feed(p, resp, data, len, consumed);
+    if (rc == TELEMETRY__HTTP_NEED_MORE && (flags & TELEMETRY__HTTP_EOF)) rc = telemetry__http_parser_eof(p);
+    telemetry__free(p);
+    return rc;
+}
+
+/* ---- proxies from the environment ------------------------------------------------------------ */
+typedef struct telemetry__proxy {
+    const char *var;            /* the variable it came from, for messages; NULL: no proxy */
+    int invalid;
+    telemetry__url url;         /* host and port */
+    char *auth;                 /* base64 "user:password" for Proxy-Authorization, or NULL */
+} telemetry__proxy;
+
+TELEMETRY__INTERNAL void telemetry__base64(const unsigned char *s, size_t n, char *out) {
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i;
+    for (i = 0; i + 2 < n; i += 3, out += 4) {
+        unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8 | s[i + 2];
+        out[0] = t[v >> 18]; out[1] = t[v >> 12 & 63]; out[2] = t[v >> 6 & 63]; out[3] = t[v & 63];
+    }
+    if (i < n) {
+        unsigned v = (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0);
+        out[0] = t[v >> 18]; out[1] = t[v >> 12 & 63];
+        out[2] = i + 1 < n ? t[v >> 6 & 63] : '='; out[3] = '=';
+        out += 4;
+    }
+    *out = 0;
+}
+TELEMETRY__INTERNAL int telemetry__hexval(int c) {
+    c = telemetry__lower(c);
+    return (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+/* "[http://][user[:password]@]host[:port][/]"; the port defaults to 1080 as in curl. Userinfo is
+   percent-decoded. TELEMETRY_ERR_UNSUPPORTED for https:// or socks proxies. */
+TELEMETRY__INTERNAL int telemetry__proxy_parse(const char *text, telemetry__proxy *p) {
+    const char *a = text, *end, *at = NULL, *s;
+    memset(p, 0, sizeof *p);
+    if (telemetry__strnieq(text, "http://", 7)) a = text + 7;
+    else if (strstr(text, "://")) return TELEMETRY_ERR_UNSUPPORTED;
+    end = a + strcspn(a, "/?#");
+    for (s = a; s < end; s++) if (*s == '@') at = s;
+    if (telemetry__parse_authority(at ? at + 1 : a, (size_t)(end - (at ? at + 1 : a)), &p->url)) {
+        telemetry__url_free(&p->url);
+        return TELEMETRY_ERR_INVALID_URL;
+    }
+    if (!p->url.port_given) p->url.port = 1080;
+    if (at) {
+        size_t n = 0;
+        unsigned char *plain = (unsigned char *)telemetry__malloc((size_t)(at - a) + 1);
+        p->auth = (char *)telemetry__malloc(((size_t)(at - a) + 2) / 3 * 4 + 1);
+        if (!plain || !p->auth) { telemetry__free(plain); telemetry__free(p->auth); telemetry__url_free(&p->url); return TELEMETRY_ERR_NO_MEMORY; }
+        for (s = a; s < at; s++) {
+            if (*s == '%' && at - s > 2 && telemetry__hexval((unsigned char)s[1]) >= 0 && telemetry__hexval((unsigned char)s[2]) >= 0) {
+                plain[n++] = (unsigned char)(telemetry__hexval((unsigned char)s[1]) * 16 + telemetry__hexval((unsigned char)s[2]));
+                s += 2;
+            } else plain[n++] = (unsigned char)*s;
+        }
+        telemetry__base64(plain, n, p->auth);
+        telemetry__free(plain);
+    }
+    return 0;
+}
+TELEMETRY__INTERNAL void telemetry__proxy_free(telemetry__proxy *p) {
+    telemetry__url_free(&p->url);
+    telemetry__free(p->auth);
+    memset(p, 0, sizeof *p);
+}
+
+/* 1 when no_proxy exempts host:port. Comma-separated entries: "*" (everything), a host name or IP
+   literal (exact match, also bracketed IPv6), or a domain with or without a leading "." or "*."
+   that also covers its subdomains; each optionally ":port". No CIDR ranges. */
+TELEMETRY__INTERNAL int telemetry__no_proxy_match(const char *list, const char *host, unsigned port) {
+    size_t hl = strlen(host);
+    while (list && *list) {
+        const char *s = list, *t = list + strcspn(list, ","), *c;
+        unsigned long eport = 0;
+        size_t n;
+        list = *t ? t + 1 : t;
+        s = telemetry__skip_ows(s, t);
+        while (t > s && (t[-1] == ' ' || t[-1] == '\t')) t--;
+        if (t - s == 1 && *s == '*') return 1;
+        if (s < t && *s == '[') {                        /* [v6] or [v6]:port */
+            const char *rb = (const char *)memchr(s, ']', (size_t)(t - s));
+            if (!rb) continue;
+            c = rb + 1 < t && rb[1] == ':' ? rb + 1 : NULL;
+            if (c == NULL && rb + 1 != t) continue;
+            s++;
+            if (c) { const char *q; for (q = c + 1; q < t; q++) eport = eport * 10 + (unsigned long)(*q - '0'); }
+            t = rb;
+        } else if ((c = (const char *)memchr(s, ':', (size_t)(t - s))) != NULL && !memchr(c + 1, ':', (size_t)(t - c - 1))) {
+            const char *q;                               /* one colon: name:port (more: bare IPv6) */
+            for (q = c + 1; q < t && eport < 65536; q++) {
+                if (*q < '0' || *q > '9') { eport = 65536; break; }
+                eport = eport * 10 + (unsigned long)(*q - '0');
+            }
+            if (eport == 0 || eport > 65535) continue;
+            t = c;
+        }
+        if (eport && eport != port) continue;
+        if (t - s >= 2 && s[0] == '*' && s[1] == '.') s++;
+        if (s < t && *s == '.') s++;
+        n = (size_t)(t - s);
+        if (n == 0) continue;
+        if (hl == n && telemetry__strnieq(host, s, n)) return 1;
+        if (hl > n && host[hl - n - 1] == '.' && telemetry__strnieq(host + hl - n, s, n)) return 1;
+    }
+    return 0;
+}
+
+/* ---- the client ------------------------------------------------------------------------------ */
+typedef struct telemetry__http_client {
+    telemetry__transport_config cfg;    /* ca_pem and ca_file point to our own copies */
+    telemetry__net net;                 /* the cached connection */
+    int reusable;                       /* the server allowed another request on it */
+    char key[600];                      /* where it goes: scheme, origin, proxy */
+    unsigned long connects;             /* connections opened (tests count them) */
+    telemetry__proxy http_proxy, https_proxy;
+    char *no_proxy;
+    int tls_on;                         /* the cached connection speaks TLS */
+#if !defined(TELEMETRY_NO_TLS)
+    telemetry__tls *tls;                /* created on the first https request */
+#endif
+    telemetry__http_parser parser;
+} telemetry__http_client;
+
+TELEMETRY__INTERNAL void telemetry__http_close(telemetry__http_client *c) {
+    telemetry__net_close(&c->net);
+    c->reusable = 0;
+    c->tls_on = 0;
+    c->key[0] = 0;
+}
+
+TELEMETRY__INTERNAL int telemetry__proxy_env(telemetry__proxy *p, const char *lower, const char *upper, int upper_ok) {
+    const char *v = getenv(lower), *var = lower;
+    int rc;
+    if ((!v || !*v) && upper_ok) { v = getenv(upper); var = upper; }
+    if (!v || !*v) return 0;
+    rc = telemetry__proxy_parse(v, p);
+    if (rc == TELEMETRY_ERR_NO_MEMORY) return rc;
+    p->invalid = rc != 0;
+    p->var = var;
+    return 0;
+}
+
+TELEMETRY__INTERNAL void telemetry__http_client_free(telemetry__http_client *c) {
+    if (!c) return;
+    telemetry__http_close(c);
+#if !defined(TELEMETRY_NO_TLS)
+    telemetry__tls_free(c->tls);
+#endif
+    telemetry__proxy_free(&c->http_proxy);
+    telemetry__proxy_free(&c->https_proxy);
+    telemetry__free(c->no_proxy);
+    telemetry__free((void *)c->cfg.ca_pem);
+    telemetry__free((void *)c->cfg.ca_file);
+    telemetry__free(c);
+#if defined(_WIN32)
+    WSACleanup();
+#endif
+}
+
+/* Copies the config; reads the proxy variables now (getenv is not safe against a concurrent
+   setenv, so not on every send). HTTP_PROXY is ignored in a CGI program (REQUEST_METHOD set),
+   where a request's "Proxy:" header would set it ("httpoxy"). */
+TELEMETRY__INTERNAL int telemetry__http_client_new(telemetry__http_client **out, const telemetry__transport_config *cfg) {
+    telemetry__http_client *c = (telemetry__http_client *)telemetry__malloc(sizeof *c);
+    int rc = 0;
+    *out = NULL;
+    if (!c) return TELEMETRY_ERR_NO_MEMORY;
+    memset(c, 0, sizeof *c);
+#if defined(_WIN32)
+    { WSADATA wsa; if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) { telemetry__free(c); return TELEMETRY_ERR_NETWORK; } }
+#endif
+    c->net.fd = TELEMETRY__NO_SOCKET;
+    if (cfg) c->cfg = *cfg;
+    c->cfg.ca_pem = telemetry__strdup(c->cfg.ca_pem);
+    c->cfg.ca_file = c->cfg.ca_pem ? NULL : telemetry__strdup(c->cfg.ca_file);
+    if (cfg && ((cfg->ca_pem && !c->cfg.ca_pem) || (!cfg->ca_pem && cfg->ca_file && !c->cfg.ca_file))) rc = TELEMETRY_ERR_NO_MEMORY;
+    if (!rc && c->cfg.use_proxy_env) {
+        const char *np = getenv("no_proxy");
+        if (!np || !*np) np = getenv("NO_PROXY");
+        if (np && *np && !(c->no_proxy = telemetry__strdup(np))) rc = TELEMETRY_ERR_NO_MEMORY;
+        if (!rc) rc = telemetry__proxy_env(&c->https_proxy, "https_proxy", "HTTPS_PROXY", 1);
+        if (!rc) rc = telemetry__proxy_env(&c->http_proxy, "http_proxy", "HTTP_PROXY", getenv("REQUEST_METHOD") == NULL);
+    }
+    if (rc) { telemetry__http_client_free(c); return rc; }
+    *out = c;
+    return 0;
+}
+
+/* Reads one response into resp. *got counts the bytes received. */
+TELEMETRY__INTERNAL int telemetry__http_read_response(telemetry__http_client *c, int flags, telemetry__http_response *resp,
+                                                      int64_t deadline, size_t *got) {
+    char buf[4096];
+    telemetry__http_parser *p = &c->parser;
+    telemetry__http_parser_init(p, flags);
+    for (;;) {
+        size_t used = 0;
+        long n;
+        int rc;
+#if !defined(TELEMETRY_NO_TLS)
+        if (c->tls_on) n = telemetry__tls_read(c->tls, &c->net, buf, sizeof buf, deadline);
+        else
+#endif
+        n = telemetry__net_io(&c->net, 0, buf, sizeof buf, deadline);
+        if (n > 0) {
+            *got += (size_t)n;
+            rc = telemetry__http_parser_feed(p, resp, buf, (size_t)n, &used);
+            if (rc == TELEMETRY__HTTP_COMPLETE) {
+                /* bytes after the response (here or still inside BearSSL): do not reuse the connection */
+                p->extra = used < (size_t)n;
+#if !defined(TELEMETRY_NO_TLS)
+                if (c->tls_on && (br_ssl_engine_current_state(&c->tls->sc.eng) & BR_SSL_RECVAPP)) p->extra = 1;
+#endif
+                if (p->extra) p->keep_alive = 0;
+                return 0;
+            }
+            if (rc == TELEMETRY_ERR_PROTOCOL) return telemetry__net_fail(&c->net, rc, "malformed response: %s", p->error);
+            if (rc < 0) return telemetry__net_fail(&c->net, rc, "out of memory reading the response");
+            continue;
+        }
+        if (n != 0 && n != TELEMETRY__EOF_UNCLEAN) return (int)n;
+        if (*got == 0) return telemetry__net_fail(&c->net, TELEMETRY_ERR_NETWORK, "connection closed before any response");
+        /* A body delimited by the close needs close_notify under TLS, else it may be truncated. */
+        if (n == TELEMETRY__EOF_UNCLEAN && p->state == TELEMETRY__HP_CLOSE)
+            return telemetry__net_fail(&c->net, TELEMETRY_ERR_NETWORK, "TLS connection closed without close_notify before the end of an unframed body");
+        if (telemetry__http_parser_eof(p) == TELEMETRY__HTTP_COMPLETE) return 0;
+        return telemetry__net_fail(&c->net, TELEMETRY_ERR_NETWORK, "%s", p->error);
+    }
+}
+
+TELEMETRY__INTERNAL int telemetry__http_write(telemetry__http_client *c, const void *data, size_t len, int64_t deadline) {
+#if !defined(TELEMETRY_NO_TLS)
+    if (c->tls_on) return telemetry__tls_write(c->tls, &c->net, data, len, deadline);
+#endif
+    return telemetry__net_write_all(&c->net, data, len, deadline);
+}
+
+/* Opens the connection for url: directly or through the proxy, then TLS for https. */
+TELEMETRY__INTERNAL int telemetry__http_open(telemetry__http_client *c, const telemetry__url *u, const telemetry__proxy *px,
+                                             int64_t deadline) {
+    int rc;
+    c->connects++;
+    rc = telemetry__net_connect(&c->net, c->cfg.io, px ? px->url.host : u->host, px ? px->url.port : u->port, deadline);
+    if (rc || !u->secure) return rc;
+    if (px) {                                            /* a tunnel to the origin: CONNECT host:port */
+        telemetry__buf b;
+        telemetry__http_response r;
+        size_t got = 0;
+        char hp[300];
+        if (u->host_is_ipv6) snprintf(hp, sizeof hp, "[%s]:%u", u->host, u->port);
+        else snprintf(hp, sizeof hp, "%s:%u", u->host, u->port);
+        telemetry__buf_init(&b);
+        telemetry__buf_printf(&b, "CONNECT %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s/%s\r\n", hp, hp, TELEMETRY_SDK_NAME, TELEMETRY_VERSION_STRING);
+        if (px->auth) telemetry__buf_printf(&b, "Proxy-Authorization: Basic %s\r\n", px->auth);
+        telemetry__buf_puts(&b, "\r\n");
+        rc = b.failed ? telemetry__net_fail(&c->net, TELEMETRY_ERR_NO_MEMORY, "out of memory")
+                      : telemetry__net_write_all(&c->net, b.data, b.len, deadline);
+        telemetry__buf_free(&b);
+        memset(&r, 0, sizeof r);
+        if (!rc) rc = telemetry__http_read_response(c, TELEMETRY__HTTP_CONNECT, &r, deadline, &got);
+        if (!rc && r.status / 100 != 2)
+            rc = telemetry__net_fail(&c->net, TELEMETRY_ERR_NETWORK, "proxy %s:%u refused CONNECT with status %d", px->url.host, px->url.port, r.status);
+        else if (!rc && c->parser.extra)
+            rc = telemetry__net_fail(&c->net, TELEMETRY_ERR_PROTOCOL, "proxy sent data after its CONNECT response");
+        telemetry__http_response_free(&r);
+        if (rc) return rc;
+    }
+#if defined(TELEMETRY_NO_TLS)
+    return 0;                                            /* the program's telemetry_io provides TLS */
+#else
+    if (!c->tls) {
+        c->tls = (telemetry__tls *)telemetry__malloc(sizeof *c->tls);
+        if (!c->tls) return telemetry__net_fail(&c->net, TELEMETRY_ERR_NO_MEMORY, "out of memory for TLS");
+        memset(c->tls, 0, sizeof *c->tls);
+    }
+    rc = telemetry__tls_setup(c->tls, &c->cfg, c->cfg.ca_pem, c->cfg.ca_file, &c->net);
+    if (!rc && (c->cfg.ca_pem || c->cfg.ca_file)) {          /* the anchors are copied: drop the text */
+        telemetry__free((void *)c->cfg.ca_pem); telemetry__free((void *)c->cfg.ca_file);
+        c->cfg.ca_pem = c->cfg.ca_file = NULL;
+    }
+    if (!rc) rc = telemetry__tls_handshake(c->tls, &c->net, u, &c->cfg, deadline);
+    c->tls_on = rc == 0;
+    return rc;
+#endif
+}
+
+/* Sends one request and reads the response before deadline_ms (telemetry__monotonic_ms() clock).
+   Reuses the cached connection when it goes to the same place and the server allowed keep-alive;
+   a reused connection that turns out dead before any response byte is reopened once and the
+   request resent. 0 when a complete response was read (any status), or TELEMETRY_ERR_NETWORK,
+   _TIMEOUT, _TLS, _PROTOCOL, _NO_MEMORY, _INVALID_ARGUMENT, _UNSUPPORTED, with one log line that
+   names the method and host:port (never the path or query: they carry tokens). */
+TELEMETRY__INTERNAL int telemetry__http_send(telemetry__http_client *c, const telemetry__http_request *req,
+                                             telemetry__http_response *resp, int64_t deadline_ms) {
+    const telemetry__url *u = req ? req->url : NULL;
+    const telemetry__proxy *px = NULL;
+    telemetry__buf head;
+    char hp[300];
+    int rc, attempt, flags;
+    memset(resp, 0, sizeof *resp);
+    if (!c || !u || !u->host || !req->method || (req->body_len && !req->body)) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    telemetry__url_hostport(u, hp, sizeof hp);
+    if (u->secure) px = c->https_proxy.var ? &c->https_proxy : NULL;
+    else px = c->http_proxy.var ? &c->http_proxy : NULL;
+    if (px && telemetry__no_proxy_match(c->no_proxy, u->host, u->port)) px = NULL;
+#if defined(TELEMETRY_NO_TLS)
+    if (u->secure && !c->cfg.io) {
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "%s %s: https needs TLS, and this build has TELEMETRY_NO_TLS", req->method, hp);
+        return TELEMETRY_ERR_UNSUPPORTED;
+    }
+#endif
+    if (px && px->invalid) {
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "%s %s: %s is not an http:// proxy URL", req->method, hp, px->var);
+        return TELEMETRY_ERR_NETWORK;
+    }
+    telemetry__buf_init(&head);
+    rc = telemetry__http_write_head(&head, req, px && !u->secure, px && !u->secure ? px->auth : NULL);
+    if (!rc && req->body_len <= 16384 && telemetry__buf_append(&head, req->body, req->body_len)) rc = TELEMETRY_ERR_NO_MEMORY;
+    if (rc) {
+        telemetry__buf_free(&head);
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "%s %s: %s", req->method ? req->method : "?", hp,
+                       rc == TELEMETRY_ERR_NO_MEMORY ? "out of memory" : "invalid method, target or header (CR/LF?)");
+        return rc;
+    }
+    flags = strcmp(req->method, "HEAD") == 0 ? TELEMETRY__HTTP_HEAD : 0;
+    for (attempt = 0;; attempt++) {
+        char key[sizeof c->key];
+        size_t got = 0;
+        int reused;
+        snprintf(key, sizeof key, "%s://%s:%u via %s:%u", u->secure ? "https" : "http", u->host, u->port,
+                 px ? px->url.host : "-", px ? px->url.port : 0);
+        reused = c->reusable && strcmp(c->key, key) == 0 && telemetry__net_idle_ok(&c->net);
+        if (!reused) {
+            telemetry__http_close(c);
+            if ((rc = telemetry__http_open(c, u, px, deadline_ms)) != 0) break;
+            memcpy(c->key, key, sizeof key);
+        }
+        c->reusable = 0;
+        rc = telemetry__http_write(c, head.data, head.len, deadline_ms);
+        if (!rc && req->body_len > 16384) rc = telemetry__http_write(c, req->body, req->body_len, deadline_ms);
+#if !defined(TELEMETRY_NO_TLS)
+        if (!rc && c->tls_on) rc = telemetry__tls_flush(c->tls, &c->net, deadline_ms);
+#endif
+        if (!rc) rc = telemetry__http_read_response(c, flags, resp, deadline_ms, &got);
+        if (!rc) { c->reusable = c->parser.keep_alive; break; }
+        telemetry__http_close(c);
+        if (!reused || attempt > 0 || got > 0 || rc == TELEMETRY_ERR_TIMEOUT || rc == TELEMETRY_ERR_NO_MEMORY) break;
+        telemetry__log(TELEMETRY_LEVEL_DEBUG, "%s %s: kept-alive connection failed (%s); reconnecting", req->method, hp, c->net.err);
+        telemetry__http_response_free(resp);
+    }
+    telemetry__buf_free(&head);
+    if (!c->reusable) telemetry__http_close(c);
+    if (rc) {
+        telemetry__http_response_free(resp);
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "%s %s%s%s: %s", req->method, hp, px ? " via proxy " : "",
+                       px ? px->url.host : "", c->net.err);
+    }
+    return rc;
+}
 
 /* =============================================================================================
    >>metrics: the registry that the usage report, the disclosure and the debug print all read
@@ -2855,7 +4239,6 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__outbox *ob, const telemetr
         *status = 200;
         return 0;
     }
-#if defined(TELEMETRY__DEV_TRANSPORT)
     {
         telemetry__http_response resp;
         telemetry__http_request req;
@@ -2910,11 +4293,6 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__outbox *ob, const telemetr
         telemetry__http_response_free(&resp);
         return rc;
     }
-#else
-    (void)deadline;
-    if (!ob->abandoned) telemetry__log(TELEMETRY_LEVEL_WARNING, "this build has no transport: the payload for %s was not sent", hostport);
-    return TELEMETRY_ERR_UNSUPPORTED;
-#endif
 }
 
 /* The rate-limit category an item waits on, or -1. */
@@ -3028,9 +4406,7 @@ TELEMETRY__INTERNAL void telemetry__outbox_release(telemetry__outbox *ob) {
         ob->head = it->next;
         telemetry__item_free(it);
     }
-#if defined(TELEMETRY__DEV_TRANSPORT)
     if (ob->http) telemetry__http_client_free((telemetry__http_client *)ob->http);
-#endif
     telemetry__url_free(&ob->usage);
     telemetry__dsn_free(&ob->dsn);
     telemetry__free(ob->ca_file);
