@@ -1222,7 +1222,11 @@ typedef struct telemetry__transport_config {
     int64_t (*clock_fn)(void *user_data);                         /* UTC ms, or NULL: system clock */
     void *platform_user_data;
     int use_proxy_env;              /* honour https_proxy, http_proxy, no_proxy (either case) */
+    const int *cancel;              /* nonzero stops any wait within TELEMETRY__CANCEL_SLICE_MS */
 } telemetry__transport_config;
+
+/* How often a wait looks at the cancel flag: shutdown stops a hung request this fast. */
+#define TELEMETRY__CANCEL_SLICE_MS 20
 
 /* Read results beside byte counts and negative telemetry_result codes. */
 #define TELEMETRY__EOF_UNCLEAN (-1000)               /* TCP closed under TLS without close_notify */
@@ -1232,6 +1236,7 @@ typedef struct telemetry__net {
     const telemetry_io *io;      /* the program's byte stream, or NULL for our own socket */
     void *io_conn;
     int open;
+    const int *cancel;           /* the transport config's cancel flag, or NULL */
     char err[256];               /* why the last step failed: the one log line of a failed send */
 } telemetry__net;
 
@@ -1278,6 +1283,10 @@ TELEMETRY__INTERNAL int telemetry__net_wait(telemetry__net *n, short events, int
         int r;
         int64_t left = telemetry__ms_left(deadline);
         if (left <= 0) return telemetry__net_fail(n, TELEMETRY_ERR_TIMEOUT, "timed out waiting for the server");
+        if (n->cancel) {
+            if (TELEMETRY__ATOMIC_LOAD(n->cancel)) return telemetry__net_fail(n, TELEMETRY_ERR_TIMEOUT, "stopped: shutting down");
+            if (left > TELEMETRY__CANCEL_SLICE_MS) left = TELEMETRY__CANCEL_SLICE_MS;
+        }
         p.fd = n->fd; p.events = events; p.revents = 0;
         r = telemetry__sock_poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
         if (r > 0) return 0;
@@ -1335,7 +1344,7 @@ TELEMETRY__INTERNAL int telemetry__net_connect(telemetry__net *n, const telemetr
     struct addrinfo hints, *res = NULL, *ai;
     char portstr[8];
     int gai, count = 0, i = 0;
-    n->fd = TELEMETRY__NO_SOCKET; n->io = io; n->io_conn = NULL; n->open = 0;
+    n->fd = TELEMETRY__NO_SOCKET; n->io = io; n->io_conn = NULL; n->open = 0;   /* n->cancel is the caller's */
     if (telemetry__ms_left(deadline) <= 0)
         return telemetry__net_fail(n, TELEMETRY_ERR_TIMEOUT, "deadline passed before connecting");
     if (io) {
@@ -2370,6 +2379,7 @@ TELEMETRY__INTERNAL int telemetry__http_client_new(telemetry__http_client **out,
 #endif
     c->net.fd = TELEMETRY__NO_SOCKET;
     if (cfg) c->cfg = *cfg;
+    c->net.cancel = c->cfg.cancel;
     c->cfg.ca_pem = telemetry__strdup(c->cfg.ca_pem);
     c->cfg.ca_file = c->cfg.ca_pem ? NULL : telemetry__strdup(c->cfg.ca_file);
     if (cfg && ((cfg->ca_pem && !c->cfg.ca_pem) || (!cfg->ca_pem && cfg->ca_file && !c->cfg.ca_file))) rc = TELEMETRY_ERR_NO_MEMORY;
@@ -4223,6 +4233,20 @@ TELEMETRY__INTERNAL int telemetry__wire_body(telemetry__outbox *ob, const teleme
     return out->failed ? TELEMETRY_ERR_NO_MEMORY : 0;
 }
 
+/* The connection the sender reuses. Made at init, on the program's thread, so the proxy
+   variables are read there. */
+TELEMETRY__INTERNAL int telemetry__outbox_client(telemetry__outbox *ob) {
+    telemetry__transport_config tc;
+    memset(&tc, 0, sizeof tc);
+    tc.ca_file = ob->ca_file; tc.ca_pem = ob->ca_pem; tc.io = ob->io;
+    tc.entropy_fn = ob->entropy_fn; tc.clock_fn = ob->clock_fn;
+    tc.platform_user_data = ob->platform_user_data; tc.use_proxy_env = 1;
+#if !defined(TELEMETRY_NO_THREADS)
+    tc.cancel = &ob->stop;
+#endif
+    return telemetry__http_client_new((telemetry__http_client **)&ob->http, &tc);
+}
+
 /* Sends one payload now, before the deadline. With TELEMETRY_DEBUG it is printed to stderr
    instead. 0 when the server took it (2xx); *status is the HTTP status or 0. Responses update
    the rate limits. */
@@ -4248,15 +4272,7 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__outbox *ob, const telemetr
         int rc;
         memset(&req, 0, sizeof req);
         memset(&resp, 0, sizeof resp);
-        if (!ob->http) {
-            telemetry__transport_config tc;
-            memset(&tc, 0, sizeof tc);
-            tc.ca_file = ob->ca_file; tc.ca_pem = ob->ca_pem; tc.io = ob->io;
-            tc.entropy_fn = ob->entropy_fn; tc.clock_fn = ob->clock_fn;
-            tc.platform_user_data = ob->platform_user_data; tc.use_proxy_env = 1;
-            rc = telemetry__http_client_new((telemetry__http_client **)&ob->http, &tc);
-            if (rc) return rc;
-        }
+        if (!ob->http && (rc = telemetry__outbox_client(ob)) != 0) return rc;
         req.method = "POST";
         if (it->kind == TELEMETRY__KIND_USAGE && it->push_id[0]) {
             target = telemetry__firebase_target(&ob->usage, it->push_id);
@@ -4605,6 +4621,7 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(const telemetry_config *c) {
         telemetry__outbox_load(ob);
         telemetry__load_rate_limits(ob);
     }
+    if (!ob->debug) telemetry__outbox_client(ob);       /* on failure the sender tries again */
     return 0;
 }
 
@@ -4619,15 +4636,17 @@ TELEMETRY__INTERNAL void telemetry__kick_outbox(void) {
 #endif
 }
 
-/* Stops the worker within the deadline (it is left to finish on its own, touching only the
-   outbox it co-owns, when a request hangs), keeps what is unsent on disk, lets go. */
-TELEMETRY__INTERNAL void telemetry__close_outbox(int64_t deadline) {
+/* Stops the worker by the deadline plus grace_ms (a request in progress notices the stop within
+   TELEMETRY__CANCEL_SLICE_MS; one stuck in name resolution is left to finish on its own,
+   touching only the outbox it co-owns), keeps what is unsent on disk, lets go. */
+TELEMETRY__INTERNAL void telemetry__close_outbox(int64_t deadline, int64_t grace_ms) {
     telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
     int64_t spill_deadline;
     if (!ob) return;
+    if (deadline < telemetry__monotonic_ms() + grace_ms) deadline = telemetry__monotonic_ms() + grace_ms;
     telemetry__st.outbox = NULL;
     telemetry__lock(&ob->lock);
-    ob->stop = 1;
+    TELEMETRY__ATOMIC_STORE(&ob->stop, 1);             /* also stops a request in progress */
 #if !defined(TELEMETRY_NO_THREADS)
     telemetry__cond_signal(&ob->cond);
     if (ob->worker_started) {
@@ -5084,7 +5103,7 @@ TELEMETRY_API void telemetry_shutdown(void) {
         telemetry__unlock(&ob->lock);
         telemetry__outbox_flush(ob, deadline);
 #endif
-        telemetry__close_outbox(deadline);
+        telemetry__close_outbox(deadline, telemetry__st.shutdown_timeout_ms ? 2 * TELEMETRY__CANCEL_SLICE_MS : 0);
     }
     telemetry__release_state();
     telemetry__unlock(&telemetry__state_lock);

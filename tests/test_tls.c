@@ -340,7 +340,7 @@ static int test_entropy(void *ud, void *buf, size_t len) { (void)ud; entropy_cal
 static int64_t clock_2001(void *ud) { (void)ud; return INT64_C(978307200000); }   /* 2001-01-01 */
 typedef struct { int connects, reads, writes, closes; } io_count;
 static int io_connect(void *ud, const char *host, int port, unsigned timeout_ms, void **conn) {
-    telemetry__net *n = (telemetry__net *)malloc(sizeof *n);
+    telemetry__net *n = (telemetry__net *)calloc(1, sizeof *n);
     int rc = telemetry__net_connect(n, NULL, host, (unsigned)port, telemetry__monotonic_ms() + timeout_ms);
     ((io_count *)ud)->connects++;
     if (rc) { free(n); return rc; }
