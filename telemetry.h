@@ -128,10 +128,53 @@
    allocates nothing once its name has been seen. Functions return telemetry_result codes: 0 is
    success, negatives are errors; telemetry_result_string() describes each. Network and server
    failures are never fatal. Log lines go to cfg.log_fn (with cfg.log_user_data); without one,
-   they go to stderr only when TELEMETRY_DEBUG is set.
+   they go to stderr only when TELEMETRY_DEBUG is set. log_fn must not call telemetry functions.
 
    ============================================================================================
-   9. METRICS
+   9. SENDING: THE OUTBOX, THE WORKER, SHUTDOWN
+   ============================================================================================
+
+   The calling thread only encodes a payload and queues it (no network, no disk). One worker
+   thread, started on first need, writes each payload to <state_dir>/outbox/ (one file each,
+   temporary file + rename) and sends them oldest first over one reused connection. 2xx: done.
+   4xx other than 429: dropped with a log line, never retried. Network errors, 5xx and 429: kept,
+   retried with exponential back-off (cfg.retry_initial_ms 1 s, doubling to cfg.retry_max_ms
+   5 min, 50-100 % jitter); Sentry rate limits hold their category until they end, remembered
+   across runs. Memory (cfg.outbox_memory_bytes, 1 MiB) and disk (cfg.outbox_disk_bytes, 8 MiB)
+   are capped: the oldest usage report goes first, an error report only when no usage report is
+   left; drops are counted and reported (Sentry client reports; "dropped_reports" in the next
+   usage report). telemetry_shutdown() waits at most cfg.shutdown_timeout_ms (TELEMETRY_NO_WAIT:
+   not at all), stops a request in progress within 20 ms, and leaves the rest on disk for the next
+   run's worker. Under TELEMETRY_NO_THREADS nothing runs in the background: telemetry_flush and
+   telemetry_shutdown send, within the same bounds.
+
+   ============================================================================================
+   10. TRANSPORT: HTTP/1.1, TLS, PROXIES, LIMITS
+   ============================================================================================
+
+   - TLS 1.2 (BearSSL 0.6), ECDHE with AES-GCM or ChaCha20-Poly1305, X25519/P-256/P-384, RSA and
+     ECDSA chains. The chain is always validated and the host name checked; there is no switch to
+     turn that off. For an IP-address host (https://127.0.0.1/...) no SNI is sent and the address
+     must be among the certificate's IP subject alternative names.
+   - Trust anchors: cfg.ca_pem (PEM text compiled into the program: devices with no bundle), else
+     cfg.ca_file, else the first system bundle found (Debian/Ubuntu, Fedora/RHEL, Alpine, openSUSE,
+     macOS, FreeBSD, OpenBSD, NetBSD paths). The certificate dates are checked against cfg.clock_fn
+     or the system clock.
+   - One deadline per request (cfg.timeout_ms, default 10 s) covers connect, TLS, sending and the
+     whole response. Name resolution (getaddrinfo) cannot be given a deadline: it is bounded by the
+     resolver's own timeout, and the deadline is checked as soon as it returns. SIGPIPE never fires.
+   - Proxies: https_proxy / HTTPS_PROXY for https URLs (HTTP CONNECT), http_proxy / HTTP_PROXY for
+     http URLs (HTTP_PROXY is ignored in CGI programs), no_proxy / NO_PROXY; http:// proxies with
+     optional user:password (Basic). Read once, at telemetry_init.
+   - Limits: response header block 16 KiB, one header line 8 KiB, response body kept up to
+     64 KiB. Redirects are not followed. Memory: about 9 KB per connection, plus 58 KB once HTTPS is
+     used (BearSSL's buffers), plus the trust anchors.
+   - TELEMETRY_NO_TLS: https URLs go to cfg.io unencrypted (your stream must provide TLS) or fail
+     with TELEMETRY_ERR_UNSUPPORTED without cfg.io.
+   - cfg.io replaces the sockets (embedded systems): each callback gets the milliseconds left.
+
+   ============================================================================================
+   11. METRICS
    ============================================================================================
 
        TELEMETRY_METRIC(id, "description") { return telemetry_int(42); }
@@ -150,7 +193,7 @@
    buffer. Metric identifiers are at most TELEMETRY_MAX_NAME-1 bytes of [A-Za-z0-9_-].
 
    ============================================================================================
-   10. PUBLIC FUNCTIONS AND CONFIG FIELDS
+   12. PUBLIC FUNCTIONS AND CONFIG FIELDS
    ============================================================================================
 
    See the declarations below: each has a comment. docs/api.md repeats them with examples.
@@ -2571,6 +2614,9 @@ TELEMETRY__INTERNAL int telemetry__http_send(telemetry__http_client *c, const te
    ============================================================================================= */
 TELEMETRY__DEF telemetry__mutex telemetry__registry_lock = TELEMETRY__MUTEX_INIT;
 TELEMETRY__DEF telemetry_metric *telemetry__metrics = NULL;   /* sorted by id */
+/* Registration often runs before main(), when there is no log yet: the last refusal is kept
+   and logged by telemetry_init. */
+TELEMETRY__DEF char telemetry__refused_metric[80];
 
 TELEMETRY_API telemetry_value telemetry_string(const char *s) {
     telemetry_value v;
@@ -2620,7 +2666,15 @@ TELEMETRY__INTERNAL int telemetry__valid_name(const char *s) {
 TELEMETRY_API int telemetry_register_metric(telemetry_metric *m) {
     telemetry_metric **at;
     int rc = 0;
-    if (!m || !m->fn || !telemetry__valid_name(m->id) || !m->description) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    if (!m || !m->fn || !telemetry__valid_name(m->id) || !m->description) {
+        telemetry__lock(&telemetry__registry_lock);
+        snprintf(telemetry__refused_metric, sizeof telemetry__refused_metric, "%.63s", m && m->id ? m->id : "(null)");
+        telemetry__unlock(&telemetry__registry_lock);
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "metric '%s' refused: an id is 1 to %d characters of [A-Za-z0-9_-] "
+                       "(keys Firebase and every other store accept), with a description and a function",
+                       telemetry__refused_metric, TELEMETRY_MAX_NAME - 1);
+        return TELEMETRY_ERR_INVALID_ARGUMENT;
+    }
     telemetry__lock(&telemetry__registry_lock);
     if (m->registered) { telemetry__unlock(&telemetry__registry_lock); return 0; }
     for (at = &telemetry__metrics; *at && strcmp((*at)->id, m->id) < 0; at = &(*at)->next) {}
@@ -3266,7 +3320,7 @@ TELEMETRY__INTERNAL void telemetry__vformat_message(char *out, size_t cap, const
 
 /* {"app":...,"version":...,"library":...,"install_id":...,"timestamp":...,
     "metrics":{...},"counters":{...}}. take_counters resets the counters it reports. */
-TELEMETRY__INTERNAL int telemetry__usage_report(telemetry__buf *out, int take_counters) {
+TELEMETRY__INTERNAL int telemetry__usage_report(telemetry__buf *out, int take_counters, int64_t dropped_reports) {
     telemetry__json j;
     telemetry_metric *m;
     char ts[32];
@@ -3297,6 +3351,10 @@ TELEMETRY__INTERNAL int telemetry__usage_report(telemetry__buf *out, int take_co
     telemetry__json_object_end(&j);
     telemetry__json_key(&j, "counters");
     telemetry__counters_json(&j, take_counters);
+    if (dropped_reports > 0) {                          /* reports lost to full queues since */
+        telemetry__json_key(&j, "dropped_reports");
+        telemetry__json_int(&j, dropped_reports);
+    }
     telemetry__json_object_end(&j);
     return telemetry__json_finish(&j);
 }
@@ -4553,6 +4611,18 @@ TELEMETRY__INTERNAL int telemetry__queue_envelope(const char *event_id, const te
                                   event ? TELEMETRY__CAT_ERROR : TELEMETRY__CAT_SESSION, NULL, env.data, env.len);
 }
 
+/* Usage reports the outbox dropped since the last report; take resets the count. */
+TELEMETRY__INTERNAL int64_t telemetry__usage_dropped(int take) {
+    telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
+    int64_t n;
+    if (!ob) return 0;
+    telemetry__lock(&ob->lock);
+    n = ob->usage_dropped;
+    if (take) ob->usage_dropped = 0;
+    telemetry__unlock(&ob->lock);
+    return n;
+}
+
 TELEMETRY__INTERNAL void telemetry__save_session(void) {
     char path[1100];
     if (!telemetry__st.has_session || !telemetry__st.state_dir[0]) return;
@@ -4811,6 +4881,9 @@ TELEMETRY_API int telemetry_init(const telemetry_config *config) {
     telemetry__st.started_ms = telemetry__now_ms();
     telemetry__read_osinfo(&telemetry__st.os);
     telemetry__register_builtins();
+    if (telemetry__refused_metric[0])
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "metric '%s' was refused at registration: ids are 1 to %d characters of [A-Za-z0-9_-]",
+                       telemetry__refused_metric, TELEMETRY_MAX_NAME - 1);
     telemetry__decide();
     if (telemetry__st.enabled) telemetry__prepare_state();
     if (telemetry__st.enabled && (telemetry__st.has_usage || telemetry__st.has_dsn)) telemetry__open_outbox(config);
@@ -4875,7 +4948,7 @@ TELEMETRY_API int telemetry_build_usage_report(char **json, size_t *len) {
     *json = NULL;
     telemetry__buf_init(&b);
     telemetry__lock(&telemetry__state_lock);
-    rc = telemetry__st.initialized ? telemetry__usage_report(&b, 0) : TELEMETRY_ERR_NOT_INITIALIZED;
+    rc = telemetry__st.initialized ? telemetry__usage_report(&b, 0, telemetry__usage_dropped(0)) : TELEMETRY_ERR_NOT_INITIALIZED;
     telemetry__unlock(&telemetry__state_lock);
     if (rc) { telemetry__buf_free(&b); return rc; }
     *json = b.data;
@@ -4895,7 +4968,8 @@ TELEMETRY_API int telemetry_report_usage(void) {
     else {
         char push_id[21] = "";
         unsigned char rnd[12];
-        rc = telemetry__usage_report(&b, 1);
+        int64_t dropped = telemetry__usage_dropped(1);
+        rc = telemetry__usage_report(&b, 1, dropped);
         if (rc == 0 && telemetry__is_firebase(&telemetry__st.usage)) {
             /* the record's key is fixed now, so a retry overwrites rather than duplicates */
             rc = telemetry__random(rnd, sizeof rnd);
@@ -5167,7 +5241,7 @@ TELEMETRY_API int telemetry_print_disclosure(FILE *out) {
     if (telemetry__st.config_file) fprintf(out, "  - write \"%s = off\" in %s\n", telemetry__st.config_key, telemetry__st.config_file);
     fprintf(out, "  - use the program's own opt-out, if it offers one (it calls telemetry_set_consent(0))\n");
     telemetry__buf_init(&report);
-    if (telemetry__usage_report(&report, 0) == 0)
+    if (telemetry__usage_report(&report, 0, telemetry__usage_dropped(0)) == 0)
         fprintf(out, "\n%s\n%s\n", telemetry__st.enabled ? "The next usage report, exactly as it would be sent:"
                                     : "Telemetry is off, so nothing is sent. Were it on, a usage report would be:", report.data);
     telemetry__buf_free(&report);

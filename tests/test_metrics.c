@@ -113,11 +113,11 @@ static void test_counters(void) {
     {
         telemetry__buf b;
         telemetry__buf_init(&b);
-        CHECK_INT(telemetry__usage_report(&b, 1), 0);
+        CHECK_INT(telemetry__usage_report(&b, 1, 0), 0);
         CHECK(strstr(b.data, "\"shared\":400000") != NULL);
         telemetry__buf_free(&b);
         telemetry__buf_init(&b);
-        CHECK_INT(telemetry__usage_report(&b, 1), 0);
+        CHECK_INT(telemetry__usage_report(&b, 1, 0), 0);
         CHECK(strstr(b.data, "\"shared\":0") != NULL);
         telemetry__buf_free(&b);
     }
