@@ -4771,6 +4771,394 @@ TELEMETRY__INTERNAL void telemetry__purge_outbox(void) {
 }
 
 /* =============================================================================================
+   >>crash: fatal signals become a Sentry event written straight into the outbox folder
+
+   Everything the handler needs is prepared by telemetry_init: the buffers, the module list with
+   build ids, the event id, the outbox path. In the handler there is no malloc, no stdio, no lock:
+   the JSON writer runs on a fixed buffer, the file is written with open/write/rename, and then
+   the previous handler is put back and the signal raised again, so the process ends as it would
+   have without the library (same signal, core dump if enabled, the program's own handler runs).
+   A second fault inside the handler falls through to the default action.
+   ============================================================================================= */
+#if !defined(TELEMETRY_NO_CRASH_HANDLER) && !defined(_WIN32)
+#  define TELEMETRY__HAVE_CRASH 1
+#  if !defined(SA_ONSTACK) && defined(__linux__)
+     /* strict POSIX headers hide the alternate signal stack (an XSI part): the Linux ABI value */
+#    define SA_ONSTACK 0x08000000
+#    ifdef __cplusplus
+extern "C"
+#    endif
+int sigaltstack(const stack_t *ss, stack_t *old);
+#  endif
+#  if !defined(SS_DISABLE) && defined(__linux__)
+#    define SS_DISABLE 2
+#  endif
+#  if defined(__linux__)
+#    include <sys/syscall.h>
+#    if defined(__GLIBC__) && !defined(__USE_MISC)
+#      ifdef __cplusplus
+extern "C"
+#      endif
+long syscall(long number, ...);
+#    endif
+#  endif
+#  ifndef TELEMETRY_CRASH_BUFFER
+#    define TELEMETRY_CRASH_BUFFER (192u * 1024u)  /* the crash event's room: breadcrumbs, frames */
+#  endif
+#  define TELEMETRY__CRASH_MODULES 256
+#  define TELEMETRY__ALTSTACK_SIZE (64u * 1024u)
+
+static const int telemetry__crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP };
+#  define TELEMETRY__NSIG ((int)(sizeof telemetry__crash_signals / sizeof telemetry__crash_signals[0]))
+
+typedef struct telemetry__crash_state {
+    int installed;
+    struct sigaction previous[TELEMETRY__NSIG];
+    char *event_mem, *session_mem;              /* the handler's buffers, made at install */
+    telemetry__module *modules;                 /* every loaded module, with its build id */
+    int module_count;
+    void *altstack;
+    char event_id[33];                          /* made in advance: no randomness in the handler */
+    char outbox_dir[1100];
+    char session_path[1100];
+    char file_tmp[1300], file_final[1300];
+    volatile sig_atomic_t entered;              /* a handler is running (this or another thread) */
+    volatile long owner;                        /* the thread recording (Linux thread id) */
+    volatile sig_atomic_t done;
+} telemetry__crash_state;
+
+TELEMETRY__DEF telemetry__crash_state telemetry__cr;
+/* Set while the handler runs; tests interpose malloc and fail when it is called then. */
+TELEMETRY__DEF volatile sig_atomic_t telemetry__in_crash_handler = 0;
+
+typedef struct telemetry__signal_text { int number; const char *name, *value; } telemetry__signal_text;
+/* Names as sentry-native writes them, so issues group the same way. */
+static const telemetry__signal_text telemetry__signal_texts[] = {
+    { SIGSEGV, "SIGSEGV", "Segfault" }, { SIGBUS, "SIGBUS", "BusError" },
+    { SIGILL, "SIGILL", "IllegalInstruction" }, { SIGFPE, "SIGFPE", "FloatingPointException" },
+    { SIGABRT, "SIGABRT", "Abort" }, { SIGTRAP, "SIGTRAP", "Trap" }
+};
+
+TELEMETRY__INTERNAL const char *telemetry__signal_code_name(int sig, int code) {
+    switch (sig) {
+    case SIGSEGV: return code == SEGV_MAPERR ? "SEGV_MAPERR" : code == SEGV_ACCERR ? "SEGV_ACCERR" : NULL;
+    case SIGBUS: return code == BUS_ADRALN ? "BUS_ADRALN" : code == BUS_ADRERR ? "BUS_ADRERR" : code == BUS_OBJERR ? "BUS_OBJERR" : NULL;
+    case SIGFPE: return code == FPE_INTDIV ? "FPE_INTDIV" : code == FPE_INTOVF ? "FPE_INTOVF" : code == FPE_FLTDIV ? "FPE_FLTDIV" :
+                        code == FPE_FLTINV ? "FPE_FLTINV" : NULL;
+    case SIGILL: return code == ILL_ILLOPC ? "ILL_ILLOPC" : code == ILL_ILLOPN ? "ILL_ILLOPN" : code == ILL_PRVOPC ? "ILL_PRVOPC" : NULL;
+    default: return NULL;
+    }
+}
+
+#  if defined(TELEMETRY__HAVE_UNWIND)
+/* The crashing thread's frames: the unwinder walks out of the handler through the kernel's
+   signal frame; the frame it marks as interrupted by a signal holds the faulting instruction,
+   and everything before it (the handler's own frames) is skipped. */
+typedef struct telemetry__crash_unwind { telemetry__stack *st; int found, handler_frames; uintptr_t first[8]; } telemetry__crash_unwind;
+TELEMETRY__INTERNAL _Unwind_Reason_Code telemetry__crash_step(struct _Unwind_Context *ctx, void *arg) {
+    telemetry__crash_unwind *u = (telemetry__crash_unwind *)arg;
+    int signal_frame = 0;
+    uintptr_t ip = (uintptr_t)_Unwind_GetIPInfo(ctx, &signal_frame);
+    if (ip == 0) return _URC_END_OF_STACK;
+    if (!u->found) {
+        if (u->handler_frames < 8) u->first[u->handler_frames] = ip;
+        u->handler_frames++;
+        if (!signal_frame) return u->handler_frames > 64 ? _URC_END_OF_STACK : _URC_NO_REASON;
+        u->found = 1;
+    }
+    u->st->addr[u->st->count++] = ip;
+    return u->st->count >= TELEMETRY_MAX_FRAMES ? _URC_END_OF_STACK : _URC_NO_REASON;
+}
+#  endif
+
+TELEMETRY__INTERNAL void telemetry__crash_stack(telemetry__stack *st) {
+    st->count = 0;
+#  if defined(TELEMETRY__HAVE_UNWIND)
+    {
+        telemetry__crash_unwind u;
+        memset(&u, 0, sizeof u);
+        u.st = st;
+        _Unwind_Backtrace(telemetry__crash_step, &u);
+        if (!u.found) {                      /* no signal frame seen: keep what was walked, minus us */
+            int i;
+            for (i = 2; i < u.handler_frames && i < 8 && st->count < TELEMETRY_MAX_FRAMES; i++) st->addr[st->count++] = u.first[i];
+        }
+    }
+#  endif
+}
+
+TELEMETRY__INTERNAL int telemetry__write_all(int fd, const char *p, size_t len) {
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1;
+        p += n; len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Builds the crash envelope and writes it into the outbox folder. Signal context. */
+TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    telemetry__buf ev, se;
+    telemetry__json j;
+    telemetry__stack st;
+    telemetry__module used[TELEMETRY_MAX_FRAMES];
+    telemetry__session session;
+    struct timespec ts;
+    const char *name = "SIGNAL", *value = "Signal", *code_name;
+    char addr[24], hdr[200], item[80], value_text[96];
+    int64_t now;
+    int i, m, nused = 0, fd;
+    long tid = 0;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    for (i = 0; i < TELEMETRY__NSIG; i++)
+        if (telemetry__signal_texts[i].number == sig) { name = telemetry__signal_texts[i].name; value = telemetry__signal_texts[i].value; }
+#  if defined(__linux__)
+    tid = (long)syscall(SYS_gettid);
+#  endif
+    telemetry__crash_stack(&st);
+    for (i = 0; i < st.count; i++) {                 /* the images the frames fall in */
+        for (m = 0; m < cr->module_count; m++) {
+            const telemetry__module *mod = &cr->modules[m];
+            int seen = 0, u2;
+            if (st.addr[i] < mod->start || st.addr[i] >= mod->end) continue;
+            for (u2 = 0; u2 < nused; u2++) if (used[u2].start == mod->start) seen = 1;
+            if (!seen && nused < TELEMETRY_MAX_FRAMES) used[nused++] = *mod;
+            break;
+        }
+    }
+    /* "Segfault at 0x0" */
+    {
+        telemetry__buf vb;
+        telemetry__buf_init_fixed(&vb, value_text, sizeof value_text);
+        telemetry__buf_puts(&vb, value);
+        if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) {
+            telemetry__buf_puts(&vb, " at ");
+            telemetry__buf_put_hex(&vb, (uint64_t)(uintptr_t)info->si_addr);
+        }
+        telemetry__buf_init_fixed(&vb, addr, sizeof addr);
+        telemetry__buf_put_hex(&vb, (uint64_t)(uintptr_t)info->si_addr);
+    }
+    code_name = telemetry__signal_code_name(sig, info->si_code);
+    /* the event */
+    telemetry__buf_init_fixed(&ev, cr->event_mem, TELEMETRY_CRASH_BUFFER);
+    telemetry__json_init(&j, &ev);
+    telemetry__event_begin(&j, cr->event_id, TELEMETRY_LEVEL_FATAL, now);
+    telemetry__json_key(&j, "exception");
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "values");
+    telemetry__json_array_begin(&j);
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "type"); telemetry__json_string(&j, name);
+    telemetry__json_key(&j, "value"); telemetry__json_string(&j, value_text);
+    if (tid) { telemetry__json_key(&j, "thread_id"); telemetry__json_int(&j, tid); }
+    telemetry__json_key(&j, "mechanism");
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "type"); telemetry__json_string(&j, "signalhandler");
+    telemetry__json_key(&j, "handled"); telemetry__json_bool(&j, 0);
+    telemetry__json_key(&j, "synthetic"); telemetry__json_bool(&j, 1);
+    telemetry__json_key(&j, "data");
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "fault_address"); telemetry__json_string(&j, addr);
+    telemetry__json_object_end(&j);
+    telemetry__json_key(&j, "meta");
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "signal");
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "number"); telemetry__json_int(&j, sig);
+    telemetry__json_key(&j, "name"); telemetry__json_string(&j, name);
+    telemetry__json_key(&j, "code"); telemetry__json_int(&j, info->si_code);
+    if (code_name) { telemetry__json_key(&j, "code_name"); telemetry__json_string(&j, code_name); }
+    telemetry__json_object_end(&j);
+    telemetry__json_object_end(&j);
+    telemetry__json_object_end(&j);
+    /* the first frame is the faulting instruction, the others return addresses: "auto" */
+    if (st.count) telemetry__json_stacktrace(&j, &st, "auto");
+    telemetry__json_object_end(&j);
+    telemetry__json_array_end(&j);
+    telemetry__json_object_end(&j);
+    if (tid) {
+        telemetry__json_key(&j, "threads");
+        telemetry__json_object_begin(&j);
+        telemetry__json_key(&j, "values");
+        telemetry__json_array_begin(&j);
+        telemetry__json_object_begin(&j);
+        telemetry__json_key(&j, "id"); telemetry__json_int(&j, tid);
+        telemetry__json_key(&j, "crashed"); telemetry__json_bool(&j, 1);
+        telemetry__json_key(&j, "current"); telemetry__json_bool(&j, 1);
+        telemetry__json_key(&j, "main"); telemetry__json_bool(&j, tid == (long)getpid());
+        telemetry__json_object_end(&j);
+        telemetry__json_array_end(&j);
+        telemetry__json_object_end(&j);
+    }
+    telemetry__json_debug_meta(&j, used, nused);
+    telemetry__json_object_end(&j);
+    if (telemetry__json_finish(&j) != 0) return;     /* never a cut event */
+    /* the session ends here */
+    session = telemetry__st.session;
+    telemetry__buf_init_fixed(&se, cr->session_mem, 4096);
+    if (telemetry__st.has_session) {
+        session.errors++;
+        session.updated_ms = now;
+        memcpy(session.status, "crashed", 8);
+        if (telemetry__session_json(&se, &session) != 0) se.len = 0;
+    }
+    /* the envelope, as the outbox stores it: a meta line, then the header without sent_at */
+    {
+        telemetry__buf hb, ib;
+        int ok;
+        telemetry__buf_init_fixed(&hb, hdr, sizeof hdr);
+        telemetry__buf_puts(&hb, TELEMETRY__OUTBOX_MAGIC "envelope error -\n{\"event_id\":\"");
+        telemetry__buf_puts(&hb, cr->event_id);
+        telemetry__buf_puts(&hb, "\",\"sdk\":{\"name\":\"" TELEMETRY_SDK_NAME "\",\"version\":\"" TELEMETRY_VERSION_STRING "\"}}");
+        if (hb.failed) return;
+        fd = open(cr->file_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0) { mkdir(cr->outbox_dir, 0700); fd = open(cr->file_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600); }
+        if (fd < 0) return;
+        telemetry__buf_init_fixed(&ib, item, sizeof item);
+        telemetry__buf_puts(&ib, "\n{\"type\":\"event\",\"length\":");
+        telemetry__buf_put_i64(&ib, (int64_t)ev.len);
+        telemetry__buf_puts(&ib, "}\n");
+        ok = !telemetry__write_all(fd, hb.data, hb.len) && !telemetry__write_all(fd, ib.data, ib.len) &&
+             !telemetry__write_all(fd, ev.data, ev.len);
+        if (ok && se.len) {
+            telemetry__buf_init_fixed(&ib, item, sizeof item);
+            telemetry__buf_puts(&ib, "\n{\"type\":\"session\",\"length\":");
+            telemetry__buf_put_i64(&ib, (int64_t)se.len);
+            telemetry__buf_puts(&ib, "}\n");
+            ok = !telemetry__write_all(fd, ib.data, ib.len) && !telemetry__write_all(fd, se.data, se.len);
+        }
+        ok = ok && !telemetry__write_all(fd, "\n", 1);
+        if (!ok) { close(fd); unlink(cr->file_tmp); return; }
+    }
+    close(fd);
+    if (rename(cr->file_tmp, cr->file_final) == 0 && cr->session_path[0]) unlink(cr->session_path);   /* its end is told */
+}
+
+TELEMETRY__INTERNAL void telemetry__crash_handler(int sig, siginfo_t *info, void *uctx) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    int i, rethrow_by_raise;
+    int saved_errno = errno;
+    long self = 1;
+    (void)uctx;
+#  if defined(__linux__)
+    self = (long)syscall(SYS_gettid);
+#  endif
+    if (cr->entered) {
+        /* a fault inside the handler (same thread): the default action at once; another thread
+           crashing meanwhile: wait a little for the first to finish, then the default action */
+        struct timespec pause;
+        for (i = 0; i < 200 && !cr->done && cr->owner != self; i++) {
+            pause.tv_sec = 0; pause.tv_nsec = 10000000L;
+            nanosleep(&pause, NULL);
+        }
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    cr->entered = 1;
+    cr->owner = self;
+    telemetry__in_crash_handler = 1;
+    telemetry__crash_record(sig, info);
+    telemetry__in_crash_handler = 0;
+    /* the previous handlers back, then the same signal: the process ends as it would have */
+    for (i = 0; i < TELEMETRY__NSIG; i++) sigaction(telemetry__crash_signals[i], &cr->previous[i], NULL);
+    cr->done = 1;
+    rethrow_by_raise = info->si_code <= 0 || sig == SIGABRT || sig == SIGTRAP;   /* sent, not a fault */
+    errno = saved_errno;
+    if (rethrow_by_raise) raise(sig);   /* pending until this handler returns, then delivered */
+    /* a hardware fault happens again when the instruction is retried, now with the old handler */
+}
+
+/* Everything the handler will need, made now. Safe to call again to refresh. Lock held. */
+TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    unsigned char rnd[4] = { 0, 0, 0, 0 };
+    size_t n;
+    if (!cr->event_mem) cr->event_mem = (char *)telemetry__malloc(TELEMETRY_CRASH_BUFFER);
+    if (!cr->session_mem) cr->session_mem = (char *)telemetry__malloc(4096);
+    if (!cr->modules) cr->modules = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY__CRASH_MODULES);
+    if (!cr->event_mem || !cr->session_mem || !cr->modules) return TELEMETRY_ERR_NO_MEMORY;
+    cr->module_count = telemetry__find_modules(NULL, cr->modules, TELEMETRY__CRASH_MODULES);
+    if (telemetry__random_id(cr->event_id) != 0) return TELEMETRY_ERR_ENTROPY;
+    snprintf(cr->outbox_dir, sizeof cr->outbox_dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
+    telemetry__state_path("session", cr->session_path, sizeof cr->session_path);
+    telemetry__mkdirs(cr->outbox_dir);
+    telemetry__os_entropy(rnd, sizeof rnd);
+    /* <ms>-999999-<random>.msg: the name sorts by time like the outbox's own files */
+    {
+        telemetry__buf b;
+        char rhex[9];
+        telemetry__hex(rnd, sizeof rnd, rhex);
+        telemetry__buf_init_fixed(&b, cr->file_final, sizeof cr->file_final - 16);
+        telemetry__buf_puts(&b, cr->outbox_dir);
+        telemetry__buf_puts(&b, TELEMETRY__SEP);
+        n = b.len;
+        telemetry__buf_put_i64(&b, telemetry__now_ms());
+        while (b.len - n < 13 && !b.failed) {              /* 13 digits, like the outbox's names */
+            memmove(b.data + n + 1, b.data + n, b.len - n + 1);
+            b.data[n] = '0';
+            b.len++;
+        }
+        telemetry__buf_puts(&b, "-999999-");
+        telemetry__buf_puts(&b, rhex);
+        telemetry__buf_puts(&b, ".msg");
+        if (b.failed) return TELEMETRY_ERR_IO;
+        memcpy(cr->file_tmp, b.data, b.len);
+        memcpy(cr->file_tmp + b.len, ".tmp-crash", 11);
+    }
+    return 0;
+}
+
+/* Installs the handlers on an alternate stack (so a stack overflow is caught too), keeping the
+   previous ones. Lock held. */
+TELEMETRY__INTERNAL int telemetry__crash_install(void) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    struct sigaction sa;
+    stack_t ss;
+    int i, rc;
+    if (cr->installed) return 0;
+    if ((rc = telemetry__crash_prepare()) != 0) return rc;
+#  if defined(TELEMETRY__HAVE_UNWIND)
+    {   /* the unwinder's first use finds and caches things: do that now, not in the handler */
+        telemetry__stack warm;
+        telemetry__capture_stack(&warm, 0);
+    }
+#  endif
+    if (!cr->altstack) cr->altstack = telemetry__malloc(TELEMETRY__ALTSTACK_SIZE);
+    if (cr->altstack) {
+        stack_t old;
+        memset(&ss, 0, sizeof ss);
+        ss.ss_sp = cr->altstack;
+        ss.ss_size = TELEMETRY__ALTSTACK_SIZE;
+        /* keep the program's own alternate stack if it has one */
+        if (sigaltstack(NULL, &old) == 0 && (old.ss_flags & SS_DISABLE)) sigaltstack(&ss, NULL);
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = telemetry__crash_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    for (i = 0; i < TELEMETRY__NSIG; i++) sigaction(telemetry__crash_signals[i], &sa, &cr->previous[i]);
+    cr->installed = 1;
+    cr->entered = 0;
+    cr->done = 0;
+    return 0;
+}
+
+/* Puts the previous handlers back (shutdown). The buffers stay: a late signal on another thread
+   may still be reading them. Lock held. */
+TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    int i;
+    if (!cr->installed || cr->entered) return;
+    for (i = 0; i < TELEMETRY__NSIG; i++) sigaction(telemetry__crash_signals[i], &cr->previous[i], NULL);
+    cr->installed = 0;
+}
+#endif
+
+/* =============================================================================================
    >>public: the API, in the order of the declarations
    ============================================================================================= */
 TELEMETRY_API const char *telemetry_result_string(int result) {
@@ -4888,6 +5276,11 @@ TELEMETRY_API int telemetry_init(const telemetry_config *config) {
     if (telemetry__st.enabled) telemetry__prepare_state();
     if (telemetry__st.enabled && (telemetry__st.has_usage || telemetry__st.has_dsn)) telemetry__open_outbox(config);
     if (telemetry__st.enabled && telemetry__st.has_dsn && telemetry__st.outbox) telemetry__start_session();
+#if defined(TELEMETRY__HAVE_CRASH)
+    if (telemetry__st.enabled && telemetry__st.has_dsn && telemetry__st.state_dir[0] && !config->no_crash_handler &&
+        telemetry__crash_install() != 0)
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "the crash handler could not be installed");
+#endif
     if (telemetry__st.enabled) telemetry__kick_outbox();
     rc = telemetry__st.enabled ? TELEMETRY_OK : TELEMETRY_DISABLED;
     telemetry__unlock(&telemetry__state_lock);
@@ -5166,6 +5559,9 @@ TELEMETRY_API void telemetry_shutdown(void) {
     int64_t deadline;
     telemetry__lock(&telemetry__state_lock);
     deadline = telemetry__monotonic_ms() + (int64_t)telemetry__st.shutdown_timeout_ms;
+#if defined(TELEMETRY__HAVE_CRASH)
+    telemetry__crash_uninstall();              /* before anything it reads is released */
+#endif
     if (telemetry__st.initialized && telemetry__st.enabled && telemetry__st.has_session) telemetry__end_session();
     if (telemetry__st.outbox) {
         telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;

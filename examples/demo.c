@@ -1,7 +1,7 @@
 /* demo.c - a small command-line tool that uses telemetry.h the way a real one would.
 
      demo [--usage-url URL] [--dsn DSN] [--ca-file FILE] [--state-dir DIR] [--opt-in]
-          [--disclosure] [--error] [--consent yes|no]
+          [--disclosure] [--error] [--crash] [--consent yes|no]
 
    It defines two metrics, counts what it does, sends a usage report and (with --error) a Sentry
    error event, then shuts down. `make demo` runs it against the local receiver. */
@@ -29,7 +29,7 @@ static void print_log(telemetry_level level, const char *message, void *user_dat
 
 int main(int argc, char **argv) {
     telemetry_config cfg;
-    int i, rc, disclosure = 0, error = 0, consent = -1;
+    int i, rc, disclosure = 0, error = 0, crash = 0, consent = -1;
     memset(&cfg, 0, sizeof cfg);
     cfg.app_name = "demo";
     cfg.app_version = "1.0.0";
@@ -46,6 +46,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--opt-in")) cfg.opt_in = 1;
         else if (!strcmp(argv[i], "--disclosure")) disclosure = 1;
         else if (!strcmp(argv[i], "--error")) error = 1;
+        else if (!strcmp(argv[i], "--crash")) crash = 1;
         else { fprintf(stderr, "demo: unknown argument %s\n", argv[i]); return 2; }
     }
     rc = telemetry_init(&cfg);
@@ -65,6 +66,12 @@ int main(int argc, char **argv) {
         printf("demo: error event: %s\n", telemetry_result_string(rc));
         rc = telemetry_capture_message(TELEMETRY_LEVEL_INFO, "demo finished with %d warnings", 1);
         printf("demo: message event: %s\n", telemetry_result_string(rc));
+    }
+    if (crash) {
+        volatile int *nowhere = NULL;
+        printf("demo: crashing now (the next run sends the report)\n");
+        fflush(stdout);
+        *nowhere = 42;                                   /* SIGSEGV */
     }
     if (getenv("DEMO_EXIT_BEFORE_SHUTDOWN")) _exit(0);   /* for tests: a run that never ends cleanly */
     telemetry_shutdown();
