@@ -1382,12 +1382,13 @@ TELEMETRY__INTERNAL int telemetry__net_try(telemetry__net *n, const struct addri
 
 /* Connects to host:port, trying each address in turn; each gets an equal share of the time left so
    that one unreachable address (say, IPv6 without a route) cannot use up the whole deadline. */
-TELEMETRY__INTERNAL int telemetry__net_connect(telemetry__net *n, const telemetry_io *io, const char *host,
-                                               unsigned port, int64_t deadline) {
+/* Opens a connection before the deadline; a nonzero *cancel (when given) stops every wait. */
+TELEMETRY__INTERNAL int telemetry__net_connect_c(telemetry__net *n, const telemetry_io *io, const char *host,
+                                                 unsigned port, int64_t deadline, const int *cancel) {
     struct addrinfo hints, *res = NULL, *ai;
     char portstr[8];
     int gai, count = 0, i = 0;
-    n->fd = TELEMETRY__NO_SOCKET; n->io = io; n->io_conn = NULL; n->open = 0;   /* n->cancel is the caller's */
+    n->fd = TELEMETRY__NO_SOCKET; n->io = io; n->io_conn = NULL; n->open = 0; n->cancel = cancel;
     if (telemetry__ms_left(deadline) <= 0)
         return telemetry__net_fail(n, TELEMETRY_ERR_TIMEOUT, "deadline passed before connecting");
     if (io) {
@@ -1423,6 +1424,10 @@ TELEMETRY__INTERNAL int telemetry__net_connect(telemetry__net *n, const telemetr
             return telemetry__net_fail(n, TELEMETRY_ERR_TIMEOUT, "connect to %s:%u timed out", host, port);
         return telemetry__net_fail(n, TELEMETRY_ERR_NETWORK, "connect to %s:%u failed: %s", host, port, why);
     }
+}
+TELEMETRY__INTERNAL int telemetry__net_connect(telemetry__net *n, const telemetry_io *io, const char *host,
+                                               unsigned port, int64_t deadline) {
+    return telemetry__net_connect_c(n, io, host, port, deadline, NULL);
 }
 
 /* One read (writing = 0) or write on the connection: bytes moved (> 0), 0 at the end of the
@@ -2422,7 +2427,6 @@ TELEMETRY__INTERNAL int telemetry__http_client_new(telemetry__http_client **out,
 #endif
     c->net.fd = TELEMETRY__NO_SOCKET;
     if (cfg) c->cfg = *cfg;
-    c->net.cancel = c->cfg.cancel;
     c->cfg.ca_pem = telemetry__strdup(c->cfg.ca_pem);
     c->cfg.ca_file = c->cfg.ca_pem ? NULL : telemetry__strdup(c->cfg.ca_file);
     if (cfg && ((cfg->ca_pem && !c->cfg.ca_pem) || (!cfg->ca_pem && cfg->ca_file && !c->cfg.ca_file))) rc = TELEMETRY_ERR_NO_MEMORY;
@@ -2491,7 +2495,7 @@ TELEMETRY__INTERNAL int telemetry__http_open(telemetry__http_client *c, const te
                                              int64_t deadline) {
     int rc;
     c->connects++;
-    rc = telemetry__net_connect(&c->net, c->cfg.io, px ? px->url.host : u->host, px ? px->url.port : u->port, deadline);
+    rc = telemetry__net_connect_c(&c->net, c->cfg.io, px ? px->url.host : u->host, px ? px->url.port : u->port, deadline, c->cfg.cancel);
     if (rc || !u->secure) return rc;
     if (px) {                                            /* a tunnel to the origin: CONNECT host:port */
         telemetry__buf b;

@@ -30,7 +30,8 @@ static void *count_thread(void *arg) {
 }
 
 static void test_registry(void) {
-    telemetry_metric dup, bad, ok;
+    static telemetry_metric ok;                  /* registered for good: it must outlive the call */
+    telemetry_metric dup, bad;
     telemetry_metric *m;
     const char *prev = "";
     int n = 0;
