@@ -3597,6 +3597,191 @@ TELEMETRY__INTERNAL void telemetry__json_debug_meta(telemetry__json *j, const te
     telemetry__json_object_end(j);
 }
 
+/* ---- the next run names the frames --------------------------------------------------------
+   Where a crashed image is still on disk with the same build id, the worker adds "function" and
+   "symbol_addr" to its frames from the ELF symbol table (.symtab, else .dynsym) before sending,
+   so a project that uploads no debug files still sees parse_config instead of an address. */
+#  if defined(TELEMETRY__HAVE_PHDR)
+typedef struct telemetry__elf_image {
+    uint64_t start, size;
+    char path[512];
+    char code_id[129];
+} telemetry__elf_image;
+
+TELEMETRY__INTERNAL int telemetry__fread_at(FILE *f, uint64_t off, void *buf, size_t len) {
+    return fseek(f, (long)off, SEEK_SET) == 0 && fread(buf, 1, len, f) == len ? 0 : -1;
+}
+
+/* The function containing vaddr in the ELF file at path, if its build id is code_id (64-bit ELF
+   of this machine's byte order). 1 and name/symbol address when found. */
+TELEMETRY__INTERNAL int telemetry__elf_symbol(const char *path, const char *code_id, uint64_t offset_in_image,
+                                             char *name, size_t cap, uint64_t *sym_offset) {
+    FILE *f = fopen(path, "rb");
+    Elf64_Ehdr eh;
+    Elf64_Phdr ph;
+    Elf64_Shdr sh, strsh;
+    uint64_t min_vaddr = UINT64_MAX, vaddr, best_value = 0;
+    char hexid[129];
+    int i, found = 0, id_ok = 0, pass;
+    if (!f) return 0;
+    if (telemetry__fread_at(f, 0, &eh, sizeof eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+        eh.e_phentsize != sizeof ph || eh.e_shentsize != sizeof sh) { fclose(f); return 0; }
+    for (i = 0; i < eh.e_phnum; i++) {                   /* load base and build id */
+        if (telemetry__fread_at(f, eh.e_phoff + (uint64_t)i * sizeof ph, &ph, sizeof ph)) break;
+        if (ph.p_type == PT_LOAD && ph.p_vaddr < min_vaddr) min_vaddr = ph.p_vaddr;
+        if (ph.p_type == PT_NOTE && ph.p_filesz < 65536 && !id_ok) {
+            unsigned char note[65536];
+            size_t pos = 0;
+            if (telemetry__fread_at(f, ph.p_offset, note, (size_t)ph.p_filesz)) continue;
+            while (pos + 12 <= ph.p_filesz) {
+                uint32_t nsz, dsz, type;
+                size_t align = ph.p_align == 8 ? 8 : 4, desc;
+                memcpy(&nsz, note + pos, 4); memcpy(&dsz, note + pos + 4, 4); memcpy(&type, note + pos + 8, 4);
+                desc = pos + 12 + ((nsz + align - 1) & ~(align - 1));
+                if (desc + dsz > ph.p_filesz || dsz > 64) break;
+                if (type == 3 && nsz == 4 && memcmp(note + pos + 12, "GNU", 4) == 0) {
+                    telemetry__hex(note + desc, dsz, hexid);
+                    id_ok = strcmp(hexid, code_id) == 0;
+                    break;
+                }
+                pos = desc + ((dsz + align - 1) & ~(align - 1));
+            }
+        }
+    }
+    if (!id_ok || min_vaddr == UINT64_MAX) { fclose(f); return 0; }   /* changed or not ours */
+    vaddr = min_vaddr + offset_in_image;
+    for (pass = 0; pass < 2 && !found; pass++) {        /* .symtab first, then .dynsym */
+        for (i = 0; i < eh.e_shnum && !found; i++) {
+            uint64_t k, count;
+            if (telemetry__fread_at(f, eh.e_shoff + (uint64_t)i * sizeof sh, &sh, sizeof sh)) break;
+            if (sh.sh_type != (pass == 0 ? SHT_SYMTAB : SHT_DYNSYM) || sh.sh_entsize != sizeof(Elf64_Sym)) continue;
+            if (telemetry__fread_at(f, eh.e_shoff + (uint64_t)sh.sh_link * sizeof strsh, &strsh, sizeof strsh)) continue;
+            count = sh.sh_size / sizeof(Elf64_Sym);
+            for (k = 0; k < count && k < 4000000; k++) {
+                Elf64_Sym sym;
+                if (telemetry__fread_at(f, sh.sh_offset + k * sizeof sym, &sym, sizeof sym)) break;
+                if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_value == 0) continue;
+                if (vaddr >= sym.st_value && vaddr < sym.st_value + (sym.st_size ? sym.st_size : 1) && sym.st_value >= best_value) {
+                    size_t n = 0;
+                    int c = 0;
+                    if (fseek(f, (long)(strsh.sh_offset + sym.st_name), SEEK_SET) != 0) continue;
+                    while (n + 1 < cap && (c = fgetc(f)) != EOF && c != 0) name[n++] = (char)c;
+                    name[n] = 0;
+                    if (n == 0) continue;
+                    best_value = sym.st_value;
+                    *sym_offset = sym.st_value - min_vaddr;
+                    found = 1;
+                }
+            }
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* Reads "key":"value" or "key":number from s at or after p (our own writer's format). */
+TELEMETRY__INTERNAL const char *telemetry__json_field(const char *p, const char *end, const char *key, char *out, size_t cap) {
+    size_t kl = strlen(key), n = 0;
+    const char *q;
+    for (q = p; q + kl + 3 < end; q++) {
+        if (q[0] != '"' || strncmp(q + 1, key, kl) != 0 || q[kl + 1] != '"' || q[kl + 2] != ':') continue;
+        q += kl + 3;
+        if (*q == '"') {
+            for (q++; q < end && *q != '"' && n + 1 < cap; q++) {
+                if (*q == '\\') return NULL;                  /* escaped text: not worth it here */
+                out[n++] = *q;
+            }
+            if (q < end && *q == '"') q++;                 /* past the closing quote */
+        } else {
+            for (; q < end && ((*q >= '0' && *q <= '9') || *q == '-') && n + 1 < cap; q++) out[n++] = *q;
+        }
+        out[n] = 0;
+        return q;
+    }
+    return NULL;
+}
+
+/* Rewrites a crash file from the outbox with named frames; 0 and its new size when it was
+   rewritten. */
+TELEMETRY__INTERNAL int telemetry__symbolicate_file(const char *path, size_t *new_size) {
+    char *text = NULL, *event, *p, *events_end, field[600];
+    size_t len = 0, ev_len, i, nimg = 0;
+    int err, named = 0;
+    telemetry__elf_image img[16];
+    telemetry__buf out, ev;
+    const char *home = getenv("HOME");
+    if (telemetry__read_file(path, 4u << 20, &text, &len, &err) != 0) return -1;
+    /* meta line, header line, then {"type":"event","length":N} */
+    p = strchr(text, '\n'); if (p) p = strchr(p + 1, '\n');
+    if (!p || strncmp(p + 1, "{\"type\":\"event\",\"length\":", 25) != 0) { telemetry__free(text); return -1; }
+    ev_len = (size_t)strtoull(p + 26, NULL, 10);
+    event = strchr(p + 1, '\n');
+    if (!event || (size_t)(++event - text) + ev_len > len) { telemetry__free(text); return -1; }
+    events_end = event + ev_len;
+    /* the images */
+    for (p = strstr(event, "\"debug_meta\""); p && p < events_end && nimg < 16; ) {
+        telemetry__elf_image *im = &img[nimg];
+        const char *q = telemetry__json_field(p, events_end, "image_addr", field, sizeof field);
+        if (!q) break;
+        im->start = strtoull(field, NULL, 16);
+        if (!(q = telemetry__json_field(q, events_end, "image_size", field, sizeof field))) break;
+        im->size = strtoull(field, NULL, 10);
+        if (!(q = telemetry__json_field(q, events_end, "code_file", field, sizeof field))) break;
+        if (field[0] == '~' && home) {
+            telemetry__buf pb;
+            telemetry__buf_init_fixed(&pb, im->path, sizeof im->path);
+            telemetry__buf_puts(&pb, home);
+            telemetry__buf_puts(&pb, field + 1);
+            if (pb.failed) im->path[0] = 0;
+        } else telemetry__copy(im->path, sizeof im->path, field);
+        im->code_id[0] = 0;
+        if (strncmp(q, ",\"code_id\":", 11) == 0 && telemetry__json_field(q, events_end, "code_id", field, sizeof field))
+            telemetry__copy(im->code_id, sizeof im->code_id, field);
+        nimg++;
+        p = (char *)q;
+    }
+    /* the frames: {"instruction_addr":"0x..."} gains function and symbol_addr */
+    telemetry__buf_init(&ev);
+    for (p = event; p < events_end; ) {
+        char *f = strstr(p, "{\"instruction_addr\":\"0x");
+        char *close = f ? strchr(f + 22, '"') : NULL;
+        uint64_t addr;
+        char fname[256];
+        uint64_t sym = 0;
+        if (!f || f >= events_end || !close || close[1] != '}') { telemetry__buf_append(&ev, p, (size_t)(events_end - p)); break; }
+        telemetry__buf_append(&ev, p, (size_t)(close + 1 - p));
+        addr = strtoull(f + 21, NULL, 16);
+        for (i = 0; i < nimg; i++) {
+            if (!img[i].code_id[0] || addr < img[i].start || addr >= img[i].start + img[i].size) continue;
+            if (telemetry__elf_symbol(img[i].path, img[i].code_id, addr - img[i].start, fname, sizeof fname, &sym)) {
+                telemetry__json j;
+                telemetry__buf_puts(&ev, ",\"function\":");
+                telemetry__json_init(&j, &ev);
+                telemetry__json_string(&j, fname);
+                telemetry__buf_puts(&ev, ",\"symbol_addr\":");
+                telemetry__buf_printf(&ev, "\"0x%llx\"", (unsigned long long)(img[i].start + sym));
+                named++;
+            }
+            break;
+        }
+        p = close + 1;
+    }
+    if (named == 0 || ev.failed) { telemetry__buf_free(&ev); telemetry__free(text); return -1; }
+    telemetry__buf_init(&out);
+    p = strchr(text, '\n'); p = strchr(p + 1, '\n');
+    telemetry__buf_append(&out, text, (size_t)(p + 1 - text));
+    telemetry__buf_printf(&out, "{\"type\":\"event\",\"length\":%lu}\n", (unsigned long)ev.len);
+    telemetry__buf_append(&out, ev.data, ev.len);
+    telemetry__buf_append(&out, events_end, len - (size_t)(events_end - text));
+    err = out.failed ? -1 : telemetry__write_file_atomic(path, out.data, out.len, 0);
+    *new_size = out.len;
+    telemetry__buf_free(&out);
+    telemetry__buf_free(&ev);
+    telemetry__free(text);
+    return err;
+}
+#  endif
+
 /* =============================================================================================
    >>sentry: events and envelopes (protocols.md sections 2 and 3)
    ============================================================================================= */
@@ -3949,6 +4134,7 @@ typedef struct telemetry__item {
     int64_t next_try;           /* monotonic ms before which it waits (back-off, rate limits) */
     int attempts;
     int busy;                   /* being written or sent: nobody else may drop it */
+    int crash;                  /* written by the crash handler: name its frames before sending */
     size_t len;                 /* body bytes */
     size_t disk_size;           /* bytes of its file */
     char *data;                 /* the body while it is in memory, NULL once spilled */
@@ -4116,6 +4302,7 @@ TELEMETRY__INTERNAL void telemetry__outbox_load(telemetry__outbox *ob) {
                 it->len = (size_t)size - strlen(line);
                 it->disk_size = (size_t)size;
                 it->created_ms = strtoll(names[i], NULL, 10);
+                it->crash = strstr(names[i], "-999999-") != NULL;
                 ob->disk_bytes += (size_t)size;
                 *tail = it;
                 tail = &it->next;
@@ -4434,6 +4621,24 @@ TELEMETRY__INTERNAL int telemetry__outbox_step(telemetry__outbox *ob, int64_t *w
     len = it->len;
     rc = 0;
     telemetry__buf_init(&wire);
+#if defined(TELEMETRY__HAVE_PHDR)
+    if (it->crash && it->file[0]) {                 /* name the frames while the binary is here */
+        char path[1200];
+        size_t size = 0;
+        telemetry__item_path(ob, it, path, sizeof path);
+        it->crash = 0;
+        telemetry__unlock(&ob->lock);
+        rc = telemetry__symbolicate_file(path, &size);
+        telemetry__lock(&ob->lock);
+        if (rc == 0) {                               /* the file grew by the names */
+            size_t meta_len = sizeof TELEMETRY__OUTBOX_MAGIC - 1 + sizeof "envelope error -\n" - 1;
+            ob->disk_bytes += size - (it->disk_size < size ? it->disk_size : size);
+            it->disk_size = size;
+            it->len = size > meta_len ? size - meta_len : size;
+        }
+        rc = 0;
+    }
+#endif
     if (!body) {
         telemetry__unlock(&ob->lock);
         rc = telemetry__item_load(ob, it, &loaded, &len);

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""check_crash_record.py RECORD SIGNAL SCHEMA: the receiver's record (JSON lines) holds exactly one
+"""check_crash_record.py RECORD SIGNAL SCHEMA [FUNCTION]: the receiver's record (JSON lines) holds exactly one
 crash event for SIGNAL, valid under Sentry's event schema, with the crashing frame and its image,
 and a session that ended "crashed". Prints "N passed, M failed"."""
 import json
@@ -8,6 +8,7 @@ import sys
 import jsonschema
 
 record, signal, schema_path = sys.argv[1], sys.argv[2], sys.argv[3]
+expect_function = sys.argv[4] if len(sys.argv) > 4 else None   # the next run names the frames
 validator = jsonschema.Draft7Validator(json.load(open(schema_path)))
 passed = failed = 0
 
@@ -51,6 +52,10 @@ if crashes:
         inside = [i for i in images if int(i["image_addr"], 16) <= last < int(i["image_addr"], 16) + i["image_size"]]
         check(len(inside) == 1, "the crashing frame's image is in debug_meta")
         check(bool(inside) and inside[0].get("code_id") and inside[0].get("debug_id"), "the image has code_id and debug_id")
+    if expect_function:
+        names = [f.get("function") for f in frames]
+        check(expect_function in names, "a frame is named %s (got %s)" % (expect_function, names))
+        check(frames and frames[-1].get("function") == expect_function, "the crashing frame is %s" % expect_function)
     threads = ev.get("threads", {}).get("values", [])
     check(any(t.get("crashed") and t.get("id") == exc.get("thread_id") for t in threads), "the crashing thread is named")
     check(any(c.get("message", "").startswith("about to crash") for c in ev.get("breadcrumbs", {}).get("values", [])),

@@ -33,8 +33,8 @@ if [ $? -eq 97 ]; then pass; else fail "the allocator interposition does not wor
 start_sink
 dsn="http://$KEY@127.0.0.1:$port/42"
 
-# mode, signal name, signal number
-while read -r mode sig num; do
+# mode, signal name, signal number, the crashing function the next run must name (- for none)
+while read -r mode sig num func; do
     state="$tmp/state-$mode"
     mkdir -p "$state"
     : >"$tmp/record.jsonl"
@@ -55,7 +55,7 @@ while read -r mode sig num; do
     files=$(ls "$state/outbox" 2>/dev/null | grep -c '\.msg$')
     if [ "$files" -eq 1 ]; then pass; else fail "$mode: $files crash files in the outbox, want 1"; fi
     timeout 30 "$BUILD/crashme" none "$state" "$dsn" || fail "$mode: the next run failed"
-    out=$(/usr/bin/python3 tests/check_crash_record.py "$tmp/record.jsonl" "$sig" "$SCHEMA")
+    out=$(/usr/bin/python3 tests/check_crash_record.py "$tmp/record.jsonl" "$sig" "$SCHEMA" $( [ "$func" != - ] && echo "$func"))
     p=$(sed -n 's/^\([0-9]*\) passed.*/\1/p' <<<"$out" | tail -1); f=$(sed -n 's/.* \([0-9]*\) failed$/\1/p' <<<"$out" | tail -1)
     passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
     grep FAILED <<<"$out"
@@ -63,13 +63,13 @@ while read -r mode sig num; do
     if [ "$left" -eq 0 ]; then pass; else fail "$mode: $left files left in the outbox after the next run"; fi
     echo "ok $mode ($sig, crash run $ms ms)"
 done <<'MODES'
-null SIGSEGV 11
-abort SIGABRT 6
-fpe SIGFPE 8
-stack SIGSEGV 11
-thread SIGSEGV 11
-chained SIGSEGV 11
-inhandler SIGSEGV 11
+null SIGSEGV 11 parse_config
+abort SIGABRT 6 -
+fpe SIGFPE 8 main
+stack SIGSEGV 11 recurse
+thread SIGSEGV 11 parse_config
+chained SIGSEGV 11 parse_config
+inhandler SIGSEGV 11 -
 MODES
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
