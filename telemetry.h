@@ -65,6 +65,12 @@
        TELEMETRY_MAX_NAME             64           longest counter or metric name, in bytes
        TELEMETRY_MAX_STRING_VALUE     1024         longest metric string value kept, in bytes
        TELEMETRY_JSON_MAX_DEPTH       32           deepest nesting the JSON writer accepts
+       TELEMETRY_MAX_TAGS             64           tags kept for events
+       TELEMETRY_MAX_BREADCRUMBS      100          breadcrumbs kept (a ring: the oldest goes first)
+       TELEMETRY_MAX_FRAMES           64           stack frames in an error or crash event
+       TELEMETRY_OUTBOX_MEMORY        1 MiB        default of cfg.outbox_memory_bytes
+       TELEMETRY_OUTBOX_DISK          8 MiB        default of cfg.outbox_disk_bytes
+       TELEMETRY_CRASH_BUFFER         192 KiB      room for the crash event, made at init
 
    ============================================================================================
    4. WHAT IT DOES NOT DO
@@ -174,7 +180,22 @@
    - cfg.io replaces the sockets (embedded systems): each callback gets the milliseconds left.
 
    ============================================================================================
-   11. METRICS
+   11. CRASHES
+   ============================================================================================
+
+   With a DSN, telemetry_init installs a handler for SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT and
+   SIGTRAP on an alternate stack (stack overflows included), keeping the previous handlers. At a
+   crash it writes a fatal Sentry event (signal, fault address, the crashing thread's stack, the
+   images the frames fall in, tags, breadcrumbs, the session marked crashed) into the outbox
+   folder with open/write/rename, no malloc and no lock, then restores the previous handlers and
+   raises the signal again: the process ends as it would have without the library, and the
+   program's own handler runs. The next run sends the report, first naming the frames from the
+   ELF symbol tables where the binary is unchanged. cfg.no_crash_handler or
+   TELEMETRY_NO_CRASH_HANDLER turn it off. Not captured: memory, registers, environment, other
+   threads. docs/crashes.md has the details.
+
+   ============================================================================================
+   12. METRICS
    ============================================================================================
 
        TELEMETRY_METRIC(id, "description") { return telemetry_int(42); }
@@ -193,7 +214,7 @@
    buffer. Metric identifiers are at most TELEMETRY_MAX_NAME-1 bytes of [A-Za-z0-9_-].
 
    ============================================================================================
-   12. PUBLIC FUNCTIONS AND CONFIG FIELDS
+   13. PUBLIC FUNCTIONS AND CONFIG FIELDS
    ============================================================================================
 
    See the declarations below: each has a comment. docs/api.md repeats them with examples.
