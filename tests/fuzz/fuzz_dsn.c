@@ -42,18 +42,4 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
 }
 
-#ifdef FUZZ_STANDALONE
-int main(int argc, char **argv) {
-    int i;
-    for (i = 1; i < argc; i++) {
-        static uint8_t buf[1 << 16];
-        FILE *f = fopen(argv[i], "rb");
-        size_t n;
-        if (!f) continue;
-        n = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, n);
-    }
-    return 0;
-}
-#endif
+#include "standalone.h"

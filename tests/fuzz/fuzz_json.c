@@ -449,22 +449,4 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
 }
 
-#ifdef FUZZ_STANDALONE
-/* Runs each file given on the command line once (for builds without libFuzzer, e.g. valgrind). */
-int main(int argc, char **argv) {
-    int i;
-    for (i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        fz_str s = { NULL, 0, 0 };
-        unsigned char chunk[4096];
-        size_t n;
-        if (!f) { perror(argv[i]); return 2; }
-        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) fz_put(&s, chunk, n);
-        fclose(f);
-        LLVMFuzzerTestOneInput(s.p ? s.p : (const unsigned char *)"", s.n);
-        fz_free(&s);
-    }
-    printf("fuzz_json: %d inputs ran\n", argc - 1);
-    return 0;
-}
-#endif
+#include "standalone.h"
