@@ -4062,8 +4062,8 @@ TELEMETRY__INTERNAL void telemetry__rate_limits_update(int64_t until[TELEMETRY__
                 if (q < end && *q == ';') q++;
             }
             if (!any) { hit[TELEMETRY__RL_ALL] = 1; known = 1; }
-            if (known) {
-                for (k = 0; k < TELEMETRY__RL_COUNT; k++) if (hit[k] && now + ms > until[k]) until[k] = now + ms;
+            if (known) {                                   /* a 0 s limit blocks nothing */
+                for (k = 0; k < TELEMETRY__RL_COUNT; k++) if (hit[k] && ms > 0 && now + ms > until[k]) until[k] = now + ms;
                 applied = 1;
             }
         }
@@ -4077,7 +4077,8 @@ TELEMETRY__INTERNAL void telemetry__rate_limits_update(int64_t until[TELEMETRY__
             if (*r >= '0' && *r <= '9') { while (*r >= '0' && *r <= '9' && v < 86400) v = v * 10 + (*r++ - '0'); secs = v; }
         }
         if (secs * 1000 > TELEMETRY__RL_CAP_MS) secs = TELEMETRY__RL_CAP_MS / 1000;
-        if (now + secs * 1000 > until[TELEMETRY__RL_ALL]) until[TELEMETRY__RL_ALL] = now + secs * 1000;
+        /* "Retry-After: 0" asks for no wait at all */
+        if (secs > 0 && now + secs * 1000 > until[TELEMETRY__RL_ALL]) until[TELEMETRY__RL_ALL] = now + secs * 1000;
     }
 }
 TELEMETRY__INTERNAL int telemetry__rate_limited(const int64_t until[TELEMETRY__RL_COUNT], int category, int64_t now) {
