@@ -4807,8 +4807,12 @@ TELEMETRY__INTERNAL int telemetry__outbox_flush(telemetry__outbox *ob, int64_t d
     while (ob->head && ob->worker_started) {
         int64_t left = deadline - telemetry__monotonic_ms();
         int untried = 0;
-        for (it = ob->head; it; it = it->next) if (it->attempts == 0 || it->busy) untried = 1;
-        if (!untried || left <= 0) break;                          /* the rest is failing: later */
+        for (it = ob->head; it; it = it->next) {
+            int rl = telemetry__item_rl(it);
+            if (it->busy || (it->attempts == 0 && !(rl >= 0 && telemetry__rate_limited(ob->rate_until, rl, telemetry__ob_now(ob)))))
+                untried = 1;
+        }
+        if (!untried || left <= 0) break;              /* the rest is failing or held: later */
         telemetry__cond_wait_ms(&ob->cond, &ob->lock, left < 50 ? left : 50);
     }
 #endif
