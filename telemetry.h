@@ -748,7 +748,11 @@ TELEMETRY__INTERNAL void telemetry__log(telemetry_level level, const char *fmt, 
     static const char *names[] = { "debug", "info", "warning", "error", "fatal" };
     char msg[512];
     va_list ap;
-    if (!telemetry__log_sink.fn && !telemetry__log_sink.debug) return;
+    int on;
+    telemetry__lock(&telemetry__log_lock);          /* log_detach clears the sink under this lock */
+    on = telemetry__log_sink.fn || telemetry__log_sink.debug;
+    telemetry__unlock(&telemetry__log_lock);
+    if (!on) return;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
@@ -1825,7 +1829,6 @@ configure:
     t->xip.inner = &t->xc;
     br_ssl_engine_set_versions(&t->sc.eng, BR_TLS12, BR_TLS12);
     br_ssl_engine_set_suites(&t->sc.eng, suites, sizeof suites / sizeof suites[0]);
-    br_ssl_engine_set_ec(&t->sc.eng, &br_ec_all_m15);
     br_ssl_engine_set_prf_sha256(&t->sc.eng, &br_tls12_sha256_prf);
     br_ssl_engine_set_prf_sha384(&t->sc.eng, &br_tls12_sha384_prf);
     br_ssl_engine_set_default_aes_gcm(&t->sc.eng);
@@ -4147,7 +4150,8 @@ enum { TELEMETRY__DROP_QUEUE, TELEMETRY__DROP_CACHE, TELEMETRY__DROP_SEND_ERROR,
 static const char *const telemetry__drop_names[TELEMETRY__DROP_COUNT] = { "queue_overflow", "cache_overflow", "send_error" };
 
 typedef struct telemetry__item {
-    struct telemetry__item *next;
+    struct telemetry__item *next, *prev;    /* the queue, oldest first */
+    struct telemetry__item *mnext, *mprev;  /* the in-memory (unspilled) items, oldest first */
     int kind;                   /* TELEMETRY__KIND_USAGE or _ENVELOPE */
     int category;               /* TELEMETRY__CAT_* */
     char push_id[21];           /* a Firebase record's key, fixed once so retries overwrite it */
@@ -4184,7 +4188,15 @@ typedef struct telemetry__outbox {
     telemetry__cond cond;
     telemetry__thread thread;
 #endif
-    telemetry__item *head;
+    telemetry__item *head, *tail;
+    telemetry__item *mhead, *mtail;    /* items whose body is in memory: the ones to spill */
+    long usage_items;           /* usage reports queued: victims are found without a full walk */
+    int net_ok;                 /* the last send got an answer: send from memory, spill later */
+    int64_t sending_since;      /* monotonic ms the request in progress started, 0 when none */
+    int64_t down_until[2];      /* per endpoint (0 usage URL, 1 Sentry): after a failed connection,
+                                   monotonic ms before which nothing else goes there */
+    int64_t nap_until;          /* the worker naps (polls) until then after its last send */
+    int asleep;                 /* the worker waits for a signal: a new payload must wake it */
     size_t memory_bytes, disk_bytes;
     unsigned seq;
     int64_t rate_until[TELEMETRY__RL_COUNT];
@@ -4279,6 +4291,31 @@ TELEMETRY__INTERNAL int telemetry__name_cmp(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Appends an item to the queue (and to the in-memory list when its body is in memory). Lock held. */
+TELEMETRY__INTERNAL void telemetry__outbox_append(telemetry__outbox *ob, telemetry__item *it) {
+    it->next = NULL; it->prev = ob->tail;
+    if (ob->tail) ob->tail->next = it; else ob->head = it;
+    ob->tail = it;
+    if (it->data) {
+        it->mnext = NULL; it->mprev = ob->mtail;
+        if (ob->mtail) ob->mtail->mnext = it; else ob->mhead = it;
+        ob->mtail = it;
+    }
+    if (it->category == TELEMETRY__CAT_USAGE) ob->usage_items++;
+}
+/* Takes an item off the in-memory list (its body was written to disk, or it is removed). */
+TELEMETRY__INTERNAL void telemetry__outbox_mem_unlink(telemetry__outbox *ob, telemetry__item *it) {
+    if (it->mprev) it->mprev->mnext = it->mnext; else ob->mhead = it->mnext;
+    if (it->mnext) it->mnext->mprev = it->mprev; else ob->mtail = it->mprev;
+    it->mnext = it->mprev = NULL;
+}
+/* The oldest payload that is only in memory and not pinned by a write or a send, or NULL. */
+TELEMETRY__INTERNAL telemetry__item *telemetry__outbox_unspilled(telemetry__outbox *ob) {
+    telemetry__item *it;
+    for (it = ob->mhead; it && it->busy; it = it->mnext) {}
+    return it;
+}
+
 /* Takes in what earlier runs (or a crash handler) left in the outbox folder, oldest first. */
 TELEMETRY__INTERNAL void telemetry__outbox_load(telemetry__outbox *ob) {
 #if !defined(_WIN32)
@@ -4286,7 +4323,6 @@ TELEMETRY__INTERNAL void telemetry__outbox_load(telemetry__outbox *ob) {
     struct dirent *e;
     char **names = NULL, path[1400];
     size_t count = 0, cap = 0, i;
-    telemetry__item **tail = &ob->head;
     if (!d) return;
     while ((e = readdir(d)) != NULL) {
         size_t n = strlen(e->d_name);
@@ -4307,7 +4343,6 @@ TELEMETRY__INTERNAL void telemetry__outbox_load(telemetry__outbox *ob) {
     }
     closedir(d);
     if (count) qsort(names, count, sizeof *names, telemetry__name_cmp);
-    while (*tail) tail = &(*tail)->next;
     for (i = 0; i < count; i++) {
         FILE *f;
         char line[128];
@@ -4326,8 +4361,7 @@ TELEMETRY__INTERNAL void telemetry__outbox_load(telemetry__outbox *ob) {
                 it->created_ms = strtoll(names[i], NULL, 10);
                 it->crash = strstr(names[i], "-999999-") != NULL;
                 ob->disk_bytes += (size_t)size;
-                *tail = it;
-                tail = &it->next;
+                telemetry__outbox_append(ob, it);
                 it = NULL;
             }
         }
@@ -4348,11 +4382,11 @@ TELEMETRY__INTERNAL void telemetry__outbox_load(telemetry__outbox *ob) {
 /* ---- caps: drop the oldest usage report first; an error report only when no usage report is
    left to go instead. The item being sent is never dropped. ---------------------------------- */
 TELEMETRY__INTERNAL void telemetry__outbox_remove(telemetry__outbox *ob, telemetry__item *it) {
-    telemetry__item **p;
-    for (p = &ob->head; *p && *p != it; p = &(*p)->next) {}
-    TELEMETRY_ASSERT(*p == it && !it->busy);
-    if (*p) *p = it->next;
-    if (it->data) ob->memory_bytes -= it->len;
+    TELEMETRY_ASSERT(!it->busy);
+    if (it->prev) it->prev->next = it->next; else ob->head = it->next;
+    if (it->next) it->next->prev = it->prev; else ob->tail = it->prev;
+    if (it->category == TELEMETRY__CAT_USAGE) ob->usage_items--;
+    if (it->data) { ob->memory_bytes -= it->len; telemetry__outbox_mem_unlink(ob, it); }
     if (it->file[0]) {
         char path[1200];
         telemetry__item_path(ob, it, path, sizeof path);
@@ -4371,10 +4405,11 @@ TELEMETRY__INTERNAL void telemetry__outbox_drop(telemetry__outbox *ob, telemetry
 /* The oldest item that may go to make room: usage first; on_disk selects spilled or in-memory. */
 TELEMETRY__INTERNAL telemetry__item *telemetry__outbox_victim(telemetry__outbox *ob, int on_disk) {
     telemetry__item *it, *fallback = NULL;
-    for (it = ob->head; it; it = it->next) {
+    for (it = on_disk ? ob->head : ob->mhead; it; it = on_disk ? it->next : it->mnext) {
         if (it->busy || (on_disk ? !it->file[0] : !it->data)) continue;
         if (it->category == TELEMETRY__CAT_USAGE) return it;
         if (!fallback) fallback = it;
+        if (ob->usage_items == 0) break;            /* no usage report to prefer: the oldest goes */
     }
     return fallback;
 }
@@ -4382,7 +4417,7 @@ TELEMETRY__INTERNAL telemetry__item *telemetry__outbox_victim(telemetry__outbox 
 /* Queues a payload the caller encoded; takes ownership of data (allocated with telemetry__malloc). */
 TELEMETRY__INTERNAL int telemetry__outbox_push(telemetry__outbox *ob, int kind, int category, const char *push_id,
                                               char *data, size_t len) {
-    telemetry__item *it = (telemetry__item *)telemetry__malloc(sizeof *it), **tail;
+    telemetry__item *it = (telemetry__item *)telemetry__malloc(sizeof *it);
     if (!it) { telemetry__free(data); return TELEMETRY_ERR_NO_MEMORY; }
     memset(it, 0, sizeof *it);
     it->kind = kind;
@@ -4393,8 +4428,7 @@ TELEMETRY__INTERNAL int telemetry__outbox_push(telemetry__outbox *ob, int kind, 
     it->len = len;
     it->data = data;
     telemetry__lock(&ob->lock);
-    for (tail = &ob->head; *tail; tail = &(*tail)->next) {}
-    *tail = it;
+    telemetry__outbox_append(ob, it);
     ob->memory_bytes += len;
     while (ob->memory_bytes > ob->memory_cap) {
         telemetry__item *victim = telemetry__outbox_victim(ob, 0);
@@ -4402,7 +4436,7 @@ TELEMETRY__INTERNAL int telemetry__outbox_push(telemetry__outbox *ob, int kind, 
         telemetry__outbox_drop(ob, victim, TELEMETRY__DROP_QUEUE);
     }
 #if !defined(TELEMETRY_NO_THREADS)
-    telemetry__cond_signal(&ob->cond);
+    if (ob->asleep || ob->memory_bytes > ob->memory_cap / 2) telemetry__cond_signal(&ob->cond);
 #endif
     telemetry__unlock(&ob->lock);
     return 0;
@@ -4415,7 +4449,7 @@ TELEMETRY__INTERNAL void telemetry__outbox_spill(telemetry__outbox *ob, int64_t 
     for (;;) {
         telemetry__item *it;
         int rc, dropped_self = 0;
-        for (it = ob->head; it && (it->file[0] || !it->data || it->busy); it = it->next) {}
+        it = telemetry__outbox_unspilled(ob);
         if (!it || !ob->disk_ok || !ob->dir[0] || telemetry__monotonic_ms() >= deadline) return;
         while (ob->disk_bytes + it->len + 80 > ob->disk_cap) {
             telemetry__item *victim = telemetry__outbox_victim(ob, 1);
@@ -4437,6 +4471,7 @@ TELEMETRY__INTERNAL void telemetry__outbox_spill(telemetry__outbox *ob, int64_t 
         }
         ob->disk_bytes += it->disk_size;
         ob->memory_bytes -= it->len;
+        telemetry__outbox_mem_unlink(ob, it);
         telemetry__free(it->data);
         it->data = NULL;
     }
@@ -4582,6 +4617,8 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__outbox *ob, const telemetr
     }
 }
 
+#define TELEMETRY__ENDPOINT(it) ((it)->kind == TELEMETRY__KIND_USAGE ? 0 : 1)
+
 /* The rate-limit category an item waits on, or -1. */
 TELEMETRY__INTERNAL int telemetry__item_rl(const telemetry__item *it) {
     switch (it->category) {
@@ -4633,6 +4670,7 @@ TELEMETRY__INTERNAL int telemetry__outbox_step(telemetry__outbox *ob, int64_t *w
             int64_t lim = a > b ? a : b;
             if (lim > until) until = lim;
         }
+        if (ob->down_until[TELEMETRY__ENDPOINT(it)] - mono > until) until = ob->down_until[TELEMETRY__ENDPOINT(it)] - mono;
         if (until <= 0) break;
         if (until < soonest) soonest = until;
     }
@@ -4668,12 +4706,15 @@ TELEMETRY__INTERNAL int telemetry__outbox_step(telemetry__outbox *ob, int64_t *w
         body = loaded;
     }
     if (rc == 0) rc = telemetry__wire_body(ob, it, body, len, &wire, taken);
+    ob->sending_since = telemetry__monotonic_ms();
     telemetry__unlock(&ob->lock);
     if (rc == 0) rc = telemetry__deliver(ob, it, wire.data, wire.len, telemetry__monotonic_ms() + (int64_t)ob->timeout_ms, &status);
     telemetry__buf_free(&wire);
     telemetry__free(loaded);
     telemetry__lock(&ob->lock);
+    ob->sending_since = 0;
     it->busy = 0;
+    if (status) ob->down_until[TELEMETRY__ENDPOINT(it)] = 0;             /* it answered */
     if (rc == 0 || rc == TELEMETRY_ERR_NOT_CONFIGURED || rc == TELEMETRY_ERR_IO || rc == TELEMETRY_ERR_INVALID_ARGUMENT ||
         (rc == TELEMETRY_ERR_HTTP_STATUS && status >= 400 && status < 500)) {
         if (rc == 0) {
@@ -4691,7 +4732,12 @@ TELEMETRY__INTERNAL int telemetry__outbox_step(telemetry__outbox *ob, int64_t *w
         telemetry__os_entropy(&j, 1);
         it->attempts++;
         it->next_try = telemetry__monotonic_ms() + delay / 2 + delay * j / 510;   /* 50% to 100% */
+        /* no answer at all: the others to that endpoint wait as long (one try per back-off period,
+           not one per payload: offline, a backlog costs one connection attempt, not thousands) */
+        if (rc == TELEMETRY_ERR_NETWORK || rc == TELEMETRY_ERR_TIMEOUT || rc == TELEMETRY_ERR_TLS)
+            ob->down_until[TELEMETRY__ENDPOINT(it)] = it->next_try;
     }
+    ob->net_ok = rc == 0;
     if (memcmp(before, ob->rate_until, sizeof before) != 0) telemetry__save_rate_limits(ob);
     *wait_ms = 0;
 #if !defined(TELEMETRY_NO_THREADS)
@@ -4731,12 +4777,26 @@ TELEMETRY__INTERNAL void telemetry__outbox_worker(telemetry__outbox *ob) {
     telemetry__lock(&ob->lock);
     while (!ob->stop) {
         int64_t wait = 0;
-        telemetry__outbox_spill(ob, INT64_MAX);
+        /* While the server answers, payloads go out from memory and only what must wait is
+           written to disk: after a failed send, when memory is half full (in 5 ms slices, so
+           sending goes on), or when nothing is due. */
+        if (!ob->net_ok) telemetry__outbox_spill(ob, INT64_MAX);
+        else if (ob->memory_bytes > ob->memory_cap / 2) telemetry__outbox_spill(ob, telemetry__monotonic_ms() + 5);
         if (ob->stop) break;
-        if (!telemetry__outbox_step(ob, &wait)) {
-            if (wait > 60000) wait = 60000;
-            telemetry__cond_wait_ms(&ob->cond, &ob->lock, wait);
+        if (telemetry__outbox_step(ob, &wait)) { ob->nap_until = 0; continue; }
+        if (ob->disk_ok && ob->dir[0] && telemetry__outbox_unspilled(ob)) { telemetry__outbox_spill(ob, INT64_MAX); continue; }
+        if (wait > 60000) wait = 60000;
+        /* After its last send the worker naps in 5 ms slices for 50 ms, so that a program that
+           queues one payload after another does not pay for waking it each time (a futex wake,
+           about 10 us in a VM); then it sleeps until a caller wakes it. */
+        {
+            int64_t now = telemetry__monotonic_ms();
+            if (!ob->nap_until) ob->nap_until = now + 50;
+            if (now < ob->nap_until) { if (wait > 5) wait = 5; }
+            else ob->asleep = 1;
         }
+        telemetry__cond_wait_ms(&ob->cond, &ob->lock, wait);
+        ob->asleep = 0;
     }
     ob->worker_done = 1;
     telemetry__cond_signal(&ob->cond);
@@ -4785,6 +4845,7 @@ TELEMETRY__INTERNAL telemetry__outbox *telemetry__outbox_new(void) {
 #endif
     ob->refs = 1;
     ob->disk_ok = 1;
+    ob->net_ok = 1;
     return ob;
 }
 
@@ -4795,11 +4856,12 @@ TELEMETRY__INTERNAL int telemetry__outbox_flush(telemetry__outbox *ob, int64_t d
     int rc;
     telemetry__lock(&ob->lock);
     for (it = ob->head; it; it = it->next) { it->next_try = 0; it->attempts = 0; }
+    ob->down_until[0] = ob->down_until[1] = 0;
 #if defined(TELEMETRY_NO_THREADS)
     while (ob->head && telemetry__monotonic_ms() < deadline) {
         int64_t wait;
         int untried = 0;
-        for (it = ob->head; it; it = it->next) if (it->attempts == 0) untried = 1;
+        for (it = ob->head; it; it = it->next) if (it->attempts == 0 && ob->down_until[TELEMETRY__ENDPOINT(it)] <= telemetry__monotonic_ms()) untried = 1;
         if (!untried || !telemetry__outbox_step(ob, &wait)) break;
     }
 #else
@@ -4809,11 +4871,15 @@ TELEMETRY__INTERNAL int telemetry__outbox_flush(telemetry__outbox *ob, int64_t d
         int untried = 0;
         for (it = ob->head; it; it = it->next) {
             int rl = telemetry__item_rl(it);
-            if (it->busy || (it->attempts == 0 && !(rl >= 0 && telemetry__rate_limited(ob->rate_until, rl, telemetry__ob_now(ob)))))
+            if (it->busy || (it->attempts == 0 && !(rl >= 0 && telemetry__rate_limited(ob->rate_until, rl, telemetry__ob_now(ob))) &&
+                               ob->down_until[TELEMETRY__ENDPOINT(it)] <= telemetry__monotonic_ms()))
                 untried = 1;
         }
         if (!untried || left <= 0) break;              /* the rest is failing or held: later */
-        telemetry__cond_wait_ms(&ob->cond, &ob->lock, left < 50 ? left : 50);
+        /* a request that does not end holds the worker: meanwhile keep what waits in memory */
+        if (ob->sending_since && telemetry__monotonic_ms() - ob->sending_since > 100) telemetry__outbox_spill(ob, deadline);
+        left = deadline - telemetry__monotonic_ms();
+        if (left > 0) telemetry__cond_wait_ms(&ob->cond, &ob->lock, left < 50 ? left : 50);
     }
 #endif
     rc = ob->head ? TELEMETRY_ERR_TIMEOUT : 0;
@@ -4941,6 +5007,46 @@ TELEMETRY__INTERNAL void telemetry__kick_outbox(void) {
 #endif
 }
 
+/* Drops not told yet (the server never answered, or the run ends) become a client report in the
+   outbox folder, so the next run tells them. Lock held. */
+TELEMETRY__INTERNAL void telemetry__outbox_keep_drops(telemetry__outbox *ob) {
+    int64_t taken[TELEMETRY__DROP_COUNT][TELEMETRY__CAT_COUNT];
+    size_t len = 0;
+    char *report;
+    telemetry__buf env;
+    telemetry__item *it, *rit;
+    int r, c;
+    int64_t refused[TELEMETRY__CAT_COUNT];
+    if (!ob->has_dsn || !ob->client_reports || !ob->dir[0] || !ob->disk_ok) return;
+    /* an unspilled item now is lost with the outbox: count it */
+    for (it = ob->mhead; it; it = it->mnext) if (!it->busy && it->category != TELEMETRY__CAT_USAGE) ob->dropped[TELEMETRY__DROP_QUEUE][it->category]++;
+    /* only what the server cannot know: payloads it refused (4xx) are not carried over */
+    memcpy(refused, ob->dropped[TELEMETRY__DROP_SEND_ERROR], sizeof refused);
+    memset(ob->dropped[TELEMETRY__DROP_SEND_ERROR], 0, sizeof refused);
+    report = telemetry__client_report(ob, taken, &len);
+    memcpy(ob->dropped[TELEMETRY__DROP_SEND_ERROR], refused, sizeof refused);
+    if (!report) return;
+    telemetry__buf_init(&env);
+    telemetry__buf_puts(&env, "{\"sdk\":{\"name\":\"" TELEMETRY_SDK_NAME "\",\"version\":\"" TELEMETRY_VERSION_STRING "\"}}");
+    telemetry__envelope_item(&env, "client_report", report, len);
+    telemetry__envelope_end(&env);
+    telemetry__free(report);
+    rit = env.failed ? NULL : (telemetry__item *)telemetry__malloc(sizeof *rit);
+    if (!rit) { telemetry__buf_free(&env); return; }
+    memset(rit, 0, sizeof *rit);
+    rit->kind = TELEMETRY__KIND_ENVELOPE;
+    rit->category = TELEMETRY__CAT_INTERNAL;
+    rit->created_ms = telemetry__ob_now(ob);
+    rit->data = env.data; rit->len = env.len;
+    telemetry__mkdirs(ob->dir);
+    if (telemetry__item_write(ob, rit) == 0) {           /* outside the disk cap: a few hundred bytes */
+        for (r = 0; r < TELEMETRY__DROP_COUNT; r++) for (c = 0; c < TELEMETRY__CAT_COUNT; c++) ob->dropped[r][c] -= taken[r][c];
+    } else {
+        for (it = ob->mhead; it; it = it->mnext) if (!it->busy && it->category != TELEMETRY__CAT_USAGE) ob->dropped[TELEMETRY__DROP_QUEUE][it->category]--;
+    }
+    telemetry__item_free(rit);
+}
+
 /* Stops the worker by the deadline plus grace_ms (a request in progress notices the stop within
    TELEMETRY__CANCEL_SLICE_MS; one stuck in name resolution is left to finish on its own,
    touching only the outbox it co-owns), keeps what is unsent on disk, lets go. */
@@ -4976,8 +5082,9 @@ TELEMETRY__INTERNAL void telemetry__close_outbox(int64_t deadline, int64_t grace
         }
     }
 #endif
-    spill_deadline = telemetry__monotonic_ms() + 20;
+    spill_deadline = telemetry__monotonic_ms() + (grace_ms ? 20 : 1);   /* TELEMETRY_NO_WAIT: no floor */
     telemetry__outbox_spill(ob, deadline > spill_deadline ? deadline : spill_deadline);
+    telemetry__outbox_keep_drops(ob);
     telemetry__unlock(&ob->lock);
     if (ob->abandoned) telemetry__log_detach();
     telemetry__outbox_release(ob);
@@ -4995,8 +5102,8 @@ TELEMETRY__INTERNAL void telemetry__purge_outbox(void) {
     }
     telemetry__unlock(&ob->lock);
     if (ob->dir[0]) {
-        telemetry__outbox_load(ob);                 /* files the worker had not taken in yet */
         telemetry__lock(&ob->lock);
+        telemetry__outbox_load(ob);                 /* files the worker had not taken in yet */
         for (it = ob->head; it; it = next) {
             next = it->next;
             if (!it->busy) telemetry__outbox_remove(ob, it);
@@ -5675,7 +5782,10 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
             if (rc == 0 && with_session) {
                 int was_pending = telemetry__st.session.init_pending;
                 telemetry__st.session.init_pending = 0;       /* init:true goes out once */
-                if (level >= TELEMETRY_LEVEL_ERROR || was_pending) telemetry__save_session();
+                /* the file only matters if this run never reaches shutdown: written when the
+                   session starts and at its first error, not at every error (this is disk I/O on
+                   the caller's thread, under the library's lock) */
+                if (was_pending || (level >= TELEMETRY_LEVEL_ERROR && telemetry__st.session.errors == 1)) telemetry__save_session();
             }
             if (rc == 0) telemetry__kick_outbox();
         }
@@ -5714,7 +5824,11 @@ TELEMETRY_API int telemetry_add_breadcrumb(const char *category, const char *fmt
     telemetry__crumb *c;
     if (!fmt) return TELEMETRY_ERR_INVALID_ARGUMENT;
     telemetry__lock(&telemetry__state_lock);
-    if (!telemetry__st.initialized || !telemetry__st.enabled) { telemetry__unlock(&telemetry__state_lock); return telemetry__st.initialized ? TELEMETRY_DISABLED : TELEMETRY_ERR_NOT_INITIALIZED; }
+    if (!telemetry__st.initialized || !telemetry__st.enabled) {
+        int rc = telemetry__st.initialized ? TELEMETRY_DISABLED : TELEMETRY_ERR_NOT_INITIALIZED;   /* read under the lock */
+        telemetry__unlock(&telemetry__state_lock);
+        return rc;
+    }
     c = &telemetry__sc.crumbs[telemetry__sc.crumb_next];
     telemetry__sc.crumb_next = (telemetry__sc.crumb_next + 1) % TELEMETRY_MAX_BREADCRUMBS;
     if (telemetry__sc.crumb_count < TELEMETRY_MAX_BREADCRUMBS) telemetry__sc.crumb_count++;
@@ -5766,7 +5880,9 @@ TELEMETRY_API int telemetry_flush(unsigned timeout_ms) {
     else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
     else if (!ob) rc = 0;
     else {
+        telemetry__lock(&ob->lock);         /* refs is guarded by the outbox's lock */
         ob->refs++;                         /* flush waits without holding the library's lock */
+        telemetry__unlock(&ob->lock);
         rc = 1;
     }
     telemetry__unlock(&telemetry__state_lock);

@@ -1,0 +1,28 @@
+# mk/bench.mk - the benchmarks (tests/bench/bench_*.c; not part of `make test`):
+#   make bench        builds them into $(BUILD)/bench_* and runs them all with tests/bench/run.sh,
+#                     which starts the local receiver (two: EC and RSA certificates) and stops it
+#   make bench-build  only builds them
+# Knobs (environment), e.g. BENCH_REPEAT=3 (run the set three times and print the medians),
+# BENCH_N, BENCH_CAPTURES: see docs/benchmarks.md. bench_transport also links libcurl
+# (libcurl4-openssl-dev), the reference client.
+# Included by the top-level Makefile, which defines CC, BUILD, WARN, CPPFLAGS and LDLIBS.
+
+BENCH_SRCS   := $(wildcard tests/bench/bench_*.c)
+BENCHES      := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/%)
+BENCH_CFLAGS := -O2 -std=c99 $(WARN) $(CPPFLAGS)
+BENCH_DEPS   := telemetry.h tests/bench/bench.h
+
+.PHONY: bench bench-build
+bench-build: $(BENCHES) $(BUILD)/telemetry_sink
+
+bench: bench-build
+	BUILD=$(BUILD) bash tests/bench/run.sh
+
+$(BUILD)/bench_%: tests/bench/bench_%.c $(BENCH_DEPS)
+	@mkdir -p $(BUILD)
+	$(CC) $(BENCH_CFLAGS) $< -o $@ $(LDLIBS)
+
+# libcurl (OpenSSL flavour: libcurl4-openssl-dev) is the reference client.
+$(BUILD)/bench_transport: tests/bench/bench_transport.c $(BENCH_DEPS)
+	@mkdir -p $(BUILD)
+	$(CC) $(BENCH_CFLAGS) $< -o $@ $(LDLIBS) -lcurl
