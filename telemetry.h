@@ -3980,13 +3980,16 @@ TELEMETRY__INTERNAL int telemetry__session_json(telemetry__buf *out, const telem
 
 /* The session file: "key=value" lines, so a run that never reaches shutdown leaves its session
    for the next run to report as abnormal. */
+TELEMETRY__INTERNAL void telemetry__session_text(const telemetry__session *se, telemetry__buf *b) {
+    telemetry__buf_printf(b, "sid=%s\ndid=%s\nrelease=%s\nenvironment=%s\nstatus=%s\nstarted=%lld\nupdated=%lld\nerrors=%lld\ninit=%d\n",
+                          se->sid, se->did, se->release, se->environment, se->status, (long long)se->started_ms,
+                          (long long)se->updated_ms, (long long)se->errors, se->init_pending);
+}
 TELEMETRY__INTERNAL int telemetry__session_save(const telemetry__session *se, const char *path) {
     telemetry__buf b;
     int rc;
     telemetry__buf_init(&b);
-    telemetry__buf_printf(&b, "sid=%s\ndid=%s\nrelease=%s\nenvironment=%s\nstatus=%s\nstarted=%lld\nupdated=%lld\nerrors=%lld\ninit=%d\n",
-                          se->sid, se->did, se->release, se->environment, se->status, (long long)se->started_ms,
-                          (long long)se->updated_ms, (long long)se->errors, se->init_pending);
+    telemetry__session_text(se, &b);
     rc = b.failed ? TELEMETRY_ERR_NO_MEMORY : telemetry__write_file_atomic(path, b.data, b.len, 0);
     telemetry__buf_free(&b);
     return rc;
@@ -4159,6 +4162,7 @@ typedef struct telemetry__item {
     int64_t created_ms;         /* wall clock, for the file name and the order */
     int64_t next_try;           /* monotonic ms before which it waits (back-off, rate limits) */
     int attempts;
+    unsigned tried_gen;         /* the flush generation in which its last attempt began */
     int busy;                   /* being written or sent: nobody else may drop it */
     int crash;                  /* written by the crash handler: name its frames before sending */
     size_t len;                 /* body bytes */
@@ -4199,6 +4203,13 @@ typedef struct telemetry__outbox {
     int asleep;                 /* the worker waits for a signal: a new payload must wake it */
     size_t memory_bytes, disk_bytes;
     unsigned seq;
+    unsigned flush_gen;         /* bumped by every flush: attempts begun before it do not count */
+    int64_t usage_hold_until;   /* monotonic ms: the usage server answered 429 (a flush keeps it) */
+    /* the session file, kept current by the worker so the caller's thread does no disk I/O */
+    char session_path[1100];
+    char *session_text;         /* the next content to write, or NULL */
+    int session_closed;         /* the session ended: the file must not come back */
+    telemetry__mutex session_io;/* held while the file is written or removed */
     int64_t rate_until[TELEMETRY__RL_COUNT];
     int64_t dropped[TELEMETRY__DROP_COUNT][TELEMETRY__CAT_COUNT];
     int64_t usage_dropped;      /* usage reports dropped, told in the next usage report */
@@ -4599,10 +4610,17 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__outbox *ob, const telemetr
         telemetry__free(target);
         if (rc == 0) {
             *status = resp.status;
-            if (it->kind == TELEMETRY__KIND_ENVELOPE || resp.status == 429) {
+            if (it->kind == TELEMETRY__KIND_ENVELOPE) {
                 telemetry__lock(&ob->lock);
-                telemetry__rate_limits_update(ob->rate_until, resp.status, it->kind == TELEMETRY__KIND_ENVELOPE ? resp.rate_limits : NULL,
-                                              resp.retry_after, telemetry__ob_now(ob));
+                telemetry__rate_limits_update(ob->rate_until, resp.status, resp.rate_limits, resp.retry_after, telemetry__ob_now(ob));
+                telemetry__unlock(&ob->lock);
+            } else if (resp.status == 429) {
+                /* the usage server's own limit: it holds usage reports only, never Sentry's */
+                int64_t until[TELEMETRY__RL_COUNT], now = telemetry__ob_now(ob);
+                memset(until, 0, sizeof until);
+                telemetry__rate_limits_update(until, 429, NULL, resp.retry_after, now);
+                telemetry__lock(&ob->lock);
+                if (until[TELEMETRY__RL_ALL] > now) ob->usage_hold_until = telemetry__monotonic_ms() + (until[TELEMETRY__RL_ALL] - now);
                 telemetry__unlock(&ob->lock);
             }
             if (resp.status == 429) rc = TELEMETRY_ERR_RATE_LIMITED;
@@ -4630,13 +4648,6 @@ TELEMETRY__INTERNAL int telemetry__item_rl(const telemetry__item *it) {
 }
 
 /* Rate limits are remembered across runs: "<all> <error> <session> <internal>" wall-clock ms. */
-TELEMETRY__INTERNAL void telemetry__save_rate_limits(telemetry__outbox *ob) {
-    char text[160];
-    if (!ob->ratelimit_path[0] || !ob->disk_ok) return;
-    snprintf(text, sizeof text, "%lld %lld %lld %lld\n", (long long)ob->rate_until[0], (long long)ob->rate_until[1],
-             (long long)ob->rate_until[2], (long long)ob->rate_until[3]);
-    telemetry__write_file_atomic(ob->ratelimit_path, text, strlen(text), 0);
-}
 TELEMETRY__INTERNAL void telemetry__load_rate_limits(telemetry__outbox *ob) {
     char *text = NULL;
     int err;
@@ -4671,11 +4682,13 @@ TELEMETRY__INTERNAL int telemetry__outbox_step(telemetry__outbox *ob, int64_t *w
             if (lim > until) until = lim;
         }
         if (ob->down_until[TELEMETRY__ENDPOINT(it)] - mono > until) until = ob->down_until[TELEMETRY__ENDPOINT(it)] - mono;
+        if (it->kind == TELEMETRY__KIND_USAGE && ob->usage_hold_until - mono > until) until = ob->usage_hold_until - mono;
         if (until <= 0) break;
         if (until < soonest) soonest = until;
     }
     if (!it) { *wait_ms = soonest; return 0; }
     it->busy = 1;
+    it->tried_gen = ob->flush_gen;
     memcpy(before, ob->rate_until, sizeof before);
     body = it->data;
     len = it->len;
@@ -4718,8 +4731,20 @@ TELEMETRY__INTERNAL int telemetry__outbox_step(telemetry__outbox *ob, int64_t *w
     if (rc == 0 || rc == TELEMETRY_ERR_NOT_CONFIGURED || rc == TELEMETRY_ERR_IO || rc == TELEMETRY_ERR_INVALID_ARGUMENT ||
         (rc == TELEMETRY_ERR_HTTP_STATUS && status >= 400 && status < 500)) {
         if (rc == 0) {
+            char done[1200];
+            done[0] = 0;
             for (r = 0; r < TELEMETRY__DROP_COUNT; r++) for (c = 0; c < TELEMETRY__CAT_COUNT; c++) ob->dropped[r][c] -= taken[r][c];
+            if (it->file[0]) {                  /* its file goes after the lock is let go */
+                telemetry__item_path(ob, it, done, sizeof done);
+                ob->disk_bytes -= it->disk_size > ob->disk_bytes ? ob->disk_bytes : it->disk_size;
+                it->file[0] = 0;
+            }
             telemetry__outbox_remove(ob, it);
+            if (done[0]) {
+                telemetry__unlock(&ob->lock);
+                remove(done);
+                telemetry__lock(&ob->lock);
+            }
         } else {
             telemetry__outbox_drop(ob, it, TELEMETRY__DROP_SEND_ERROR);   /* never retried */
         }
@@ -4732,13 +4757,21 @@ TELEMETRY__INTERNAL int telemetry__outbox_step(telemetry__outbox *ob, int64_t *w
         telemetry__os_entropy(&j, 1);
         it->attempts++;
         it->next_try = telemetry__monotonic_ms() + delay / 2 + delay * j / 510;   /* 50% to 100% */
+        if (it->tried_gen != ob->flush_gen) it->next_try = 0;   /* a flush since asks for a fresh try */
         /* no answer at all: the others to that endpoint wait as long (one try per back-off period,
            not one per payload: offline, a backlog costs one connection attempt, not thousands) */
         if (rc == TELEMETRY_ERR_NETWORK || rc == TELEMETRY_ERR_TIMEOUT || rc == TELEMETRY_ERR_TLS)
             ob->down_until[TELEMETRY__ENDPOINT(it)] = it->next_try;
     }
     ob->net_ok = rc == 0;
-    if (memcmp(before, ob->rate_until, sizeof before) != 0) telemetry__save_rate_limits(ob);
+    if (memcmp(before, ob->rate_until, sizeof before) != 0 && ob->ratelimit_path[0] && ob->disk_ok) {
+        char text[160];                         /* written after the lock is let go */
+        snprintf(text, sizeof text, "%lld %lld %lld %lld\n", (long long)ob->rate_until[0], (long long)ob->rate_until[1],
+                 (long long)ob->rate_until[2], (long long)ob->rate_until[3]);
+        telemetry__unlock(&ob->lock);
+        telemetry__write_file_atomic(ob->ratelimit_path, text, strlen(text), 0);
+        telemetry__lock(&ob->lock);
+    }
     *wait_ms = 0;
 #if !defined(TELEMETRY_NO_THREADS)
     telemetry__cond_signal(&ob->cond);                          /* flush() waits on this */
@@ -4762,13 +4795,28 @@ TELEMETRY__INTERNAL void telemetry__outbox_release(telemetry__outbox *ob) {
     telemetry__dsn_free(&ob->dsn);
     telemetry__free(ob->ca_file);
     telemetry__free(ob->ca_pem);
+    telemetry__free(ob->session_text);
 #if !defined(TELEMETRY_NO_THREADS)
     telemetry__cond_destroy(&ob->cond);
 #  if !defined(_WIN32)
+    pthread_mutex_destroy(&ob->session_io);
     pthread_mutex_destroy(&ob->lock);
 #  endif
 #endif
     telemetry__free(ob);
+}
+
+/* Writes the newest session state the program handed over. Lock held; let go around the I/O. */
+TELEMETRY__INTERNAL void telemetry__outbox_write_session(telemetry__outbox *ob) {
+    char *text = ob->session_text;
+    ob->session_text = NULL;
+    telemetry__unlock(&ob->lock);
+    telemetry__lock(&ob->session_io);
+    if (!TELEMETRY__ATOMIC_LOAD(&ob->session_closed) && ob->session_path[0])
+        telemetry__write_file_atomic(ob->session_path, text, strlen(text), 0);
+    telemetry__unlock(&ob->session_io);
+    telemetry__free(text);
+    telemetry__lock(&ob->lock);
 }
 
 /* ---- the worker ----------------------------------------------------------------------------- */
@@ -4777,6 +4825,7 @@ TELEMETRY__INTERNAL void telemetry__outbox_worker(telemetry__outbox *ob) {
     telemetry__lock(&ob->lock);
     while (!ob->stop) {
         int64_t wait = 0;
+        if (ob->session_text) telemetry__outbox_write_session(ob);
         /* While the server answers, payloads go out from memory and only what must wait is
            written to disk: after a failed send, when memory is half full (in 5 ms slices, so
            sending goes on), or when nothing is due. */
@@ -4843,6 +4892,11 @@ TELEMETRY__INTERNAL telemetry__outbox *telemetry__outbox_new(void) {
 #  endif
     telemetry__cond_init(&ob->cond);
 #endif
+#if !defined(TELEMETRY_NO_THREADS) && !defined(_WIN32)
+    pthread_mutex_init(&ob->session_io, NULL);
+#elif defined(_WIN32) && !defined(TELEMETRY_NO_THREADS)
+    InitializeSRWLock(&ob->session_io);
+#endif
     ob->refs = 1;
     ob->disk_ok = 1;
     ob->net_ok = 1;
@@ -4854,14 +4908,18 @@ TELEMETRY__INTERNAL telemetry__outbox *telemetry__outbox_new(void) {
 TELEMETRY__INTERNAL int telemetry__outbox_flush(telemetry__outbox *ob, int64_t deadline) {
     telemetry__item *it;
     int rc;
+    unsigned gen;
     telemetry__lock(&ob->lock);
+    gen = ++ob->flush_gen;
     for (it = ob->head; it; it = it->next) { it->next_try = 0; it->attempts = 0; }
     ob->down_until[0] = ob->down_until[1] = 0;
 #if defined(TELEMETRY_NO_THREADS)
     while (ob->head && telemetry__monotonic_ms() < deadline) {
         int64_t wait;
         int untried = 0;
-        for (it = ob->head; it; it = it->next) if (it->attempts == 0 && ob->down_until[TELEMETRY__ENDPOINT(it)] <= telemetry__monotonic_ms()) untried = 1;
+        for (it = ob->head; it; it = it->next)
+            if ((it->attempts == 0 || it->tried_gen != gen) && ob->down_until[TELEMETRY__ENDPOINT(it)] <= telemetry__monotonic_ms() &&
+                !(it->kind == TELEMETRY__KIND_USAGE && ob->usage_hold_until > telemetry__monotonic_ms())) untried = 1;
         if (!untried || !telemetry__outbox_step(ob, &wait)) break;
     }
 #else
@@ -4871,8 +4929,10 @@ TELEMETRY__INTERNAL int telemetry__outbox_flush(telemetry__outbox *ob, int64_t d
         int untried = 0;
         for (it = ob->head; it; it = it->next) {
             int rl = telemetry__item_rl(it);
-            if (it->busy || (it->attempts == 0 && !(rl >= 0 && telemetry__rate_limited(ob->rate_until, rl, telemetry__ob_now(ob))) &&
-                               ob->down_until[TELEMETRY__ENDPOINT(it)] <= telemetry__monotonic_ms()))
+            if (it->busy || ((it->attempts == 0 || it->tried_gen != gen) &&
+                             !(rl >= 0 && telemetry__rate_limited(ob->rate_until, rl, telemetry__ob_now(ob))) &&
+                             ob->down_until[TELEMETRY__ENDPOINT(it)] <= telemetry__monotonic_ms() &&
+                             !(it->kind == TELEMETRY__KIND_USAGE && ob->usage_hold_until > telemetry__monotonic_ms())))
                 untried = 1;
         }
         if (!untried || left <= 0) break;              /* the rest is failing or held: later */
@@ -4922,6 +4982,27 @@ TELEMETRY__INTERNAL int64_t telemetry__usage_dropped(int take) {
     if (take) ob->usage_dropped = 0;
     telemetry__unlock(&ob->lock);
     return n;
+}
+
+/* Hands the session's state to the worker, which writes the file: no disk I/O on the caller's
+   thread. (Without threads there is no worker: written here.) */
+TELEMETRY__INTERNAL void telemetry__note_session(void) {
+    telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
+    telemetry__buf b;
+    if (!telemetry__st.has_session || !telemetry__st.state_dir[0] || !ob) return;
+#if defined(TELEMETRY_NO_THREADS)
+    telemetry__session_save(&telemetry__st.session, ob->session_path);
+    (void)b;
+#else
+    telemetry__buf_init(&b);
+    telemetry__session_text(&telemetry__st.session, &b);
+    if (b.failed) { telemetry__buf_free(&b); return; }
+    telemetry__lock(&ob->lock);
+    telemetry__free(ob->session_text);
+    ob->session_text = b.data;
+    if (ob->asleep) telemetry__cond_signal(&ob->cond);
+    telemetry__unlock(&ob->lock);
+#endif
 }
 
 TELEMETRY__INTERNAL void telemetry__save_session(void) {
@@ -4989,6 +5070,7 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(const telemetry_config *c) {
     if (telemetry__st.state_dir[0]) {
         snprintf(ob->dir, sizeof ob->dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
         telemetry__state_path("ratelimits", ob->ratelimit_path, sizeof ob->ratelimit_path);
+        telemetry__state_path("session", ob->session_path, sizeof ob->session_path);
         telemetry__outbox_load(ob);
         telemetry__load_rate_limits(ob);
     }
@@ -5785,7 +5867,7 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
                 /* the file only matters if this run never reaches shutdown: written when the
                    session starts and at its first error, not at every error (this is disk I/O on
                    the caller's thread, under the library's lock) */
-                if (was_pending || (level >= TELEMETRY_LEVEL_ERROR && telemetry__st.session.errors == 1)) telemetry__save_session();
+                if (was_pending || level >= TELEMETRY_LEVEL_ERROR) telemetry__note_session();
             }
             if (rc == 0) telemetry__kick_outbox();
         }
@@ -5898,9 +5980,19 @@ TELEMETRY__INTERNAL void telemetry__end_session(void) {
     telemetry__copy(se->status, sizeof se->status, "exited");
     se->updated_ms = telemetry__now_ms();
     if (telemetry__queue_envelope(NULL, NULL, se) == 0) {
+        telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
         char path[1100];
         telemetry__state_path("session", path, sizeof path);
+        if (ob) {                           /* no late write by the worker may bring it back */
+            telemetry__lock(&ob->lock);
+            TELEMETRY__ATOMIC_STORE(&ob->session_closed, 1);
+            telemetry__free(ob->session_text);
+            ob->session_text = NULL;
+            telemetry__unlock(&ob->lock);
+            telemetry__lock(&ob->session_io);
+        }
         remove(path);                       /* the outbox holds its last word now */
+        if (ob) telemetry__unlock(&ob->session_io);
     } else {
         telemetry__save_session();
     }

@@ -70,8 +70,12 @@
  *   POST /_sink/reset      zero the counters (the record file is kept).
  *   GET  /_sink/mode       {"mode":"ok","remaining":-1,"ms":0,"only":"any"}
  *   POST /_sink/mode?m=MODE[&n=COUNT][&ms=MS][&only=envelope|firebase]
+ *                   [&retry_after=SECONDS][&rate_limits=VALUE]
  *     switch misbehaviour for the next COUNT payload requests (default:
  *     until changed).  Answers like GET.  Unknown mode -> 400.
+ *     retry_after (-1: no header) and rate_limits (percent-encoded, empty:
+ *     no header) only change what mode 429 sends; each POST resets them to
+ *     the defaults (60 and the value below) unless given.
  *   Control routes (/_sink/...) are never subject to misbehaviour.
  *   Anything else -> 404 with a JSON explanation.
  *
@@ -89,6 +93,7 @@
  *   reset    read the request, then close with SO_LINGER 0 (TCP RST).
  *   429      429 with Retry-After: 60 and X-Sentry-Rate-Limits:
  *            60:error;transaction:organization:quota_exceeded
+ *            (or the retry_after= / rate_limits= values of the mode route)
  *   500, 503 that status with a JSON error body.
  *   307      307 with Location: <same scheme>://localhost:<port><same target>
  *            (a client must not follow it for Sentry, nor to a non-Firebase
@@ -196,6 +201,8 @@
 #define SINK_FB_KEY_MAX 768
 #define SINK_FB_DEPTH_MAX 32
 #define SINK_PRINT_TEXT_MAX 1024                 /* attachment preview */
+#define SINK_RL_MAX 256                          /* mode 429's X-Sentry-Rate-Limits */
+#define SINK_RL_DEFAULT "60:error;transaction:organization:quota_exceeded"
 
 /* ======================================================================== */
 /* Growable byte buffer                                                     */
@@ -825,6 +832,8 @@ static struct {
     int mode, only;
     long remaining;       /* -1: until changed */
     long ms;
+    long retry_after;     /* mode 429: Retry-After seconds, -1 = no header */
+    char rate_limits[SINK_RL_MAX]; /* mode 429: X-Sentry-Rate-Limits, "" = none */
     unsigned long requests, connections, envelopes, events, sessions,
         attachments, client_reports, other_items, fb_writes, rejected,
         faults, tls_errors;
@@ -979,13 +988,21 @@ static void set_mode_locked(int mode, long count, long ms, int only)
     G.ms = ms;
 }
 
+/* What mode 429 answers with, as it was when the fault was taken. */
+typedef struct {
+    long retry_after;
+    char rate_limits[SINK_RL_MAX];
+} fault_429;
+
 /* Take the fault to apply to a payload request of the given route. */
-static int take_fault(int route, long *ms)
+static int take_fault(int route, long *ms, fault_429 *f429)
 {
     int m;
     pthread_mutex_lock(&G.lock);
     m = G.mode;
     *ms = G.ms;
+    f429->retry_after = G.retry_after;
+    memcpy(f429->rate_limits, G.rate_limits, sizeof f429->rate_limits);
     if (m == M_OK || m == M_REFUSE ||
         (G.only == ONLY_ENVELOPE && route != ROUTE_ENVELOPE) ||
         (G.only == ONLY_FIREBASE && route != ROUTE_FIREBASE)) {
@@ -2392,9 +2409,10 @@ static void handle_control(conn *c, req *r, resp *o)
         pthread_mutex_unlock(&G.lock);
         sb_addc(&o->body, '\n');
     } else if (!strcmp(r->path, "/_sink/mode") && !strcmp(r->method, "POST")) {
-        char m[32], n[32], ms[32], only[32];
-        long count = -1, msv = -1;
-        int mode, onlyv = ONLY_ANY;
+        char m[32], n[32], ms[32], only[32], ra[32], rl[SINK_RL_MAX];
+        long count = -1, msv = -1, rav = 60;
+        int mode, onlyv = ONLY_ANY, got_rl;
+        size_t i;
         if (query_get(r->query, "m", m, sizeof m) <= 0 || (mode = parse_mode(m)) < 0) {
             resp_json(o, 400, "{\"error\":\"m must be one of ok hang close truncate reset 429 500 503 307 trickle delay chunked eof interim refuse\"}\n");
             return;
@@ -2413,9 +2431,22 @@ static void handle_control(conn *c, req *r, resp *o)
             else if (!strcmp(only, "any")) onlyv = ONLY_ANY;
             else { resp_json(o, 400, "{\"error\":\"only must be envelope, firebase or any\"}\n"); return; }
         }
+        if (query_get(r->query, "retry_after", ra, sizeof ra) > 0 && (!parse_long(ra, &rav) || rav > 86400)) {
+            resp_json(o, 400, "{\"error\":\"retry_after must be 0..86400 seconds, or -1 for no header\"}\n");
+            return;
+        }
+        got_rl = query_get(r->query, "rate_limits", rl, sizeof rl);
+        for (i = 0; got_rl > 0 && rl[i]; i++)
+            if ((unsigned char)rl[i] < 0x20 || (unsigned char)rl[i] > 0x7E) got_rl = -1;
+        if (got_rl < 0) {
+            resp_json(o, 400, "{\"error\":\"rate_limits must be printable ASCII, at most 255 bytes\"}\n");
+            return;
+        }
         o->status = 200;
         pthread_mutex_lock(&G.lock);
         set_mode_locked(mode, count, msv, onlyv);
+        G.retry_after = rav;
+        snprintf(G.rate_limits, sizeof G.rate_limits, "%s", got_rl > 0 ? rl : SINK_RL_DEFAULT);
         mode_json_locked(&o->body);
         pthread_mutex_unlock(&G.lock);
         sb_addc(&o->body, '\n');
@@ -2521,6 +2552,7 @@ static int serve_one(conn *c, int *how)
     char project[32];
     int st, route, fault, keep = 0;
     long ms = 0;
+    fault_429 f429;
     memset(&r, 0, sizeof r);
     memset(&o, 0, sizeof o);
     *how = END_GRACEFUL;
@@ -2598,7 +2630,7 @@ static int serve_one(conn *c, int *how)
         keep = send_response(c, &o, 0) == 0 && !o.close;
         goto done;
     }
-    fault = take_fault(route, &ms);
+    fault = take_fault(route, &ms, &f429);
     switch (fault) {
     case M_HANG:
         log_simple(c, &r, "fault 'hang': not answering (not delivered)");
@@ -2636,9 +2668,12 @@ static int serve_one(conn *c, int *how)
                                          : "unavailable: injected by telemetry_sink (mode 503)";
         if (route == ROUTE_FIREBASE) firebase_error(&o, status, msg);
         else sentry_error(&o, status, msg);
-        if (fault == M_429)
-            sb_adds(&o.xhdr, "Retry-After: 60\r\n"
-                             "X-Sentry-Rate-Limits: 60:error;transaction:organization:quota_exceeded\r\n");
+        if (fault == M_429 && f429.retry_after >= 0) sb_addf(&o.xhdr, "Retry-After: %ld\r\n", f429.retry_after);
+        if (fault == M_429 && f429.rate_limits[0]) {
+            sb_adds(&o.xhdr, "X-Sentry-Rate-Limits: ");
+            sb_adds(&o.xhdr, f429.rate_limits);
+            sb_adds(&o.xhdr, "\r\n");
+        }
         {
             char what[64];
             snprintf(what, sizeof what, "fault '%s': %d (not delivered)", mode_names[fault], status);
@@ -3002,6 +3037,7 @@ static void usage(FILE *f)
         "Listens on 127.0.0.1 (port 0 = any free port; defaults https 8443 and http 8080\n"
         "when neither port option is given).  MODE: ok hang close truncate reset 429 500 503\n"
         "307 trickle delay chunked eof interim refuse.  Control: GET /_sink/stats, GET|POST /_sink/mode?m=MODE&n=COUNT&ms=MS,\n"
+        "(mode 429 also &retry_after=SECONDS&rate_limits=VALUE),\n"
         "POST /_sink/reset.  See the comment at the top of examples/telemetry_sink.c.\n");
 }
 
@@ -3024,6 +3060,8 @@ int main(int argc, char **argv)
     pthread_mutex_init(&G.out_lock, NULL);
     pthread_cond_init(&G.cond, NULL);
     set_mode_locked(M_OK, -1, 0, ONLY_ANY);
+    G.retry_after = 60;
+    snprintf(G.rate_limits, sizeof G.rate_limits, "%s", SINK_RL_DEFAULT);
     O.https_port = 8443;
     O.http_port = 8080;
     O.cert = "tests/certs/server.pem";

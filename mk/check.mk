@@ -1,6 +1,7 @@
 # mk/check.mk - the C++ twin of the tests, and the heavier checks:
 #   make check      every test built with ASan+UBSan into build-san/ and run, then every test
-#                   binary of the normal build run under valgrind (tests/check.sh)
+#                   binary of the normal build run under valgrind (tests/check.sh), then the
+#                   many-thread test under ThreadSanitizer (make tsan, mk/integration.mk)
 #   make matrix     compilers, language standards and build options (tests/test_matrix.sh)
 #   make fuzz       every tests/fuzz/fuzz_*.c built with libFuzzer into $(BUILD)/fuzz_*
 #   make fuzz-run   each fuzzer for FUZZ_SECONDS (default 30), seeded from tests/fuzz/corpus/<name>/
@@ -30,6 +31,7 @@ $(BUILD)/test_cxx: tests/test_cxx.cpp $(TEST_DEPS)
 check: build-all
 	$(MAKE) BUILD=$(SAN_BUILD) CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" test
 	tests/check.sh $(BUILD)
+	$(MAKE) tsan
 
 # ---- build matrix ----------------------------------------------------------------------------------
 matrix:

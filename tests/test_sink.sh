@@ -227,6 +227,15 @@ c1=$(req "$T/b" -D "$T/h" -H "$AUTH" --data-binary @"$T/envB" "$B/api/42/envelop
     grep -qi '^X-Sentry-Rate-Limits: 60:error;transaction:organization:quota_exceeded' "$T/h" &&
     ok "mode 429 sends Retry-After and X-Sentry-Rate-Limits" || bad "mode 429" "$c1"
 
+set_mode "m=429&n=2&retry_after=1&rate_limits=1%3Aerror%3Bsession%3Aorganization"
+c1=$(req "$T/b" -D "$T/h" -H "$AUTH" --data-binary @"$T/envB" "$B/api/42/envelope/")
+set_mode "m=429&n=1&retry_after=-1&rate_limits="
+c2=$(req "$T/b" -D "$T/h2" -H "$AUTH" --data-binary @"$T/envB" "$B/api/42/envelope/")
+[ "$c1" = 429 ] && grep -qi '^Retry-After: 1\s*$' "$T/h" &&
+    grep -qi '^X-Sentry-Rate-Limits: 1:error;session:organization\s*$' "$T/h" &&
+    [ "$c2" = 429 ] && ! grep -qi '^Retry-After' "$T/h2" && ! grep -qi '^X-Sentry-Rate-Limits' "$T/h2" &&
+    ok "mode 429 with retry_after= and rate_limits= (and without either header)" || bad "mode 429 parameters" "$c1 $c2"
+
 n0=$(records)
 set_mode "m=hang"
 start=$(date +%s%N)
