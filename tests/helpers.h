@@ -45,6 +45,15 @@ TEST_UNUSED static int count_entries(const char *path) {
     return n;
 }
 
+/* Files waiting in <state_dir>/outbox (0 when the folder does not exist). */
+TEST_UNUSED static int outbox_files(const char *dir) {
+    char path[1200];
+    int n;
+    snprintf(path, sizeof path, "%s/outbox", dir);
+    n = count_entries(path);
+    return n < 0 ? 0 : n;
+}
+
 TEST_UNUSED static int path_exists(const char *path) { struct stat st; return stat(path, &st) == 0; }
 
 TEST_UNUSED static void write_text(const char *path, const char *text) {

@@ -119,13 +119,6 @@ static telemetry_config fault_config(const char *dir) {
     cfg.no_crash_handler = 1;
     return cfg;
 }
-static int outbox_files(const char *dir) {
-    char path[256];
-    int n;
-    snprintf(path, sizeof path, "%s/outbox", dir);
-    n = count_entries(path);
-    return n < 0 ? 0 : n;
-}
 
 /* What the sink has seen since its last reset, checked against what was sent. */
 static void expect_exactly_once(const sink *s, const char *name, int events, int reports, int session_envelopes, int records_from) {
@@ -302,32 +295,6 @@ static void test_flush_in_flight(sink *s) {
     rm_tree(dir);
 }
 
-/* The error events that client reports (since record line `from`) say were discarded: each entry
-   of "discarded_events" is a flat object {"reason":...,"category":...,"quantity":N}. */
-static long reported_discarded_errors(const sink *s, int from) {
-    char *rec = sh_read_file(s->record), entry[256];
-    const char *p = rec;
-    long n = 0;
-    int i;
-    for (i = 0; i < from && p; i++) { p = strchr(p, '\n'); if (p) p++; }
-    while (p && (p = strstr(p, "\"discarded_events\":[")) != NULL) {
-        const char *end = strchr(p, ']');
-        p += 20;
-        while (end && p < end && (p = strchr(p, '{')) != NULL && p < end) {
-            const char *close = strchr(p, '}'), *q;
-            size_t len = close ? (size_t)(close - p) : 0;
-            if (!close || len >= sizeof entry) break;
-            memcpy(entry, p, len);
-            entry[len] = 0;
-            if (strstr(entry, "\"category\":\"error\"") && (q = strstr(entry, "\"quantity\":")) != NULL) n += strtol(q + 11, NULL, 10);
-            p = close + 1;
-        }
-        p = end;
-    }
-    free(rec);
-    return n;
-}
-
 /* Payloads queued while a request hangs are kept for the next run, or at least their loss is
    told: the design says shutdown "leaves what is unsent on disk for the next run" and "every drop
    is counted" (a log line, or a client report the next run sends). While a request hangs nothing
@@ -372,7 +339,7 @@ static void test_burst_while_hung(sink *s) {
     CHECK(ev.max <= 1);
     free(st);
     CHECK_INT(outbox_files(dir), 0);
-    reported = reported_discarded_errors(s, from);
+    reported = sink_discarded(s, from, "error");
     if (sp->n < BURST + 1 && !lost_told && sp->n + reported != BURST + 1)
         fprintf(stderr, "BUG: %d of %d events queued while a request hung were not saved by the shutdown, and only %ld "
                 "were counted (no log line either)\n", BURST + 1 - sp->n, BURST + 1, reported);

@@ -34,13 +34,6 @@ static telemetry_config base_config(const char *dir) {
     cfg.no_crash_handler = 1;
     return cfg;
 }
-static int outbox_files(const char *dir) {
-    char path[256];
-    int n;
-    snprintf(path, sizeof path, "%s/outbox", dir);
-    n = count_entries(path);
-    return n < 0 ? 0 : n;
-}
 
 /* The record lines a run added (from line `from` on), malloc'd, one per line. */
 typedef struct lines { char *v[64]; int n; } lines;
