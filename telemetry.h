@@ -4238,14 +4238,14 @@ TELEMETRY__INTERNAL void telemetry__item_path(const telemetry__outbox *ob, const
     snprintf(out, cap, "%s" TELEMETRY__SEP "%s", ob->dir, it->file);
 }
 
-TELEMETRY__INTERNAL int telemetry__item_write(telemetry__outbox *ob, telemetry__item *it) {
+TELEMETRY__INTERNAL int telemetry__item_write(telemetry__outbox *ob, telemetry__item *it, unsigned seq) {
     char path[1200];
     telemetry__buf b;
     int rc;
     unsigned char rnd[4] = { 0, 0, 0, 0 };
     telemetry__os_entropy(rnd, sizeof rnd);
     snprintf(it->file, sizeof it->file, "%013lld-%06u-%02x%02x%02x%02x.msg", (long long)it->created_ms,
-             ob->seq++ % 1000000u, rnd[0], rnd[1], rnd[2], rnd[3]);
+             seq % 1000000u, rnd[0], rnd[1], rnd[2], rnd[3]);
     telemetry__item_path(ob, it, path, sizeof path);
     telemetry__buf_init(&b);
     telemetry__buf_printf(&b, TELEMETRY__OUTBOX_MAGIC "%s %s %s\n", it->kind == TELEMETRY__KIND_USAGE ? "usage" : "envelope",
@@ -4459,6 +4459,7 @@ TELEMETRY__INTERNAL void telemetry__outbox_spill(telemetry__outbox *ob, int64_t 
     int made_dir = 0;
     for (;;) {
         telemetry__item *it;
+        unsigned seq;
         int rc, dropped_self = 0;
         it = telemetry__outbox_unspilled(ob);
         if (!it || !ob->disk_ok || !ob->dir[0] || telemetry__monotonic_ms() >= deadline) return;
@@ -4469,10 +4470,11 @@ TELEMETRY__INTERNAL void telemetry__outbox_spill(telemetry__outbox *ob, int64_t 
             if (victim == it) { dropped_self = 1; break; }
         }
         if (dropped_self) continue;
-        if (!made_dir) { telemetry__mkdirs(ob->dir); made_dir = 1; }
         it->busy = 1;                                         /* pinned while the lock is released */
+        seq = ob->seq++;
         telemetry__unlock(&ob->lock);
-        rc = telemetry__item_write(ob, it);
+        if (!made_dir) { telemetry__mkdirs(ob->dir); made_dir = 1; }
+        rc = telemetry__item_write(ob, it, seq);
         telemetry__lock(&ob->lock);
         it->busy = 0;
         if (rc) {
@@ -5121,7 +5123,7 @@ TELEMETRY__INTERNAL void telemetry__outbox_keep_drops(telemetry__outbox *ob) {
     rit->created_ms = telemetry__ob_now(ob);
     rit->data = env.data; rit->len = env.len;
     telemetry__mkdirs(ob->dir);
-    if (telemetry__item_write(ob, rit) == 0) {           /* outside the disk cap: a few hundred bytes */
+    if (telemetry__item_write(ob, rit, ob->seq++) == 0) {   /* outside the disk cap: a few hundred bytes */
         for (r = 0; r < TELEMETRY__DROP_COUNT; r++) for (c = 0; c < TELEMETRY__CAT_COUNT; c++) ob->dropped[r][c] -= taken[r][c];
     } else {
         for (it = ob->mhead; it; it = it->mnext) if (!it->busy && it->category != TELEMETRY__CAT_USAGE) ob->dropped[TELEMETRY__DROP_QUEUE][it->category]--;

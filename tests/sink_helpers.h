@@ -439,6 +439,44 @@ SH_UNUSED static const char *sh_json_str(const char *json, const char *key, char
     out[n] = 0;
     return out;
 }
+/* What the client reports recorded since record line `from` say was discarded in one category:
+   each entry of "discarded_events" is a flat object {"reason":...,"category":...,"quantity":N}. */
+SH_UNUSED static long sink_discarded(const sink *s, int from, const char *category) {
+    char *rec = sh_read_file(s->record), entry[256], want[64];
+    const char *p = rec;
+    long n = 0;
+    int i;
+    snprintf(want, sizeof want, "\"category\":\"%s\"", category);
+    for (i = 0; i < from && p; i++) { p = strchr(p, '\n'); if (p) p++; }
+    while (p && (p = strstr(p, "\"discarded_events\":[")) != NULL) {
+        const char *end = strchr(p, ']');
+        p += 20;
+        while (end && p < end && (p = strchr(p, '{')) != NULL && p < end) {
+            const char *close = strchr(p, '}'), *q;
+            size_t len = close ? (size_t)(close - p) : 0;
+            if (!close || len >= sizeof entry) break;
+            memcpy(entry, p, len);
+            entry[len] = 0;
+            if (strstr(entry, want) && (q = strstr(entry, "\"quantity\":")) != NULL) n += strtol(q + 11, NULL, 10);
+            p = close + 1;
+        }
+        p = end;
+    }
+    free(rec);
+    return n;
+}
+/* The sum of "dropped_reports" in the usage reports recorded since line `from`. */
+SH_UNUSED static long sink_dropped_reports(const sink *s, int from) {
+    char *rec = sh_read_file(s->record);
+    const char *p = rec;
+    long n = 0;
+    int i;
+    for (i = 0; i < from && p; i++) { p = strchr(p, '\n'); if (p) p++; }
+    while (p && (p = strstr(p, "\"dropped_reports\":")) != NULL) { p += 18; n += strtol(p, NULL, 10); }
+    free(rec);
+    return n;
+}
+
 /* ---- the library's log lines (cfg.log_fn; called from the worker thread too) ---------------- */
 static pthread_mutex_t sh_log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char sh_log_text[1 << 16];
