@@ -15,7 +15,9 @@
        #include "telemetry.h"
 
    Every other file just includes "telemetry.h". Link with BearSSL (-lbearssl) unless you build
-   with TELEMETRY_NO_TLS, and with -lpthread unless you build with TELEMETRY_NO_THREADS.
+   with TELEMETRY_NO_TLS, and with -lpthread unless you build with TELEMETRY_NO_THREADS. No feature
+   macro is needed, even with -std=c99 -pedantic, when the implementation include comes before
+   POSIX headers (<unistd.h>, <time.h>, <signal.h>) in its file; otherwise an #error says so.
 
    ============================================================================================
    2. A SHORT EXAMPLE
@@ -219,6 +221,13 @@
 
    See the declarations below: each has a comment. docs/api.md repeats them with examples.
 */
+
+/* The implementation needs POSIX (clock_gettime, fsync, sigaction, ...). Under a strict -std=c99
+   Linux hides it unless asked before the first system header, so the implementation file asks. */
+#if defined(TELEMETRY_IMPLEMENTATION) && defined(__linux__) && !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && \
+    !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE) && !defined(_BSD_SOURCE)
+#  define _POSIX_C_SOURCE 200809L
+#endif
 
 #ifndef TELEMETRY_H
 #define TELEMETRY_H
@@ -478,8 +487,20 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value);
 #  include <direct.h>
 #  include <io.h>
 #else
-#  if !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE)
-#    error "telemetry.h: define _POSIX_C_SOURCE 200809L (or _GNU_SOURCE) before any include in the implementation file, or compile with -D_POSIX_C_SOURCE=200809L"
+#  if defined(__GLIBC__) && !defined(__USE_POSIX199309) && (defined(_UNISTD_H) || defined(_TIME_H) || defined(_SIGNAL_H))
+#    error "telemetry.h: <unistd.h>, <time.h> or <signal.h> was included before the implementation with POSIX off (strict -std=c99): include telemetry.h first in that file, or define _POSIX_C_SOURCE 200809L before any include"
+#  elif defined(__GLIBC__) && !defined(__USE_POSIX199309)
+     /* only C headers (stdio, string, ...) came before this file under strict -std=c99, with POSIX
+        off: glibc lets its feature selection run again, so the headers read from here on declare
+        POSIX */
+#    undef _FEATURES_H
+#    undef _POSIX_C_SOURCE
+#    define _POSIX_C_SOURCE 200809L
+#    include <features.h>
+#  elif !defined(__GLIBC__) && !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && !defined(_GNU_SOURCE) && \
+        !defined(_DEFAULT_SOURCE) && !defined(_BSD_SOURCE) && !defined(__APPLE__) && !defined(__FreeBSD__) && \
+        !defined(__OpenBSD__) && !defined(__NetBSD__)
+#    error "telemetry.h: define _POSIX_C_SOURCE 200809L before the first include of the implementation file"
 #  endif
 #  include <unistd.h>
 #  include <fcntl.h>

@@ -140,6 +140,14 @@ job clang-c99        builds clang-c99 clang -std=c99 "${WARN[@]}" "${BASE[@]}" "
 job clang-c11        builds clang-c11 clang -std=c11 "${WARN[@]}" "${BASE[@]}" "$MAIN" "${LIBS[@]}"
 job g++-c++11        builds g++-c++11 g++ -std=c++11 "${WARN[@]}" "${BASE[@]}" -x c++ "$MAIN" -x none "${LIBS[@]}"
 job clang++-c++11    builds clang++-c++11 clang++ -std=c++11 "${WARN[@]}" "${BASE[@]}" -x c++ "$MAIN" -x none "${LIBS[@]}"
+# no feature macro from the build at all (plain `cc -std=c99 -pedantic`): the header turns POSIX on
+# when it comes first, or after C headers only; after POSIX headers it refuses, saying what to do
+NODEF=(-O1 -I.)
+job gcc-c99-bare-first builds gcc-c99-bare-first gcc -std=c99 "${WARN[@]}" "${NODEF[@]}" tests/matrix_impl.c tests/matrix_bare.c -DMATRIX_BARE_SPLIT "${LIBS[@]}"
+job gcc-c99-bare     builds gcc-c99-bare gcc -std=c99 "${WARN[@]}" "${NODEF[@]}" tests/matrix_bare.c "${LIBS[@]}"
+job clang-c99-bare   builds clang-c99-bare clang -std=c99 "${WARN[@]}" "${NODEF[@]}" tests/matrix_bare.c "${LIBS[@]}"
+job clang-c11-bare   builds clang-c11-bare clang -std=c11 "${WARN[@]}" "${NODEF[@]}" tests/matrix_bare.c "${LIBS[@]}"
+job gcc-c99-bare-late refused gcc-c99-bare-late "include telemetry.h first" gcc -std=c99 "${WARN[@]}" "${NODEF[@]}" -c tests/matrix_bare_late.c
 # build options
 job static           builds static gcc "${C99[@]}" -DTELEMETRY_STATIC "$MAIN" "${LIBS[@]}"
 job static-two-tu    builds static-two-tu gcc "${C99[@]}" -DTELEMETRY_STATIC -DMATRIX_SECOND_TU "$MAIN" tests/matrix_second.c "${LIBS[@]}"
