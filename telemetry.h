@@ -3938,15 +3938,15 @@ TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *
     }
 }
 
-/* The envelope header line (protocols.md 2.2). event_id is NULL for envelopes without an event. */
-TELEMETRY__INTERNAL int telemetry__envelope_begin(telemetry__buf *out, const char *event_id, int64_t now) {
+/* The envelope header line (protocols.md 2.2): event_id when it carries an event, sent_at when
+   the bytes go out now (the outbox stores envelopes without it and adds it when sending), sdk.
+   Signal-safe into a fixed buffer: the crash handler writes its header with it. */
+TELEMETRY__INTERNAL int telemetry__envelope_header(telemetry__buf *out, const char *event_id, const char *sent_at) {
     telemetry__json j;
-    char ts[32];
-    telemetry__format_time(now, ts);
     telemetry__json_init(&j, out);
     telemetry__json_object_begin(&j);
     if (event_id) { telemetry__json_key(&j, "event_id"); telemetry__json_string(&j, event_id); }
-    telemetry__json_key(&j, "sent_at"); telemetry__json_string(&j, ts);
+    if (sent_at) { telemetry__json_key(&j, "sent_at"); telemetry__json_string(&j, sent_at); }
     telemetry__json_key(&j, "sdk");
     telemetry__json_object_begin(&j);
     telemetry__json_key(&j, "name"); telemetry__json_string(&j, TELEMETRY_SDK_NAME);
@@ -3954,6 +3954,11 @@ TELEMETRY__INTERNAL int telemetry__envelope_begin(telemetry__buf *out, const cha
     telemetry__json_object_end(&j);
     telemetry__json_object_end(&j);
     return telemetry__json_finish(&j);
+}
+TELEMETRY__INTERNAL int telemetry__envelope_begin(telemetry__buf *out, const char *event_id, int64_t now) {
+    char ts[32];
+    telemetry__format_time(now, ts);
+    return telemetry__envelope_header(out, event_id, ts);
 }
 /* One item: "\n", its header with an explicit length, the payload, and a closing "\n". */
 TELEMETRY__INTERNAL int telemetry__envelope_item(telemetry__buf *out, const char *item_type, const char *payload, size_t len) {
@@ -4979,10 +4984,8 @@ TELEMETRY__INTERNAL int telemetry__queue_envelope(const char *event_id, const te
     telemetry__buf env, item;
     int rc = 0;
     telemetry__buf_init(&env);
-    telemetry__buf_puts(&env, "{");
-    if (event_id) { telemetry__buf_puts(&env, "\"event_id\":\""); telemetry__buf_puts(&env, event_id); telemetry__buf_puts(&env, "\","); }
-    telemetry__buf_puts(&env, "\"sdk\":{\"name\":\"" TELEMETRY_SDK_NAME "\",\"version\":\"" TELEMETRY_VERSION_STRING "\"}}");
-    if (event) rc = telemetry__envelope_item(&env, "event", event->data, event->len);
+    rc = telemetry__envelope_header(&env, event_id, NULL);
+    if (rc == 0 && event) rc = telemetry__envelope_item(&env, "event", event->data, event->len);
     if (rc == 0 && session) {
         telemetry__buf_init(&item);
         rc = telemetry__session_json(&item, session);
@@ -5132,7 +5135,7 @@ TELEMETRY__INTERNAL void telemetry__outbox_keep_drops(telemetry__outbox *ob) {
     memcpy(ob->dropped[TELEMETRY__DROP_SEND_ERROR], refused, sizeof refused);
     if (!report) return;
     telemetry__buf_init(&env);
-    telemetry__buf_puts(&env, "{\"sdk\":{\"name\":\"" TELEMETRY_SDK_NAME "\",\"version\":\"" TELEMETRY_VERSION_STRING "\"}}");
+    telemetry__envelope_header(&env, NULL, NULL);
     telemetry__envelope_item(&env, "client_report", report, len);
     telemetry__envelope_end(&env);
     telemetry__free(report);
@@ -5457,10 +5460,8 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
         telemetry__buf hb, ib;
         int ok;
         telemetry__buf_init_fixed(&hb, hdr, sizeof hdr);
-        telemetry__buf_puts(&hb, TELEMETRY__OUTBOX_MAGIC "envelope error -\n{\"event_id\":\"");
-        telemetry__buf_puts(&hb, cr->event_id);
-        telemetry__buf_puts(&hb, "\",\"sdk\":{\"name\":\"" TELEMETRY_SDK_NAME "\",\"version\":\"" TELEMETRY_VERSION_STRING "\"}}");
-        if (hb.failed) return;
+        telemetry__buf_puts(&hb, TELEMETRY__OUTBOX_MAGIC "envelope error -\n");
+        if (telemetry__envelope_header(&hb, cr->event_id, NULL) != 0) return;
         fd = open(cr->file_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0) { mkdir(cr->outbox_dir, 0700); fd = open(cr->file_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600); }
         if (fd < 0) return;

@@ -54,6 +54,22 @@ TEST_UNUSED static int outbox_files(const char *dir) {
     return n < 0 ? 0 : n;
 }
 
+/* Sends stderr to path until stderr_restore(saved) (for the TELEMETRY_DEBUG print). */
+TEST_UNUSED static int stderr_to_file(const char *path) {
+    int saved, fd;
+    fflush(stderr);
+    saved = dup(2);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 2);
+    close(fd);
+    return saved;
+}
+TEST_UNUSED static void stderr_restore(int saved) {
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+}
+
 TEST_UNUSED static int path_exists(const char *path) { struct stat st; return stat(path, &st) == 0; }
 
 TEST_UNUSED static void write_text(const char *path, const char *text) {

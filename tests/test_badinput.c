@@ -24,18 +24,12 @@ static int valid_utf8_json_text(const char *s, size_t n) {
 
 static const char *capture_stderr_of(int (*fn)(void)) {
     static char path[300];
-    int saved, fd;
+    int saved;
     snprintf(path, sizeof path, "%s/err.txt", make_temp_dir());
-    fflush(stderr);
-    saved = dup(2);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 2);
-    close(fd);
+    saved = stderr_to_file(path);
     fn();
     telemetry_flush(5000);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
+    stderr_restore(saved);
     return read_text(path);
 }
 

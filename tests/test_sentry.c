@@ -198,7 +198,7 @@ static void test_error_event(void) {
     telemetry_config cfg;
     char errpath[600], *dir = make_temp_dir();
     const char *text;
-    int saved, fd;
+    int saved;
     memset(&cfg, 0, sizeof cfg);
     cfg.app_name = "sentrytest";
     cfg.state_dir = dir;
@@ -206,16 +206,10 @@ static void test_error_event(void) {
     setenv("TELEMETRY_DEBUG", "1", 1);
     CHECK_INT(telemetry_init(&cfg), 0);
     snprintf(errpath, sizeof errpath, "%s/out.txt", dir);
-    fflush(stderr);
-    saved = dup(2);
-    fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 2);
-    close(fd);
+    saved = stderr_to_file(errpath);
     CHECK_INT(capture_here(), 0);
     CHECK_INT(telemetry_flush(5000), 0);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
+    stderr_restore(saved);
     text = read_text(errpath);
     CHECK(strstr(text, "\"exception\":{\"values\":[{\"type\":\"TestError\",\"value\":\"value 7\",\"mechanism\":{\"type\":\"generic\",\"handled\":true},\"stacktrace\":{\"frames\":[{\"instruction_addr\":\"0x") != NULL);
     CHECK(strstr(text, "\"debug_meta\":{\"images\":[{\"type\":\"elf\",\"image_addr\":\"0x") != NULL);

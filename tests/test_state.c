@@ -128,21 +128,15 @@ static void test_atomic_write(void) {
 static void test_debug_print(void) {
     char *dir = make_temp_dir(), errpath[512];
     const char *text;
-    int saved, fd;
+    int saved;
     snprintf(errpath, sizeof errpath, "%s/stderr.txt", dir);
     setenv("TELEMETRY_DEBUG", "1", 1);
     CHECK_INT(init_app(dir, "https://db.example/usage.json?auth=secret"), 0);
     telemetry_count("clicks", 3);
-    fflush(stderr);
-    saved = dup(2);
-    fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 2);
-    close(fd);
+    saved = stderr_to_file(errpath);
     CHECK_INT(telemetry_report_usage(), 0);
     CHECK_INT(telemetry_flush(5000), 0);                            /* the sender prints it */
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
+    stderr_restore(saved);
     text = read_text(errpath);
     CHECK(strstr(text, "not sending this usage report to db.example") != NULL);
     CHECK(strstr(text, "secret") == NULL);                          /* never the query string */
