@@ -567,8 +567,14 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value);
 #else
 #  define TELEMETRY__UNUSED
 #endif
-/* Internal functions: static, and quiet when a build option leaves one unused. */
+/* Internal functions: static, and quiet when a build option leaves one unused. The few on every
+   byte's path (the buffer's room check, the JSON string scan) are inlined. */
 #define TELEMETRY__INTERNAL static TELEMETRY__UNUSED
+#if defined(__GNUC__) || defined(__clang__)
+#  define TELEMETRY__HOT static inline __attribute__((always_inline, unused))
+#else
+#  define TELEMETRY__HOT static
+#endif
 
 /* Atomics: GCC/Clang builtins, MSVC interlocked, or plain access without threads. */
 #if defined(TELEMETRY_NO_THREADS)
@@ -812,32 +818,51 @@ TELEMETRY__INTERNAL void telemetry__buf_free(telemetry__buf *b) {
     if (!b->fixed) telemetry__free(b->data);
     memset(b, 0, sizeof *b);
 }
-/* Ensures room for n more bytes plus a terminating NUL. */
-TELEMETRY__INTERNAL int telemetry__buf_reserve(telemetry__buf *b, size_t n) {
+/* Grows the buffer so that n more bytes plus the terminating NUL fit: where they go, or NULL
+   (then b->failed is set and every later write is a no-op). The slow half of telemetry__buf_room. */
+TELEMETRY__INTERNAL char *telemetry__buf_grow(telemetry__buf *b, size_t n) {
     size_t need, cap;
     char *p;
-    if (b->failed) return -1;
-    if (n > (size_t)-1 / 2 - b->len) { b->failed = 1; return -1; }
+    if (b->failed) return NULL;
+    if (n > (size_t)-1 / 2 - b->len) { b->failed = 1; return NULL; }
     need = b->len + n + 1;
-    if (need <= b->cap) return 0;
-    if (b->fixed) { b->failed = 1; return -1; }
+    if (need <= b->cap) return b->data + b->len;
+    if (b->fixed) { b->failed = 1; return NULL; }
     cap = b->cap ? b->cap : 256;
     while (cap < need) cap *= 2;
     p = (char *)telemetry__realloc(b->data, cap);
-    if (!p) { b->failed = 1; return -1; }
+    if (!p) { b->failed = 1; return NULL; }
     b->data = p; b->cap = cap;
-    return 0;
+    return b->data + b->len;
+}
+/* Where n more bytes go (room for them and the NUL), or NULL. One compare when they fit: every
+   writer reserves its whole piece with this, then stores into it. */
+TELEMETRY__HOT char *telemetry__buf_room(telemetry__buf *b, size_t n) {
+    if (b->cap - b->len > n && !b->failed) return b->data + b->len;
+    return telemetry__buf_grow(b, n);
+}
+/* Grows a growable buffer ahead for n more bytes, so a document made of many pieces allocates
+   once; a fixed buffer is left alone (its room is what it is). */
+TELEMETRY__INTERNAL void telemetry__buf_presize(telemetry__buf *b, size_t n) {
+    if (!b->fixed) telemetry__buf_room(b, n);
 }
 TELEMETRY__INTERNAL int telemetry__buf_append(telemetry__buf *b, const void *s, size_t n) {
+    char *p;
     TELEMETRY_ASSERT(b != NULL && (s != NULL || n == 0));
-    if (telemetry__buf_reserve(b, n)) return -1;
-    if (n) memcpy(b->data + b->len, s, n);
+    if (!(p = telemetry__buf_room(b, n))) return -1;
+    if (n) memcpy(p, s, n);
+    p[n] = 0;
     b->len += n;
-    b->data[b->len] = 0;
     return 0;
 }
 TELEMETRY__INTERNAL int telemetry__buf_puts(telemetry__buf *b, const char *s) { return telemetry__buf_append(b, s, strlen(s)); }
-TELEMETRY__INTERNAL int telemetry__buf_putc(telemetry__buf *b, char c) { return telemetry__buf_append(b, &c, 1); }
+TELEMETRY__INTERNAL int telemetry__buf_putc(telemetry__buf *b, char c) {
+    char *p = telemetry__buf_room(b, 1);
+    if (!p) return -1;
+    p[0] = c; p[1] = 0;
+    b->len++;
+    return 0;
+}
 /* Decimal integer without stdio or locale (signal-safe). */
 TELEMETRY__INTERNAL int telemetry__buf_put_i64(telemetry__buf *b, int64_t v) {
     char tmp[24];
@@ -864,7 +889,7 @@ TELEMETRY__INTERNAL int telemetry__buf_printf(telemetry__buf *b, const char *fmt
     va_end(ap);
     if (n < 0) { b->failed = 1; return -1; }
     if ((size_t)n < sizeof small) return telemetry__buf_append(b, small, (size_t)n);
-    if (telemetry__buf_reserve(b, (size_t)n)) return -1;
+    if (!telemetry__buf_room(b, (size_t)n)) return -1;
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -910,41 +935,101 @@ TELEMETRY__INTERNAL size_t telemetry__utf8_seq(const unsigned char *s, size_t n,
     return need + 1;
 }
 
+/* 1 for the bytes a JSON string holds as they are: printable ASCII other than '"' and '\\'. */
+static const unsigned char telemetry__json_plain[256] = {
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    1,1,0,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,0,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
+};
+/* How many bytes from the start of p[n] go into a JSON string as they are: printable ASCII other
+   than '"' and '\\'. Eight at a time (the classic "has a byte below / equal to" word tricks: a
+   false alarm in a word only sends it to the byte loop, which decides). */
+TELEMETRY__HOT size_t telemetry__json_plain_run(const unsigned char *p, size_t n) {
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    size_t i = 0;
+    while (n - i >= 8) {
+        uint64_t w, q, bs, ctl, hi;
+        memcpy(&w, p + i, 8);
+        q = w ^ (ones * '"');
+        bs = w ^ (ones * '\\');
+        q = (q - ones) & ~q;                          /* a byte equal to '"' */
+        bs = (bs - ones) & ~bs;                       /* ... to '\\' */
+        ctl = (w - ones * 0x20) & ~w;                 /* ... below 0x20 */
+        hi = w | ((w & ~highs) + ones);               /* ... 0x7F or above */
+        if ((q | bs | ctl | hi) & highs) break;
+        i += 8;
+    }
+    while (i < n && telemetry__json_plain[p[i]]) i++;
+    return i;
+}
+
 /* Writes s (n bytes) as a quoted JSON string: escapes '"', '\\', controls and DEL; replaces
-   ill-formed UTF-8 with U+FFFD. */
+   ill-formed UTF-8 with U+FFFD. Plain runs and well-formed UTF-8 are copied as they are into room
+   reserved once (the output is never shorter than n + 2); only an escape or a replacement, which
+   can be longer than what it replaces, reserves again. */
 TELEMETRY__INTERNAL int telemetry__json_quote(telemetry__buf *b, const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, run = 0;
-    if (telemetry__buf_putc(b, '"')) return -1;
-    while (i < n) {
-        unsigned char c = p[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x7F) { run++; i++; continue; }
-        if (run) { telemetry__buf_append(b, p + i - run, run); run = 0; }
-        if (c < 0x80) {
-            char esc[7];
-            switch (c) {
-            case '"': telemetry__buf_append(b, "\\\"", 2); break;
-            case '\\': telemetry__buf_append(b, "\\\\", 2); break;
-            case '\n': telemetry__buf_append(b, "\\n", 2); break;
-            case '\r': telemetry__buf_append(b, "\\r", 2); break;
-            case '\t': telemetry__buf_append(b, "\\t", 2); break;
-            case '\b': telemetry__buf_append(b, "\\b", 2); break;
-            case '\f': telemetry__buf_append(b, "\\f", 2); break;
-            default:
-                esc[0] = '\\'; esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
-                esc[4] = "0123456789abcdef"[c >> 4]; esc[5] = "0123456789abcdef"[c & 15];
-                telemetry__buf_append(b, esc, 6);
+    size_t i = 0, o;
+    char *d;
+    if (!telemetry__buf_room(b, n + 2)) return -1;
+    d = b->data;
+    o = b->len;
+    d[o++] = '"';
+    for (;;) {
+        size_t run = telemetry__json_plain_run(p + i, n - i), len, bad = 0;
+        unsigned char c;
+        memcpy(d + o, p + i, run);
+        o += run; i += run;
+        if (i == n) break;
+        c = p[i];
+        if (c >= 0x80 && (len = telemetry__utf8_seq(p + i, n - i, &bad)) != 0) {   /* as it is */
+            memcpy(d + o, p + i, len);
+            o += len; i += len;
+            continue;
+        }
+        /* longer than what it replaces: room for it, the rest as it is and the closing quote
+           (exactly that much: a fixed buffer may have no byte more) */
+        {
+            static const char short_esc[] = "\"\"\\\\\nn\rr\tt\bb\ff";
+            const char *e = c < 0x80 ? strchr(short_esc, (char)c) : NULL;
+            size_t k = c >= 0x80 ? 3 : e && c ? 2 : 6, used = c >= 0x80 ? bad : 1;
+            b->len = o;
+            if (!telemetry__buf_room(b, k + (n - i - used) + 1)) return -1;
+            d = b->data;
+            if (c >= 0x80) memcpy(d + o, "\xEF\xBF\xBD", 3);
+            else if (k == 2) { d[o] = '\\'; d[o + 1] = e[1]; }
+            else {
+                memcpy(d + o, "\\u00", 4);
+                d[o + 4] = "0123456789abcdef"[c >> 4]; d[o + 5] = "0123456789abcdef"[c & 15];
             }
-            i++;
-        } else {
-            size_t bad = 0, len = telemetry__utf8_seq(p + i, n - i, &bad);
-            if (len) { telemetry__buf_append(b, p + i, len); i += len; }
-            else { telemetry__buf_append(b, "\xEF\xBF\xBD", 3); i += bad; }
+            o += k; i += used;
         }
     }
-    if (run) telemetry__buf_append(b, p + i - run, run);
-    telemetry__buf_putc(b, '"');
-    return b->failed ? -1 : 0;
+    d[o++] = '"';
+    d[o] = 0;
+    b->len = o;
+    return 0;
+}
+
+/* The length of s cut to at most max bytes, never inside a UTF-8 sequence. */
+TELEMETRY__INTERNAL size_t telemetry__utf8_cut(const char *s, size_t max) {
+    size_t n = strlen(s);
+    if (n <= max) return n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80) max--;
+    return max;
 }
 
 /* Separator before a value: a comma after a previous sibling, nothing after a key. */
@@ -978,11 +1063,22 @@ TELEMETRY__INTERNAL void telemetry__json_array_end(telemetry__json *j) { telemet
 
 TELEMETRY__INTERNAL void telemetry__json_key_n(telemetry__json *j, const char *k, size_t n) {
     if (j->depth == 0 || !j->is_object[j->depth] || j->after_key) { j->error = 1; return; }
-    if (j->count[j->depth]) telemetry__buf_putc(j->out, ',');
-    j->count[j->depth] = 1;
-    telemetry__json_quote(j->out, k, n);
-    telemetry__buf_putc(j->out, ':');
     j->after_key = 1;
+    if (telemetry__json_plain_run((const unsigned char *)k, n) == n) {   /* the usual key: one piece */
+        int comma = j->count[j->depth] != 0;
+        char *d = telemetry__buf_room(j->out, n + 3 + (size_t)comma);   /* exactly: a fixed buffer may be full */
+        if (!d) return;
+        if (comma) *d++ = ',';
+        *d++ = '"';
+        memcpy(d, k, n);
+        d[n] = '"'; d[n + 1] = ':'; d[n + 2] = 0;
+        j->out->len = (size_t)(d + n + 2 - j->out->data);
+    } else {
+        if (j->count[j->depth]) telemetry__buf_putc(j->out, ',');
+        telemetry__json_quote(j->out, k, n);
+        telemetry__buf_putc(j->out, ':');
+    }
+    j->count[j->depth] = 1;
 }
 TELEMETRY__INTERNAL void telemetry__json_key(telemetry__json *j, const char *k) { telemetry__json_key_n(j, k, strlen(k)); }
 TELEMETRY__INTERNAL void telemetry__json_value_start(telemetry__json *j) { telemetry__json_pre(j); }
@@ -3837,6 +3933,7 @@ TELEMETRY__INTERNAL int telemetry__symbolicate_file(const char *path, size_t *ne
 #  define TELEMETRY_MAX_BREADCRUMBS 100
 #endif
 #define TELEMETRY__MESSAGE_MAX 8192       /* Sentry's limit for logentry.formatted */
+#define TELEMETRY__EXCEPTION_TYPE_MAX 256 /* relay cuts exception.type there */
 
 typedef struct telemetry__crumb {
     int64_t time_ms;
@@ -3848,6 +3945,7 @@ typedef struct telemetry__scope {
     char tag_key[TELEMETRY_MAX_TAGS][33];
     char tag_value[TELEMETRY_MAX_TAGS][201];
     int tag_count;
+    unsigned tag_gen;                 /* changes with every tag change (the events' fixed fields) */
     telemetry__crumb crumbs[TELEMETRY_MAX_BREADCRUMBS];
     int crumb_next, crumb_count;
 } telemetry__scope;
@@ -3856,27 +3954,33 @@ TELEMETRY__DEF telemetry__scope telemetry__sc;
 
 static const char *const telemetry__level_names[] = { "debug", "info", "warning", "error", "fatal" };
 
-/* The fields every event carries. Leaves the event object open for the caller's fields. */
-TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
-    char ts[32], started[32];
-    const telemetry__osinfo *os = &telemetry__st.os;
-    int i;
+/* The sdk object of events and envelope headers: the same bytes in every one. */
+#define TELEMETRY__SDK_JSON "{\"name\":\"" TELEMETRY_SDK_NAME "\",\"version\":\"" TELEMETRY_VERSION_STRING "\"}"
+
+/* The first fields of an event, the ones that change with every event. Opens the event object. */
+TELEMETRY__INTERNAL void telemetry__event_head(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
+    char ts[32];
     telemetry__format_time(now, ts);
-    telemetry__format_time(telemetry__st.started_ms, started);
+    telemetry__buf_presize(j->out, 1024);       /* the usual event without its message: one piece */
     telemetry__json_object_begin(j);
     telemetry__json_key(j, "event_id"); telemetry__json_string(j, event_id);
     telemetry__json_key(j, "timestamp"); telemetry__json_string(j, ts);
     telemetry__json_key(j, "platform"); telemetry__json_string(j, "native");
     telemetry__json_key(j, "level"); telemetry__json_string(j, telemetry__level_names[(int)level % 5]);
+}
+
+/* The fields that stay the same from one event to the next (logger through contexts, and the
+   tags), written into the open event object. */
+TELEMETRY__INTERNAL void telemetry__event_fixed_fields(telemetry__json *j) {
+    char started[32];
+    const telemetry__osinfo *os = &telemetry__st.os;
+    int i;
+    telemetry__format_time(telemetry__st.started_ms, started);
     telemetry__json_key(j, "logger"); telemetry__json_string(j, telemetry__st.app_name);
     telemetry__json_key(j, "release"); telemetry__json_string(j, telemetry__st.release);
     telemetry__json_key(j, "environment"); telemetry__json_string(j, telemetry__st.environment);
     if (telemetry__st.dist) { telemetry__json_key(j, "dist"); telemetry__json_string(j, telemetry__st.dist); }
-    telemetry__json_key(j, "sdk");
-    telemetry__json_object_begin(j);
-    telemetry__json_key(j, "name"); telemetry__json_string(j, TELEMETRY_SDK_NAME);
-    telemetry__json_key(j, "version"); telemetry__json_string(j, TELEMETRY_VERSION_STRING);
-    telemetry__json_object_end(j);
+    telemetry__json_key(j, "sdk"); telemetry__json_raw(j, TELEMETRY__SDK_JSON, sizeof TELEMETRY__SDK_JSON - 1);
     telemetry__json_key(j, "user");
     telemetry__json_object_begin(j);
     telemetry__json_key(j, "id"); telemetry__json_string(j, telemetry__st.install_id);
@@ -3886,7 +3990,10 @@ TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *
     telemetry__json_key(j, "os");
     telemetry__json_object_begin(j);
     telemetry__json_key(j, "name"); telemetry__json_string(j, telemetry__os_display_name());
-    if (os->distro_version[0]) { telemetry__json_key(j, "version"); telemetry__json_string(j, os->distro_version); }
+    /* Sentry's os.version is the kernel's release on Linux ("Linux 6.1.0-18-amd64" in its os
+       tag, as relay and sentry-native have it); the distribution's version has its own place */
+    if (!strcmp(telemetry__os_name(), "linux")) { telemetry__json_key(j, "version"); telemetry__json_string(j, os->kernel); }
+    else if (os->distro_version[0]) { telemetry__json_key(j, "version"); telemetry__json_string(j, os->distro_version); }
     telemetry__json_key(j, "kernel_version"); telemetry__json_string(j, os->kernel);
     if (os->distro_id[0]) {
         telemetry__json_key(j, "distribution");
@@ -3917,25 +4024,84 @@ TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *
         }
         telemetry__json_object_end(j);
     }
-    if (telemetry__sc.crumb_count) {
-        int start = (telemetry__sc.crumb_next - telemetry__sc.crumb_count + TELEMETRY_MAX_BREADCRUMBS) % TELEMETRY_MAX_BREADCRUMBS;
-        telemetry__json_key(j, "breadcrumbs");
+}
+
+/* The breadcrumbs, oldest first, into the open event object. */
+TELEMETRY__INTERNAL void telemetry__event_crumbs(telemetry__json *j) {
+    int i, start;
+    if (!telemetry__sc.crumb_count) return;
+    start = (telemetry__sc.crumb_next - telemetry__sc.crumb_count + TELEMETRY_MAX_BREADCRUMBS) % TELEMETRY_MAX_BREADCRUMBS;
+    telemetry__json_key(j, "breadcrumbs");
+    telemetry__json_object_begin(j);
+    telemetry__json_key(j, "values");
+    telemetry__json_array_begin(j);
+    for (i = 0; i < telemetry__sc.crumb_count; i++) {
+        const telemetry__crumb *c = &telemetry__sc.crumbs[(start + i) % TELEMETRY_MAX_BREADCRUMBS];
+        char cts[32];
+        telemetry__format_time(c->time_ms, cts);
         telemetry__json_object_begin(j);
-        telemetry__json_key(j, "values");
-        telemetry__json_array_begin(j);
-        for (i = 0; i < telemetry__sc.crumb_count; i++) {
-            const telemetry__crumb *c = &telemetry__sc.crumbs[(start + i) % TELEMETRY_MAX_BREADCRUMBS];
-            char cts[32];
-            telemetry__format_time(c->time_ms, cts);
-            telemetry__json_object_begin(j);
-            telemetry__json_key(j, "timestamp"); telemetry__json_string(j, cts);
-            telemetry__json_key(j, "category"); telemetry__json_string(j, c->category);
-            telemetry__json_key(j, "message"); telemetry__json_string(j, c->message);
-            telemetry__json_object_end(j);
-        }
-        telemetry__json_array_end(j);
+        telemetry__json_key(j, "timestamp"); telemetry__json_string(j, cts);
+        telemetry__json_key(j, "category"); telemetry__json_string(j, c->category);
+        telemetry__json_key(j, "message"); telemetry__json_string(j, c->message);
         telemetry__json_object_end(j);
     }
+    telemetry__json_array_end(j);
+    telemetry__json_object_end(j);
+}
+
+/* The fields every event carries. Leaves the event object open for the caller's fields.
+   Signal-safe into a fixed buffer (the crash handler): encodes everything, keeps nothing. */
+TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
+    telemetry__event_head(j, event_id, level, now);
+    telemetry__event_fixed_fields(j);
+    telemetry__event_crumbs(j);
+}
+
+/* The fixed fields encoded once, as they follow the head (",\"logger\":...,\"contexts\":{...}"),
+   and what they were made from that can change: the user and the tags' generation. The release,
+   environment and contexts change only with a new telemetry_init, which starts a new copy. */
+typedef struct telemetry__event_fixed {
+    telemetry__buf scratch;                /* where the caller's thread encodes each event */
+    telemetry__buf bytes;
+    char user[33];
+    unsigned tag_gen;
+    int ok;
+} telemetry__event_fixed;
+
+TELEMETRY__DEF telemetry__event_fixed telemetry__evf;
+
+/* The fixed fields' bytes, made again when the user or a tag changed; NULL when out of memory.
+   Library lock held. */
+TELEMETRY__INTERNAL const telemetry__buf *telemetry__event_fixed_bytes(void) {
+    telemetry__event_fixed *f = &telemetry__evf;
+    telemetry__json j;
+    if (f->ok && f->tag_gen == telemetry__sc.tag_gen && strcmp(f->user, telemetry__st.install_id) == 0) return &f->bytes;
+    f->ok = 0;
+    f->bytes.len = 0;
+    f->bytes.failed = 0;
+    telemetry__json_init(&j, &f->bytes);
+    j.depth = 1; j.is_object[1] = 1; j.count[1] = 1;      /* inside the event, after the head */
+    telemetry__event_fixed_fields(&j);
+    if (f->bytes.failed || j.error || j.depth != 1) return NULL;
+    telemetry__copy(f->user, sizeof f->user, telemetry__st.install_id);
+    f->tag_gen = telemetry__sc.tag_gen;
+    f->ok = 1;
+    return &f->bytes;
+}
+TELEMETRY__INTERNAL void telemetry__event_fixed_free(void) {
+    telemetry__buf_free(&telemetry__evf.scratch);
+    telemetry__buf_free(&telemetry__evf.bytes);
+    memset(&telemetry__evf, 0, sizeof telemetry__evf);
+}
+
+/* telemetry__event_begin for the caller's thread: the fixed fields copied from their encoding.
+   The same bytes. Library lock held. */
+TELEMETRY__INTERNAL void telemetry__event_begin_cached(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
+    const telemetry__buf *fixed = telemetry__event_fixed_bytes();
+    telemetry__event_head(j, event_id, level, now);
+    if (fixed) telemetry__buf_append(j->out, fixed->data, fixed->len);
+    else telemetry__event_fixed_fields(j);
+    telemetry__event_crumbs(j);
 }
 
 /* The envelope header line (protocols.md 2.2): event_id when it carries an event, sent_at when
@@ -3943,15 +4109,12 @@ TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *
    Signal-safe into a fixed buffer: the crash handler writes its header with it. */
 TELEMETRY__INTERNAL int telemetry__envelope_header(telemetry__buf *out, const char *event_id, const char *sent_at) {
     telemetry__json j;
+    telemetry__buf_presize(out, 128 + sizeof TELEMETRY__SDK_JSON);    /* the usual header: one piece */
     telemetry__json_init(&j, out);
     telemetry__json_object_begin(&j);
     if (event_id) { telemetry__json_key(&j, "event_id"); telemetry__json_string(&j, event_id); }
     if (sent_at) { telemetry__json_key(&j, "sent_at"); telemetry__json_string(&j, sent_at); }
-    telemetry__json_key(&j, "sdk");
-    telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "name"); telemetry__json_string(&j, TELEMETRY_SDK_NAME);
-    telemetry__json_key(&j, "version"); telemetry__json_string(&j, TELEMETRY_VERSION_STRING);
-    telemetry__json_object_end(&j);
+    telemetry__json_key(&j, "sdk"); telemetry__json_raw(&j, TELEMETRY__SDK_JSON, sizeof TELEMETRY__SDK_JSON - 1);
     telemetry__json_object_end(&j);
     return telemetry__json_finish(&j);
 }
@@ -3962,6 +4125,7 @@ TELEMETRY__INTERNAL int telemetry__envelope_begin(telemetry__buf *out, const cha
 }
 /* One item: "\n", its header with an explicit length, the payload, and a closing "\n". */
 TELEMETRY__INTERNAL int telemetry__envelope_item(telemetry__buf *out, const char *item_type, const char *payload, size_t len) {
+    telemetry__buf_presize(out, len + strlen(item_type) + 48);         /* grown once, if at all */
     telemetry__buf_puts(out, "\n{\"type\":\"");
     telemetry__buf_puts(out, item_type);
     telemetry__buf_puts(out, "\",\"length\":");
@@ -4984,6 +5148,7 @@ TELEMETRY__INTERNAL int telemetry__queue_envelope(const char *event_id, const te
     telemetry__buf env, item;
     int rc = 0;
     telemetry__buf_init(&env);
+    telemetry__buf_presize(&env, (event ? event->len : 0) + 512);      /* allocated once */
     rc = telemetry__envelope_header(&env, event_id, NULL);
     if (rc == 0 && event) rc = telemetry__envelope_item(&env, "event", event->data, event->len);
     if (rc == 0 && session) {
@@ -5639,6 +5804,7 @@ TELEMETRY__INTERNAL void telemetry__release_state(void) {
     telemetry__free(telemetry__st.usage_url_text); telemetry__free(telemetry__st.dsn_text);
     telemetry__url_free(&telemetry__st.usage);
     telemetry__dsn_free(&telemetry__st.dsn);
+    telemetry__event_fixed_free();
     memset(&telemetry__st, 0, sizeof telemetry__st);
     memset(&telemetry__sc, 0, sizeof telemetry__sc);
 }
@@ -5834,29 +6000,30 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
     char *message = (char *)telemetry__malloc(TELEMETRY__MESSAGE_MAX + 1);
     telemetry__module modules[TELEMETRY_MAX_FRAMES];
     char event_id[33];
-    telemetry__buf event, envelope;
+    telemetry__buf *event = &telemetry__evf.scratch;   /* kept between events, under the lock */
     telemetry__json j;
     int64_t now;
     int rc;
     if (!message) return TELEMETRY_ERR_NO_MEMORY;
     telemetry__vformat_message(message, TELEMETRY__MESSAGE_MAX + 1, fmt, ap);
-    telemetry__buf_init(&event);
-    telemetry__buf_init(&envelope);
     telemetry__lock(&telemetry__state_lock);
+    event->len = 0;
+    event->failed = 0;
     if (!telemetry__st.initialized) rc = TELEMETRY_ERR_NOT_INITIALIZED;
     else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
     else if (!telemetry__st.has_dsn) rc = TELEMETRY_ERR_NOT_CONFIGURED;
     else if ((rc = telemetry__random_id(event_id)) == 0) {
         now = telemetry__now_ms();
-        telemetry__json_init(&j, &event);
-        telemetry__event_begin(&j, event_id, level, now);
+        telemetry__json_init(&j, event);
+        telemetry__event_begin_cached(&j, event_id, level, now);
         if (exception_type) {
             telemetry__json_key(&j, "exception");
             telemetry__json_object_begin(&j);
             telemetry__json_key(&j, "values");
             telemetry__json_array_begin(&j);
             telemetry__json_object_begin(&j);
-            telemetry__json_key(&j, "type"); telemetry__json_string(&j, exception_type);
+            telemetry__json_key(&j, "type");
+            telemetry__json_string_n(&j, exception_type, telemetry__utf8_cut(exception_type, TELEMETRY__EXCEPTION_TYPE_MAX));
             telemetry__json_key(&j, "value"); telemetry__json_string(&j, message);
             telemetry__json_key(&j, "mechanism");
             telemetry__json_object_begin(&j);
@@ -5884,7 +6051,7 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
                 telemetry__st.session.errors++;
                 telemetry__st.session.updated_ms = now;
             }
-            rc = telemetry__queue_envelope(event_id, &event, with_session ? &telemetry__st.session : NULL);
+            rc = telemetry__queue_envelope(event_id, event, with_session ? &telemetry__st.session : NULL);
             if (rc == 0 && with_session) {
                 int was_pending = telemetry__st.session.init_pending;
                 telemetry__st.session.init_pending = 0;       /* init:true goes out once */
@@ -5896,9 +6063,8 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
             if (rc == 0) telemetry__kick_outbox();
         }
     }
+    if (event->cap > 65536) telemetry__buf_free(event);         /* a huge one is not kept */
     telemetry__unlock(&telemetry__state_lock);
-    telemetry__buf_free(&event);
-    telemetry__buf_free(&envelope);
     telemetry__free(message);
     return rc;
 }
@@ -5973,6 +6139,7 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value) {
         if (k == telemetry__sc.tag_count) { telemetry__copy(telemetry__sc.tag_key[k], 33, key); telemetry__sc.tag_count++; }
         telemetry__copy(telemetry__sc.tag_value[k], 201, value);
     }
+    telemetry__sc.tag_gen++;
     telemetry__unlock(&telemetry__state_lock);
     return rc;
 }

@@ -12,8 +12,16 @@ BENCHES      := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/%)
 BENCH_CFLAGS := -O2 -std=c99 $(WARN) $(CPPFLAGS)
 BENCH_DEPS   := telemetry.h tests/bench/bench.h
 
-.PHONY: bench bench-build
-bench-build: $(BENCHES) $(BUILD)/telemetry_sink
+.PHONY: bench bench-build instr
+bench-build: $(BENCHES) $(BUILD)/telemetry_sink $(BUILD)/instr_capture
+
+# Instructions per captured event under callgrind (tests/bench/instr.sh): deterministic.
+instr: $(BUILD)/instr_capture
+	BUILD=$(BUILD) bash tests/bench/instr.sh
+
+$(BUILD)/instr_capture: tests/bench/instr_capture.c $(BENCH_DEPS)
+	@mkdir -p $(BUILD)
+	$(CC) $(BENCH_CFLAGS) -g $< -o $@ $(LDLIBS)
 
 bench: bench-build
 	BUILD=$(BUILD) bash tests/bench/run.sh
