@@ -1652,7 +1652,8 @@ TELEMETRY__INTERNAL const char *telemetry__tls_error_text(int err) {
     case BR_ERR_X509_EMPTY_CHAIN: return "server sent no certificate";
     case BR_ERR_X509_CRITICAL_EXTENSION: return "certificate has an unsupported critical extension";
     case BR_ERR_X509_FORBIDDEN_KEY_USAGE: return "certificate key usage forbids TLS server use";
-    case BR_ERR_X509_UNSUPPORTED: return "unsupported certificate algorithm";
+    case BR_ERR_WRONG_KEY_USAGE: return "certificate key usage does not allow this key exchange";
+    case BR_ERR_X509_UNSUPPORTED: return "unsupported certificate signature algorithm (SHA-1 is refused)";
     case BR_ERR_X509_DN_MISMATCH: return "issuer name mismatch in the chain";
     case BR_ERR_BAD_VERSION: case BR_ERR_UNSUPPORTED_VERSION: return "server does not speak TLS 1.2";
     case BR_ERR_BAD_CIPHER_SUITE: return "no cipher suite in common";
@@ -1937,9 +1938,12 @@ configure:
     br_ssl_client_zero(&t->sc);
     for (i = 0; i < 5; i++) {
         int id = (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) & BR_HASHDESC_ID_MASK);
-        br_x509_minimal_set_hash(&t->xc, id, hashes[i]);
+        /* certificates signed with SHA-1 are refused, as current browsers and curl do: without
+           the hash in the X.509 engine their signatures cannot be checked */
+        if (id != br_sha1_ID) br_x509_minimal_set_hash(&t->xc, id, hashes[i]);
         br_ssl_engine_set_hash(&t->sc.eng, id, hashes[i]);
     }
+    br_x509_minimal_set_minrsa(&t->xc, 256);             /* RSA keys in the chain: 2048 bits or more */
     br_x509_minimal_set_rsa(&t->xc, br_rsa_pkcs1_vrfy_get_default());
     br_x509_minimal_set_ecdsa(&t->xc, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
     t->xip.vtable = &telemetry__xip_vtable;

@@ -311,12 +311,13 @@ static void test_failures(sink *a) {
     telemetry__http_client_free(c);
 }
 
-/* expired / wrong host / untrusted: TELEMETRY_ERR_TLS with a clear reason, nothing delivered */
+/* expired / wrong host / untrusted / SHA-1-signed / 1024-bit RSA: TELEMETRY_ERR_TLS with a clear
+   reason, nothing delivered */
 static void test_bad_certs(void) {
-    static const char *const certs[] = { "expired", "wronghost", "untrusted" };
-    static const char *const why[] = { "expired", "does not match", "trusted CA" };
+    static const char *const certs[] = { "expired", "wronghost", "untrusted", "sha1", "weakrsa" };
+    static const char *const why[] = { "expired", "does not match", "trusted CA", "SHA-1 is refused", "key too weak" };
     int i;
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < 5; i++) {
         sink s;
         telemetry__http_client *c = client("tests/certs/ca.pem");
         char url[200];
