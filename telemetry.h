@@ -1408,6 +1408,7 @@ typedef struct telemetry__transport_config {
     void *platform_user_data;
     int use_proxy_env;              /* honour https_proxy, http_proxy, no_proxy (either case) */
     const int *cancel;              /* nonzero stops any wait within TELEMETRY__CANCEL_SLICE_MS */
+    const char *tls_session_file;   /* TLS sessions kept across runs (>>tls), or NULL: memory only */
 } telemetry__transport_config;
 
 /* How often a wait looks at the cancel flag: shutdown stops a hung request this fast. */
@@ -1792,6 +1793,9 @@ typedef struct telemetry__tls {
     size_t n_tas, cap_tas;
     int ready;                             /* anchors loaded and engine configured */
     char session[280];                     /* host:port whose session sc may resume */
+    unsigned char saved_id[32];            /* the session id last written to the session file */
+    unsigned char saved_id_len;
+    int file_session_failed;               /* a handshake resuming the file's session failed */
     /* PEM decoding state */
     br_pem_decoder_context pem;
     telemetry__buf der;
@@ -2016,9 +2020,115 @@ TELEMETRY__INTERNAL int telemetry__tls_run(telemetry__tls *t, telemetry__net *n,
     }
 }
 
+/* ---- sessions kept across runs ------------------------------------------------------------
+   A short program makes one or two connections per run; resuming the last run's TLS session
+   skips the certificate chain and both key exchanges (an abbreviated handshake: one round trip
+   less, a fraction of the CPU). The file (in the state folder, owner-only like every file there,
+   deleted with consent) holds one line per host:port:
+       <host>:<port> <version hex> <suite hex> <session id hex> <master secret hex>
+   at most TELEMETRY__TLS_SESSIONS lines, the newest first. Whatever does not parse is ignored:
+   the worst a bad line can cause is a full handshake. */
+#define TELEMETRY__TLS_SESSIONS 8
+
+TELEMETRY__INTERNAL int telemetry__hexval(int c);
+TELEMETRY__INTERNAL int telemetry__read_file(const char *path, size_t max, char **out, size_t *len, int *err);
+TELEMETRY__INTERNAL int telemetry__write_file_atomic(const char *path, const void *data, size_t len, int durable);
+
+/* Reads n bytes of hex at *p (then a space or the end of the line); 0 on success. */
+TELEMETRY__INTERNAL int telemetry__tls_hex_field(const char **p, const char *end, unsigned char *out, size_t n) {
+    const char *q = *p;
+    size_t i;
+    if ((size_t)(end - q) < 2 * n) return -1;
+    for (i = 0; i < n; i++) {
+        int hi = telemetry__hexval((unsigned char)q[2 * i]), lo = telemetry__hexval((unsigned char)q[2 * i + 1]);
+        if (hi < 0 || lo < 0) return -1;
+        out[i] = (unsigned char)(hi * 16 + lo);
+    }
+    q += 2 * n;
+    if (q < end && *q != ' ') return -1;
+    *p = q < end ? q + 1 : q;
+    return 0;
+}
+/* The session for key in the file's text; 0 when found whole. */
+TELEMETRY__INTERNAL int telemetry__tls_session_parse(const char *text, size_t len, const char *key, br_ssl_session_parameters *sp) {
+    const char *line = text, *end = text + len;
+    size_t kl = strlen(key);
+    while (line < end) {
+        const char *eol = (const char *)memchr(line, '\n', (size_t)(end - line)), *p;
+        unsigned char v[2], su[2], idlen;
+        if (!eol) eol = end;
+        p = line;
+        line = eol + 1;
+        if ((size_t)(eol - p) <= kl || memcmp(p, key, kl) != 0 || p[kl] != ' ') continue;
+        p += kl + 1;
+        memset(sp, 0, sizeof *sp);
+        if (telemetry__tls_hex_field(&p, eol, v, 2) || telemetry__tls_hex_field(&p, eol, su, 2)) continue;
+        /* the id's length is what is left before the last field: (32 hex + space) at most */
+        if (eol - p < 2 * (int)sizeof sp->master_secret) continue;
+        idlen = (unsigned char)((eol - p - 2 * (int)sizeof sp->master_secret) / 2);
+        if (idlen < 1 || idlen > 32 || telemetry__tls_hex_field(&p, eol, sp->session_id, idlen)) continue;
+        if (telemetry__tls_hex_field(&p, eol, sp->master_secret, sizeof sp->master_secret) || p != eol) continue;
+        sp->session_id_len = idlen;
+        sp->version = (uint16_t)(v[0] << 8 | v[1]);
+        sp->cipher_suite = (uint16_t)(su[0] << 8 | su[1]);
+        if (sp->version != BR_TLS12) continue;
+        return 0;
+    }
+    memset(sp, 0, sizeof *sp);
+    return -1;
+}
+TELEMETRY__INTERNAL int telemetry__tls_session_load(const char *file, const char *key, br_ssl_session_parameters *sp) {
+    char *text = NULL;
+    size_t len = 0;
+    int err, rc;
+    if (!file || telemetry__read_file(file, 4096, &text, &len, &err) != 0) return -1;
+    rc = telemetry__tls_session_parse(text, len, key, sp);
+    memset(text, 0, len);                                    /* it held master secrets */
+    telemetry__free(text);
+    return rc;
+}
+/* Writes key's session first, then the other hosts' (the oldest dropped past the limit). */
+TELEMETRY__INTERNAL void telemetry__tls_session_save(const char *file, const char *key, const br_ssl_session_parameters *sp) {
+    char *old = NULL, line[400];
+    size_t len = 0, kl = strlen(key), i;
+    int err, kept = 1, o;
+    telemetry__buf b;
+    const char *p, *end;
+    static const char hex[] = "0123456789abcdef";
+    if (!file || kl > 300 || sp->session_id_len < 1 || sp->session_id_len > 32) return;
+    telemetry__buf_init(&b);
+    o = snprintf(line, sizeof line, "%s %02x%02x %02x%02x ", key, sp->version >> 8, sp->version & 255,
+                 sp->cipher_suite >> 8, sp->cipher_suite & 255);
+    for (i = 0; i < sp->session_id_len; i++) { line[o++] = hex[sp->session_id[i] >> 4]; line[o++] = hex[sp->session_id[i] & 15]; }
+    line[o++] = ' ';
+    for (i = 0; i < sizeof sp->master_secret; i++) { line[o++] = hex[sp->master_secret[i] >> 4]; line[o++] = hex[sp->master_secret[i] & 15]; }
+    line[o++] = '\n';
+    telemetry__buf_append(&b, line, (size_t)o);
+    if (telemetry__read_file(file, 4096, &old, &len, &err) == 0) {
+        for (p = old, end = old + len; p < end && kept < TELEMETRY__TLS_SESSIONS; ) {
+            const char *eol = (const char *)memchr(p, '\n', (size_t)(end - p));
+            const char *next = eol ? eol + 1 : end;
+            if (!((size_t)(next - p) > kl && memcmp(p, key, kl) == 0 && p[kl] == ' ') && next - p > 1) {
+                telemetry__buf_append(&b, p, (size_t)(next - p));
+                if (!eol) telemetry__buf_putc(&b, '\n');
+                kept++;
+            }
+            p = next;
+        }
+        memset(old, 0, len);
+        telemetry__free(old);
+    }
+    if (!b.failed) telemetry__write_file_atomic(file, b.data, b.len, 0);
+    memset(line, 0, sizeof line);
+    if (b.data) memset(b.data, 0, b.cap);
+    telemetry__buf_free(&b);
+}
+
 TELEMETRY__INTERNAL int telemetry__tls_handshake(telemetry__tls *t, telemetry__net *n, const telemetry__url *u,
                                                  const telemetry__transport_config *cfg, int64_t deadline) {
     char key[sizeof t->session];
+    br_ssl_session_parameters sp, now_sp;
+    int resume;
     int64_t ms = cfg->clock_fn ? cfg->clock_fn(cfg->platform_user_data) : telemetry__system_time_ms();
     int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
     int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
@@ -2029,13 +2139,34 @@ TELEMETRY__INTERNAL int telemetry__tls_handshake(telemetry__tls *t, telemetry__n
     else if (!u->host_is_ipv6 && inet_pton(AF_INET, u->host, t->xip.ip) == 1) t->xip.ip_len = 4;
     else if (u->host_is_ipv6) return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "cannot check an IPv6 literal %s", u->host);
     snprintf(key, sizeof key, "%s:%u", u->host, u->port);
-    if (!br_ssl_client_reset(&t->sc, t->xip.ip_len ? NULL : u->host, strcmp(key, t->session) == 0))
+    memset(&sp, 0, sizeof sp);
+    resume = strcmp(key, t->session) == 0;                /* this connection object's last session */
+    if (!resume && !t->file_session_failed && telemetry__tls_session_load(cfg->tls_session_file, key, &sp) == 0) {
+        br_ssl_engine_set_session_parameters(&t->sc.eng, &sp);          /* a past run's session */
+        resume = 2;
+    }
+    if (!br_ssl_client_reset(&t->sc, t->xip.ip_len ? NULL : u->host, resume))
         return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "TLS: %s", telemetry__tls_error_text(br_ssl_engine_last_error(&t->sc.eng)));
     memcpy(t->session, key, sizeof key);
     rc = telemetry__tls_run(t, n, BR_SSL_SENDAPP, deadline);
     if (rc == 1 || rc == TELEMETRY__EOF_UNCLEAN)
         rc = telemetry__net_fail(n, TELEMETRY_ERR_NETWORK, "connection closed during the TLS handshake");
-    if (rc) { br_ssl_client_forget_session(&t->sc); t->session[0] = 0; }
+    if (rc) {
+        br_ssl_client_forget_session(&t->sc);
+        t->session[0] = 0;
+        if (resume == 2) t->file_session_failed = 1;    /* a spoiled file: full handshakes from now on */
+    } else if (cfg->tls_session_file) {
+        /* a new session (a full handshake) is kept for the next run; a resumed one is already */
+        br_ssl_engine_get_session_parameters(&t->sc.eng, &now_sp);
+        if (now_sp.session_id_len && (now_sp.session_id_len != t->saved_id_len || memcmp(now_sp.session_id, t->saved_id, now_sp.session_id_len) != 0)) {
+            if (!(resume && now_sp.session_id_len == sp.session_id_len && memcmp(now_sp.session_id, sp.session_id, sp.session_id_len) == 0))
+                telemetry__tls_session_save(cfg->tls_session_file, key, &now_sp);
+            memcpy(t->saved_id, now_sp.session_id, now_sp.session_id_len);
+            t->saved_id_len = now_sp.session_id_len;
+        }
+        memset(&now_sp, 0, sizeof now_sp);
+    }
+    memset(&sp, 0, sizeof sp);
     return rc;
 }
 
@@ -4380,6 +4511,7 @@ typedef struct telemetry__outbox {
     size_t memory_cap, disk_cap;
     int debug, client_reports;
     char ratelimit_path[1100];
+    char tls_session_path[1100];     /* >>tls keeps sessions there across runs ("" : not kept) */
     /* the queue, guarded by lock */
     telemetry__mutex lock;
 #if !defined(TELEMETRY_NO_THREADS)
@@ -4754,6 +4886,7 @@ TELEMETRY__INTERNAL int telemetry__outbox_client(telemetry__outbox *ob) {
     tc.ca_file = ob->ca_file; tc.ca_pem = ob->ca_pem; tc.io = ob->io;
     tc.entropy_fn = ob->entropy_fn; tc.clock_fn = ob->clock_fn;
     tc.platform_user_data = ob->platform_user_data; tc.use_proxy_env = 1;
+    tc.tls_session_file = ob->tls_session_path[0] ? ob->tls_session_path : NULL;
 #if !defined(TELEMETRY_NO_THREADS)
     tc.cancel = &ob->stop;
 #endif
@@ -5265,6 +5398,7 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(const telemetry_config *c) {
     if (telemetry__st.state_dir[0]) {
         snprintf(ob->dir, sizeof ob->dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
         telemetry__state_path("ratelimits", ob->ratelimit_path, sizeof ob->ratelimit_path);
+        telemetry__state_path("tls_sessions", ob->tls_session_path, sizeof ob->tls_session_path);
         telemetry__state_path("session", ob->session_path, sizeof ob->session_path);
         telemetry__outbox_load(ob);
         telemetry__load_rate_limits(ob);
@@ -5916,7 +6050,7 @@ TELEMETRY_API int telemetry_enabled(void) {
 /* Deletes what identifies this install: the install id (and, with the outbox, queued payloads). */
 TELEMETRY__INTERNAL void telemetry__forget_everything(void) {
     char path[1100];
-    static const char *const files[] = { "install_id", "session", "session.previous" };
+    static const char *const files[] = { "install_id", "session", "session.previous", "tls_sessions" };
     size_t i;
     for (i = 0; i < sizeof files / sizeof files[0]; i++) {
         telemetry__state_path(files[i], path, sizeof path);
