@@ -215,6 +215,10 @@
        TELEMETRY_METRIC_DECLARE(cpu_count);          // in any file: declares the metric
        TELEMETRY_REGISTER(cpu_count);                // before telemetry_report_usage()
 
+   or link the static library whole (CMake: $<LINK_LIBRARY:WHOLE_ARCHIVE,lib>; GNU ld:
+   -Wl,--whole-archive -llib -Wl,--no-whole-archive), or make it an OBJECT library: see
+   docs/building.md and examples/cmake/. `make install` installs this header and telemetry.pc.
+
    Metric functions run when a report or disclosure is built, on the calling thread. A string
    value is copied at once (up to TELEMETRY_MAX_STRING_VALUE bytes), so it may point to a static
    buffer. Metric identifiers are at most TELEMETRY_MAX_NAME-1 bytes of [A-Za-z0-9_-].
