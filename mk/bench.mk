@@ -4,7 +4,7 @@
 #   make bench-build  only builds them
 # Knobs (environment), e.g. BENCH_REPEAT=3 (run the set three times and print the medians),
 # BENCH_N, BENCH_CAPTURES: see docs/benchmarks.md. bench_transport also links libcurl
-# (libcurl4-openssl-dev), the reference client.
+# (libcurl4-openssl-dev), the reference client; bench_json links cJSON (libcjson-dev).
 # Included by the top-level Makefile, which defines CC, BUILD, WARN, CPPFLAGS and LDLIBS.
 
 BENCH_SRCS   := $(wildcard tests/bench/bench_*.c)
@@ -34,3 +34,8 @@ $(BUILD)/bench_%: tests/bench/bench_%.c $(BENCH_DEPS)
 $(BUILD)/bench_transport: tests/bench/bench_transport.c $(BENCH_DEPS)
 	@mkdir -p $(BUILD)
 	$(CC) $(BENCH_CFLAGS) $< -o $@ $(LDLIBS) -lcurl
+
+# cJSON (libcjson-dev) is the reference JSON writer.
+$(BUILD)/bench_json: tests/bench/bench_json.c $(BENCH_DEPS)
+	@mkdir -p $(BUILD)
+	$(CC) $(BENCH_CFLAGS) $< -o $@ $(LDLIBS) -lcjson
