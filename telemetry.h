@@ -37,8 +37,13 @@
            cfg.app_version = "1.4.2";
            cfg.usage_url   = "https://mytool-default-rtdb.firebaseio.com/usage.json";
            cfg.sentry_dsn  = "https://<32-hex-key>@o1.ingest.sentry.io/42";
+           cfg.opt_out_command = "mytool telemetry off";
            telemetry_init(&cfg);                       // never fatal: check the result if you like
-           if (argc > 1 && !strcmp(argv[1], "--telemetry")) telemetry_print_disclosure(stdout);
+           if (argc > 1 && !strcmp(argv[1], "telemetry")) {   // mytool telemetry on|off|status|show|log
+               int rc = telemetry_command(argc - 2, argv + 2, stdout);
+               telemetry_shutdown();
+               return rc == 0 ? 0 : 1;
+           }
            telemetry_count("runs", 1);
            telemetry_report_usage();
            telemetry_shutdown();
@@ -102,9 +107,31 @@
        5. cfg.opt_in is set and consent was never given with telemetry_set_consent(1).
 
    telemetry_print_disclosure(FILE *) prints whether telemetry is on and which source decided it,
-   every metric with its description and current value, the endpoints' hosts, the state folder,
-   the install id, how to opt out, and the usage report exactly as it would be sent.
+   why (cfg.purpose) and the privacy page (cfg.privacy_url), every metric and declared counter
+   with its description and current value (undeclared counters marked so), what error reports
+   and sessions hold, the endpoints' hosts, the state folder, the install id, how to opt out
+   (cfg.opt_out_command included), and the usage report exactly as it would be sent.
    TELEMETRY_DEBUG=1 in the environment prints every payload to stderr instead of sending it.
+
+   Nothing at init: telemetry_init writes and sends nothing. The state folder, the install id, the
+   first-run notice, the session (one per run, with a DSN, unless cfg.no_sessions) and the sender
+   wait for the run's first work: the first count, report, capture or flush. A --version run, the
+   disclosure or telemetry_command open no socket and write no file.
+
+   The first-run notice (TELEMETRY_HAS_NOTICE): at the run's first work, if it was never shown,
+   cfg.notice (default: the app, what is sent, the exact opt-out commands) goes to stderr, only
+   when stderr is a terminal, and <state_dir>/notice_shown records it. That run and every run
+   before one did send nothing: what they capture waits in the outbox and goes from the next run
+   on, or is deleted by `telemetry off` first. cfg.no_notice: the program tells its users itself.
+
+   telemetry_command(argc, argv, out) is a `telemetry` subcommand for the program: on, off,
+   status (the state and the source that decided it), show (the disclosure), show --markdown (the
+   "what is collected" section of docs/privacy-template.md) and log (<state_dir>/sent.log: every
+   payload delivered, as sent, auth= and other secrets masked, at most cfg.sent_log_bytes, 256 KiB,
+   oldest dropped; TELEMETRY_NO_WAIT turns the log off).
+
+   cfg.report_interval_s: counters add up across runs in <state_dir>/counters and
+   telemetry_report_usage sends at most one report per interval (the sums); 0 sends one per call.
 
    ============================================================================================
    6. WHAT IS SENT
@@ -127,7 +154,8 @@
 
    cfg.state_dir, else $XDG_STATE_HOME/<app>, else ~/.local/state/<app> (Linux and other Unix),
    ~/Library/Application Support/<app> (macOS), %LOCALAPPDATA%\<app> (Windows). Created with
-   owner-only permissions on the first enabled run. It holds `install_id` and `consent`.
+   owner-only permissions at the first work of an enabled run. It holds `install_id`, `consent`,
+   `notice_shown`, `sent.log`, `counters` (with report_interval_s), `session` and `outbox/`.
    Every file is written atomically (temporary file, flush, fsync, rename).
 
    ============================================================================================
@@ -196,7 +224,9 @@
    folder with open/write/rename, no malloc and no lock, then restores the previous handlers and
    raises the signal again: the process ends as it would have without the library, and the
    program's own handler runs. The next run sends the report, first naming the frames from the
-   ELF symbol tables where the binary is unchanged. cfg.no_crash_handler or
+   ELF symbol tables where the binary is unchanged. In C++ builds (with exceptions) a
+   std::set_terminate hook, chaining to the previous one, turns an uncaught exception into the
+   same fatal event, named by its type and what(). cfg.no_crash_handler or
    TELEMETRY_NO_CRASH_HANDLER turn it off. Not captured: memory, registers, environment, other
    threads. docs/crashes.md has the details.
 
@@ -218,6 +248,13 @@
    or link the static library whole (CMake: $<LINK_LIBRARY:WHOLE_ARCHIVE,lib>; GNU ld:
    -Wl,--whole-archive -llib -Wl,--no-whole-archive), or make it an OBJECT library: see
    docs/building.md and examples/cmake/. `make install` installs this header and telemetry.pc.
+
+   Counters are declared the same way, so the disclosure can say what each counts:
+
+       TELEMETRY_COUNTER(files_processed, "Files the program processed");   // file scope
+       telemetry_count("files_processed", 1);                               // anywhere
+       TELEMETRY_COUNTER_DECLARE(files_processed);                          // by hand, as above:
+       TELEMETRY_REGISTER_COUNTER(files_processed);
 
    Metric functions run when a report or disclosure is built, on the calling thread. A string
    value is copied at once (up to TELEMETRY_MAX_STRING_VALUE bytes), so it may point to a static
@@ -481,8 +518,8 @@ typedef struct telemetry_config {
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
-/* Validates the config, decides consent and prepares state. Returns quickly and never touches
-   the network on the calling thread (unless built with TELEMETRY_NO_THREADS). 0 when telemetry
+/* Validates the config and decides consent; writes and sends nothing (the state folder, the
+   notice, the session and the sender wait for the run's first count, report, capture or flush). 0 when telemetry
    is on, TELEMETRY_DISABLED when the user opted out (still a valid state: every other call then
    does nothing), or a negative error for an invalid config (telemetry then stays off). */
 TELEMETRY_API int telemetry_init(const telemetry_config *config);
@@ -513,10 +550,12 @@ TELEMETRY_API int telemetry_command(int argc, char **argv, FILE *out);
 /* ---- usage -------------------------------------------------------------------------------- */
 /* Adds delta to a named counter (created on first use, at most TELEMETRY_MAX_COUNTERS names).
    Thread-safe; lock-free and allocation-free once the name is known. Counters are sent with the
-   next usage report and then reset. */
+   next usage report and then reset (with cfg.report_interval_s they add up across runs). Declare
+   each with TELEMETRY_COUNTER so the disclosure can say what it counts. */
 TELEMETRY_API int telemetry_count(const char *name, int64_t delta);
 /* Collects every registered metric and the counters into one JSON document and sends it to
-   usage_url (or prints it to stderr with TELEMETRY_DEBUG=1). */
+   usage_url (or prints it to stderr with TELEMETRY_DEBUG=1). With cfg.report_interval_s, inside
+   the interval it only keeps the counts in the state folder (0): at most one report per interval. */
 TELEMETRY_API int telemetry_report_usage(void);
 /* Builds the usage report into a growable buffer the caller frees with telemetry_free. */
 TELEMETRY_API int telemetry_build_usage_report(char **json, size_t *len);
