@@ -199,6 +199,11 @@ sleep 0.2
 read -r n sum <<<"$(usage_reports_since "$from")"
 check '[ "$n" -eq 1 ] && [ "$sum" -eq 5 ]' "after the interval: want 1 report summing 5, got $n summing $sum"
 check '! grep -q files_processed "$iv/counters"' "the counters were not reset after the report"
+# a run that counts and never reports: its counts wait for the interval's report too
+TOOL_NO_NOTICE=1 TOOL_INTERVAL=3600 TOOL_CLOCK_MS=$((t0 + 3700 * 1000)) "$TOOL" "$iv" "$URL" - count 2 >/dev/null 2>&1
+check 'grep -q "^files_processed 2$" "$iv/counters"' "a run without a report lost its counts: $(cat "$iv/counters" 2>/dev/null)"
+TOOL_INTERVAL=3600 "$TOOL" "$iv" "$URL" - telemetry status >"$tmp/cmd.out" 2>&1
+check 'grep -q "Usage reports: at most one every 3600 seconds" "$tmp/cmd.out"' "status does not state the interval"
 
 # ---- 6. C++: an uncaught std::runtime_error("boom") is a fatal event with its type and message
 cx=$tmp/cxx
