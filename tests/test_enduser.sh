@@ -27,7 +27,7 @@ tmp=$(mktemp -d)
 sink_pid=
 cleanup() { [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
-unset DO_NOT_TRACK ENDUSER_TOOL_NO_TELEMETRY TELEMETRY_DEBUG TOOL_CLOCK_MS TOOL_INTERVAL TOOL_SENT_LOG_BYTES TOOL_NO_NOTICE TOOL_NOTICE
+unset DO_NOT_TRACK ENDUSER_TOOL_NO_TELEMETRY TELEMETRY_DEBUG TOOL_CLOCK_MS TOOL_INTERVAL TOOL_SENT_LOG_BYTES TOOL_NO_NOTICE TOOL_NOTICE TOOL_NO_SESSIONS
 
 "$BUILD/telemetry_sink" --https-port off --http-port 0 --sentry-key "$KEY" --firebase-auth "$TOKEN" --quiet \
     --port-file "$tmp/ports" --record "$tmp/record.jsonl" >"$tmp/sink.log" 2>&1 &
@@ -168,6 +168,18 @@ check '[ -z "$bad" ] && [ ! -e "$fresh" ]' "a first --version run created the st
 # control: a run that does work under the same trace connects and writes, or the check proves nothing
 bad=$(TOOL_NO_NOTICE=1 traced control "$q" "$URL" "$DSN" count 1 report)
 check 'grep -q "connect(" <<<"$bad" && grep -q -E "O_CREAT|rename" <<<"$bad"' "the control run neither connected nor wrote: the trace check is broken"
+
+# cfg.no_sessions: an error event goes alone, a run that only counts sends nothing to Sentry
+ns=$tmp/nosessions
+from=$(records)
+TOOL_NO_NOTICE=1 TOOL_NO_SESSIONS=1 "$TOOL" "$ns" - "$DSN" count 1 error >/dev/null 2>&1
+TOOL_NO_NOTICE=1 TOOL_NO_SESSIONS=1 "$TOOL" "$ns" - "$DSN" count 1 >/dev/null 2>&1
+sleep 0.2
+got=$(tail -n +"$(( from + 1 ))" "$tmp/record.jsonl")
+check '[ "$(grep -c . <<<"$got")" -eq 1 ] && grep -q "\"type\":\"event\"" <<<"$got" && ! grep -q "\"type\":\"session\"" <<<"$got"' \
+      "cfg.no_sessions: want one envelope with the event and no session, got: $(echo "$got" | cut -c1-200)"
+TOOL_NO_SESSIONS=1 "$TOOL" "$ns" - "$DSN" telemetry show >"$tmp/cmd.out" 2>&1
+check '! grep -q "^Sessions" "$tmp/cmd.out"' "the disclosure lists sessions that are off"
 
 # ---- 4. the sent log: bounded, oldest entries dropped, auth= masked; off with TELEMETRY_NO_WAIT
 sl=$tmp/sentlog
