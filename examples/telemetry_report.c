@@ -1074,17 +1074,17 @@ static void tr_fmt_num(char *out, size_t cap, double v) {
     if (v == floor(v) && fabs(v) < 9e15) snprintf(out, cap, "%lld", (long long)v);
     else snprintf(out, cap, fabs(v) < 1 ? "%.2g" : "%.4g", v);
 }
-/* The axis' top: the next of 1, 1.2, 1.6, 2, 2.4, 3, 4, 5, 6, 8 (times a power of ten), so that
-   a quarter of it is a short number too. */
+/* The axis' top for counts: 4, 8, 12, 16, 20, 24, 32, 40, 60, 80 times a power of ten, so that
+   each quarter of it is a whole number. */
 static double tr_nice_max(double v) {
-    static const double steps[] = { 1, 1.2, 1.6, 2, 2.4, 3, 4, 5, 6, 8, 10 };
+    static const double steps[] = { 4, 8, 12, 16, 20, 24, 32, 40, 60, 80 };
     double p = 1;
     size_t i;
-    if (v <= 0) return 1;
-    while (p * 10 <= v) p *= 10;
-    while (p > v) p /= 10;
-    for (i = 0; i < sizeof steps / sizeof steps[0]; i++) if (steps[i] * p >= v) return steps[i] * p;
-    return 10 * p;
+    if (!(v > 4)) return 4;
+    for (;;) {
+        for (i = 0; i < sizeof steps / sizeof steps[0]; i++) if (steps[i] * p >= v) return steps[i] * p;
+        p *= 10;
+    }
 }
 /* A bar chart of one series over labelled columns (days, buckets). */
 static void tr_svg_bars(FILE *f, const char *title, char (*labels)[32], const double *values, size_t n, const char *colour) {
@@ -1099,6 +1099,7 @@ static void tr_svg_bars(FILE *f, const char *title, char (*labels)[32], const do
     top_v = tr_nice_max(max);
     step = n ? (W - left - right) / (double)n : 0;
     bw = step > 4 ? step * 0.78 : step;
+    if (bw > 56) bw = 56;                          /* a few bars stay bars, not walls */
     fit = label_w > 0 ? (size_t)((W - left - right) / label_w) : n;   /* labels that fit side by side */
     every = fit == 0 ? n : n > fit ? (n + fit - 1) / fit : 1;
     fprintf(f, "<figure><figcaption>");
@@ -1114,7 +1115,7 @@ static void tr_svg_bars(FILE *f, const char *title, char (*labels)[32], const do
                 left, y, W - right, y, i ? "#e5e7eb" : "#9ca3af", left - 6, y + 4, num);
     }
     for (i = 0; i < n; i++) {
-        double h = (H - top - bottom) * values[i] / top_v, x = left + step * (double)i + (step - bw) / 2;
+        double h = values[i] > 0 ? (H - top - bottom) * values[i] / top_v : 0, x = left + step * (double)i + (step - bw) / 2;
         tr_fmt_num(num, sizeof num, values[i]);
         fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" rx=\"%.1f\" fill=\"%s\"><title>%s: %s</title></rect>\n",
                 x, H - bottom - h, bw, h, bw > 6 ? 2.0 : 0.0, colour, labels[i], num);
@@ -1184,7 +1185,7 @@ static int tr_write_html(FILE *f, tr_summary *s, size_t top) {
         "</style></head><body><main>\n<h1>Usage of ");
     tr_html_esc(f, app);
     fprintf(f, "</h1>\n<p class=\"sub\">%s%s%s. Anonymous usage reports sent by telemetry.h; each install counts once however often it reports.</p>\n",
-            a[0] ? a : "no reports", a[0] ? " to " : "", b);
+            a[0] ? a : "no reports", a[0] && strcmp(a, b) ? " to " : "", strcmp(a, b) ? b : "");
     fprintf(f, "<div class=\"cards\">\n"
                "<div class=\"stat\"><b id=\"reports\">%llu</b><span>reports</span></div>\n"
                "<div class=\"stat\"><b id=\"installs\">%llu</b><span>distinct installs</span></div>\n"
