@@ -6625,6 +6625,16 @@ TELEMETRY__INTERNAL void telemetry__print_markdown(FILE *out) {
 }
 
 /* ---- telemetry_command ---- */
+
+/* The one sentence on what decided the current state, without the ON/OFF word (the consent
+   section's text). Lock held. */
+TELEMETRY__INTERNAL void telemetry__command_reason(char *out, size_t cap) {
+    char why[600];
+    const char *colon;
+    telemetry__source_text(why, sizeof why);
+    colon = strstr(why, ": ");
+    telemetry__copy(out, cap, colon ? colon + 2 : why);
+}
 TELEMETRY__INTERNAL int telemetry__command_usage(FILE *out) {
     fprintf(out, "usage: %s telemetry on|off|status|show [--markdown]|log\n",
             telemetry__st.app_name ? telemetry__st.app_name : "<program>");
@@ -6641,8 +6651,8 @@ TELEMETRY__INTERNAL int telemetry__command_status(FILE *out) {
         fprintf(out, "Telemetry: OFF (telemetry_init was not called or failed)\n");
         return TELEMETRY_ERR_NOT_INITIALIZED;
     }
-    telemetry__source_text(why, sizeof why);
-    fprintf(out, "Telemetry for %s: %s\n", telemetry__st.app_name, why);
+    telemetry__command_reason(why, sizeof why);
+    fprintf(out, "Telemetry for %s: %s (%s)\n", telemetry__st.app_name, telemetry__st.enabled ? "ON" : "OFF", why);
     fprintf(out, "  State folder: %s\n", telemetry__st.state_dir[0] ? telemetry__st.state_dir : "(none: memory only)");
     if (telemetry__st.no_notice) fprintf(out, "  Notice: the program tells its users itself\n");
     else fprintf(out, "  Notice: %s\n", telemetry__notice_seen() ? "shown" : "not shown yet (nothing is sent before it has been shown on a terminal)");
@@ -6689,7 +6699,7 @@ TELEMETRY_API int telemetry_command(int argc, char **argv, FILE *out) {
         if (rc == TELEMETRY_ERR_NOT_INITIALIZED) { fprintf(out, "Telemetry: telemetry_init was not called or failed\n"); return rc; }
         telemetry__lock(&telemetry__state_lock);
         on = telemetry__st.enabled;
-        telemetry__source_text(why, sizeof why);
+        telemetry__command_reason(why, sizeof why);
         if (given && on) fprintf(out, "Telemetry is on for %s.\n", telemetry__st.app_name);
         else if (given) fprintf(out, "Telemetry stays off for %s: %s. Consent is recorded and counts once that changes.\n", telemetry__st.app_name, why);
         else fprintf(out, "Telemetry is off for %s. The install id and every unsent report were deleted.\n", telemetry__st.app_name);
