@@ -131,8 +131,10 @@
         "timestamp":"2026-11-26T10:00:00.000Z",
         "metrics":{"arch":"x86_64","first_run":true,...},"counters":{"runs":1}}
 
-   Built-in metrics: app, app_version, arch, first_run, library_version, os, os_version.
-   docs/ shows every field of every payload.
+   Built-in metrics: app, app_version, arch, first_run, library_version, os, os_distribution,
+   os_version. docs/ shows every field of every payload. docs/server.md sets up a Firebase
+   database that accepts exactly these reports and nothing else, and build/telemetry_report
+   (examples/telemetry_report.c) summarises what arrived.
 
    ============================================================================================
    7. STATE FOLDER
@@ -164,7 +166,9 @@
    The calling thread only encodes a payload and queues it (no network, no disk). One worker
    thread, started on first need, writes each payload to <state_dir>/outbox/ (one file each,
    temporary file + rename) and sends them oldest first over one reused connection. 2xx: done.
-   4xx other than 429: dropped with a log line, never retried. Network errors, 5xx and 429: kept,
+   4xx other than 429: dropped with a log line, never retried (except a Firebase 401/403 to a
+   report an earlier try may have stored: create-only rules refuse the repeat, so it counts as
+   delivered; docs/server.md). Network errors, 5xx and 429: kept,
    retried with exponential back-off (cfg.retry_initial_ms 1 s, doubling to cfg.retry_max_ms
    5 min, 50-100 % jitter); Sentry rate limits hold their category until they end, remembered
    across runs. Memory (cfg.outbox_memory_bytes, 1 MiB) and disk (cfg.outbox_disk_bytes, 8 MiB)
@@ -229,6 +233,10 @@
 
        TELEMETRY_METRIC_DECLARE(cpu_count);          // in any file: declares the metric
        TELEMETRY_REGISTER(cpu_count);                // before telemetry_report_usage()
+
+   or link the static library whole (CMake: $<LINK_LIBRARY:WHOLE_ARCHIVE,lib>; GNU ld:
+   -Wl,--whole-archive -llib -Wl,--no-whole-archive), or make it an OBJECT library: see
+   docs/building.md and examples/cmake/. `make install` installs this header and telemetry.pc.
 
    Metric functions run when a report or disclosure is built, on the calling thread. A string
    value is copied at once (up to TELEMETRY_MAX_STRING_VALUE bytes), so it may point to a static
@@ -402,8 +410,9 @@ typedef struct telemetry_config {
     const char *environment;     /* default "production" */
     const char *dist;            /* default none: Sentry build variant */
     const char *sentry_dsn;      /* default none: no error or crash reports */
-    const char *usage_url;       /* default none: no usage reports. Firebase ".json" URL (may end in
-                                    ?auth=...) or any http(s) endpoint taking a JSON POST */
+    const char *usage_url;       /* default none: no usage reports. Firebase ".json" URL, with no
+                                    auth= (docs/server.md: never ship a database secret or token),
+                                    or any http(s) endpoint taking a JSON POST */
     const char *state_dir;       /* default: the per-user state folder for the app (section 7) */
     const char *ca_file;         /* default: the system CA bundle. A PEM file of trust anchors */
     const char *ca_pem;          /* default none: PEM trust anchors compiled into the program (for
@@ -3764,6 +3773,14 @@ TELEMETRY__INTERNAL char *telemetry__firebase_target(const telemetry__url *u, co
     return b.failed ? (telemetry__buf_free(&b), (char *)NULL) : b.data;
 }
 
+/* Create-only rules (docs/firebase.rules.json) answer a second PUT to a stored record with 401
+   "Permission denied". When an earlier try of the same report may have reached the server (no
+   answer came back, or an earlier run sent it before it ended), that refusal says the record is
+   already stored: the report is delivered, not refused. A first try refused is still refused. */
+TELEMETRY__INTERNAL int telemetry__firebase_already_stored(int status, int maybe_stored) {
+    return maybe_stored && (status == 401 || status == 403);
+}
+
 /* Formats a message for an event: at most TELEMETRY__MESSAGE_MAX bytes, marked when cut. */
 TELEMETRY__INTERNAL void telemetry__vformat_message(char *out, size_t cap, const char *fmt, va_list ap) {
     int n = vsnprintf(out, cap, fmt ? fmt : "", ap);
@@ -4596,6 +4613,7 @@ typedef struct telemetry__item {
     int64_t created_ms;         /* wall clock, for the file name and the order */
     int64_t next_try;           /* monotonic ms before which it waits (back-off, rate limits) */
     int attempts;
+    int maybe_stored;           /* an earlier try may have reached the server (its answer was lost) */
     unsigned tried_gen;         /* the flush generation in which its last attempt began */
     int busy;                   /* being written or sent: nobody else may drop it */
     int crash;                  /* written by the crash handler: name its frames before sending */
@@ -4805,6 +4823,7 @@ TELEMETRY__INTERNAL void telemetry__outbox_load(telemetry__outbox *ob) {
                 it->disk_size = (size_t)size;
                 it->created_ms = strtoll(names[i], NULL, 10);
                 it->crash = strstr(names[i], "-999999-") != NULL;
+                it->maybe_stored = 1;               /* an earlier run may have sent it as it ended */
                 ob->disk_bytes += (size_t)size;
                 telemetry__outbox_append(ob, it);
                 it = NULL;
@@ -5061,6 +5080,11 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__outbox *ob, const telemetr
             }
             if (resp.status == 429) rc = TELEMETRY_ERR_RATE_LIMITED;
             else if (resp.status < 200 || resp.status > 299) rc = TELEMETRY_ERR_HTTP_STATUS;
+            if (rc == TELEMETRY_ERR_HTTP_STATUS && it->kind == TELEMETRY__KIND_USAGE && it->push_id[0] &&
+                telemetry__firebase_already_stored(resp.status, it->maybe_stored)) {
+                telemetry__log(TELEMETRY_LEVEL_DEBUG, "%s answered HTTP %d to a retried report: an earlier try stored it", hostport, resp.status);
+                rc = 0;
+            }
             if (rc && !ob->abandoned)
                 telemetry__log(TELEMETRY_LEVEL_WARNING, "%s answered HTTP %d: %s", hostport, resp.status,
                                resp.status == 429 ? "rate limited, will retry when the limit ends"
@@ -5192,6 +5216,7 @@ TELEMETRY__INTERNAL int telemetry__outbox_step(telemetry__outbox *ob, int64_t *w
         if (delay > (int64_t)ob->retry_max_ms) delay = ob->retry_max_ms;
         telemetry__os_entropy(&j, 1);
         it->attempts++;
+        it->maybe_stored = 1;
         it->next_try = telemetry__monotonic_ms() + delay / 2 + delay * j / 510;   /* 50% to 100% */
         if (it->tried_gen != ob->flush_gen) it->next_try = 0;   /* a flush since asks for a fresh try */
         /* no answer at all: the others to that endpoint wait as long (one try per back-off period,
