@@ -545,6 +545,7 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value);
 #    undef _POSIX_C_SOURCE
 #    define _POSIX_C_SOURCE 200809L
 #    include <features.h>
+#    define TELEMETRY__STDIO_WITHOUT_POSIX 1
 #  elif !defined(__GLIBC__) && !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && !defined(_GNU_SOURCE) && \
         !defined(_DEFAULT_SOURCE) && !defined(_BSD_SOURCE) && !defined(__APPLE__) && !defined(__FreeBSD__) && \
         !defined(__OpenBSD__) && !defined(__NetBSD__)
@@ -566,6 +567,12 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value);
 #  endif
 #  ifndef TELEMETRY_NO_THREADS
 #    include <pthread.h>
+#  endif
+#  if defined(TELEMETRY__STDIO_WITHOUT_POSIX)
+/* <stdio.h> was read (by telemetry.h's public part) while POSIX was off: the two POSIX functions
+   it would have declared are declared here, as POSIX gives them */
+extern FILE *fdopen(int fd, const char *mode);
+extern int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
 #  endif
 #endif
 #include <stdarg.h>
@@ -2996,8 +3003,10 @@ TELEMETRY__INTERNAL int telemetry__dir_open(const char *dir, int create, const c
     if (create && telemetry__mkdirs(dir) != 0) { *why = "it cannot be created"; return -1; }
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
-        *why = errno == ENOENT ? "missing" : errno == ELOOP || errno == ENOTDIR ? "it is a symlink or not a folder"
-                                                                                : "it cannot be opened";
+        int e = errno;
+        if (e == ENOENT || ((e == ENOTDIR || e == ELOOP) && lstat(dir, &st) != 0)) *why = "missing";   /* a parent is a file */
+        else if (e == ENOTDIR || e == ELOOP) *why = S_ISLNK(st.st_mode) ? "it is a symlink" : "it is not a folder";
+        else *why = "it cannot be opened";
         return -1;
     }
     if (fstat(fd, &st) != 0) { close(fd); *why = "it cannot be opened"; return -1; }
