@@ -31,12 +31,14 @@ port=$(sed -n 's/^https=//p' "$work/ports")
 
 echo "== the receiver listens on https://localhost:$port (certificate from tests/certs/ca.pem)"
 echo
-echo "== running: demo --disclosure --error (telemetry on, state in a temporary folder)"
+echo "== running: demo --disclosure --error --no-notice (telemetry on, state in a temporary folder;"
+echo "   --no-notice: this script is not a terminal, and a real first run would send nothing until"
+echo "   the first-run notice had been shown on one)"
 echo
 env -u DO_NOT_TRACK -u DEMO_NO_TELEMETRY "$BUILD/demo" \
     --usage-url "https://localhost:$port/usage.json" \
     --dsn "https://$KEY@localhost:$port/42" \
-    --ca-file tests/certs/ca.pem --state-dir "$work/state" --disclosure --error
+    --ca-file tests/certs/ca.pem --state-dir "$work/state" --disclosure --error --no-notice
 echo
 echo "== what the receiver got"
 echo

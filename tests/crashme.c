@@ -65,6 +65,7 @@ int main(int argc, char **argv) {
     snprintf(marker_path, sizeof marker_path, "%s/own-handler-ran", argv[2]);
     if (!strcmp(mode, "chained")) signal(SIGSEGV, own_handler);
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = "crashme";
     cfg.app_version = "2.0";
     cfg.state_dir = argv[2];

@@ -32,6 +32,7 @@ TELEMETRY_METRIC(nothing, "A null value") { return telemetry_null(); }
 static telemetry_config config(const char *dir, const char *url) {
     telemetry_config cfg;
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = "capture";
     cfg.app_version = "3.1.4-beta+build.7";
     cfg.state_dir = dir;

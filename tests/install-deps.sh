@@ -4,7 +4,7 @@
 set -euo pipefail
 PACKAGES=(build-essential clang libclang-rt-14-dev libbearssl-dev strace valgrind tinyproxy curl openssl
           libcurl4-openssl-dev python3 python3-jsonschema locales binutils file
-          nodejs chromium imagemagick cmake pkg-config)
+          nodejs chromium imagemagick cmake pkg-config bsdutils)
 cd "$(dirname "$0")/.."
 # some nodejs builds bring npm along; Debian's own nodejs needs the npm package
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
