@@ -186,15 +186,19 @@
    ============================================================================================
 
    With a DSN, telemetry_init installs a handler for SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT and
-   SIGTRAP on an alternate stack (stack overflows included), keeping the previous handlers. At a
-   crash it writes a fatal Sentry event (signal, fault address, the crashing thread's stack, the
-   images the frames fall in, tags, breadcrumbs, the session marked crashed) into the outbox
-   folder with open/write/rename, no malloc and no lock, then restores the previous handlers and
-   raises the signal again: the process ends as it would have without the library, and the
-   program's own handler runs. The next run sends the report, first naming the frames from the
-   ELF symbol tables where the binary is unchanged. cfg.no_crash_handler or
-   TELEMETRY_NO_CRASH_HANDLER turn it off. Not captured: memory, registers, environment, other
-   threads. docs/crashes.md has the details.
+   SIGTRAP on an alternate stack (stack overflows included; the library's own 64 KiB one unless
+   the program's is at least that big), keeping the previous handlers. A handler the program
+   installed before telemetry_init runs first: a fault it handles (siglongjmp, or it changes the
+   registers) is no crash; one it passes on (raises again, returns into the same fault, abort)
+   is. At a crash it writes a fatal Sentry event (signal, fault address, the crashing thread's
+   stack, the images the frames fall in, tags, breadcrumbs, the session marked crashed) into the
+   outbox folder with open/write/rename, no malloc and no lock, then restores the previous
+   handlers and raises the signal again: the process ends as it would have without the library,
+   and the program's own handler runs. A fault while walking a wild stack only shortens the
+   report. The next run sends the report, first naming the frames from the ELF symbol tables
+   where the binary is unchanged. cfg.no_crash_handler or TELEMETRY_NO_CRASH_HANDLER turn it
+   off. Not captured: memory, registers, environment, other threads. The handler's memory stays
+   allocated after telemetry_shutdown (docs/api.md says why). docs/crashes.md has the details.
 
    ============================================================================================
    12. METRICS
@@ -3429,36 +3433,53 @@ typedef struct telemetry__stack {
 } telemetry__stack;
 
 #if defined(TELEMETRY__HAVE_UNWIND)
-typedef struct telemetry__unwind_state { telemetry__stack *stack; int skip; } telemetry__unwind_state;
+typedef struct telemetry__unwind_state { telemetry__stack *stack; uintptr_t from; } telemetry__unwind_state;
 TELEMETRY__INTERNAL _Unwind_Reason_Code telemetry__unwind_step(struct _Unwind_Context *ctx, void *arg) {
     telemetry__unwind_state *u = (telemetry__unwind_state *)arg;
     uintptr_t ip = (uintptr_t)_Unwind_GetIP(ctx);
     if (ip == 0) return _URC_END_OF_STACK;
-    if (u->skip > 0) { u->skip--; return _URC_NO_REASON; }
+    if (u->from) {                               /* the library's own frames, whatever inlining did */
+        if (ip != u->from) return _URC_NO_REASON;
+        u->from = 0;
+    }
     u->stack->addr[u->stack->count++] = ip;
     return u->stack->count >= TELEMETRY_MAX_FRAMES ? _URC_END_OF_STACK : _URC_NO_REASON;
 }
 #endif
 
-/* Fills st with the calling thread's return addresses, skipping `skip` innermost frames (the
-   library's own). Empty where the platform has no unwinder. */
-TELEMETRY__INTERNAL void telemetry__capture_stack(telemetry__stack *st, int skip) {
+/* Fills st with the calling thread's return addresses, from the frame that returns to `from`
+   outwards: a public function passes __builtin_return_address(0), its return address into the
+   program, so the first frame is the program's call at every optimisation level (a count of
+   frames to skip depends on what the compiler inlined). from 0: every frame. Empty where the
+   platform has no unwinder. */
+TELEMETRY__INTERNAL void telemetry__capture_stack_from(telemetry__stack *st, uintptr_t from) {
     st->count = 0;
 #if defined(TELEMETRY__HAVE_UNWIND)
     {
         telemetry__unwind_state u;
-        u.stack = st; u.skip = skip + 1;                       /* +1: this function */
+        u.stack = st; u.from = from;
         _Unwind_Backtrace(telemetry__unwind_step, &u);
+        if (from && st->count == 0) {            /* not found (an unusual frame): every frame */
+            u.from = 0;
+            _Unwind_Backtrace(telemetry__unwind_step, &u);
+        }
     }
 #else
-    (void)skip;
+    (void)from;
 #endif
 }
+#if defined(TELEMETRY__HAVE_UNWIND)
+#  define telemetry__capture_stack(st) telemetry__capture_stack_from((st), (uintptr_t)__builtin_return_address(0))
+#else
+#  define telemetry__capture_stack(st) telemetry__capture_stack_from((st), 0)
+#endif
 
 typedef struct telemetry__module {
     uintptr_t start, end;                    /* image_addr and image_addr + image_size */
     unsigned char build_id[64];
     int build_id_len;
+    unsigned char text_id[16];               /* without a build id: Sentry's hash of .text */
+    int has_text_id;
     char path[512];
 } telemetry__module;
 
@@ -3509,7 +3530,56 @@ typedef struct telemetry__phdr_info {
     const char *dlpi_name;
     const ElfW(Phdr) *dlpi_phdr;
     ElfW(Half) dlpi_phnum;
+    unsigned long long dlpi_adds, dlpi_subs;    /* present when the size passed says so */
 } telemetry__phdr_info;
+
+TELEMETRY__INTERNAL int telemetry__fread_at(FILE *f, uint64_t off, void *buf, size_t len) {
+    return off <= (uint64_t)LONG_MAX && fseek(f, (long)off, SEEK_SET) == 0 && fread(buf, 1, len, f) == len ? 0 : -1;
+}
+
+/* Sentry's identifier of an ELF file that has no build id (symbolic's and sentry-native's
+   fallback): the first 4096 bytes of .text folded into 16 by XOR, used as the GUID's bytes.
+   0 when the file has a .text section. */
+TELEMETRY__INTERNAL int telemetry__text_id(const char *path, unsigned char out[16]) {
+    FILE *f = fopen(path, "rb");
+    ElfW(Ehdr) eh;
+    ElfW(Shdr) sh, names;
+    unsigned char block[4096];
+    char name[6];
+    size_t n, i;
+    int k, rc = -1;
+    if (!f) return -1;
+    if (telemetry__fread_at(f, 0, &eh, sizeof eh) == 0 && memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+        eh.e_shentsize == sizeof sh && eh.e_shstrndx < eh.e_shnum &&
+        telemetry__fread_at(f, (uint64_t)eh.e_shoff + (uint64_t)eh.e_shstrndx * sizeof sh, &names, sizeof names) == 0) {
+        for (k = 0; k < eh.e_shnum && rc != 0; k++) {
+            if (telemetry__fread_at(f, (uint64_t)eh.e_shoff + (uint64_t)k * sizeof sh, &sh, sizeof sh)) break;
+            if (sh.sh_type != SHT_PROGBITS || telemetry__fread_at(f, (uint64_t)names.sh_offset + sh.sh_name, name, sizeof name) ||
+                memcmp(name, ".text", sizeof name) != 0)
+                continue;
+            n = sh.sh_size < sizeof block ? (size_t)sh.sh_size : sizeof block;
+            if (telemetry__fread_at(f, sh.sh_offset, block, n)) break;
+            memset(out, 0, 16);
+            for (i = 0; i < n; i++) out[i % 16] ^= block[i];
+            rc = 0;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+/* How many times the loader has loaded a module (dlopen included): the module lists are made
+   again when it changed. 0 where the loader does not say. */
+TELEMETRY__INTERNAL int telemetry__adds_visit(struct dl_phdr_info *raw, size_t size, void *arg) {
+    const telemetry__phdr_info *info = (const telemetry__phdr_info *)(const void *)raw;
+    if (size >= sizeof(telemetry__phdr_info)) *(unsigned long long *)arg = info->dlpi_adds;
+    return 1;                                       /* every entry carries it: the first will do */
+}
+TELEMETRY__INTERNAL unsigned long long telemetry__module_adds(void) {
+    unsigned long long adds = 0;
+    dl_iterate_phdr(telemetry__adds_visit, &adds);
+    return adds;
+}
 
 typedef struct telemetry__module_search {
     const telemetry__stack *stack;
@@ -3571,6 +3641,7 @@ TELEMETRY__INTERNAL int telemetry__module_visit(struct dl_phdr_info *raw, size_t
             exe[n > 0 ? n : 0] = 0;
             name = exe;
         }
+        m->has_text_id = m->build_id_len == 0 && name[0] == '/' && telemetry__text_id(name, m->text_id) == 0;
         telemetry__redact_home(name, m->path, sizeof m->path);
     }
     return 0;
@@ -3590,6 +3661,10 @@ TELEMETRY__INTERNAL int telemetry__find_modules(const telemetry__stack *stack, t
     return 0;
 #endif
 }
+
+#if !defined(TELEMETRY__HAVE_PHDR)
+TELEMETRY__INTERNAL unsigned long long telemetry__module_adds(void) { return 0; }
+#endif
 
 /* "stacktrace":{"frames":[oldest ... newest]} and, after it, the images those frames use. */
 TELEMETRY__INTERNAL void telemetry__json_stacktrace(telemetry__json *j, const telemetry__stack *st, const char *adjustment) {
@@ -3635,6 +3710,9 @@ TELEMETRY__INTERNAL void telemetry__json_debug_meta(telemetry__json *j, const te
             telemetry__debug_id(m->build_id, m->build_id_len, debug_id);
             telemetry__json_key(j, "code_id"); telemetry__json_string(j, code_id);
             telemetry__json_key(j, "debug_id"); telemetry__json_string(j, debug_id);
+        } else if (m->has_text_id) {         /* no code_id: that is the build id, and there is none */
+            telemetry__debug_id(m->text_id, 16, debug_id);
+            telemetry__json_key(j, "debug_id"); telemetry__json_string(j, debug_id);
         }
         telemetry__json_object_end(j);
     }
@@ -3650,16 +3728,13 @@ TELEMETRY__INTERNAL void telemetry__json_debug_meta(telemetry__json *j, const te
 typedef struct telemetry__elf_image {
     uint64_t start, size;
     char path[512];
-    char code_id[129];
+    char code_id[129], debug_id[37];
 } telemetry__elf_image;
 
-TELEMETRY__INTERNAL int telemetry__fread_at(FILE *f, uint64_t off, void *buf, size_t len) {
-    return fseek(f, (long)off, SEEK_SET) == 0 && fread(buf, 1, len, f) == len ? 0 : -1;
-}
-
-/* The function containing vaddr in the ELF file at path, if its build id is code_id (64-bit ELF
-   of this machine's byte order). 1 and name/symbol address when found. */
-TELEMETRY__INTERNAL int telemetry__elf_symbol(const char *path, const char *code_id, uint64_t offset_in_image,
+/* The function containing vaddr in the ELF file at path, if it is the same file: its build id is
+   code_id, or it has none and its .text hash gives debug_id (64-bit ELF of this machine's byte
+   order). 1 and name/symbol address when found. */
+TELEMETRY__INTERNAL int telemetry__elf_symbol(const char *path, const char *code_id, const char *debug_id, uint64_t offset_in_image,
                                              char *name, size_t cap, uint64_t *sym_offset) {
     FILE *f = fopen(path, "rb");
     Elf64_Ehdr eh;
@@ -3667,7 +3742,7 @@ TELEMETRY__INTERNAL int telemetry__elf_symbol(const char *path, const char *code
     Elf64_Shdr sh, strsh;
     uint64_t min_vaddr = UINT64_MAX, vaddr, best_value = 0;
     char hexid[129];
-    int i, found = 0, id_ok = 0, pass;
+    int i, found = 0, id_ok = 0, has_id = 0, pass;
     if (!f) return 0;
     if (telemetry__fread_at(f, 0, &eh, sizeof eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
         eh.e_phentsize != sizeof ph || eh.e_shentsize != sizeof sh) { fclose(f); return 0; }
@@ -3687,10 +3762,19 @@ TELEMETRY__INTERNAL int telemetry__elf_symbol(const char *path, const char *code
                 if (type == 3 && nsz == 4 && memcmp(note + pos + 12, "GNU", 4) == 0) {
                     telemetry__hex(note + desc, dsz, hexid);
                     id_ok = strcmp(hexid, code_id) == 0;
+                    has_id = 1;
                     break;
                 }
                 pos = desc + ((dsz + align - 1) & ~(align - 1));
             }
+        }
+    }
+    if (!has_id && !code_id[0] && debug_id[0]) {         /* no build id: the .text hash */
+        unsigned char text[16];
+        char dbg[37];
+        if (telemetry__text_id(path, text) == 0) {
+            telemetry__debug_id(text, 16, dbg);
+            id_ok = strcmp(dbg, debug_id) == 0;
         }
     }
     if (!id_ok || min_vaddr == UINT64_MAX) { fclose(f); return 0; }   /* changed or not ours */
@@ -3779,9 +3863,12 @@ TELEMETRY__INTERNAL int telemetry__symbolicate_file(const char *path, size_t *ne
             telemetry__buf_puts(&pb, field + 1);
             if (pb.failed) im->path[0] = 0;
         } else telemetry__copy(im->path, sizeof im->path, field);
-        im->code_id[0] = 0;
-        if (strncmp(q, ",\"code_id\":", 11) == 0 && telemetry__json_field(q, events_end, "code_id", field, sizeof field))
+        im->code_id[0] = im->debug_id[0] = 0;
+        if (strncmp(q, ",\"code_id\":", 11) == 0 && (q = telemetry__json_field(q, events_end, "code_id", field, sizeof field)) != NULL)
             telemetry__copy(im->code_id, sizeof im->code_id, field);
+        if (q && strncmp(q, ",\"debug_id\":", 12) == 0 && (q = telemetry__json_field(q, events_end, "debug_id", field, sizeof field)) != NULL)
+            telemetry__copy(im->debug_id, sizeof im->debug_id, field);
+        if (!q) break;
         nimg++;
         p = (char *)q;
     }
@@ -3796,9 +3883,12 @@ TELEMETRY__INTERNAL int telemetry__symbolicate_file(const char *path, size_t *ne
         if (!f || f >= events_end || !close || close[1] != '}') { telemetry__buf_append(&ev, p, (size_t)(events_end - p)); break; }
         telemetry__buf_append(&ev, p, (size_t)(close + 1 - p));
         addr = strtoull(f + 21, NULL, 16);
+        /* every frame but the crashing one (the last) is a return address: the call is the byte
+           before it, and after a noreturn call the return address is already the next function */
+        if (close[2] != ']' && addr > 0) addr--;
         for (i = 0; i < nimg; i++) {
-            if (!img[i].code_id[0] || addr < img[i].start || addr >= img[i].start + img[i].size) continue;
-            if (telemetry__elf_symbol(img[i].path, img[i].code_id, addr - img[i].start, fname, sizeof fname, &sym)) {
+            if ((!img[i].code_id[0] && !img[i].debug_id[0]) || addr < img[i].start || addr >= img[i].start + img[i].size) continue;
+            if (telemetry__elf_symbol(img[i].path, img[i].code_id, img[i].debug_id, addr - img[i].start, fname, sizeof fname, &sym)) {
                 telemetry__json j;
                 telemetry__buf_puts(&ev, ",\"function\":");
                 telemetry__json_init(&j, &ev);
@@ -4883,11 +4973,25 @@ TELEMETRY__INTERNAL void telemetry__outbox_worker(telemetry__outbox *ob) {
 #  if defined(_WIN32)
 TELEMETRY__INTERNAL DWORD WINAPI telemetry__worker_main(LPVOID arg) { telemetry__outbox_worker((telemetry__outbox *)arg); return 0; }
 #  else
+/* The library's own thread: its faults are the library's (or its callbacks'), never a probe
+   the program handles, so the crash handler records them before the program's handler runs. */
+TELEMETRY__DEF pthread_t telemetry__worker_thread;
+TELEMETRY__DEF volatile int telemetry__worker_running;
+TELEMETRY__INTERNAL int telemetry__on_library_thread(void) {
+    return telemetry__worker_running && pthread_equal(pthread_self(), telemetry__worker_thread);
+}
 TELEMETRY__INTERNAL void *telemetry__worker_main(void *arg) {
     sigset_t all;
     sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);     /* the host's signals go to the host's threads */
+    /* the host's signals go to the host's threads; a fault here is still delivered here, to the
+       crash handler and the program's own handler (blocked, the kernel would kill the process) */
+    sigdelset(&all, SIGSEGV); sigdelset(&all, SIGBUS); sigdelset(&all, SIGILL); sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGTRAP); sigdelset(&all, SIGABRT);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    telemetry__worker_thread = pthread_self();
+    telemetry__worker_running = 1;
     telemetry__outbox_worker((telemetry__outbox *)arg);
+    telemetry__worker_running = 0;
     return NULL;
 }
 #  endif
@@ -5241,8 +5345,10 @@ extern "C"
 int sigaltstack(const stack_t *ss, stack_t *old);
 #  endif
 #  if !defined(SS_DISABLE) && defined(__linux__)
+#    define SS_ONSTACK 1
 #    define SS_DISABLE 2
 #  endif
+#  include <setjmp.h>
 #  if defined(__linux__)
 #    include <sys/syscall.h>
 #    if defined(__GLIBC__) && !defined(__USE_MISC)
@@ -5261,25 +5367,59 @@ long syscall(long number, ...);
 static const int telemetry__crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP };
 #  define TELEMETRY__NSIG ((int)(sizeof telemetry__crash_signals / sizeof telemetry__crash_signals[0]))
 
+/* Where a program's handler that returned sent the fault back: per thread (tid % 16). */
+#  define TELEMETRY__CHAIN_SLOTS 16
+typedef struct telemetry__chain_slot {
+    volatile long tid;
+    int sig, repeats;
+    uintptr_t addr;
+    uint64_t context;                           /* hash of the registers at the fault */
+    int64_t returned_ns;                        /* when the program's handler returned into it; 0: it did not */
+    volatile uintptr_t depth;                   /* while the program's handler runs: an address in our frame */
+} telemetry__chain_slot;
+
 typedef struct telemetry__crash_state {
     int installed;
     struct sigaction previous[TELEMETRY__NSIG];
     char *event_mem, *session_mem;              /* the handler's buffers, made at install */
-    telemetry__module *modules;                 /* every loaded module, with its build id */
-    int module_count;
+    telemetry__module *modules[2];              /* every loaded module with its build id: two lists, */
+    int module_count[2];                        /* one the handler may be reading, one being refreshed */
+    volatile int module_set;                    /* the list the handler reads */
+    unsigned long long module_adds;             /* dl_iterate_phdr's load count when it was made */
+    telemetry__module *used;                    /* scratch: the images the crashing frames fall in */
+    telemetry__stack stack;                     /* scratch: the crashing stack and the session as it */
+    telemetry__session session;                 /* ends (they keep the handler's frame small) */
+    sigset_t catchable, pending;                /* scratch: the faults caught while recording */
     void *altstack;
     char event_id[33];                          /* made in advance: no randomness in the handler */
     char outbox_dir[1100];
     char session_path[1100];
     char file_tmp[1300], file_final[1300];
-    volatile sig_atomic_t entered;              /* a handler is running (this or another thread) */
+    int entered;                                /* a handler is recording (atomic: one thread records) */
     volatile long owner;                        /* the thread recording (Linux thread id) */
     volatile sig_atomic_t done;
+    volatile long guard_tid;                    /* the recording thread, while a fault in it is caught */
+    volatile int walking;                       /* the fault to catch is in the stack walk */
+    sigjmp_buf record_jmp, walk_jmp;
+    telemetry__chain_slot chain[TELEMETRY__CHAIN_SLOTS];
 } telemetry__crash_state;
 
 TELEMETRY__DEF telemetry__crash_state telemetry__cr;
 /* Set while the handler runs; tests interpose malloc and fail when it is called then. */
 TELEMETRY__DEF volatile sig_atomic_t telemetry__in_crash_handler = 0;
+
+#  if defined(__GNUC__) || defined(__clang__)
+#    define TELEMETRY__NOINLINE __attribute__((noinline))   /* one path's locals off the others' frames */
+#  else
+#    define TELEMETRY__NOINLINE
+#  endif
+#  if defined(TELEMETRY_NO_THREADS)
+#    define TELEMETRY__SIGMASK sigprocmask
+TELEMETRY__INTERNAL int telemetry__on_library_thread(void) { return 0; }
+#  else
+#    define TELEMETRY__SIGMASK pthread_sigmask
+#  endif
+#  define TELEMETRY__CRASH_REFRESH_MODULES() telemetry__crash_refresh_modules()
 
 typedef struct telemetry__signal_text { int number; const char *name, *value; } telemetry__signal_text;
 /* Names as sentry-native writes them, so issues group the same way. */
@@ -5321,17 +5461,39 @@ TELEMETRY__INTERNAL _Unwind_Reason_Code telemetry__crash_step(struct _Unwind_Con
 }
 #  endif
 
-TELEMETRY__INTERNAL void telemetry__crash_stack(telemetry__stack *st) {
+/* The fault signals the recording thread may take while it records (a fault then jumps back):
+   not one already pending, which the program's own handler raised to end the process after us.
+   In the state, not on the stack: sigset_t is 128 bytes on glibc. */
+TELEMETRY__INTERNAL void telemetry__crash_catchable(void) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    sigemptyset(&cr->catchable);
+    if (sigpending(&cr->pending) != 0) return;
+    if (!sigismember(&cr->pending, SIGSEGV)) sigaddset(&cr->catchable, SIGSEGV);
+    if (!sigismember(&cr->pending, SIGBUS)) sigaddset(&cr->catchable, SIGBUS);
+    if (!sigismember(&cr->pending, SIGILL)) sigaddset(&cr->catchable, SIGILL);
+    if (!sigismember(&cr->pending, SIGFPE)) sigaddset(&cr->catchable, SIGFPE);
+}
+
+TELEMETRY__INTERNAL TELEMETRY__NOINLINE void telemetry__crash_stack(telemetry__stack *st) {
     st->count = 0;
 #  if defined(TELEMETRY__HAVE_UNWIND)
     {
-        telemetry__crash_unwind u;
+        telemetry__crash_state *cr = &telemetry__cr;
+        static telemetry__crash_unwind u;     /* only the recording thread is here */
         memset(&u, 0, sizeof u);
         u.st = st;
-        _Unwind_Backtrace(telemetry__crash_step, &u);
+        /* The walk reads the stack the faulting code left, which may be wild (a corrupt stack
+           pointer, a smashed frame). A fault while walking comes back here with the frames
+           found so far (telemetry__crash_handler jumps back), instead of killing the process
+           with another signal. */
+        if (sigsetjmp(cr->walk_jmp, 1) == 0) {   /* the jump unblocks the faults again */
+            cr->walking = 1;
+            _Unwind_Backtrace(telemetry__crash_step, &u);
+        }
+        cr->walking = 0;
         if (!u.found) {                      /* no signal frame seen: keep what was walked, minus us */
             int i;
-            for (i = 2; i < u.handler_frames && i < 8 && st->count < TELEMETRY_MAX_FRAMES; i++) st->addr[st->count++] = u.first[i];
+            for (i = 3; i < u.handler_frames && i < 8 && st->count < TELEMETRY_MAX_FRAMES; i++) st->addr[st->count++] = u.first[i];
         }
     }
 #  endif
@@ -5347,19 +5509,22 @@ TELEMETRY__INTERNAL int telemetry__write_all(int fd, const char *p, size_t len) 
     return 0;
 }
 
-/* Builds the crash envelope and writes it into the outbox folder. Signal context. */
+/* Builds the crash envelope from the walked stack and writes it into the outbox folder. Signal
+   context; its frame is small (the module list and the copies it needs are made at install), so
+   it fits on a program's own SIGSTKSZ alternate stack. */
 TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
     telemetry__crash_state *cr = &telemetry__cr;
     telemetry__buf ev, se;
     telemetry__json j;
-    telemetry__stack st;
-    telemetry__module used[TELEMETRY_MAX_FRAMES];
-    telemetry__session session;
+    telemetry__stack *st = &cr->stack;
+    telemetry__session *session = &cr->session;
+    const telemetry__module *modules = cr->modules[cr->module_set];
     struct timespec ts;
     const char *name = "SIGNAL", *value = "Signal", *code_name;
     char addr[24], hdr[200], item[80], value_text[96];
     int64_t now;
-    int i, m, nused = 0, fd;
+    int i, m, nused = 0, fd, module_count = cr->module_count[cr->module_set];
+    int sent = info->si_code <= 0;                   /* kill, raise, abort: si_addr is the sender's pid and uid */
     long tid = 0;
     clock_gettime(CLOCK_REALTIME, &ts);
     now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -5368,30 +5533,31 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
 #  if defined(__linux__)
     tid = (long)syscall(SYS_gettid);
 #  endif
-    telemetry__crash_stack(&st);
-    for (i = 0; i < st.count; i++) {                 /* the images the frames fall in */
-        for (m = 0; m < cr->module_count; m++) {
-            const telemetry__module *mod = &cr->modules[m];
+    for (i = 0; i < st->count; i++) {                 /* the images the frames fall in */
+        for (m = 0; m < module_count; m++) {
+            const telemetry__module *mod = &modules[m];
             int seen = 0, u2;
-            if (st.addr[i] < mod->start || st.addr[i] >= mod->end) continue;
-            for (u2 = 0; u2 < nused; u2++) if (used[u2].start == mod->start) seen = 1;
-            if (!seen && nused < TELEMETRY_MAX_FRAMES) used[nused++] = *mod;
+            if (st->addr[i] < mod->start || st->addr[i] >= mod->end) continue;
+            for (u2 = 0; u2 < nused; u2++) if (cr->used[u2].start == mod->start) seen = 1;
+            if (!seen && nused < TELEMETRY_MAX_FRAMES) cr->used[nused++] = *mod;
             break;
         }
     }
-    /* "Segfault at 0x0" */
+    /* "Segfault at 0x0"; a signal another process (or the program) sent has no fault address */
     {
         telemetry__buf vb;
         telemetry__buf_init_fixed(&vb, value_text, sizeof value_text);
         telemetry__buf_puts(&vb, value);
-        if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) {
+        if (sent && sig != SIGABRT) telemetry__buf_puts(&vb, ", sent by a process");
+        else if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) {
             telemetry__buf_puts(&vb, " at ");
             telemetry__buf_put_hex(&vb, (uint64_t)(uintptr_t)info->si_addr);
         }
         telemetry__buf_init_fixed(&vb, addr, sizeof addr);
         telemetry__buf_put_hex(&vb, (uint64_t)(uintptr_t)info->si_addr);
     }
-    code_name = telemetry__signal_code_name(sig, info->si_code);
+    code_name = !sent ? telemetry__signal_code_name(sig, info->si_code) : info->si_code == SI_USER ? "SI_USER" :
+                info->si_code == SI_QUEUE ? "SI_QUEUE" : NULL;
     /* the event */
     telemetry__buf_init_fixed(&ev, cr->event_mem, TELEMETRY_CRASH_BUFFER);
     telemetry__json_init(&j, &ev);
@@ -5409,10 +5575,12 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
     telemetry__json_key(&j, "type"); telemetry__json_string(&j, "signalhandler");
     telemetry__json_key(&j, "handled"); telemetry__json_bool(&j, 0);
     telemetry__json_key(&j, "synthetic"); telemetry__json_bool(&j, 1);
-    telemetry__json_key(&j, "data");
-    telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "fault_address"); telemetry__json_string(&j, addr);
-    telemetry__json_object_end(&j);
+    if (!sent) {
+        telemetry__json_key(&j, "data");
+        telemetry__json_object_begin(&j);
+        telemetry__json_key(&j, "fault_address"); telemetry__json_string(&j, addr);
+        telemetry__json_object_end(&j);
+    }
     telemetry__json_key(&j, "meta");
     telemetry__json_object_begin(&j);
     telemetry__json_key(&j, "signal");
@@ -5425,7 +5593,7 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
     telemetry__json_object_end(&j);
     telemetry__json_object_end(&j);
     /* the first frame is the faulting instruction, the others return addresses: "auto" */
-    if (st.count) telemetry__json_stacktrace(&j, &st, "auto");
+    if (st->count) telemetry__json_stacktrace(&j, st, "auto");
     telemetry__json_object_end(&j);
     telemetry__json_array_end(&j);
     telemetry__json_object_end(&j);
@@ -5443,17 +5611,17 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
         telemetry__json_array_end(&j);
         telemetry__json_object_end(&j);
     }
-    telemetry__json_debug_meta(&j, used, nused);
+    telemetry__json_debug_meta(&j, cr->used, nused);
     telemetry__json_object_end(&j);
     if (telemetry__json_finish(&j) != 0) return;     /* never a cut event */
     /* the session ends here */
-    session = telemetry__st.session;
+    *session = telemetry__st.session;
     telemetry__buf_init_fixed(&se, cr->session_mem, 4096);
     if (telemetry__st.has_session) {
-        session.errors++;
-        session.updated_ms = now;
-        memcpy(session.status, "crashed", 8);
-        if (telemetry__session_json(&se, &session) != 0) se.len = 0;
+        session->errors++;
+        session->updated_ms = now;
+        memcpy(session->status, "crashed", 8);
+        if (telemetry__session_json(&se, session) != 0) se.len = 0;
     }
     /* the envelope, as the outbox stores it: a meta line, then the header without sent_at */
     {
@@ -5485,39 +5653,167 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
     if (rename(cr->file_tmp, cr->file_final) == 0 && cr->session_path[0]) unlink(cr->session_path);   /* its end is told */
 }
 
+TELEMETRY__INTERNAL int telemetry__crash_index(int sig) {
+    int i;
+    for (i = 0; i < TELEMETRY__NSIG; i++) if (telemetry__crash_signals[i] == sig) return i;
+    return 0;
+}
+
+/* The program's own handler that was there before ours (not the default, not ignore). */
+TELEMETRY__INTERNAL int telemetry__crash_has_program_handler(const struct sigaction *prev) {
+    if (prev->sa_flags & SA_RESETHAND) return 0;     /* a one-shot handler: we report, then it runs */
+    if (prev->sa_flags & SA_SIGINFO) return prev->sa_sigaction != NULL;
+    return prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN;
+}
+
+/* FNV-1a over the registers the kernel saved: tells whether the program's handler moved the
+   program on (a JIT or a runtime that redirects the faulting code) or left it to retry. */
+TELEMETRY__INTERNAL uint64_t telemetry__context_hash(const void *uctx) {
+    const ucontext_t *uc = (const ucontext_t *)uctx;
+#  if defined(__APPLE__)
+    const unsigned char *p = (const unsigned char *)uc->uc_mcontext;
+    size_t n = sizeof *uc->uc_mcontext, i;
+#  else
+    const unsigned char *p = (const unsigned char *)&uc->uc_mcontext;
+    size_t n = sizeof uc->uc_mcontext, i;
+#  endif
+    uint64_t h = 14695981039346656037ULL;
+    if (!uc) return 0;
+    for (i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+TELEMETRY__INTERNAL int64_t telemetry__crash_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+TELEMETRY__INTERNAL void telemetry__crash_handler(int sig, siginfo_t *info, void *uctx);
+
+/* A program that installed its handler before ours gets the fault first: it may handle it
+   (siglongjmp out, fix the page, redirect the code), and then it is no crash. Returns 1 when it
+   is a crash after all: the handler raised the signal again, gave it another disposition and
+   returned into the fault, returned from an abort(), returned twice in a row into the same fault
+   with nothing changed, or faulted itself. 0: it was handled, return to the program. */
+TELEMETRY__INTERNAL TELEMETRY__NOINLINE int telemetry__crash_chain_first(int sig, siginfo_t *info, void *uctx, long self) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    const struct sigaction *prev = &cr->previous[telemetry__crash_index(sig)];
+    telemetry__chain_slot *s = &cr->chain[(unsigned long)self % TELEMETRY__CHAIN_SLOTS];
+    char here;
+    uintptr_t depth = (uintptr_t)&here;
+    int fault = info->si_code > 0 && sig != SIGABRT && sig != SIGTRAP;
+    uintptr_t addr = fault ? (uintptr_t)info->si_addr : 0;
+    uint64_t before = telemetry__context_hash(uctx);
+    int64_t now = telemetry__crash_monotonic_ns();
+    sigset_t pending, old;
+    struct sigaction current;
+    if (s->tid == self) {
+        if (s->depth && depth < s->depth) return 1;           /* a fault inside the program's handler */
+        if (fault && s->returned_ns && s->sig == sig && s->addr == addr && s->context == before &&
+            now - s->returned_ns < 100000000) {
+            if (++s->repeats >= 2) { s->tid = 0; return 1; }  /* it returns into the same fault: it cannot fix it */
+        } else s->repeats = 0;
+    } else s->repeats = 0;
+    s->tid = self; s->sig = sig; s->addr = addr; s->context = before; s->returned_ns = 0; s->depth = depth;
+    TELEMETRY__SIGMASK(SIG_BLOCK, &prev->sa_mask, &old);
+    if (prev->sa_flags & SA_SIGINFO) prev->sa_sigaction(sig, info, uctx);
+    else prev->sa_handler(sig);
+    TELEMETRY__SIGMASK(SIG_SETMASK, &old, NULL);
+    s->depth = 0;                                             /* it returned (a siglongjmp never comes here) */
+    if (sigpending(&pending) == 0 && sigismember(&pending, sig)) return 1;   /* raised again */
+    if (sig == SIGABRT) return 1;                             /* abort() ends the process when a handler returns */
+    if (!fault) return 0;                                     /* a sent signal the program chose to survive */
+    if (telemetry__context_hash(uctx) != before) { s->tid = 0; return 0; }   /* it moved the program on */
+    if (sigaction(sig, NULL, &current) == 0 && !((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == telemetry__crash_handler))
+        return 1;                                             /* the retried fault meets its new disposition */
+    s->returned_ns = telemetry__crash_monotonic_ns();
+    return 0;                                                 /* retry: fixed, or back here */
+}
+
+/* The one thread that records, the others wait for it, then end by the default action. */
+TELEMETRY__INTERNAL void telemetry__crash_wait_and_die(int sig, long self) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    int i;
+    for (i = 0; i < 200 && !cr->done && cr->owner != self; i++) {
+        struct timespec pause;
+        pause.tv_sec = 0; pause.tv_nsec = 10000000L;
+        nanosleep(&pause, NULL);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* The stack left below this frame when it runs on an alternate stack (a program's own may be
+   small): a fault past its end would not come back here, since the kernel then takes the
+   alternate stack as unused and puts the next signal frame at its top, over this one. */
+#  define TELEMETRY__CRASH_WALK_ROOM 3584u
+#  define TELEMETRY__CRASH_RECORD_ROOM 2048u
+TELEMETRY__INTERNAL size_t telemetry__crash_room(void) {
+    stack_t cur;
+    char here;
+    if (sigaltstack(NULL, &cur) != 0 || !(cur.ss_flags & SS_ONSTACK)) return (size_t)-1;   /* a thread's stack */
+    if ((uintptr_t)&here < (uintptr_t)cur.ss_sp || (uintptr_t)&here > (uintptr_t)cur.ss_sp + cur.ss_size) return 0;
+    return (size_t)((uintptr_t)&here - (uintptr_t)cur.ss_sp);
+}
+
+/* A fault while recording (a wild stack, a damaged library state) abandons the report, and the
+   process still ends by the original signal. */
+TELEMETRY__INTERNAL TELEMETRY__NOINLINE void telemetry__crash_record_guarded(int sig, siginfo_t *info, long self) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    volatile size_t room = telemetry__crash_room();
+    telemetry__crash_catchable();
+    cr->stack.count = 0;
+    if (sigsetjmp(cr->record_jmp, 0) == 0) {
+        cr->guard_tid = self;
+        TELEMETRY__SIGMASK(SIG_UNBLOCK, &cr->catchable, NULL);
+        /* first the walk: the unwinder's frames then sit on ours alone; each step only where
+           the stack has room for it (measured: the walk takes about 2.5 KiB, the rest 1.3) */
+        if (room >= TELEMETRY__CRASH_WALK_ROOM) telemetry__crash_stack(&cr->stack);
+        if (room >= TELEMETRY__CRASH_RECORD_ROOM) telemetry__crash_record(sig, info);
+    }
+    cr->guard_tid = 0;
+    TELEMETRY__SIGMASK(SIG_BLOCK, &cr->catchable, NULL);   /* the handler's return restores the rest */
+}
+
+/* The previous handlers back, where the program did not set its own meanwhile. */
+TELEMETRY__INTERNAL TELEMETRY__NOINLINE void telemetry__crash_restore(void) {
+    int i;
+    for (i = 0; i < TELEMETRY__NSIG; i++) {
+        struct sigaction current;
+        if (sigaction(telemetry__crash_signals[i], NULL, &current) == 0 && (current.sa_flags & SA_SIGINFO) &&
+            current.sa_sigaction == telemetry__crash_handler)
+            sigaction(telemetry__crash_signals[i], &telemetry__cr.previous[i], NULL);
+    }
+}
+
+/* The same signal once the handler is done: the process ends as it would have without it. */
 TELEMETRY__INTERNAL void telemetry__crash_handler(int sig, siginfo_t *info, void *uctx) {
     telemetry__crash_state *cr = &telemetry__cr;
-    int i, rethrow_by_raise;
+    int chained = 0;
     int saved_errno = errno;
     long self = 1;
-    (void)uctx;
 #  if defined(__linux__)
     self = (long)syscall(SYS_gettid);
 #  endif
-    if (cr->entered) {
-        /* a fault inside the handler (same thread): the default action at once; another thread
-           crashing meanwhile: wait a little for the first to finish, then the default action */
-        struct timespec pause;
-        for (i = 0; i < 200 && !cr->done && cr->owner != self; i++) {
-            pause.tv_sec = 0; pause.tv_nsec = 10000000L;
-            nanosleep(&pause, NULL);
-        }
-        signal(sig, SIG_DFL);
-        raise(sig);
-        return;
+    if (cr->guard_tid == self) siglongjmp(cr->walking ? cr->walk_jmp : cr->record_jmp, 1);   /* a fault while recording */
+    if (TELEMETRY__ATOMIC_LOAD(&cr->entered)) { telemetry__crash_wait_and_die(sig, self); return; }
+    if (!telemetry__on_library_thread() && telemetry__crash_has_program_handler(&cr->previous[telemetry__crash_index(sig)])) {
+        if (!telemetry__crash_chain_first(sig, info, uctx, self)) { errno = saved_errno; return; }
+        chained = 1;
     }
-    cr->entered = 1;
+    if (!TELEMETRY__ATOMIC_CAS_INT(&cr->entered, 0, 1)) { telemetry__crash_wait_and_die(sig, self); return; }
     cr->owner = self;
     telemetry__in_crash_handler = 1;
-    telemetry__crash_record(sig, info);
+    telemetry__crash_record_guarded(sig, info, self);
     telemetry__in_crash_handler = 0;
-    /* the previous handlers back, then the same signal: the process ends as it would have */
-    for (i = 0; i < TELEMETRY__NSIG; i++) sigaction(telemetry__crash_signals[i], &cr->previous[i], NULL);
+    telemetry__crash_restore();
     cr->done = 1;
-    rethrow_by_raise = info->si_code <= 0 || sig == SIGABRT || sig == SIGTRAP;   /* sent, not a fault */
     errno = saved_errno;
-    if (rethrow_by_raise) raise(sig);   /* pending until this handler returns, then delivered */
-    /* a hardware fault happens again when the instruction is retried, now with the old handler */
+    /* a sent signal is raised again: pending until this handler returns, then delivered; a
+       hardware fault happens again when the instruction is retried, now with the old handler;
+       after the program's own handler ran first, what it did (raise, return into abort) ends it */
+    if (!chained && (info->si_code <= 0 || sig == SIGABRT || sig == SIGTRAP)) raise(sig);
 }
 
 /* Everything the handler will need, made now. Safe to call again to refresh. Lock held. */
@@ -5527,9 +5823,12 @@ TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
     size_t n;
     if (!cr->event_mem) cr->event_mem = (char *)telemetry__malloc(TELEMETRY_CRASH_BUFFER);
     if (!cr->session_mem) cr->session_mem = (char *)telemetry__malloc(4096);
-    if (!cr->modules) cr->modules = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY__CRASH_MODULES);
-    if (!cr->event_mem || !cr->session_mem || !cr->modules) return TELEMETRY_ERR_NO_MEMORY;
-    cr->module_count = telemetry__find_modules(NULL, cr->modules, TELEMETRY__CRASH_MODULES);
+    if (!cr->modules[cr->module_set])
+        cr->modules[cr->module_set] = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY__CRASH_MODULES);
+    if (!cr->used) cr->used = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY_MAX_FRAMES);
+    if (!cr->event_mem || !cr->session_mem || !cr->modules[cr->module_set] || !cr->used) return TELEMETRY_ERR_NO_MEMORY;
+    cr->module_adds = telemetry__module_adds();
+    cr->module_count[cr->module_set] = telemetry__find_modules(NULL, cr->modules[cr->module_set], TELEMETRY__CRASH_MODULES);
     if (telemetry__random_id(cr->event_id) != 0) return TELEMETRY_ERR_ENTROPY;
     snprintf(cr->outbox_dir, sizeof cr->outbox_dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
     telemetry__state_path("session", cr->session_path, sizeof cr->session_path);
@@ -5560,8 +5859,76 @@ TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
     return 0;
 }
 
+/* The first call of a function through the PLT runs the dynamic linker (lazy binding), which
+   needs several KiB of stack and may take a lock: every function only the handler calls is
+   called once now, and the unwinder finds and caches what it needs. Lock held. */
+TELEMETRY__INTERNAL void telemetry__crash_warm(void) {
+    static sigjmp_buf env;
+    static volatile int jumped;
+    sigset_t set;
+    struct timespec ts;
+#  if defined(TELEMETRY__HAVE_UNWIND)
+    static telemetry__stack st;
+    static telemetry__crash_unwind u;
+    memset(&u, 0, sizeof u);
+    u.st = &st;
+    _Unwind_Backtrace(telemetry__crash_step, &u);      /* _Unwind_GetIPInfo too */
+#  endif
+    sigemptyset(&set);
+    sigaddset(&set, SIGSEGV);
+    (void)sigismember(&set, SIGSEGV);
+    (void)sigpending(&set);
+    TELEMETRY__SIGMASK(SIG_BLOCK, NULL, &set);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_REALTIME, &ts);
+#  if defined(__linux__)
+    (void)syscall(SYS_gettid);
+#  endif
+    (void)getpid();
+#  if !defined(TELEMETRY_NO_THREADS)
+    (void)pthread_self();
+#  endif
+    jumped = 0;
+    if (sigsetjmp(env, 1) == 0 && !jumped) { jumped = 1; siglongjmp(env, 1); }
+    {   /* the file calls, on names that do not exist yet (each fails and changes nothing) */
+        telemetry__crash_state *cr = &telemetry__cr;
+        struct timespec zero;
+        int fd = open(cr->file_tmp, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) close(fd);
+        else close(-1);
+        if (write(-1, "", 0) < 0) {}
+        (void)rename(cr->file_tmp, cr->file_tmp);
+        (void)unlink(cr->file_tmp);
+        (void)mkdir(cr->outbox_dir, 0700);
+        zero.tv_sec = 0; zero.tv_nsec = 0;
+        nanosleep(&zero, NULL);
+    }
+}
+
+/* The module list again when a library was loaded since it was made (dlopen after init): the
+   handler cannot walk the loader's list itself (that takes a lock). Called at every capture and
+   breadcrumb, so only a crash before any such call after a dlopen misses the new library. The
+   new list is made in the other buffer and then published. Lock held. */
+TELEMETRY__INTERNAL void telemetry__crash_refresh_modules(void) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    unsigned long long adds;
+    int next;
+    if (!cr->installed || TELEMETRY__ATOMIC_LOAD(&cr->entered)) return;
+    adds = telemetry__module_adds();
+    if (adds == cr->module_adds) return;
+    next = !cr->module_set;
+    if (!cr->modules[next]) {                         /* the second list: made when first needed */
+        cr->modules[next] = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY__CRASH_MODULES);
+        if (!cr->modules[next]) return;
+    }
+    cr->module_count[next] = telemetry__find_modules(NULL, cr->modules[next], TELEMETRY__CRASH_MODULES);
+    cr->module_adds = adds;
+    TELEMETRY__ATOMIC_STORE(&cr->module_set, next);
+}
+
 /* Installs the handlers on an alternate stack (so a stack overflow is caught too), keeping the
-   previous ones. Lock held. */
+   previous ones. The library's own 64 KiB alternate stack replaces a smaller one the program
+   set (a SIGSTKSZ one is common); a bigger one is kept. Lock held. */
 TELEMETRY__INTERNAL int telemetry__crash_install(void) {
     telemetry__crash_state *cr = &telemetry__cr;
     struct sigaction sa;
@@ -5569,41 +5936,41 @@ TELEMETRY__INTERNAL int telemetry__crash_install(void) {
     int i, rc;
     if (cr->installed) return 0;
     if ((rc = telemetry__crash_prepare()) != 0) return rc;
-#  if defined(TELEMETRY__HAVE_UNWIND)
-    {   /* the unwinder's first use finds and caches things: do that now, not in the handler */
-        telemetry__stack warm;
-        telemetry__capture_stack(&warm, 0);
-    }
-#  endif
+    telemetry__crash_warm();
     if (!cr->altstack) cr->altstack = telemetry__malloc(TELEMETRY__ALTSTACK_SIZE);
     if (cr->altstack) {
         stack_t old;
         memset(&ss, 0, sizeof ss);
         ss.ss_sp = cr->altstack;
         ss.ss_size = TELEMETRY__ALTSTACK_SIZE;
-        /* keep the program's own alternate stack if it has one */
-        if (sigaltstack(NULL, &old) == 0 && (old.ss_flags & SS_DISABLE)) sigaltstack(&ss, NULL);
+        if (sigaltstack(NULL, &old) == 0 && !(old.ss_flags & SS_ONSTACK) &&
+            ((old.ss_flags & SS_DISABLE) || old.ss_size < TELEMETRY__ALTSTACK_SIZE))
+            sigaltstack(&ss, NULL);
     }
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = telemetry__crash_handler;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
+    memset(cr->chain, 0, sizeof cr->chain);
+    cr->done = 0;
+    TELEMETRY__ATOMIC_STORE(&cr->entered, 0);
     for (i = 0; i < TELEMETRY__NSIG; i++) sigaction(telemetry__crash_signals[i], &sa, &cr->previous[i]);
     cr->installed = 1;
-    cr->entered = 0;
-    cr->done = 0;
     return 0;
 }
 
-/* Puts the previous handlers back (shutdown). The buffers stay: a late signal on another thread
-   may still be reading them. Lock held. */
+/* Puts the previous handlers back (shutdown). The buffers and the alternate stack stay: a late
+   signal on another thread may still be running on them (docs/api.md, telemetry_shutdown).
+   Lock held. */
 TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
     telemetry__crash_state *cr = &telemetry__cr;
     int i;
-    if (!cr->installed || cr->entered) return;
+    if (!cr->installed || TELEMETRY__ATOMIC_LOAD(&cr->entered)) return;
     for (i = 0; i < TELEMETRY__NSIG; i++) sigaction(telemetry__crash_signals[i], &cr->previous[i], NULL);
     cr->installed = 0;
 }
+#else
+#  define TELEMETRY__CRASH_REFRESH_MODULES() ((void)0)
 #endif
 
 /* =============================================================================================
@@ -5847,6 +6214,7 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
     else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
     else if (!telemetry__st.has_dsn) rc = TELEMETRY_ERR_NOT_CONFIGURED;
     else if ((rc = telemetry__random_id(event_id)) == 0) {
+        TELEMETRY__CRASH_REFRESH_MODULES();               /* a library dlopen'ed since: in a crash too */
         now = telemetry__now_ms();
         telemetry__json_init(&j, &event);
         telemetry__event_begin(&j, event_id, level, now);
@@ -5918,7 +6286,7 @@ TELEMETRY_API int telemetry_capture_error(const char *type, const char *fmt, ...
     int rc;
     telemetry__stack stack;
     if (!type || !*type || !fmt) return TELEMETRY_ERR_INVALID_ARGUMENT;
-    telemetry__capture_stack(&stack, 0);          /* innermost frame: the caller of this function */
+    telemetry__capture_stack(&stack);             /* innermost frame: the caller's call of this function */
     va_start(ap, fmt);
     rc = telemetry__capture(TELEMETRY_LEVEL_ERROR, type, &stack, fmt, ap);
     va_end(ap);
@@ -5935,6 +6303,7 @@ TELEMETRY_API int telemetry_add_breadcrumb(const char *category, const char *fmt
         telemetry__unlock(&telemetry__state_lock);
         return rc;
     }
+    TELEMETRY__CRASH_REFRESH_MODULES();               /* a library dlopen'ed since: in a crash too */
     c = &telemetry__sc.crumbs[telemetry__sc.crumb_next];
     telemetry__sc.crumb_next = (telemetry__sc.crumb_next + 1) % TELEMETRY_MAX_BREADCRUMBS;
     if (telemetry__sc.crumb_count < TELEMETRY_MAX_BREADCRUMBS) telemetry__sc.crumb_count++;
