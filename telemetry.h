@@ -37,8 +37,13 @@
            cfg.app_version = "1.4.2";
            cfg.usage_url   = "https://mytool-default-rtdb.firebaseio.com/usage.json";
            cfg.sentry_dsn  = "https://<32-hex-key>@o1.ingest.sentry.io/42";
+           cfg.opt_out_command = "mytool telemetry off";
            telemetry_init(&cfg);                       // never fatal: check the result if you like
-           if (argc > 1 && !strcmp(argv[1], "--telemetry")) telemetry_print_disclosure(stdout);
+           if (argc > 1 && !strcmp(argv[1], "telemetry")) {   // mytool telemetry on|off|status|show|log
+               int rc = telemetry_command(argc - 2, argv + 2, stdout);
+               telemetry_shutdown();
+               return rc == 0 ? 0 : 1;
+           }
            telemetry_count("runs", 1);
            telemetry_report_usage();
            telemetry_shutdown();
@@ -102,9 +107,31 @@
        5. cfg.opt_in is set and consent was never given with telemetry_set_consent(1).
 
    telemetry_print_disclosure(FILE *) prints whether telemetry is on and which source decided it,
-   every metric with its description and current value, the endpoints' hosts, the state folder,
-   the install id, how to opt out, and the usage report exactly as it would be sent.
+   why (cfg.purpose) and the privacy page (cfg.privacy_url), every metric and declared counter
+   with its description and current value (undeclared counters marked so), what error reports
+   and sessions hold, the endpoints' hosts, the state folder, the install id, how to opt out
+   (cfg.opt_out_command included), and the usage report exactly as it would be sent.
    TELEMETRY_DEBUG=1 in the environment prints every payload to stderr instead of sending it.
+
+   Nothing at init: telemetry_init writes and sends nothing. The state folder, the install id, the
+   first-run notice, the session (one per run, with a DSN, unless cfg.no_sessions) and the sender
+   wait for the run's first work: the first count, report, capture or flush. A --version run, the
+   disclosure or telemetry_command open no socket and write no file.
+
+   The first-run notice (TELEMETRY_HAS_NOTICE): at the run's first work, if it was never shown,
+   cfg.notice (default: the app, what is sent, the exact opt-out commands) goes to stderr, only
+   when stderr is a terminal, and <state_dir>/notice_shown records it. That run and every run
+   before one did send nothing: what they capture waits in the outbox and goes from the next run
+   on, or is deleted by `telemetry off` first. cfg.no_notice: the program tells its users itself.
+
+   telemetry_command(argc, argv, out) is a `telemetry` subcommand for the program: on, off,
+   status (the state and the source that decided it), show (the disclosure), show --markdown (the
+   "what is collected" section of docs/privacy-template.md) and log (<state_dir>/sent.log: every
+   payload delivered, as sent, auth= and other secrets masked, at most cfg.sent_log_bytes, 256 KiB,
+   oldest dropped; TELEMETRY_NO_WAIT turns the log off).
+
+   cfg.report_interval_s: counters add up across runs in <state_dir>/counters and
+   telemetry_report_usage sends at most one report per interval (the sums); 0 sends one per call.
 
    ============================================================================================
    6. WHAT IS SENT
@@ -116,8 +143,10 @@
         "timestamp":"2026-11-26T10:00:00.000Z",
         "metrics":{"arch":"x86_64","first_run":true,...},"counters":{"runs":1}}
 
-   Built-in metrics: app, app_version, arch, first_run, library_version, os, os_version.
-   docs/ shows every field of every payload.
+   Built-in metrics: app, app_version, arch, first_run, library_version, os, os_distribution,
+   os_version. docs/ shows every field of every payload. docs/server.md sets up a Firebase
+   database that accepts exactly these reports and nothing else, and build/telemetry_report
+   (examples/telemetry_report.c) summarises what arrived.
 
    ============================================================================================
    7. STATE FOLDER
@@ -125,7 +154,8 @@
 
    cfg.state_dir, else $XDG_STATE_HOME/<app>, else ~/.local/state/<app> (Linux and other Unix),
    ~/Library/Application Support/<app> (macOS), %LOCALAPPDATA%\<app> (Windows). Created with
-   owner-only permissions on the first enabled run. It holds `install_id` and `consent`.
+   owner-only permissions at the first work of an enabled run. It holds `install_id`, `consent`,
+   `notice_shown`, `sent.log`, `counters` (with report_interval_s), `session` and `outbox/`.
    Every file is written atomically (temporary file, flush, fsync, rename).
 
    ============================================================================================
@@ -145,7 +175,9 @@
    The calling thread only encodes a payload and queues it (no network, no disk). One worker
    thread, started on first need, writes each payload to <state_dir>/outbox/ (one file each,
    temporary file + rename) and sends them oldest first over one reused connection. 2xx: done.
-   4xx other than 429: dropped with a log line, never retried. Network errors, 5xx and 429: kept,
+   4xx other than 429: dropped with a log line, never retried (except a Firebase 401/403 to a
+   report an earlier try may have stored: create-only rules refuse the repeat, so it counts as
+   delivered; docs/server.md). Network errors, 5xx and 429: kept,
    retried with exponential back-off (cfg.retry_initial_ms 1 s, doubling to cfg.retry_max_ms
    5 min, 50-100 % jitter); Sentry rate limits hold their category until they end, remembered
    across runs. Memory (cfg.outbox_memory_bytes, 1 MiB) and disk (cfg.outbox_disk_bytes, 8 MiB)
@@ -196,8 +228,10 @@
    handlers and raises the signal again: the process ends as it would have without the library,
    and the program's own handler runs. A fault while walking a wild stack only shortens the
    report. The next run sends the report, first naming the frames from the ELF symbol tables
-   where the binary is unchanged. cfg.no_crash_handler or TELEMETRY_NO_CRASH_HANDLER turn it
-   off. Not captured: memory, registers, environment, other threads. The handler's memory stays
+   where the binary is unchanged. In C++ builds (with exceptions) a std::set_terminate hook,
+   chaining to the previous one, turns an uncaught exception into the same fatal event, named by
+   its type and what(). cfg.no_crash_handler or TELEMETRY_NO_CRASH_HANDLER turn it off. Not
+   captured: memory, registers, environment, other threads. The handler's memory stays
    allocated after telemetry_shutdown (docs/api.md says why). docs/crashes.md has the details.
 
    ============================================================================================
@@ -214,6 +248,17 @@
 
        TELEMETRY_METRIC_DECLARE(cpu_count);          // in any file: declares the metric
        TELEMETRY_REGISTER(cpu_count);                // before telemetry_report_usage()
+
+   or link the static library whole (CMake: $<LINK_LIBRARY:WHOLE_ARCHIVE,lib>; GNU ld:
+   -Wl,--whole-archive -llib -Wl,--no-whole-archive), or make it an OBJECT library: see
+   docs/building.md and examples/cmake/. `make install` installs this header and telemetry.pc.
+
+   Counters are declared the same way, so the disclosure can say what each counts:
+
+       TELEMETRY_COUNTER(files_processed, "Files the program processed");   // file scope
+       telemetry_count("files_processed", 1);                               // anywhere
+       TELEMETRY_COUNTER_DECLARE(files_processed);                          // by hand, as above:
+       TELEMETRY_REGISTER_COUNTER(files_processed);
 
    Metric functions run when a report or disclosure is built, on the calling thread. A string
    value is copied at once (up to TELEMETRY_MAX_STRING_VALUE bytes), so it may point to a static
@@ -245,6 +290,8 @@
 #define TELEMETRY_VERSION_PATCH 0
 #define TELEMETRY_VERSION_STRING "0.1.0"
 #define TELEMETRY_SDK_NAME "telemetry.h"
+/* Feature macros: code built against older and newer headers can test for these. */
+#define TELEMETRY_HAS_NOTICE 1           /* cfg.notice, cfg.no_notice: the first-run notice */
 
 #ifndef TELEMETRY_API
 #  if defined(TELEMETRY_STATIC) && (defined(__GNUC__) || defined(__clang__))
@@ -365,6 +412,43 @@ TELEMETRY_API int telemetry_register_metric(telemetry_metric *metric);
     TELEMETRY__AUTO_REGISTER(id) \
     static telemetry_value telemetry__metric_fn_##id(void)
 
+/* ---- declared counters -------------------------------------------------------------------- */
+typedef struct telemetry_counter_info {
+    const char *id;                       /* the name given to telemetry_count */
+    const char *description;              /* shown by the disclosure and `telemetry show` */
+    struct telemetry_counter_info *next;  /* registry link: the library's, do not touch */
+    int registered;                       /* the library's, do not touch */
+} telemetry_counter_info;
+
+/* Registers a counter's description by hand (see section 12). 0, TELEMETRY_ERR_DUPLICATE for
+   another counter with the same id, TELEMETRY_ERR_INVALID_ARGUMENT for a bad id. */
+TELEMETRY_API int telemetry_register_counter(telemetry_counter_info *counter);
+
+#define TELEMETRY_COUNTER_DECLARE(id) TELEMETRY__EXTERN_C telemetry_counter_info telemetry_counter_##id
+#define TELEMETRY_REGISTER_COUNTER(id) telemetry_register_counter(&telemetry_counter_##id)
+
+#if defined(TELEMETRY_NO_AUTO_REGISTER)
+#  define TELEMETRY__AUTO_REGISTER_COUNTER(id)
+#elif defined(__GNUC__) || defined(__clang__)
+#  define TELEMETRY__AUTO_REGISTER_COUNTER(id) \
+    __attribute__((constructor)) static void telemetry__register_counter_##id(void) { TELEMETRY_REGISTER_COUNTER(id); }
+#elif defined(_MSC_VER)
+#  define TELEMETRY__AUTO_REGISTER_COUNTER(id) \
+    static void __cdecl telemetry__register_counter_##id(void) { TELEMETRY_REGISTER_COUNTER(id); } \
+    __declspec(allocate(".CRT$XCU")) void (__cdecl *telemetry__register_counter_ptr_##id)(void) = telemetry__register_counter_##id;
+#else
+#  define TELEMETRY__AUTO_REGISTER_COUNTER(id)   /* unknown compiler: register by hand */
+#endif
+
+/* TELEMETRY_COUNTER(files_processed, "Files the program processed"); at file scope, then
+   telemetry_count("files_processed", n). Declares what the counter means, so the disclosure can
+   list it before it was ever counted. */
+#define TELEMETRY_COUNTER(id, description) \
+    TELEMETRY_COUNTER_DECLARE(id); \
+    telemetry_counter_info telemetry_counter_##id = { #id, description, NULL, 0 }; \
+    TELEMETRY__AUTO_REGISTER_COUNTER(id) \
+    typedef int telemetry__counter_semicolon_##id
+
 /* ---- pluggable platform (embedded builds) ------------------------------------------------- */
 
 /* Your own byte stream, used instead of the library's sockets when set. Every call receives the
@@ -387,8 +471,9 @@ typedef struct telemetry_config {
     const char *environment;     /* default "production" */
     const char *dist;            /* default none: Sentry build variant */
     const char *sentry_dsn;      /* default none: no error or crash reports */
-    const char *usage_url;       /* default none: no usage reports. Firebase ".json" URL (may end in
-                                    ?auth=...) or any http(s) endpoint taking a JSON POST */
+    const char *usage_url;       /* default none: no usage reports. Firebase ".json" URL, with no
+                                    auth= (docs/server.md: never ship a database secret or token),
+                                    or any http(s) endpoint taking a JSON POST */
     const char *state_dir;       /* default: the per-user state folder for the app (section 7) */
     const char *ca_file;         /* default: the system CA bundle. A PEM file of trust anchors */
     const char *ca_pem;          /* default none: PEM trust anchors compiled into the program (for
@@ -414,14 +499,31 @@ typedef struct telemetry_config {
     unsigned retry_initial_ms;   /* default 1000: first retry delay after a failed send */
     unsigned retry_max_ms;       /* default 300000: longest retry delay (doubling, with jitter) */
     int no_client_reports;       /* default 0: tell Sentry how many events were dropped */
+    /* ---- what the end user is told (section 5) ---- */
+    const char *notice;          /* default: a notice naming the app, what is collected and how to
+                                    opt out. Printed once to stderr, only when it is a terminal */
+    int no_notice;               /* default 0. Nonzero: the program tells its users itself (or asks
+                                    first with opt_in): no notice, and sending is not held for it */
+    const char *purpose;         /* default: a generic sentence. Why the program collects, in the
+                                    disclosure and `telemetry show` */
+    const char *privacy_url;     /* default none: the program's privacy page, in the disclosure */
+    const char *opt_out_command; /* default none: the program's own opt-out, e.g. "mytool
+                                    telemetry off", named by the notice and the disclosure */
+    int no_sessions;             /* default 0: with a DSN, one release-health session per run that
+                                    does something. Nonzero: no sessions */
+    size_t sent_log_bytes;       /* default 256 KiB: <state_dir>/sent.log keeps what was sent, the
+                                    oldest dropped first. TELEMETRY_NO_WAIT: no log */
+    unsigned report_interval_s;  /* default 0: each telemetry_report_usage sends a report. Nonzero:
+                                    counters add up across runs in the state folder and a report
+                                    is sent at most once per interval (86400: daily) */
 } telemetry_config;
 
 #define TELEMETRY_NO_WAIT 0xFFFFFFFFu
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
-/* Validates the config, decides consent and prepares state. Returns quickly and never touches
-   the network on the calling thread (unless built with TELEMETRY_NO_THREADS). 0 when telemetry
+/* Validates the config and decides consent; writes and sends nothing (the state folder, the
+   notice, the session and the sender wait for the run's first count, report, capture or flush). 0 when telemetry
    is on, TELEMETRY_DISABLED when the user opted out (still a valid state: every other call then
    does nothing), or a negative error for an invalid config (telemetry then stays off). */
 TELEMETRY_API int telemetry_init(const telemetry_config *config);
@@ -441,13 +543,23 @@ TELEMETRY_API int telemetry_set_consent(int given);
    endpoints, state folder, install id, how to opt out, and the next usage report as sent. */
 TELEMETRY_API int telemetry_print_disclosure(FILE *out);
 
+/* Handles the words after the program's own `telemetry` subcommand: "on", "off", "status",
+   "show" (the disclosure; "show --markdown": the "what is collected" section of a privacy page)
+   and "log" (what was sent, from <state_dir>/sent.log), printing to out. Sends nothing and starts
+   no session. 0 when it handled the words (for "on": TELEMETRY_DISABLED when an environment or
+   config-file opt-out still keeps telemetry off, and the message says which);
+   TELEMETRY_ERR_INVALID_ARGUMENT with a usage line otherwise. */
+TELEMETRY_API int telemetry_command(int argc, char **argv, FILE *out);
+
 /* ---- usage -------------------------------------------------------------------------------- */
 /* Adds delta to a named counter (created on first use, at most TELEMETRY_MAX_COUNTERS names).
    Thread-safe; lock-free and allocation-free once the name is known. Counters are sent with the
-   next usage report and then reset. */
+   next usage report and then reset (with cfg.report_interval_s they add up across runs). Declare
+   each with TELEMETRY_COUNTER so the disclosure can say what it counts. */
 TELEMETRY_API int telemetry_count(const char *name, int64_t delta);
 /* Collects every registered metric and the counters into one JSON document and sends it to
-   usage_url (or prints it to stderr with TELEMETRY_DEBUG=1). */
+   usage_url (or prints it to stderr with TELEMETRY_DEBUG=1). With cfg.report_interval_s, inside
+   the interval it only keeps the counts in the state folder (0): at most one report per interval. */
 TELEMETRY_API int telemetry_report_usage(void);
 /* Builds the usage report into a growable buffer the caller frees with telemetry_free. */
 TELEMETRY_API int telemetry_build_usage_report(char **json, size_t *len);
@@ -2738,6 +2850,35 @@ TELEMETRY_API int telemetry_register_metric(telemetry_metric *m) {
     return rc;
 }
 
+/* Declared counters (TELEMETRY_COUNTER): only their descriptions, for the disclosure. Sorted by id. */
+TELEMETRY__DEF telemetry_counter_info *telemetry__declared_counters = NULL;
+
+TELEMETRY_API int telemetry_register_counter(telemetry_counter_info *c) {
+    telemetry_counter_info **at;
+    int rc = 0;
+    if (!c || !telemetry__valid_name(c->id) || !c->description) {
+        telemetry__lock(&telemetry__registry_lock);
+        snprintf(telemetry__refused_metric, sizeof telemetry__refused_metric, "%.63s", c && c->id ? c->id : "(null)");
+        telemetry__unlock(&telemetry__registry_lock);
+        return TELEMETRY_ERR_INVALID_ARGUMENT;
+    }
+    telemetry__lock(&telemetry__registry_lock);
+    if (c->registered) { telemetry__unlock(&telemetry__registry_lock); return 0; }
+    for (at = &telemetry__declared_counters; *at && strcmp((*at)->id, c->id) < 0; at = &(*at)->next) {}
+    if (*at && strcmp((*at)->id, c->id) == 0) rc = TELEMETRY_ERR_DUPLICATE;
+    else { c->next = *at; *at = c; c->registered = 1; }
+    telemetry__unlock(&telemetry__registry_lock);
+    if (rc) telemetry__log(TELEMETRY_LEVEL_WARNING, "counter '%s' is declared twice; the second one is ignored", c->id);
+    return rc;
+}
+
+/* The declared counter named name, or NULL. Registry lock held. */
+TELEMETRY__INTERNAL const telemetry_counter_info *telemetry__counter_declared(const char *name) {
+    const telemetry_counter_info *c;
+    for (c = telemetry__declared_counters; c; c = c->next) if (strcmp(c->id, name) == 0) return c;
+    return NULL;
+}
+
 /* ---- counters: a fixed open-addressing table; a slot's name is written once, then published.
    The hot path (a known name) is one hash, a probe, a compare and an atomic add. ------------ */
 typedef struct telemetry__counter {
@@ -2754,9 +2895,9 @@ TELEMETRY__INTERNAL uint32_t telemetry__hash(const char *s) {
     return h;
 }
 
-TELEMETRY_API int telemetry_count(const char *name, int64_t delta) {
+/* Adds delta to the named counter (the table only; telemetry_count also starts the run's work). */
+TELEMETRY__INTERNAL int telemetry__counter_add(const char *name, int64_t delta) {
     uint32_t i, start;
-    if (!telemetry__valid_name(name)) return TELEMETRY_ERR_INVALID_ARGUMENT;
     start = telemetry__hash(name) & (TELEMETRY_MAX_COUNTERS - 1);
     for (i = 0; i < TELEMETRY_MAX_COUNTERS; i++) {
         telemetry__counter *c = &telemetry__counters[(start + i) & (TELEMETRY_MAX_COUNTERS - 1)];
@@ -2771,6 +2912,17 @@ TELEMETRY_API int telemetry_count(const char *name, int64_t delta) {
     }
     telemetry__log(TELEMETRY_LEVEL_WARNING, "counter '%s' dropped: more than %d counter names", name, TELEMETRY_MAX_COUNTERS);
     return TELEMETRY_ERR_NO_SPACE;
+}
+
+/* Set by telemetry_init on an enabled run until the first capture, report or count did the
+   run's first work (>>enduser): the one atomic read telemetry_count pays for it. */
+TELEMETRY__DEF int telemetry__activation_pending = 0;
+TELEMETRY__INTERNAL void telemetry__activate_now(void);
+
+TELEMETRY_API int telemetry_count(const char *name, int64_t delta) {
+    if (!telemetry__valid_name(name)) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    if (TELEMETRY__ATOMIC_LOAD(&telemetry__activation_pending)) telemetry__activate_now();
+    return telemetry__counter_add(name, delta);
 }
 
 /* Writes {"name":value,...} sorted by name. With reset, each value is taken (set to 0)
@@ -2893,6 +3045,88 @@ TELEMETRY__INTERNAL int telemetry__write_file_atomic(const char *path, const voi
 #endif
     if (!ok) { remove(tmp); return TELEMETRY_ERR_IO; }
     return 0;
+}
+
+/* =============================================================================================
+   >>sentlog: <state_dir>/sent.log, the user's own record of every payload that was delivered
+   ============================================================================================= */
+#define TELEMETRY__SENT_LOG_DEFAULT ((size_t)256u * 1024u)
+#define TELEMETRY__SENT_LOG_MARK "=== sent "
+
+/* Appends s[0..n) to out with the value of every secret-bearing parameter (auth=, token=,
+   sentry_key=, ...) replaced by "***": the log is for reading, not a second copy of a token. */
+TELEMETRY__INTERNAL void telemetry__mask_secrets(telemetry__buf *out, const char *s, size_t n) {
+    static const char *const keys[] = { "auth=", "token=", "sentry_key=", "sentry_secret=", "secret=", "password=" };
+    size_t i = 0, k;
+    while (i < n) {
+        int masked = 0;
+        int boundary = i == 0 || !((s[i - 1] >= 'a' && s[i - 1] <= 'z') || (s[i - 1] >= 'A' && s[i - 1] <= 'Z') ||
+                                   (s[i - 1] >= '0' && s[i - 1] <= '9') || s[i - 1] == '_');
+        for (k = 0; boundary && k < sizeof keys / sizeof keys[0]; k++) {
+            size_t kl = strlen(keys[k]), e;
+            if (n - i < kl || memcmp(s + i, keys[k], kl) != 0) continue;
+            telemetry__buf_append(out, s + i, kl);
+            for (e = i + kl; e < n && !strchr("&\"', \t\r\n#;", s[e]); e++) {}
+            if (e > i + kl) telemetry__buf_puts(out, "***");
+            i = e;
+            masked = 1;
+            break;
+        }
+        if (!masked) telemetry__buf_putc(out, s[i++]);
+    }
+}
+
+/* One entry: "=== sent <time> <what> <method> <url>" then the payload as sent, then a newline. */
+TELEMETRY__INTERNAL void telemetry__sent_log_entry(telemetry__buf *e, int64_t now_ms, const char *what, const char *method,
+                                                   const char *url, const char *body, size_t len) {
+    char ts[32];
+    telemetry__format_time(now_ms, ts);
+    telemetry__buf_printf(e, TELEMETRY__SENT_LOG_MARK "%s %s %s ", ts, what, method);
+    telemetry__mask_secrets(e, url, strlen(url));
+    telemetry__buf_putc(e, '\n');
+    telemetry__mask_secrets(e, body, len);
+    if (len == 0 || body[len - 1] != '\n') telemetry__buf_putc(e, '\n');
+}
+
+/* Where the log may be cut so that old + entry fits in cap: the start of the first whole entry
+   at or after the excess. Returns old_len when every old entry must go. */
+TELEMETRY__INTERNAL size_t telemetry__sent_log_cut(const char *old, size_t old_len, size_t entry_len, size_t cap) {
+    size_t need, i, ml = strlen(TELEMETRY__SENT_LOG_MARK);
+    if (old_len + entry_len <= cap) return 0;
+    need = old_len + entry_len - cap;
+    for (i = need; i < old_len; i++)
+        if (old[i - 1] == '\n' && old_len - i >= ml && memcmp(old + i, TELEMETRY__SENT_LOG_MARK, ml) == 0) return i;
+    return old_len;
+}
+
+/* Adds one delivered payload to the log at path, keeping the file within cap bytes (oldest
+   entries dropped). Called by the sender after a 2xx. 0, or TELEMETRY_ERR_IO. */
+TELEMETRY__INTERNAL int telemetry__sent_log_append(const char *path, size_t cap, int64_t now_ms, const char *what, const char *method,
+                                                   const char *url, const char *body, size_t len) {
+    telemetry__buf e, all;
+    char *old = NULL;
+    size_t old_len = 0, cut;
+    int err = 0, rc = 0;
+    if (!path || !path[0] || cap == 0) return 0;
+    telemetry__buf_init(&e);
+    telemetry__sent_log_entry(&e, now_ms, what, method, url, body, len);
+    if (e.failed || e.len > cap) { telemetry__buf_free(&e); return e.failed ? TELEMETRY_ERR_NO_MEMORY : 0; }
+    if (telemetry__read_file(path, cap + 1, &old, &old_len, &err) != 0) old_len = 0;
+    cut = telemetry__sent_log_cut(old ? old : "", old_len, e.len, cap);
+    if (cut == 0 && old) {                               /* it fits: a plain append */
+        FILE *f = fopen(path, "ab");
+        if (!f || fwrite(e.data, 1, e.len, f) != e.len) rc = TELEMETRY_ERR_IO;
+        if (f && fclose(f) != 0) rc = TELEMETRY_ERR_IO;
+    } else {                                             /* new, or the oldest entries go */
+        telemetry__buf_init(&all);
+        if (old && cut < old_len) telemetry__buf_append(&all, old + cut, old_len - cut);
+        telemetry__buf_append(&all, e.data, e.len);
+        rc = all.failed ? TELEMETRY_ERR_NO_MEMORY : telemetry__write_file_atomic(path, all.data, all.len, 0);
+        telemetry__buf_free(&all);
+    }
+    telemetry__free(old);
+    telemetry__buf_free(&e);
+    return rc;
 }
 
 /* =============================================================================================
@@ -3067,11 +3301,25 @@ typedef struct telemetry__state {
     telemetry__osinfo os;
     telemetry__session session;     /* this run's */
     int has_session;
+    /* what the end user is told and can decide (>>enduser) */
+    char *notice, *purpose, *privacy_url, *opt_out_command;
+    int no_notice, no_sessions;
+    size_t sent_log_cap;            /* 0: no sent.log */
+    unsigned report_interval_s;
+    int activated;                  /* the run's first capture, report or count happened */
+    int session_prefilled;          /* session holds this run's, made at init in memory, for a crash before any work */
+    int hold;                       /* this run sends nothing: the notice had not been shown before it */
     void *outbox;                   /* telemetry__outbox: the queue and its sender */
 } telemetry__state;
 
 TELEMETRY__DEF telemetry__state telemetry__st;
 TELEMETRY__DEF telemetry__mutex telemetry__state_lock = TELEMETRY__MUTEX_INIT;
+
+/* Whether this run may send (>>enduser: the run did its first work, and the first-run notice
+   had been shown before it): the sender's hooks ask this before starting. Lock held. */
+TELEMETRY__INTERNAL int telemetry__may_send_this_run(void) {
+    return telemetry__st.activated && !telemetry__st.hold;
+}
 
 TELEMETRY__INTERNAL int64_t telemetry__now_ms(void) {
     return telemetry__st.clock_fn ? telemetry__st.clock_fn(telemetry__st.platform_user_data) : telemetry__system_time_ms();
@@ -3153,6 +3401,23 @@ TELEMETRY__INTERNAL void telemetry__source_text(char *out, size_t cap) {
     case TELEMETRY__SOURCE_GIVEN: snprintf(out, cap, "ON: consent was given"); break;
     default: snprintf(out, cap, "ON: no opt-out is set"); break;
     }
+}
+
+/* At init: the install id if one exists, read only (the run's first work makes a missing one),
+   so first_run, the disclosure and telemetry_build_usage_report know it without writing. */
+TELEMETRY__INTERNAL void telemetry__peek_state(void) {
+    char path[1100], *text = NULL;
+    int err;
+    telemetry__st.first_run = 1;
+    telemetry__st.install_id[0] = 0;
+    if (!telemetry__st.state_dir[0]) return;
+    telemetry__state_path("install_id", path, sizeof path);
+    if (telemetry__read_file(path, 64, &text, NULL, &err) == 0 && telemetry__is_hex_id(text)) {
+        memcpy(telemetry__st.install_id, text, 32);
+        telemetry__st.install_id[32] = 0;
+        telemetry__st.first_run = 0;
+    }
+    telemetry__free(text);
 }
 
 /* Creates the state folder and the install id on an enabled run. Failures leave telemetry on in
@@ -3358,6 +3623,14 @@ TELEMETRY__INTERNAL char *telemetry__firebase_target(const telemetry__url *u, co
     if (*query) { telemetry__buf_puts(&b, query); telemetry__buf_puts(&b, "&print=silent"); }
     else telemetry__buf_puts(&b, "?print=silent");
     return b.failed ? (telemetry__buf_free(&b), (char *)NULL) : b.data;
+}
+
+/* Create-only rules (docs/firebase.rules.json) answer a second PUT to a stored record with 401
+   "Permission denied". When an earlier try of the same report may have reached the server (no
+   answer came back, or an earlier run sent it before it ended), that refusal says the record is
+   already stored: the report is delivered, not refused. A first try refused is still refused. */
+TELEMETRY__INTERNAL int telemetry__firebase_already_stored(int status, int maybe_stored) {
+    return maybe_stored && (status == 401 || status == 403);
 }
 
 /* Formats a message for an event: at most TELEMETRY__MESSAGE_MAX bytes, marked when cut. */
@@ -4278,6 +4551,7 @@ typedef struct telemetry__item {
     int64_t created_ms;         /* wall clock, for the file name and the order */
     int64_t next_try;           /* monotonic ms before which it waits (back-off, rate limits) */
     int attempts;
+    int maybe_stored;           /* an earlier try may have reached the server (its answer was lost) */
     unsigned tried_gen;         /* the flush generation in which its last attempt began */
     int busy;                   /* being written or sent: nobody else may drop it */
     int crash;                  /* written by the crash handler: name its frames before sending */
@@ -4302,6 +4576,8 @@ typedef struct telemetry__outbox {
     size_t memory_cap, disk_cap;
     int debug, client_reports;
     char ratelimit_path[1100];
+    char sent_log_path[1100];   /* "<state>/sent.log", "" for no log (>>sentlog) */
+    size_t sent_log_cap;
     /* the queue, guarded by lock */
     telemetry__mutex lock;
 #if !defined(TELEMETRY_NO_THREADS)
@@ -4487,6 +4763,7 @@ TELEMETRY__INTERNAL void telemetry__outbox_load(telemetry__outbox *ob) {
                 it->disk_size = (size_t)size;
                 it->created_ms = strtoll(names[i], NULL, 10);
                 it->crash = strstr(names[i], "-999999-") != NULL;
+                it->maybe_stored = 1;               /* an earlier run may have sent it as it ended */
                 ob->disk_bytes += (size_t)size;
                 telemetry__outbox_append(ob, it);
                 it = NULL;
@@ -4725,6 +5002,12 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__outbox *ob, const telemetr
             req.headers = headers;
         }
         rc = telemetry__http_send((telemetry__http_client *)ob->http, &req, &resp, deadline);
+        if (rc == 0 && resp.status >= 200 && resp.status <= 299 && ob->sent_log_path[0]) {
+            char full[1400];
+            snprintf(full, sizeof full, "%s://%s%s", url.secure ? "https" : "http", hostport, url.target);
+            telemetry__sent_log_append(ob->sent_log_path, ob->sent_log_cap, telemetry__ob_now(ob),
+                                       it->kind == TELEMETRY__KIND_USAGE ? "usage-report" : "sentry-envelope", req.method, full, body, len);
+        }
         telemetry__free(target);
         if (rc == 0) {
             *status = resp.status;
@@ -4743,6 +5026,11 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__outbox *ob, const telemetr
             }
             if (resp.status == 429) rc = TELEMETRY_ERR_RATE_LIMITED;
             else if (resp.status < 200 || resp.status > 299) rc = TELEMETRY_ERR_HTTP_STATUS;
+            if (rc == TELEMETRY_ERR_HTTP_STATUS && it->kind == TELEMETRY__KIND_USAGE && it->push_id[0] &&
+                telemetry__firebase_already_stored(resp.status, it->maybe_stored)) {
+                telemetry__log(TELEMETRY_LEVEL_DEBUG, "%s answered HTTP %d to a retried report: an earlier try stored it", hostport, resp.status);
+                rc = 0;
+            }
             if (rc && !ob->abandoned)
                 telemetry__log(TELEMETRY_LEVEL_WARNING, "%s answered HTTP %d: %s", hostport, resp.status,
                                resp.status == 429 ? "rate limited, will retry when the limit ends"
@@ -4874,6 +5162,7 @@ TELEMETRY__INTERNAL int telemetry__outbox_step(telemetry__outbox *ob, int64_t *w
         if (delay > (int64_t)ob->retry_max_ms) delay = ob->retry_max_ms;
         telemetry__os_entropy(&j, 1);
         it->attempts++;
+        it->maybe_stored = 1;
         it->next_try = telemetry__monotonic_ms() + delay / 2 + delay * j / 510;   /* 50% to 100% */
         if (it->tried_gen != ob->flush_gen) it->next_try = 0;   /* a flush since asks for a fresh try */
         /* no answer at all: the others to that endpoint wait as long (one try per back-off period,
@@ -5142,6 +5431,21 @@ TELEMETRY__INTERNAL void telemetry__save_session(void) {
     telemetry__session_save(&telemetry__st.session, path);
 }
 
+/* This run's session, in memory only (no file, nothing queued): what the crash handler reports
+   if the run crashes before its first work started the session. */
+TELEMETRY__INTERNAL void telemetry__session_prefill(void) {
+    telemetry__session *se = &telemetry__st.session;
+    memset(se, 0, sizeof *se);
+    if (telemetry__random_id(se->sid) != 0) return;
+    telemetry__copy(se->did, sizeof se->did, telemetry__st.install_id);
+    telemetry__copy(se->release, sizeof se->release, telemetry__st.release);
+    telemetry__copy(se->environment, sizeof se->environment, telemetry__st.environment);
+    telemetry__copy(se->status, sizeof se->status, "ok");
+    se->started_ms = se->updated_ms = telemetry__st.started_ms;
+    se->init_pending = 1;
+    telemetry__st.session_prefilled = 1;
+}
+
 /* At init: the last run's session file says how that run ended ("ok" means it never reached
    telemetry_shutdown: abnormal; "exited" means its last update was not sent yet). It is queued
    and spilled at once; then this run's session starts and its file is written. */
@@ -5201,6 +5505,10 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(const telemetry_config *c) {
         snprintf(ob->dir, sizeof ob->dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
         telemetry__state_path("ratelimits", ob->ratelimit_path, sizeof ob->ratelimit_path);
         telemetry__state_path("session", ob->session_path, sizeof ob->session_path);
+        if (c->sent_log_bytes != (size_t)TELEMETRY_NO_WAIT) {
+            telemetry__state_path("sent.log", ob->sent_log_path, sizeof ob->sent_log_path);
+            ob->sent_log_cap = c->sent_log_bytes ? c->sent_log_bytes : TELEMETRY__SENT_LOG_DEFAULT;
+        }
         telemetry__outbox_load(ob);
         telemetry__load_rate_limits(ob);
     }
@@ -5212,7 +5520,7 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(const telemetry_config *c) {
 TELEMETRY__INTERNAL void telemetry__kick_outbox(void) {
 #if !defined(TELEMETRY_NO_THREADS)
     telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
-    if (!ob) return;
+    if (!ob || !telemetry__may_send_this_run()) return;
     telemetry__lock(&ob->lock);
     if (ob->head) telemetry__outbox_start(ob);
     telemetry__unlock(&ob->lock);
@@ -5358,6 +5666,14 @@ extern "C"
 long syscall(long number, ...);
 #    endif
 #  endif
+#  if defined(__cplusplus) && (defined(__cpp_exceptions) || defined(__EXCEPTIONS))
+#    include <cstdlib>
+#    include <exception>
+#    include <typeinfo>
+#    if defined(__GNUC__) || defined(__clang__)
+#      include <cxxabi.h>
+#    endif
+#  endif
 #  ifndef TELEMETRY_CRASH_BUFFER
 #    define TELEMETRY_CRASH_BUFFER (192u * 1024u)  /* the crash event's room: breadcrumbs, frames */
 #  endif
@@ -5392,6 +5708,7 @@ typedef struct telemetry__crash_state {
     sigset_t catchable, pending;                /* scratch: the faults caught while recording */
     void *altstack;
     char event_id[33];                          /* made in advance: no randomness in the handler */
+    char state_dir[1100];
     char outbox_dir[1100];
     char session_path[1100];
     char file_tmp[1300], file_final[1300];
@@ -5402,6 +5719,12 @@ typedef struct telemetry__crash_state {
     volatile int walking;                       /* the fault to catch is in the stack walk */
     sigjmp_buf record_jmp, walk_jmp;
     telemetry__chain_slot chain[TELEMETRY__CHAIN_SLOTS];
+    /* C++: an uncaught exception, named by the terminate hook before the event is written */
+    int exc_set;
+    char exc_type[256];
+    char exc_value[1024];
+    void (*prev_terminate)(void);
+    int terminate_installed;
 } telemetry__crash_state;
 
 TELEMETRY__DEF telemetry__crash_state telemetry__cr;
@@ -5558,6 +5881,7 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
     }
     code_name = !sent ? telemetry__signal_code_name(sig, info->si_code) : info->si_code == SI_USER ? "SI_USER" :
                 info->si_code == SI_QUEUE ? "SI_QUEUE" : NULL;
+    if (cr->exc_set) name = cr->exc_type;            /* C++: the exception names the event */
     /* the event */
     telemetry__buf_init_fixed(&ev, cr->event_mem, TELEMETRY_CRASH_BUFFER);
     telemetry__json_init(&j, &ev);
@@ -5568,13 +5892,13 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
     telemetry__json_array_begin(&j);
     telemetry__json_object_begin(&j);
     telemetry__json_key(&j, "type"); telemetry__json_string(&j, name);
-    telemetry__json_key(&j, "value"); telemetry__json_string(&j, value_text);
+    telemetry__json_key(&j, "value"); telemetry__json_string(&j, cr->exc_set ? cr->exc_value : value_text);
     if (tid) { telemetry__json_key(&j, "thread_id"); telemetry__json_int(&j, tid); }
     telemetry__json_key(&j, "mechanism");
     telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "type"); telemetry__json_string(&j, "signalhandler");
+    telemetry__json_key(&j, "type"); telemetry__json_string(&j, cr->exc_set ? "cxx_terminate" : "signalhandler");
     telemetry__json_key(&j, "handled"); telemetry__json_bool(&j, 0);
-    telemetry__json_key(&j, "synthetic"); telemetry__json_bool(&j, 1);
+    telemetry__json_key(&j, "synthetic"); telemetry__json_bool(&j, cr->exc_set ? 0 : 1);
     if (!sent) {
         telemetry__json_key(&j, "data");
         telemetry__json_object_begin(&j);
@@ -5617,7 +5941,7 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
     /* the session ends here */
     *session = telemetry__st.session;
     telemetry__buf_init_fixed(&se, cr->session_mem, 4096);
-    if (telemetry__st.has_session) {
+    if (telemetry__st.has_session || telemetry__st.session_prefilled) {   /* a crash is work: the run's session ends crashed */
         session->errors++;
         session->updated_ms = now;
         memcpy(session->status, "crashed", 8);
@@ -5631,7 +5955,7 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
         telemetry__buf_puts(&hb, TELEMETRY__OUTBOX_MAGIC "envelope error -\n");
         if (telemetry__envelope_header(&hb, cr->event_id, NULL) != 0) return;
         fd = open(cr->file_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0) { mkdir(cr->outbox_dir, 0700); fd = open(cr->file_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600); }
+        if (fd < 0) { mkdir(cr->state_dir, 0700); mkdir(cr->outbox_dir, 0700); fd = open(cr->file_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600); }
         if (fd < 0) return;
         telemetry__buf_init_fixed(&ib, item, sizeof item);
         telemetry__buf_puts(&ib, "\n{\"type\":\"event\",\"length\":");
@@ -5816,6 +6140,55 @@ TELEMETRY__INTERNAL void telemetry__crash_handler(int sig, siginfo_t *info, void
     if (!chained && (info->si_code <= 0 || sig == SIGABRT || sig == SIGTRAP)) raise(sig);
 }
 
+#  if defined(__cplusplus) && (defined(__cpp_exceptions) || defined(__EXCEPTIONS))
+#    define TELEMETRY__HAVE_TERMINATE 1
+/* C++: an uncaught exception ends in std::terminate. The hook names it (type and what()) and
+   writes the same fatal event a signal would, through telemetry__crash_record; then the previous
+   signal handlers are put back and the previous terminate handler runs (by default it prints the
+   exception and aborts; the SIGABRT that follows is not reported a second time). */
+TELEMETRY__INTERNAL void telemetry__on_terminate() {
+    telemetry__crash_state *cr = &telemetry__cr;
+    std::exception_ptr ex = std::current_exception();
+    if (ex && cr->installed && TELEMETRY__ATOMIC_CAS_INT(&cr->entered, 0, 1)) {
+        const char *type = NULL;
+        siginfo_t info;
+        int i;
+        cr->exc_value[0] = 0;
+        try {
+            std::rethrow_exception(ex);
+        } catch (const std::exception &e) {
+            type = typeid(e).name();
+            telemetry__copy(cr->exc_value, sizeof cr->exc_value, e.what());
+        } catch (...) {
+#    if defined(__GNUC__) || defined(__clang__)
+            const std::type_info *t = abi::__cxa_current_exception_type();
+            type = t ? t->name() : NULL;
+#    endif
+        }
+        {
+#    if defined(__GNUC__) || defined(__clang__)
+            int status = -1;
+            char *readable = type ? abi::__cxa_demangle(type, NULL, NULL, &status) : NULL;
+            telemetry__copy(cr->exc_type, sizeof cr->exc_type, status == 0 && readable ? readable : type ? type : "unknown exception");
+            std::free(readable);
+#    else
+            telemetry__copy(cr->exc_type, sizeof cr->exc_type, type ? type : "unknown exception");
+#    endif
+        }
+        cr->exc_set = 1;
+        memset(&info, 0, sizeof info);
+        info.si_signo = SIGABRT;
+        cr->owner = 1;
+        telemetry__crash_stack(&cr->stack);
+        telemetry__crash_record(SIGABRT, &info);
+        for (i = 0; i < TELEMETRY__NSIG; i++) sigaction(telemetry__crash_signals[i], &cr->previous[i], NULL);
+        cr->done = 1;
+    }
+    if (cr->prev_terminate) cr->prev_terminate();
+    std::abort();
+}
+#  endif
+
 /* Everything the handler will need, made now. Safe to call again to refresh. Lock held. */
 TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
     telemetry__crash_state *cr = &telemetry__cr;
@@ -5832,7 +6205,9 @@ TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
     if (telemetry__random_id(cr->event_id) != 0) return TELEMETRY_ERR_ENTROPY;
     snprintf(cr->outbox_dir, sizeof cr->outbox_dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
     telemetry__state_path("session", cr->session_path, sizeof cr->session_path);
-    telemetry__mkdirs(cr->outbox_dir);
+    telemetry__copy(cr->state_dir, sizeof cr->state_dir, telemetry__st.state_dir);
+    /* no folder is made here: a run that does nothing writes nothing (the run's first work or
+       the handler itself makes it) */
     telemetry__os_entropy(rnd, sizeof rnd);
     /* <ms>-999999-<random>.msg: the name sorts by time like the outbox's own files */
     {
@@ -5890,16 +6265,14 @@ TELEMETRY__INTERNAL void telemetry__crash_warm(void) {
 #  endif
     jumped = 0;
     if (sigsetjmp(env, 1) == 0 && !jumped) { jumped = 1; siglongjmp(env, 1); }
-    {   /* the file calls, on names that do not exist yet (each fails and changes nothing) */
-        telemetry__crash_state *cr = &telemetry__cr;
+    {   /* the file calls that write nothing even when they succeed (not rename, unlink and
+           mkdir: a run that does nothing makes none of them; they come last in the record, on
+           its frame alone) */
         struct timespec zero;
-        int fd = open(cr->file_tmp, O_RDONLY | O_CLOEXEC);
+        int fd = open("", O_RDONLY | O_CLOEXEC);
         if (fd >= 0) close(fd);
         else close(-1);
         if (write(-1, "", 0) < 0) {}
-        (void)rename(cr->file_tmp, cr->file_tmp);
-        (void)unlink(cr->file_tmp);
-        (void)mkdir(cr->outbox_dir, 0700);
         zero.tv_sec = 0; zero.tv_nsec = 0;
         nanosleep(&zero, NULL);
     }
@@ -5955,6 +6328,12 @@ TELEMETRY__INTERNAL int telemetry__crash_install(void) {
     cr->done = 0;
     TELEMETRY__ATOMIC_STORE(&cr->entered, 0);
     for (i = 0; i < TELEMETRY__NSIG; i++) sigaction(telemetry__crash_signals[i], &sa, &cr->previous[i]);
+#  if defined(TELEMETRY__HAVE_TERMINATE)
+    if (!cr->terminate_installed) {
+        cr->prev_terminate = std::set_terminate(telemetry__on_terminate);
+        cr->terminate_installed = 1;
+    }
+#  endif
     cr->installed = 1;
     return 0;
 }
@@ -5967,11 +6346,389 @@ TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
     int i;
     if (!cr->installed || TELEMETRY__ATOMIC_LOAD(&cr->entered)) return;
     for (i = 0; i < TELEMETRY__NSIG; i++) sigaction(telemetry__crash_signals[i], &cr->previous[i], NULL);
+#  if defined(TELEMETRY__HAVE_TERMINATE)
+    if (cr->terminate_installed && std::get_terminate() == telemetry__on_terminate) {
+        std::set_terminate(cr->prev_terminate);
+        cr->terminate_installed = 0;
+    }
+#  endif
     cr->installed = 0;
 }
 #else
 #  define TELEMETRY__CRASH_REFRESH_MODULES() ((void)0)
 #endif
+
+/* =============================================================================================
+   >>enduser: what the person running the program sees and decides. The run's first work (at its
+   first capture, report or count, never at init), the first-run notice and the send gate it
+   sets, counters kept across runs for an interval report, the catalogue of what is collected
+   (disclosure and privacy-page Markdown), and telemetry_command.
+   ============================================================================================= */
+
+/* ---- the first-run notice and the send gate ---- */
+TELEMETRY__INTERNAL int telemetry__notice_seen(void) {
+    char path[1100];
+    FILE *f;
+    if (!telemetry__st.state_dir[0]) return 0;
+    telemetry__state_path("notice_shown", path, sizeof path);
+    f = fopen(path, "rb");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
+/* The ways to turn telemetry off, as one sentence ("run `x telemetry off`, or set ..."). */
+TELEMETRY__INTERNAL void telemetry__opt_out_sentence(telemetry__buf *b) {
+    char env_name[128];
+    telemetry__app_env_name(telemetry__st.app_name, env_name, sizeof env_name);
+    if (telemetry__st.opt_out_command) telemetry__buf_printf(b, "run `%s`,\n  or ", telemetry__st.opt_out_command);
+    telemetry__buf_printf(b, "set DO_NOT_TRACK=1 or %s=1 in the environment", env_name);
+    if (telemetry__st.config_file) telemetry__buf_printf(b, ", or write \"%s = off\" in %s", telemetry__st.config_key, telemetry__st.config_file);
+}
+
+/* The default notice: the program, what is collected, that nothing went yet, how to opt out. */
+TELEMETRY__INTERNAL void telemetry__notice_default(telemetry__buf *b) {
+    const char *app = telemetry__st.app_name;
+    int sessions = telemetry__st.has_dsn && !telemetry__st.no_sessions;
+    telemetry__buf_printf(b, "%s collects anonymous telemetry: %s\n", app,
+                          telemetry__st.purpose ? telemetry__st.purpose : "to learn how it is used and where it fails.");
+    telemetry__buf_puts(b, "  It sends");
+    if (telemetry__st.has_usage)
+        telemetry__buf_puts(b, " a usage report (program version, OS, CPU architecture, and the counts\n"
+                               "  and settings the program declares)");
+    if (telemetry__st.has_dsn)
+        telemetry__buf_printf(b, "%serror and crash reports (message, stack addresses, OS)%s", telemetry__st.has_usage ? ";\n  " : " ",
+                              sessions ? " and one session per\n  run (start, duration, exit status)" : "");
+    telemetry__buf_puts(b, ", with a random install id.\n"
+                           "  Never: user name, host name, file paths, IP addresses, environment, command line.\n"
+                           "  Nothing has been sent yet, and nothing is sent during this run.\n  To opt out: ");
+    telemetry__opt_out_sentence(b);
+    telemetry__buf_puts(b, ".\n");
+    if (telemetry__st.privacy_url) telemetry__buf_printf(b, "  Details: %s\n", telemetry__st.privacy_url);
+}
+
+/* Decides whether this run may send, and shows the notice when it is due: the run that shows it
+   and every run before one did keep what they capture (sent from the next run on, deleted by an
+   opt-out first). Only a terminal gets it; the folder's notice_shown records it. Lock held. */
+TELEMETRY__INTERNAL void telemetry__notice_gate(void) {
+    telemetry__buf b;
+    char path[1100];
+    telemetry__st.hold = 0;
+    /* the program tells its users itself; TELEMETRY_DEBUG sends nothing anyway; an explicit yes */
+    if (telemetry__st.no_notice || telemetry__st.debug || telemetry__st.source == TELEMETRY__SOURCE_GIVEN) return;
+    if (telemetry__notice_seen()) return;
+    telemetry__st.hold = 1;
+#if defined(_WIN32)
+    if (!_isatty(2)) return;
+#else
+    if (!isatty(2)) return;
+#endif
+    telemetry__buf_init(&b);
+    if (telemetry__st.notice) {
+        telemetry__buf_puts(&b, telemetry__st.notice);
+        if (b.len && b.data[b.len - 1] != '\n') telemetry__buf_putc(&b, '\n');
+    } else {
+        telemetry__notice_default(&b);
+    }
+    if (!b.failed) { fwrite(b.data, 1, b.len, stderr); fflush(stderr); }
+    telemetry__buf_free(&b);
+    if (!telemetry__st.state_dir[0]) return;
+    telemetry__state_path("notice_shown", path, sizeof path);
+    if (telemetry__mkdirs(telemetry__st.state_dir) != 0 || telemetry__write_file_atomic(path, "shown\n", 6, 1) != 0)
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot record in %s that the notice was shown", telemetry__st.state_dir);
+}
+
+/* The run's first work, at its first capture, report or count: the install id, the notice and
+   send gate, the session, then the sender. Never at init, so a run that only starts, prints the
+   disclosure or runs telemetry_command writes and sends nothing. Lock held. */
+TELEMETRY__INTERNAL void telemetry__activate(void) {
+    if (telemetry__st.activated || !telemetry__st.initialized || !telemetry__st.enabled) return;
+    telemetry__st.activated = 1;
+    TELEMETRY__ATOMIC_STORE(&telemetry__activation_pending, 0);
+    if (!telemetry__st.install_id[0]) telemetry__prepare_state();
+#if defined(TELEMETRY__HAVE_CRASH)
+    if (telemetry__cr.installed) telemetry__mkdirs(telemetry__cr.outbox_dir);   /* ready for a crash */
+#endif
+    telemetry__notice_gate();
+    if (telemetry__st.has_dsn && telemetry__st.outbox && !telemetry__st.no_sessions && !telemetry__st.has_session)
+        telemetry__start_session();
+    telemetry__kick_outbox();
+}
+TELEMETRY__INTERNAL void telemetry__activate_now(void) {
+    telemetry__lock(&telemetry__state_lock);
+    telemetry__activate();
+    telemetry__unlock(&telemetry__state_lock);
+}
+
+/* ---- counters kept across runs (cfg.report_interval_s) ----
+   <state_dir>/counters: "since <ms>" (when the interval began), then "<name> <sum>" lines. */
+
+/* Reads the counters file's text: *since, and each well-formed counter handed to add. Malformed
+   lines are skipped. Returns how many counters were read. */
+TELEMETRY__INTERNAL int telemetry__counter_file_parse(const char *text, int64_t *since, int (*add)(const char *, int64_t)) {
+    const char *line = text;
+    int n = 0;
+    *since = 0;
+    while (line && *line) {
+        const char *end = strchr(line, '\n'), *sp;
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        char name[TELEMETRY_MAX_NAME], num[24];
+        sp = (const char *)memchr(line, ' ', len);
+        if (sp && (size_t)(sp - line) < sizeof name && len - (size_t)(sp - line) - 1 < sizeof num && len - (size_t)(sp - line) > 1) {
+            char *stop;
+            long long v;
+            memcpy(name, line, (size_t)(sp - line)); name[sp - line] = 0;
+            memcpy(num, sp + 1, len - (size_t)(sp - line) - 1); num[len - (size_t)(sp - line) - 1] = 0;
+            errno = 0;
+            v = strtoll(num, &stop, 10);
+            if (*stop == 0 && errno == 0 && (num[0] == '-' || (num[0] >= '0' && num[0] <= '9'))) {
+                if (strcmp(name, "since") == 0) { if (v > 0) *since = (int64_t)v; }
+                else if (telemetry__valid_name(name) && add(name, (int64_t)v) == 0) n++;
+            }
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return n;
+}
+
+TELEMETRY__INTERNAL int telemetry__counter_noop_add(const char *name, int64_t v) { (void)name; (void)v; return 0; }
+
+/* Adds the sums earlier runs kept to this run's counters and writes the file again: with keep,
+   the counters move into the file (taken from memory); without, the file restarts the interval
+   at now with no counters (they are about to go out in a report). *since_out: the interval's
+   start. Lock held. 0, or TELEMETRY_ERR_IO. */
+TELEMETRY__INTERNAL int telemetry__counter_file_merge(int keep, int64_t now, int64_t *since_out) {
+    char path[1100], *text = NULL;
+    int err, i, rc;
+    int64_t since = 0;
+    telemetry__buf b;
+    telemetry__state_path("counters", path, sizeof path);
+    if (telemetry__read_file(path, 1 << 20, &text, NULL, &err) == 0) telemetry__counter_file_parse(text, &since, telemetry__counter_add);
+    telemetry__free(text);
+    if (since == 0 || since > now) since = now;          /* the first interval, or the clock went back */
+    *since_out = since;
+    telemetry__buf_init(&b);
+    telemetry__buf_printf(&b, "since %lld\n", (long long)(keep ? since : now));
+    for (i = 0; keep && i < TELEMETRY_MAX_COUNTERS; i++) {
+        telemetry__counter *c = &telemetry__counters[i];
+        int64_t v;
+        if (TELEMETRY__ATOMIC_LOAD(&c->state) != 2) continue;
+        v = TELEMETRY__ATOMIC_XCHG64(&c->value, 0);
+        if (v) telemetry__buf_printf(&b, "%s %lld\n", c->name, (long long)v);
+    }
+    rc = b.failed ? TELEMETRY_ERR_NO_MEMORY : 0;
+    if (rc == 0 && (telemetry__mkdirs(telemetry__st.state_dir) != 0 || telemetry__write_file_atomic(path, b.data, b.len, 0) != 0)) {
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot keep the counters in %s", path);
+        rc = TELEMETRY_ERR_IO;
+    }
+    telemetry__buf_free(&b);
+    return rc;
+}
+
+/* With cfg.report_interval_s: 1 when the interval's report is due now (this run's counters then
+   hold the sums of every run since the last report), 0 when the counts were kept for it.
+   Without an interval or a state folder: always 1. Lock held. */
+TELEMETRY__INTERNAL int telemetry__interval_due(void) {
+    int64_t now = telemetry__now_ms(), since = now;
+    char path[1100], *text = NULL;
+    int err;
+    if (!telemetry__st.report_interval_s || !telemetry__st.state_dir[0]) return 1;
+    telemetry__state_path("counters", path, sizeof path);
+    if (telemetry__read_file(path, 1 << 20, &text, NULL, &err) == 0) {
+        int64_t s2;
+        telemetry__counter_file_parse(text, &s2, telemetry__counter_noop_add);
+        if (s2 > 0 && s2 <= now) since = s2;
+    }
+    telemetry__free(text);
+    if (now - since >= (int64_t)telemetry__st.report_interval_s * 1000) {
+        telemetry__counter_file_merge(0, now, &since);
+        return 1;
+    }
+    telemetry__counter_file_merge(1, now, &since);
+    return 0;
+}
+
+/* At shutdown in interval mode: what this run counted and did not report waits in the file. */
+TELEMETRY__INTERNAL void telemetry__interval_keep(void) {
+    int64_t since;
+    int i, any = 0;
+    if (!telemetry__st.report_interval_s || !telemetry__st.state_dir[0] || !telemetry__st.activated || !telemetry__st.enabled) return;
+    for (i = 0; i < TELEMETRY_MAX_COUNTERS; i++)
+        if (TELEMETRY__ATOMIC_LOAD(&telemetry__counters[i].state) == 2 && TELEMETRY__ATOMIC_LOAD(&telemetry__counters[i].value)) any = 1;
+    if (any) telemetry__counter_file_merge(1, telemetry__now_ms(), &since);
+}
+
+/* ---- the catalogue: what is collected, for the disclosure and the privacy page ---- */
+
+/* Writes s for a Markdown table cell ('|' escaped, newlines as spaces). */
+TELEMETRY__INTERNAL void telemetry__md_cell(FILE *out, const char *s) {
+    for (; *s; s++) {
+        if (*s == '|') fputs("\\|", out);
+        else if (*s == '\n' || *s == '\r') fputc(' ', out);
+        else fputc(*s, out);
+    }
+}
+
+/* The counters: declared ones with their description and current value, then any counted name
+   nobody declared. Registry lock held. */
+TELEMETRY__INTERNAL void telemetry__print_counters(FILE *out, int markdown) {
+    const telemetry_counter_info *d;
+    size_t width = 0;
+    int i, any = 0;
+    for (d = telemetry__declared_counters; d; d = d->next) if (strlen(d->id) > width) width = strlen(d->id);
+    for (i = 0; i < TELEMETRY_MAX_COUNTERS; i++)
+        if (TELEMETRY__ATOMIC_LOAD(&telemetry__counters[i].state) == 2 && strlen(telemetry__counters[i].name) > width)
+            width = strlen(telemetry__counters[i].name);
+    if (markdown) fprintf(out, "| Counter | What it counts |\n|---|---|\n");
+    for (d = telemetry__declared_counters; d; d = d->next) {
+        int64_t v = 0;
+        for (i = 0; i < TELEMETRY_MAX_COUNTERS; i++)
+            if (TELEMETRY__ATOMIC_LOAD(&telemetry__counters[i].state) == 2 && strcmp(telemetry__counters[i].name, d->id) == 0)
+                v = TELEMETRY__ATOMIC_LOAD(&telemetry__counters[i].value);
+        if (markdown) { fprintf(out, "| `%s` | ", d->id); telemetry__md_cell(out, d->description); fprintf(out, " |\n"); }
+        else fprintf(out, "    %-*s  %s\n    %-*s  = %lld\n", (int)width, d->id, d->description, (int)width, "", (long long)v);
+        any = 1;
+    }
+    for (i = 0; i < TELEMETRY_MAX_COUNTERS; i++) {
+        telemetry__counter *c = &telemetry__counters[i];
+        if (TELEMETRY__ATOMIC_LOAD(&c->state) != 2 || telemetry__counter_declared(c->name)) continue;
+        if (markdown) fprintf(out, "| `%s` | (undeclared: the program did not say what it counts) |\n", c->name);
+        else fprintf(out, "    %-*s  (undeclared: the program did not say what it counts)\n    %-*s  = %lld\n",
+                     (int)width, c->name, (int)width, "", (long long)TELEMETRY__ATOMIC_LOAD(&c->value));
+        any = 1;
+    }
+    if (!any) fprintf(out, markdown ? "| (none) | |\n" : "    (none declared or counted yet)\n");
+}
+
+/* What a session holds, in one paragraph (docs/privacy.md says the same). */
+#define TELEMETRY__SESSION_TEXT \
+    "one per run that does something (sent when it starts, at its first error and when it ends):\n" \
+    "  a random session id, the install id, the start time, the duration, how the run ended (ok,\n" \
+    "  exited, crashed, abnormal), the number of errors, and the program's release and environment."
+#define TELEMETRY__NEVER_TEXT \
+    "user name, host name, IP addresses, environment variables, command line; file paths only\n" \
+    "  where an error report's stack names the program's own source files (the home folder as ~)"
+
+/* The "what is collected" section of a privacy page, in Markdown (`telemetry show --markdown`).
+   Lock and registry lock held. */
+TELEMETRY__INTERNAL void telemetry__print_markdown(FILE *out) {
+    char hostport[300];
+    const telemetry_metric *m;
+    telemetry__buf opt;
+    fprintf(out, "## What is collected\n\n");
+    fprintf(out, "%s %s collects telemetry with telemetry.h %s. Why: %s\n\n", telemetry__st.app_name, telemetry__st.app_version,
+            TELEMETRY_VERSION_STRING, telemetry__st.purpose ? telemetry__st.purpose : "to learn how it is used and where it fails.");
+    if (telemetry__st.has_usage) {
+        telemetry__url_hostport(&telemetry__st.usage, hostport, sizeof hostport);
+        fprintf(out, "### Usage report\n\nSent to `%s`", hostport);
+        if (telemetry__st.report_interval_s) fprintf(out, " at most once every %u seconds (the counts add up in between)", telemetry__st.report_interval_s);
+        fprintf(out, ". Besides the program name, its version, the library version, a random install id and the time, it holds:\n\n");
+        fprintf(out, "| Metric | What it is |\n|---|---|\n");
+        for (m = telemetry__metrics; m; m = m->next) { fprintf(out, "| `%s` | ", m->id); telemetry__md_cell(out, m->description); fprintf(out, " |\n"); }
+        fprintf(out, "\nCounters (named counts of program events, reset after each report):\n\n");
+        telemetry__print_counters(out, 1);
+        fprintf(out, "\n");
+    }
+    if (telemetry__st.has_dsn) {
+        telemetry__url_hostport(&telemetry__st.dsn.envelope, hostport, sizeof hostport);
+        fprintf(out, "### Error and crash reports\n\nSent to Sentry at `%s`: the error message or signal, the stack addresses and the program's "
+                     "module names, OS name and kernel version, CPU architecture, tags and breadcrumbs the program set, and the install id.\n\n", hostport);
+        if (!telemetry__st.no_sessions) fprintf(out, "### Sessions\n\nSent to Sentry: " TELEMETRY__SESSION_TEXT "\n\n");
+    }
+    fprintf(out, "### Never collected\n\n" TELEMETRY__NEVER_TEXT ".\n\n");
+    telemetry__buf_init(&opt);
+    telemetry__opt_out_sentence(&opt);
+    fprintf(out, "### How to opt out\n\nTo opt out, %s.%s\n", opt.data ? opt.data : "",
+            telemetry__st.opt_out_command ? " Opting out with the command also deletes the install id and every unsent report." : "");
+    telemetry__buf_free(&opt);
+}
+
+/* ---- telemetry_command ---- */
+TELEMETRY__INTERNAL int telemetry__command_usage(FILE *out) {
+    fprintf(out, "usage: %s telemetry on|off|status|show [--markdown]|log\n",
+            telemetry__st.app_name ? telemetry__st.app_name : "<program>");
+    return TELEMETRY_ERR_INVALID_ARGUMENT;
+}
+
+TELEMETRY__INTERNAL int telemetry__command_status(FILE *out) {
+    char why[600], path[1100];
+    FILE *f;
+    long size = -1;
+    telemetry__lock(&telemetry__state_lock);
+    if (!telemetry__st.initialized) {
+        telemetry__unlock(&telemetry__state_lock);
+        fprintf(out, "Telemetry: OFF (telemetry_init was not called or failed)\n");
+        return TELEMETRY_ERR_NOT_INITIALIZED;
+    }
+    telemetry__source_text(why, sizeof why);
+    fprintf(out, "Telemetry for %s: %s\n", telemetry__st.app_name, why);
+    fprintf(out, "  State folder: %s\n", telemetry__st.state_dir[0] ? telemetry__st.state_dir : "(none: memory only)");
+    if (telemetry__st.no_notice) fprintf(out, "  Notice: the program tells its users itself\n");
+    else fprintf(out, "  Notice: %s\n", telemetry__notice_seen() ? "shown" : "not shown yet (nothing is sent before it has been shown on a terminal)");
+    if (telemetry__st.sent_log_cap && telemetry__st.state_dir[0]) {
+        telemetry__state_path("sent.log", path, sizeof path);
+        if ((f = fopen(path, "rb")) != NULL) { if (fseek(f, 0, SEEK_END) == 0) size = ftell(f); fclose(f); }
+        if (size >= 0) fprintf(out, "  Sent log: %s (%ld bytes, at most %lu)\n", path, size, (unsigned long)telemetry__st.sent_log_cap);
+        else fprintf(out, "  Sent log: %s (nothing sent yet)\n", path);
+    } else {
+        fprintf(out, "  Sent log: off\n");
+    }
+    if (telemetry__st.report_interval_s) fprintf(out, "  Usage reports: at most one every %u seconds\n", telemetry__st.report_interval_s);
+    telemetry__unlock(&telemetry__state_lock);
+    return 0;
+}
+
+TELEMETRY__INTERNAL int telemetry__command_log(FILE *out) {
+    char path[1100], *text = NULL;
+    size_t len = 0;
+    int err = 0;
+    telemetry__lock(&telemetry__state_lock);
+    if (!telemetry__st.initialized) { telemetry__unlock(&telemetry__state_lock); return TELEMETRY_ERR_NOT_INITIALIZED; }
+    if (!telemetry__st.sent_log_cap || !telemetry__st.state_dir[0]) {
+        telemetry__unlock(&telemetry__state_lock);
+        fprintf(out, "The sent log is off in this program.\n");
+        return 0;
+    }
+    telemetry__state_path("sent.log", path, sizeof path);
+    telemetry__unlock(&telemetry__state_lock);
+    if (telemetry__read_file(path, 64u << 20, &text, &len, &err) != 0 || len == 0) fprintf(out, "Nothing has been sent yet (%s).\n", path);
+    else fwrite(text, 1, len, out);
+    telemetry__free(text);
+    return 0;
+}
+
+TELEMETRY_API int telemetry_command(int argc, char **argv, FILE *out) {
+    const char *w;
+    if (!out) out = stdout;
+    if (argc < 1 || !argv || !argv[0]) return telemetry__command_usage(out);
+    w = argv[0];
+    if (argc == 1 && (strcmp(w, "on") == 0 || strcmp(w, "off") == 0)) {
+        int given = w[1] == 'n', rc = telemetry_set_consent(given), on;
+        char why[600];
+        if (rc == TELEMETRY_ERR_NOT_INITIALIZED) { fprintf(out, "Telemetry: telemetry_init was not called or failed\n"); return rc; }
+        telemetry__lock(&telemetry__state_lock);
+        on = telemetry__st.enabled;
+        telemetry__source_text(why, sizeof why);
+        if (given && on) fprintf(out, "Telemetry is on for %s.\n", telemetry__st.app_name);
+        else if (given) fprintf(out, "Telemetry stays off for %s: %s. Consent is recorded and counts once that changes.\n", telemetry__st.app_name, why);
+        else fprintf(out, "Telemetry is off for %s. The install id and every unsent report were deleted.\n", telemetry__st.app_name);
+        telemetry__unlock(&telemetry__state_lock);
+        if (rc == TELEMETRY_ERR_IO) fprintf(out, "  (the decision could not be saved in the state folder: it holds for this run only)\n");
+        return given && !on ? TELEMETRY_DISABLED : rc;
+    }
+    if (argc == 1 && strcmp(w, "status") == 0) return telemetry__command_status(out);
+    if (argc == 1 && strcmp(w, "log") == 0) return telemetry__command_log(out);
+    if (strcmp(w, "show") == 0 && argc == 1) return telemetry_print_disclosure(out);
+    if (strcmp(w, "show") == 0 && argc == 2 && argv[1] && strcmp(argv[1], "--markdown") == 0) {
+        telemetry__lock(&telemetry__state_lock);
+        if (!telemetry__st.initialized) { telemetry__unlock(&telemetry__state_lock); return TELEMETRY_ERR_NOT_INITIALIZED; }
+        telemetry__lock(&telemetry__registry_lock);
+        telemetry__print_markdown(out);
+        telemetry__unlock(&telemetry__registry_lock);
+        telemetry__unlock(&telemetry__state_lock);
+        return 0;
+    }
+    return telemetry__command_usage(out);
+}
 
 /* =============================================================================================
    >>public: the API, in the order of the declarations
@@ -6004,6 +6761,8 @@ TELEMETRY__INTERNAL void telemetry__release_state(void) {
     telemetry__free(telemetry__st.config_file); telemetry__free(telemetry__st.config_key);
     telemetry__free(telemetry__st.ca_file); telemetry__free(telemetry__st.ca_pem);
     telemetry__free(telemetry__st.usage_url_text); telemetry__free(telemetry__st.dsn_text);
+    telemetry__free(telemetry__st.notice); telemetry__free(telemetry__st.purpose);
+    telemetry__free(telemetry__st.privacy_url); telemetry__free(telemetry__st.opt_out_command);
     telemetry__url_free(&telemetry__st.usage);
     telemetry__dsn_free(&telemetry__st.dsn);
     memset(&telemetry__st, 0, sizeof telemetry__st);
@@ -6043,6 +6802,14 @@ TELEMETRY__INTERNAL int telemetry__apply_config(const telemetry_config *c) {
     telemetry__st.clock_fn = c->clock_fn;
     telemetry__st.platform_user_data = c->platform_user_data;
     telemetry__st.debug = telemetry__log_sink.debug;
+    telemetry__st.notice = telemetry__strdup(c->notice);
+    telemetry__st.purpose = telemetry__strdup(c->purpose);
+    telemetry__st.privacy_url = telemetry__strdup(c->privacy_url);
+    telemetry__st.opt_out_command = telemetry__strdup(c->opt_out_command);
+    telemetry__st.no_notice = c->no_notice;
+    telemetry__st.no_sessions = c->no_sessions;
+    telemetry__st.sent_log_cap = c->sent_log_bytes == (size_t)TELEMETRY_NO_WAIT ? 0 : c->sent_log_bytes ? c->sent_log_bytes : TELEMETRY__SENT_LOG_DEFAULT;
+    telemetry__st.report_interval_s = c->report_interval_s;
     if (!telemetry__st.app_name || !telemetry__st.app_version || !telemetry__st.environment || !telemetry__st.config_key)
         return TELEMETRY_ERR_NO_MEMORY;
     if ((size_t)snprintf(telemetry__st.release, sizeof telemetry__st.release, "%s@%s", telemetry__st.app_name, telemetry__st.app_version) > 200) {
@@ -6088,15 +6855,16 @@ TELEMETRY_API int telemetry_init(const telemetry_config *config) {
         telemetry__log(TELEMETRY_LEVEL_WARNING, "metric '%s' was refused at registration: ids are 1 to %d characters of [A-Za-z0-9_-]",
                        telemetry__refused_metric, TELEMETRY_MAX_NAME - 1);
     telemetry__decide();
-    if (telemetry__st.enabled) telemetry__prepare_state();
+    /* the install id, the notice and the session wait for the run's first work (>>enduser) */
+    if (telemetry__st.enabled) telemetry__peek_state();
+    if (telemetry__st.enabled && telemetry__st.has_dsn && !telemetry__st.no_sessions) telemetry__session_prefill();
     if (telemetry__st.enabled && (telemetry__st.has_usage || telemetry__st.has_dsn)) telemetry__open_outbox(config);
-    if (telemetry__st.enabled && telemetry__st.has_dsn && telemetry__st.outbox) telemetry__start_session();
 #if defined(TELEMETRY__HAVE_CRASH)
     if (telemetry__st.enabled && telemetry__st.has_dsn && telemetry__st.state_dir[0] && !config->no_crash_handler &&
         telemetry__crash_install() != 0)
         telemetry__log(TELEMETRY_LEVEL_WARNING, "the crash handler could not be installed");
 #endif
-    if (telemetry__st.enabled) telemetry__kick_outbox();
+    TELEMETRY__ATOMIC_STORE(&telemetry__activation_pending, telemetry__st.enabled ? 1 : 0);
     rc = telemetry__st.enabled ? TELEMETRY_OK : TELEMETRY_DISABLED;
     telemetry__unlock(&telemetry__state_lock);
     return rc;
@@ -6173,6 +6941,7 @@ TELEMETRY_API int telemetry_report_usage(void) {
     if (!telemetry__st.initialized) rc = TELEMETRY_ERR_NOT_INITIALIZED;
     else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
     else if (!telemetry__st.has_usage) rc = TELEMETRY_ERR_NOT_CONFIGURED;
+    else if ((telemetry__activate(), !telemetry__interval_due())) rc = 0;   /* kept for the interval's report */
     else {
         char push_id[21] = "";
         unsigned char rnd[12];
@@ -6213,7 +6982,7 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
     if (!telemetry__st.initialized) rc = TELEMETRY_ERR_NOT_INITIALIZED;
     else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
     else if (!telemetry__st.has_dsn) rc = TELEMETRY_ERR_NOT_CONFIGURED;
-    else if ((rc = telemetry__random_id(event_id)) == 0) {
+    else if ((telemetry__activate(), rc = telemetry__random_id(event_id)) == 0) {
         TELEMETRY__CRASH_REFRESH_MODULES();               /* a library dlopen'ed since: in a crash too */
         now = telemetry__now_ms();
         telemetry__json_init(&j, &event);
@@ -6353,7 +7122,7 @@ TELEMETRY_API int telemetry_flush(unsigned timeout_ms) {
     ob = (telemetry__outbox *)telemetry__st.outbox;
     if (!telemetry__st.initialized) rc = TELEMETRY_ERR_NOT_INITIALIZED;
     else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
-    else if (!ob) rc = 0;
+    else if ((telemetry__activate(), !ob || !telemetry__may_send_this_run())) rc = 0;   /* held for the next run */
     else {
         telemetry__lock(&ob->lock);         /* refs is guarded by the outbox's lock */
         ob->refs++;                         /* flush waits without holding the library's lock */
@@ -6399,16 +7168,20 @@ TELEMETRY_API void telemetry_shutdown(void) {
     telemetry__crash_uninstall();              /* before anything it reads is released */
 #endif
     if (telemetry__st.initialized && telemetry__st.enabled && telemetry__st.has_session) telemetry__end_session();
+    if (telemetry__st.initialized) telemetry__interval_keep();
+    TELEMETRY__ATOMIC_STORE(&telemetry__activation_pending, 0);
     if (telemetry__st.outbox) {
         telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
+        if (telemetry__may_send_this_run()) {             /* else everything waits on disk (>>enduser) */
 #if defined(TELEMETRY_NO_THREADS)
-        telemetry__outbox_flush(ob, deadline);
+            telemetry__outbox_flush(ob, deadline);
 #else
-        telemetry__lock(&ob->lock);
-        if (ob->head && deadline > telemetry__monotonic_ms()) telemetry__outbox_start(ob);
-        telemetry__unlock(&ob->lock);
-        telemetry__outbox_flush(ob, deadline);
+            telemetry__lock(&ob->lock);
+            if (ob->head && deadline > telemetry__monotonic_ms()) telemetry__outbox_start(ob);
+            telemetry__unlock(&ob->lock);
+            telemetry__outbox_flush(ob, deadline);
 #endif
+        }
         telemetry__close_outbox(deadline, telemetry__st.shutdown_timeout_ms ? 2 * TELEMETRY__CANCEL_SLICE_MS : 0);
     }
     telemetry__release_state();
@@ -6435,7 +7208,9 @@ TELEMETRY_API int telemetry_print_disclosure(FILE *out) {
     if (telemetry__st.config_problem[0] && telemetry__st.source != TELEMETRY__SOURCE_CONFIG_UNREADABLE)
         fprintf(out, "  Note: the config file %s\n", telemetry__st.config_problem);
     if (telemetry__st.debug) fprintf(out, "  Debug: TELEMETRY_DEBUG is set: payloads are printed to stderr, not sent\n");
-    fprintf(out, "\nWhy: to learn how %s is used and where it fails, so that work goes where it helps.\n", telemetry__st.app_name);
+    if (telemetry__st.purpose) fprintf(out, "\nWhy: %s\n", telemetry__st.purpose);
+    else fprintf(out, "\nWhy: to learn how %s is used and where it fails, so that work goes where it helps.\n", telemetry__st.app_name);
+    if (telemetry__st.privacy_url) fprintf(out, "Privacy page: %s\n", telemetry__st.privacy_url);
     fprintf(out, "\nUsage report");
     if (telemetry__st.has_usage) {
         telemetry__url_hostport(&telemetry__st.usage, hostport, sizeof hostport);
@@ -6452,18 +7227,21 @@ TELEMETRY_API int telemetry_print_disclosure(FILE *out) {
         fprintf(out, "  %-*s  %s\n  %-*s  = %s\n", (int)width, m->id, m->description, (int)width, "", value.data ? value.data : "null");
         telemetry__buf_free(&value);
     }
+    fprintf(out, "  Counters (named counts of program events, reset after each report; under \"counters\"):\n");
+    telemetry__print_counters(out, 0);
     telemetry__unlock(&telemetry__registry_lock);
-    fprintf(out, "  Counters (named counts of program events, reset after each report) are listed under \"counters\".\n");
+    if (telemetry__st.report_interval_s)
+        fprintf(out, "  Sent at most once every %u seconds; the counts add up in the state folder in between.\n", telemetry__st.report_interval_s);
     if (telemetry__st.has_dsn) {
         telemetry__url_hostport(&telemetry__st.dsn.envelope, hostport, sizeof hostport);
         fprintf(out, "\nError and crash reports (sent to Sentry at %s): the error message or signal, the stack\n"
                      "  addresses and the program's module names, OS name and kernel version, CPU architecture,\n"
                      "  tags and breadcrumbs the program set, and the install id.\n", hostport);
+        if (!telemetry__st.no_sessions) fprintf(out, "\nSessions (sent to Sentry at %s): " TELEMETRY__SESSION_TEXT "\n", hostport);
     } else {
         fprintf(out, "\nError and crash reports: not sent (no Sentry DSN is configured).\n");
     }
-    fprintf(out, "\nNever collected: user name, host name, file paths, IP addresses, environment variables,\n"
-                 "  command line.\n");
+    fprintf(out, "\nNever collected: " TELEMETRY__NEVER_TEXT ".\n");
     fprintf(out, "\nState folder: %s\n", telemetry__st.state_dir[0] ? telemetry__st.state_dir : "(none: memory only)");
     fprintf(out, "Install id: %s\n", telemetry__st.install_id[0] ? telemetry__st.install_id : "(none: created only on the first run with telemetry on)");
     fprintf(out, "  (random, made on this machine, not derived from it; revoking consent deletes it)\n");
@@ -6471,7 +7249,10 @@ TELEMETRY_API int telemetry_print_disclosure(FILE *out) {
     fprintf(out, "  - set DO_NOT_TRACK=1 in the environment (turns it off for every program that honours it)\n");
     fprintf(out, "  - set %s=1 in the environment\n", env_name);
     if (telemetry__st.config_file) fprintf(out, "  - write \"%s = off\" in %s\n", telemetry__st.config_key, telemetry__st.config_file);
-    fprintf(out, "  - use the program's own opt-out, if it offers one (it calls telemetry_set_consent(0))\n");
+    if (telemetry__st.opt_out_command)
+        fprintf(out, "  - run `%s` (this also deletes the install id and every unsent report)\n", telemetry__st.opt_out_command);
+    if (telemetry__st.sent_log_cap && telemetry__st.state_dir[0])
+        fprintf(out, "\nEverything sent is recorded in %s" TELEMETRY__SEP "sent.log (secrets masked).\n", telemetry__st.state_dir);
     telemetry__buf_init(&report);
     if (telemetry__usage_report(&report, 0, telemetry__usage_dropped(0)) == 0)
         fprintf(out, "\n%s\n%s\n", telemetry__st.enabled ? "The next usage report, exactly as it would be sent:"

@@ -16,7 +16,7 @@
  *                  [--cert FILE] [--key FILE]
  *                  [--sentry-key KEY] [--firebase-auth TOKEN]
  *                  [--record FILE] [--mode MODE[:COUNT]] [--quiet]
- *                  [--port-file FILE]
+ *                  [--port-file FILE] [--firebase-create-only]
  *
  *   Ports: N = 0 picks a free port.  With neither port option given, HTTPS is
  *   on 8443 and HTTP on 8080.  As soon as one of the two options is given,
@@ -28,6 +28,9 @@
  *   --sentry-key KEY: envelopes must authenticate with this public key.
  *   --firebase-auth TOKEN: Firebase writes must carry auth=TOKEN (or
  *   access_token=TOKEN) in the query string.
+ *   --firebase-create-only: answer a PUT to a path already written with 401
+ *   {"error" : "Permission denied"}, as create-only security rules
+ *   (docs/firebase.rules.json) do.
  *   --record FILE: append one JSON line per delivered payload (below).
  *   --mode MODE[:COUNT]: initial misbehaviour (see MODES).
  *   --quiet: print nothing on stdout (errors still go to stderr).
@@ -107,12 +110,15 @@
  *            connection (TLS close_notify, then FIN).  Delivered.
  *   interim  the normal answer preceded by "100 Continue" and "103 Early
  *            Hints" interim responses.  Delivered.
+ *   lost     the payload is taken (recorded, counted), then the connection
+ *            is closed without an answer: a server that stored it and whose
+ *            answer was lost.  Delivered.
  *   refuse   close each new connection right after accept(), before TLS or
  *            HTTP (consumes COUNT per connection, ignores only=).  Control
  *            requests cannot get through either: use n=COUNT or SIGUSR1.
  *   Requests answered by hang/close/truncate/reset/429/500/503/307/trickle
  *   are NOT counted as delivered: no record line, only "faults" in the stats.
- *   ok/delay/chunked/eof/interim answers are delivered (recorded, counted).
+ *   ok/delay/chunked/eof/interim/lost are delivered (recorded, counted).
  *
  * STATS (GET /_sink/stats; only delivered payloads are counted, except
  * requests/rejected/faults/tls_errors/connections):
@@ -798,16 +804,16 @@ static int is_text(const unsigned char *p, size_t n)
 
 enum {
     M_OK, M_HANG, M_CLOSE, M_TRUNCATE, M_RESET, M_429, M_500, M_503, M_307,
-    M_TRICKLE, M_DELAY, M_CHUNKED, M_EOF, M_INTERIM, M_REFUSE, M_COUNT
+    M_TRICKLE, M_DELAY, M_CHUNKED, M_EOF, M_INTERIM, M_REFUSE, M_LOST, M_COUNT
 };
 static const char *const mode_names[M_COUNT] = {
     "ok", "hang", "close", "truncate", "reset", "429", "500", "503", "307",
-    "trickle", "delay", "chunked", "eof", "interim", "refuse"
+    "trickle", "delay", "chunked", "eof", "interim", "refuse", "lost"
 };
 /* Modes that still answer normally (the payload counts as delivered). */
 static int mode_delivers(int m)
 {
-    return m == M_OK || m == M_DELAY || m == M_CHUNKED || m == M_EOF || m == M_INTERIM;
+    return m == M_OK || m == M_DELAY || m == M_CHUNKED || m == M_EOF || m == M_INTERIM || m == M_LOST;
 }
 
 enum { ROUTE_OTHER, ROUTE_ENVELOPE, ROUTE_FIREBASE, ROUTE_CONTROL };
@@ -838,6 +844,7 @@ static struct {
         attachments, client_reports, other_items, fb_writes, rejected,
         faults, tls_errors;
     strmap event_ids, fb_paths;
+    strmap fb_stored;     /* --firebase-create-only: paths written (kept by /_sink/reset) */
     int truncated;
     struct conn *conns[SINK_MAX_CONNS];
     int active;
@@ -854,7 +861,7 @@ static struct {
 static struct {
     int https_port, http_port; /* -1 = off */
     const char *cert, *key, *sentry_key, *fb_auth, *record, *port_file;
-    int quiet;
+    int quiet, fb_create_only;
 } O;
 
 /* TLS material (read-only after start-up). */
@@ -901,6 +908,14 @@ static void sm_add(strmap *m, const char *k, size_t klen)
     m->v[m->n].key = copy;
     m->v[m->n].count = 1;
     m->n++;
+}
+
+static int sm_has(const strmap *m, const char *k)
+{
+    size_t i;
+    for (i = 0; i < m->n; i++)
+        if (!strcmp(m->v[i].key, k)) return 1;
+    return 0;
 }
 
 static void sm_clear(strmap *m)
@@ -2311,6 +2326,14 @@ static void handle_firebase(conn *c, req *r, resp *o, int dry)
         firebase_error(o, 400, "Invalid data; PATCH needs a JSON object.");
         goto rejected;
     }
+    if (O.fb_create_only && !strcmp(method, "PUT")) {
+        int stored;
+        pthread_mutex_lock(&G.lock);
+        stored = sm_has(&G.fb_stored, r->path);
+        if (!stored && !dry) sm_add(&G.fb_stored, r->path, strlen(r->path));
+        pthread_mutex_unlock(&G.lock);
+        if (stored) { firebase_error(o, 401, "Permission denied"); goto rejected; }
+    }
     is_post = !strcmp(method, "POST");
     if (is_post) push_id(name);
     if (query_get(r->query, "print", silent, sizeof silent) > 0 && !strcmp(silent, "silent")) {
@@ -2705,6 +2728,11 @@ static int serve_one(conn *c, int *how)
         }
         keep = send_response(c, &o, ms) == 0 && !o.close;
         break;
+    case M_LOST:
+        dispatch(c, &r, route, project, &o, 0);
+        log_simple(c, &r, "fault 'lost': taken, then closed without an answer (delivered)");
+        *how = END_ABRUPT;
+        break;
     case M_DELAY:
         sleep_ms(ms);
         /* fall through */
@@ -3033,10 +3061,10 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: telemetry_sink [--https-port N|off] [--http-port N|off] [--cert FILE] [--key FILE]\n"
         "                      [--sentry-key KEY] [--firebase-auth TOKEN] [--record FILE]\n"
-        "                      [--mode MODE[:COUNT]] [--quiet] [--port-file FILE]\n"
+        "                      [--mode MODE[:COUNT]] [--quiet] [--port-file FILE] [--firebase-create-only]\n"
         "Listens on 127.0.0.1 (port 0 = any free port; defaults https 8443 and http 8080\n"
         "when neither port option is given).  MODE: ok hang close truncate reset 429 500 503\n"
-        "307 trickle delay chunked eof interim refuse.  Control: GET /_sink/stats, GET|POST /_sink/mode?m=MODE&n=COUNT&ms=MS,\n"
+        "307 trickle delay chunked eof interim refuse lost.  Control: GET /_sink/stats, GET|POST /_sink/mode?m=MODE&n=COUNT&ms=MS,\n"
         "(mode 429 also &retry_after=SECONDS&rate_limits=VALUE),\n"
         "POST /_sink/reset.  See the comment at the top of examples/telemetry_sink.c.\n");
 }
@@ -3072,6 +3100,7 @@ int main(int argc, char **argv)
         char name[32];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return 0; }
         if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) { O.quiet = 1; continue; }
+        if (!strcmp(a, "--firebase-create-only")) { O.fb_create_only = 1; continue; }
         if (strncmp(a, "--", 2)) goto bad;
         eq = strchr(a, '=');
         if (eq) {
@@ -3235,6 +3264,7 @@ int main(int argc, char **argv)
     pthread_mutex_lock(&G.lock);
     sm_clear(&G.event_ids);
     sm_clear(&G.fb_paths);
+    sm_clear(&G.fb_stored);
     i = G.active;
     pthread_mutex_unlock(&G.lock);
     if (i == 0)
