@@ -683,8 +683,14 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value);
 #else
 #  define TELEMETRY__UNUSED
 #endif
-/* Internal functions: static, and quiet when a build option leaves one unused. */
+/* Internal functions: static, and quiet when a build option leaves one unused. The few on every
+   byte's path (the buffer's room check, the JSON string scan) are inlined. */
 #define TELEMETRY__INTERNAL static TELEMETRY__UNUSED
+#if defined(__GNUC__) || defined(__clang__)
+#  define TELEMETRY__HOT static inline __attribute__((always_inline, unused))
+#else
+#  define TELEMETRY__HOT static
+#endif
 
 /* Atomics: GCC/Clang builtins, MSVC interlocked, or plain access without threads. */
 #if defined(TELEMETRY_NO_THREADS)
@@ -928,32 +934,51 @@ TELEMETRY__INTERNAL void telemetry__buf_free(telemetry__buf *b) {
     if (!b->fixed) telemetry__free(b->data);
     memset(b, 0, sizeof *b);
 }
-/* Ensures room for n more bytes plus a terminating NUL. */
-TELEMETRY__INTERNAL int telemetry__buf_reserve(telemetry__buf *b, size_t n) {
+/* Grows the buffer so that n more bytes plus the terminating NUL fit: where they go, or NULL
+   (then b->failed is set and every later write is a no-op). The slow half of telemetry__buf_room. */
+TELEMETRY__INTERNAL char *telemetry__buf_grow(telemetry__buf *b, size_t n) {
     size_t need, cap;
     char *p;
-    if (b->failed) return -1;
-    if (n > (size_t)-1 / 2 - b->len) { b->failed = 1; return -1; }
+    if (b->failed) return NULL;
+    if (n > (size_t)-1 / 2 - b->len) { b->failed = 1; return NULL; }
     need = b->len + n + 1;
-    if (need <= b->cap) return 0;
-    if (b->fixed) { b->failed = 1; return -1; }
+    if (need <= b->cap) return b->data + b->len;
+    if (b->fixed) { b->failed = 1; return NULL; }
     cap = b->cap ? b->cap : 256;
     while (cap < need) cap *= 2;
     p = (char *)telemetry__realloc(b->data, cap);
-    if (!p) { b->failed = 1; return -1; }
+    if (!p) { b->failed = 1; return NULL; }
     b->data = p; b->cap = cap;
-    return 0;
+    return b->data + b->len;
+}
+/* Where n more bytes go (room for them and the NUL), or NULL. One compare when they fit: every
+   writer reserves its whole piece with this, then stores into it. */
+TELEMETRY__HOT char *telemetry__buf_room(telemetry__buf *b, size_t n) {
+    if (b->cap - b->len > n && !b->failed) return b->data + b->len;
+    return telemetry__buf_grow(b, n);
+}
+/* Grows a growable buffer ahead for n more bytes, so a document made of many pieces allocates
+   once; a fixed buffer is left alone (its room is what it is). */
+TELEMETRY__INTERNAL void telemetry__buf_presize(telemetry__buf *b, size_t n) {
+    if (!b->fixed) telemetry__buf_room(b, n);
 }
 TELEMETRY__INTERNAL int telemetry__buf_append(telemetry__buf *b, const void *s, size_t n) {
+    char *p;
     TELEMETRY_ASSERT(b != NULL && (s != NULL || n == 0));
-    if (telemetry__buf_reserve(b, n)) return -1;
-    if (n) memcpy(b->data + b->len, s, n);
+    if (!(p = telemetry__buf_room(b, n))) return -1;
+    if (n) memcpy(p, s, n);
+    p[n] = 0;
     b->len += n;
-    b->data[b->len] = 0;
     return 0;
 }
 TELEMETRY__INTERNAL int telemetry__buf_puts(telemetry__buf *b, const char *s) { return telemetry__buf_append(b, s, strlen(s)); }
-TELEMETRY__INTERNAL int telemetry__buf_putc(telemetry__buf *b, char c) { return telemetry__buf_append(b, &c, 1); }
+TELEMETRY__INTERNAL int telemetry__buf_putc(telemetry__buf *b, char c) {
+    char *p = telemetry__buf_room(b, 1);
+    if (!p) return -1;
+    p[0] = c; p[1] = 0;
+    b->len++;
+    return 0;
+}
 /* Decimal integer without stdio or locale (signal-safe). */
 TELEMETRY__INTERNAL int telemetry__buf_put_i64(telemetry__buf *b, int64_t v) {
     char tmp[24];
@@ -980,7 +1005,7 @@ TELEMETRY__INTERNAL int telemetry__buf_printf(telemetry__buf *b, const char *fmt
     va_end(ap);
     if (n < 0) { b->failed = 1; return -1; }
     if ((size_t)n < sizeof small) return telemetry__buf_append(b, small, (size_t)n);
-    if (telemetry__buf_reserve(b, (size_t)n)) return -1;
+    if (!telemetry__buf_room(b, (size_t)n)) return -1;
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -1026,41 +1051,101 @@ TELEMETRY__INTERNAL size_t telemetry__utf8_seq(const unsigned char *s, size_t n,
     return need + 1;
 }
 
+/* 1 for the bytes a JSON string holds as they are: printable ASCII other than '"' and '\\'. */
+static const unsigned char telemetry__json_plain[256] = {
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    1,1,0,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,0,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
+};
+/* How many bytes from the start of p[n] go into a JSON string as they are: printable ASCII other
+   than '"' and '\\'. Eight at a time (the classic "has a byte below / equal to" word tricks: a
+   false alarm in a word only sends it to the byte loop, which decides). */
+TELEMETRY__HOT size_t telemetry__json_plain_run(const unsigned char *p, size_t n) {
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    size_t i = 0;
+    while (n - i >= 8) {
+        uint64_t w, q, bs, ctl, hi;
+        memcpy(&w, p + i, 8);
+        q = w ^ (ones * '"');
+        bs = w ^ (ones * '\\');
+        q = (q - ones) & ~q;                          /* a byte equal to '"' */
+        bs = (bs - ones) & ~bs;                       /* ... to '\\' */
+        ctl = (w - ones * 0x20) & ~w;                 /* ... below 0x20 */
+        hi = w | ((w & ~highs) + ones);               /* ... 0x7F or above */
+        if ((q | bs | ctl | hi) & highs) break;
+        i += 8;
+    }
+    while (i < n && telemetry__json_plain[p[i]]) i++;
+    return i;
+}
+
 /* Writes s (n bytes) as a quoted JSON string: escapes '"', '\\', controls and DEL; replaces
-   ill-formed UTF-8 with U+FFFD. */
+   ill-formed UTF-8 with U+FFFD. Plain runs and well-formed UTF-8 are copied as they are into room
+   reserved once (the output is never shorter than n + 2); only an escape or a replacement, which
+   can be longer than what it replaces, reserves again. */
 TELEMETRY__INTERNAL int telemetry__json_quote(telemetry__buf *b, const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, run = 0;
-    if (telemetry__buf_putc(b, '"')) return -1;
-    while (i < n) {
-        unsigned char c = p[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x7F) { run++; i++; continue; }
-        if (run) { telemetry__buf_append(b, p + i - run, run); run = 0; }
-        if (c < 0x80) {
-            char esc[7];
-            switch (c) {
-            case '"': telemetry__buf_append(b, "\\\"", 2); break;
-            case '\\': telemetry__buf_append(b, "\\\\", 2); break;
-            case '\n': telemetry__buf_append(b, "\\n", 2); break;
-            case '\r': telemetry__buf_append(b, "\\r", 2); break;
-            case '\t': telemetry__buf_append(b, "\\t", 2); break;
-            case '\b': telemetry__buf_append(b, "\\b", 2); break;
-            case '\f': telemetry__buf_append(b, "\\f", 2); break;
-            default:
-                esc[0] = '\\'; esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
-                esc[4] = "0123456789abcdef"[c >> 4]; esc[5] = "0123456789abcdef"[c & 15];
-                telemetry__buf_append(b, esc, 6);
+    size_t i = 0, o;
+    char *d;
+    if (!telemetry__buf_room(b, n + 2)) return -1;
+    d = b->data;
+    o = b->len;
+    d[o++] = '"';
+    for (;;) {
+        size_t run = telemetry__json_plain_run(p + i, n - i), len, bad = 0;
+        unsigned char c;
+        memcpy(d + o, p + i, run);
+        o += run; i += run;
+        if (i == n) break;
+        c = p[i];
+        if (c >= 0x80 && (len = telemetry__utf8_seq(p + i, n - i, &bad)) != 0) {   /* as it is */
+            memcpy(d + o, p + i, len);
+            o += len; i += len;
+            continue;
+        }
+        /* longer than what it replaces: room for it, the rest as it is and the closing quote
+           (exactly that much: a fixed buffer may have no byte more) */
+        {
+            static const char short_esc[] = "\"\"\\\\\nn\rr\tt\bb\ff";
+            const char *e = c < 0x80 ? strchr(short_esc, (char)c) : NULL;
+            size_t k = c >= 0x80 ? 3 : e && c ? 2 : 6, used = c >= 0x80 ? bad : 1;
+            b->len = o;
+            if (!telemetry__buf_room(b, k + (n - i - used) + 1)) return -1;
+            d = b->data;
+            if (c >= 0x80) memcpy(d + o, "\xEF\xBF\xBD", 3);
+            else if (k == 2) { d[o] = '\\'; d[o + 1] = e[1]; }
+            else {
+                memcpy(d + o, "\\u00", 4);
+                d[o + 4] = "0123456789abcdef"[c >> 4]; d[o + 5] = "0123456789abcdef"[c & 15];
             }
-            i++;
-        } else {
-            size_t bad = 0, len = telemetry__utf8_seq(p + i, n - i, &bad);
-            if (len) { telemetry__buf_append(b, p + i, len); i += len; }
-            else { telemetry__buf_append(b, "\xEF\xBF\xBD", 3); i += bad; }
+            o += k; i += used;
         }
     }
-    if (run) telemetry__buf_append(b, p + i - run, run);
-    telemetry__buf_putc(b, '"');
-    return b->failed ? -1 : 0;
+    d[o++] = '"';
+    d[o] = 0;
+    b->len = o;
+    return 0;
+}
+
+/* The length of s cut to at most max bytes, never inside a UTF-8 sequence. */
+TELEMETRY__INTERNAL size_t telemetry__utf8_cut(const char *s, size_t max) {
+    size_t n = strlen(s);
+    if (n <= max) return n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80) max--;
+    return max;
 }
 
 /* Separator before a value: a comma after a previous sibling, nothing after a key. */
@@ -1094,11 +1179,22 @@ TELEMETRY__INTERNAL void telemetry__json_array_end(telemetry__json *j) { telemet
 
 TELEMETRY__INTERNAL void telemetry__json_key_n(telemetry__json *j, const char *k, size_t n) {
     if (j->depth == 0 || !j->is_object[j->depth] || j->after_key) { j->error = 1; return; }
-    if (j->count[j->depth]) telemetry__buf_putc(j->out, ',');
-    j->count[j->depth] = 1;
-    telemetry__json_quote(j->out, k, n);
-    telemetry__buf_putc(j->out, ':');
     j->after_key = 1;
+    if (telemetry__json_plain_run((const unsigned char *)k, n) == n) {   /* the usual key: one piece */
+        int comma = j->count[j->depth] != 0;
+        char *d = telemetry__buf_room(j->out, n + 3 + (size_t)comma);   /* exactly: a fixed buffer may be full */
+        if (!d) return;
+        if (comma) *d++ = ',';
+        *d++ = '"';
+        memcpy(d, k, n);
+        d[n] = '"'; d[n + 1] = ':'; d[n + 2] = 0;
+        j->out->len = (size_t)(d + n + 2 - j->out->data);
+    } else {
+        if (j->count[j->depth]) telemetry__buf_putc(j->out, ',');
+        telemetry__json_quote(j->out, k, n);
+        telemetry__buf_putc(j->out, ':');
+    }
+    j->count[j->depth] = 1;
 }
 TELEMETRY__INTERNAL void telemetry__json_key(telemetry__json *j, const char *k) { telemetry__json_key_n(j, k, strlen(k)); }
 TELEMETRY__INTERNAL void telemetry__json_value_start(telemetry__json *j) { telemetry__json_pre(j); }
@@ -1428,6 +1524,7 @@ typedef struct telemetry__transport_config {
     void *platform_user_data;
     int use_proxy_env;              /* honour https_proxy, http_proxy, no_proxy (either case) */
     const int *cancel;              /* nonzero stops any wait within TELEMETRY__CANCEL_SLICE_MS */
+    const char *tls_session_file;   /* TLS sessions kept across runs (>>tls), or NULL: memory only */
 } telemetry__transport_config;
 
 /* How often a wait looks at the cancel flag: shutdown stops a hung request this fast. */
@@ -1672,7 +1769,8 @@ TELEMETRY__INTERNAL const char *telemetry__tls_error_text(int err) {
     case BR_ERR_X509_EMPTY_CHAIN: return "server sent no certificate";
     case BR_ERR_X509_CRITICAL_EXTENSION: return "certificate has an unsupported critical extension";
     case BR_ERR_X509_FORBIDDEN_KEY_USAGE: return "certificate key usage forbids TLS server use";
-    case BR_ERR_X509_UNSUPPORTED: return "unsupported certificate algorithm";
+    case BR_ERR_WRONG_KEY_USAGE: return "certificate key usage does not allow this key exchange";
+    case BR_ERR_X509_UNSUPPORTED: return "unsupported certificate signature algorithm (SHA-1 is refused)";
     case BR_ERR_X509_DN_MISMATCH: return "issuer name mismatch in the chain";
     case BR_ERR_BAD_VERSION: case BR_ERR_UNSUPPORTED_VERSION: return "server does not speak TLS 1.2";
     case BR_ERR_BAD_CIPHER_SUITE: return "no cipher suite in common";
@@ -1811,10 +1909,9 @@ typedef struct telemetry__tls {
     size_t n_tas, cap_tas;
     int ready;                             /* anchors loaded and engine configured */
     char session[280];                     /* host:port whose session sc may resume */
-    /* PEM decoding state */
-    br_pem_decoder_context pem;
-    telemetry__buf der;
-    int in_cert;
+    unsigned char saved_id[32];            /* the session id last written to the session file */
+    unsigned char saved_id_len;
+    int file_session_failed;               /* a handshake resuming the file's session failed */
     unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
 } telemetry__tls;
 
@@ -1823,7 +1920,6 @@ TELEMETRY__INTERNAL void telemetry__tls_free(telemetry__tls *t) {
     if (!t) return;
     for (i = 0; i < t->n_tas; i++) telemetry__free(t->tas[i].dn.data);
     telemetry__free(t->tas);
-    telemetry__buf_free(&t->der);
     telemetry__free(t);
 }
 
@@ -1874,39 +1970,91 @@ done:
     telemetry__buf_free(&dn);
 }
 
-TELEMETRY__INTERNAL void telemetry__tls_pem_push(telemetry__tls *t, const char *data, size_t len) {
-    while (len > 0) {
-        size_t k = br_pem_decoder_push(&t->pem, data, len);
-        data += k; len -= k;
-        switch (br_pem_decoder_event(&t->pem)) {
-        case BR_PEM_BEGIN_OBJ:
-            t->in_cert = strcmp(br_pem_decoder_name(&t->pem), "CERTIFICATE") == 0
-                      || strcmp(br_pem_decoder_name(&t->pem), "X509 CERTIFICATE") == 0;
-            t->der.len = 0; t->der.failed = 0;
-            br_pem_decoder_setdest(&t->pem, t->in_cert ? telemetry__tls_append : NULL, &t->der);
-            break;
-        case BR_PEM_END_OBJ:
-            if (t->in_cert && !t->der.failed) telemetry__tls_add_anchor(t, (const unsigned char *)t->der.data, t->der.len);
-            t->in_cert = 0;
-            break;
-        case BR_PEM_ERROR: t->in_cert = 0; break;
-        default: break;
+/* ---- PEM: our own decoder. BearSSL's is a byte-code interpreter at ~1,400 instructions a byte:
+   300 million (~100 ms) for a 220 KB system bundle, on the first connection of every run; this
+   one is a table lookup a byte. ------------------------------------------------------------- */
+
+/* Base64 value of c, 64 for white space (skipped), -1 for anything else. */
+TELEMETRY__INTERNAL int telemetry__b64_value(unsigned char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') return 64;
+    return -1;
+}
+/* Decodes the base64 text [p, end) into out (growable); 0 when it is well formed ('=' padding
+   only at the end). */
+TELEMETRY__INTERNAL int telemetry__b64_decode(const char *p, const char *end, telemetry__buf *out) {
+    uint32_t acc = 0;
+    int bits = 0, pad = 0;
+    char *d = telemetry__buf_room(out, (size_t)(end - p) / 4 * 3 + 3);
+    size_t o = 0;
+    if (!d) return -1;
+    for (; p < end; p++) {
+        int v = telemetry__b64_value((unsigned char)*p);
+        if (v == 64) continue;
+        if (*p == '=') { pad++; continue; }
+        if (v < 0 || pad) return -1;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) { bits -= 8; d[o++] = (char)(acc >> bits); acc &= (1u << bits) - 1; }
+    }
+    if (pad > 2 || bits >= 6) return -1;
+    out->len += o;
+    d[o] = 0;
+    return 0;
+}
+/* Calls fn with the DER of every CERTIFICATE (or X509 CERTIFICATE) object in the PEM text, in
+   order; a malformed object is skipped, the rest still read. */
+TELEMETRY__INTERNAL void telemetry__pem_certificates(const char *text, size_t len, void (*fn)(void *ctx, const unsigned char *der, size_t n), void *ctx) {
+    const char *p = text, *end = text + len;
+    telemetry__buf der;
+    telemetry__buf_init(&der);
+    while (p < end) {
+        const char *eol = (const char *)memchr(p, '\n', (size_t)(end - p)), *line = p, *name, *q, *body;
+        size_t nl;
+        if (!eol) eol = end;
+        p = eol < end ? eol + 1 : end;
+        if ((size_t)(eol - line) < 16 || memcmp(line, "-----BEGIN ", 11) != 0) continue;
+        name = line + 11;
+        for (q = name; q + 5 <= eol && memcmp(q, "-----", 5) != 0; q++) {}
+        if (q + 5 > eol) continue;
+        nl = (size_t)(q - name);
+        body = p;
+        for (q = p; q < end; ) {                          /* the END line */
+            const char *e2 = (const char *)memchr(q, '\n', (size_t)(end - q));
+            if ((size_t)(end - q) >= 9 && memcmp(q, "-----END ", 9) == 0) break;
+            q = e2 ? e2 + 1 : end;
+        }
+        if (q >= end) break;                             /* never closed */
+        p = q;
+        if ((nl == 11 && memcmp(name, "CERTIFICATE", 11) == 0) || (nl == 16 && memcmp(name, "X509 CERTIFICATE", 16) == 0)) {
+            der.len = 0;
+            der.failed = 0;
+            if (telemetry__b64_decode(body, q, &der) == 0 && der.len) fn(ctx, (const unsigned char *)der.data, der.len);
         }
     }
+    telemetry__buf_free(&der);
 }
-TELEMETRY__INTERNAL void telemetry__tls_pem_begin(telemetry__tls *t) { br_pem_decoder_init(&t->pem); t->in_cert = 0; }
-TELEMETRY__INTERNAL void telemetry__tls_pem_end(telemetry__tls *t) { telemetry__tls_pem_push(t, "\n", 1); }
+TELEMETRY__INTERNAL void telemetry__tls_anchor_fn(void *ctx, const unsigned char *der, size_t n) {
+    telemetry__tls_add_anchor((telemetry__tls *)ctx, der, n);
+}
 
 /* 0 when the file could be opened (it may still hold no certificate). */
 TELEMETRY__INTERNAL int telemetry__tls_pem_file(telemetry__tls *t, const char *path) {
     char chunk[4096];
-    size_t n, total = 0;                  /* at most 16 MiB: ca_file=/dev/zero must not hang us */
+    size_t n;
+    telemetry__buf text;
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
-    telemetry__tls_pem_begin(t);
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && (total += n) <= ((size_t)16 << 20)) telemetry__tls_pem_push(t, chunk, n);
-    telemetry__tls_pem_end(t);
+    telemetry__buf_init(&text);
+    /* at most 16 MiB: ca_file=/dev/zero must not hang us */
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && text.len + n <= ((size_t)16 << 20)) telemetry__buf_append(&text, chunk, n);
     fclose(f);
+    if (!text.failed && text.len) telemetry__pem_certificates(text.data, text.len, telemetry__tls_anchor_fn, t);
+    telemetry__buf_free(&text);
     return 0;
 }
 
@@ -1939,9 +2087,7 @@ TELEMETRY__INTERNAL int telemetry__tls_setup(telemetry__tls *t, const telemetry_
     if (t->n_tas) goto configure;                        /* anchors loaded, engine setup failed */
     if (ca_pem) {
         source = "ca_pem";
-        telemetry__tls_pem_begin(t);
-        telemetry__tls_pem_push(t, ca_pem, strlen(ca_pem));
-        telemetry__tls_pem_end(t);
+        telemetry__pem_certificates(ca_pem, strlen(ca_pem), telemetry__tls_anchor_fn, t);
     } else if (ca_file) {
         source = ca_file;
         if (telemetry__tls_pem_file(t, ca_file) != 0)
@@ -1950,16 +2096,18 @@ TELEMETRY__INTERNAL int telemetry__tls_setup(telemetry__tls *t, const telemetry_
         for (i = 0; bundles[i] && !source; i++) if (telemetry__tls_pem_file(t, bundles[i]) == 0) source = bundles[i];
         if (!source) return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "no trust anchors: no system CA bundle found; set ca_file or ca_pem");
     }
-    telemetry__buf_free(&t->der);
     if (t->n_tas == 0) return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "no trust anchors: %s holds no usable certificate", source);
 configure:
     br_x509_minimal_init(&t->xc, &br_sha256_vtable, t->tas, t->n_tas);
     br_ssl_client_zero(&t->sc);
     for (i = 0; i < 5; i++) {
         int id = (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) & BR_HASHDESC_ID_MASK);
-        br_x509_minimal_set_hash(&t->xc, id, hashes[i]);
+        /* certificates signed with SHA-1 are refused, as current browsers and curl do: without
+           the hash in the X.509 engine their signatures cannot be checked */
+        if (id != br_sha1_ID) br_x509_minimal_set_hash(&t->xc, id, hashes[i]);
         br_ssl_engine_set_hash(&t->sc.eng, id, hashes[i]);
     }
+    br_x509_minimal_set_minrsa(&t->xc, 256);             /* RSA keys in the chain: 2048 bits or more */
     br_x509_minimal_set_rsa(&t->xc, br_rsa_pkcs1_vrfy_get_default());
     br_x509_minimal_set_ecdsa(&t->xc, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
     t->xip.vtable = &telemetry__xip_vtable;
@@ -2032,9 +2180,115 @@ TELEMETRY__INTERNAL int telemetry__tls_run(telemetry__tls *t, telemetry__net *n,
     }
 }
 
+/* ---- sessions kept across runs ------------------------------------------------------------
+   A short program makes one or two connections per run; resuming the last run's TLS session
+   skips the certificate chain and both key exchanges (an abbreviated handshake: one round trip
+   less, a fraction of the CPU). The file (in the state folder, owner-only like every file there,
+   deleted with consent) holds one line per host:port:
+       <host>:<port> <version hex> <suite hex> <session id hex> <master secret hex>
+   at most TELEMETRY__TLS_SESSIONS lines, the newest first. Whatever does not parse is ignored:
+   the worst a bad line can cause is a full handshake. */
+#define TELEMETRY__TLS_SESSIONS 8
+
+TELEMETRY__INTERNAL int telemetry__hexval(int c);
+TELEMETRY__INTERNAL int telemetry__read_file(const char *path, size_t max, char **out, size_t *len, int *err);
+TELEMETRY__INTERNAL int telemetry__write_file_atomic(const char *path, const void *data, size_t len, int durable);
+
+/* Reads n bytes of hex at *p (then a space or the end of the line); 0 on success. */
+TELEMETRY__INTERNAL int telemetry__tls_hex_field(const char **p, const char *end, unsigned char *out, size_t n) {
+    const char *q = *p;
+    size_t i;
+    if ((size_t)(end - q) < 2 * n) return -1;
+    for (i = 0; i < n; i++) {
+        int hi = telemetry__hexval((unsigned char)q[2 * i]), lo = telemetry__hexval((unsigned char)q[2 * i + 1]);
+        if (hi < 0 || lo < 0) return -1;
+        out[i] = (unsigned char)(hi * 16 + lo);
+    }
+    q += 2 * n;
+    if (q < end && *q != ' ') return -1;
+    *p = q < end ? q + 1 : q;
+    return 0;
+}
+/* The session for key in the file's text; 0 when found whole. */
+TELEMETRY__INTERNAL int telemetry__tls_session_parse(const char *text, size_t len, const char *key, br_ssl_session_parameters *sp) {
+    const char *line = text, *end = text + len;
+    size_t kl = strlen(key);
+    while (line < end) {
+        const char *eol = (const char *)memchr(line, '\n', (size_t)(end - line)), *p;
+        unsigned char v[2], su[2], idlen;
+        if (!eol) eol = end;
+        p = line;
+        line = eol + 1;
+        if ((size_t)(eol - p) <= kl || memcmp(p, key, kl) != 0 || p[kl] != ' ') continue;
+        p += kl + 1;
+        memset(sp, 0, sizeof *sp);
+        if (telemetry__tls_hex_field(&p, eol, v, 2) || telemetry__tls_hex_field(&p, eol, su, 2)) continue;
+        /* the id's length is what is left before the last field: (32 hex + space) at most */
+        if (eol - p < 2 * (int)sizeof sp->master_secret) continue;
+        idlen = (unsigned char)((eol - p - 2 * (int)sizeof sp->master_secret) / 2);
+        if (idlen < 1 || idlen > 32 || telemetry__tls_hex_field(&p, eol, sp->session_id, idlen)) continue;
+        if (telemetry__tls_hex_field(&p, eol, sp->master_secret, sizeof sp->master_secret) || p != eol) continue;
+        sp->session_id_len = idlen;
+        sp->version = (uint16_t)(v[0] << 8 | v[1]);
+        sp->cipher_suite = (uint16_t)(su[0] << 8 | su[1]);
+        if (sp->version != BR_TLS12) continue;
+        return 0;
+    }
+    memset(sp, 0, sizeof *sp);
+    return -1;
+}
+TELEMETRY__INTERNAL int telemetry__tls_session_load(const char *file, const char *key, br_ssl_session_parameters *sp) {
+    char *text = NULL;
+    size_t len = 0;
+    int err, rc;
+    if (!file || telemetry__read_file(file, 4096, &text, &len, &err) != 0) return -1;
+    rc = telemetry__tls_session_parse(text, len, key, sp);
+    memset(text, 0, len);                                    /* it held master secrets */
+    telemetry__free(text);
+    return rc;
+}
+/* Writes key's session first, then the other hosts' (the oldest dropped past the limit). */
+TELEMETRY__INTERNAL void telemetry__tls_session_save(const char *file, const char *key, const br_ssl_session_parameters *sp) {
+    char *old = NULL, line[400];
+    size_t len = 0, kl = strlen(key), i;
+    int err, kept = 1, o;
+    telemetry__buf b;
+    const char *p, *end;
+    static const char hex[] = "0123456789abcdef";
+    if (!file || kl > 300 || sp->session_id_len < 1 || sp->session_id_len > 32) return;
+    telemetry__buf_init(&b);
+    o = snprintf(line, sizeof line, "%s %02x%02x %02x%02x ", key, sp->version >> 8, sp->version & 255,
+                 sp->cipher_suite >> 8, sp->cipher_suite & 255);
+    for (i = 0; i < sp->session_id_len; i++) { line[o++] = hex[sp->session_id[i] >> 4]; line[o++] = hex[sp->session_id[i] & 15]; }
+    line[o++] = ' ';
+    for (i = 0; i < sizeof sp->master_secret; i++) { line[o++] = hex[sp->master_secret[i] >> 4]; line[o++] = hex[sp->master_secret[i] & 15]; }
+    line[o++] = '\n';
+    telemetry__buf_append(&b, line, (size_t)o);
+    if (telemetry__read_file(file, 4096, &old, &len, &err) == 0) {
+        for (p = old, end = old + len; p < end && kept < TELEMETRY__TLS_SESSIONS; ) {
+            const char *eol = (const char *)memchr(p, '\n', (size_t)(end - p));
+            const char *next = eol ? eol + 1 : end;
+            if (!((size_t)(next - p) > kl && memcmp(p, key, kl) == 0 && p[kl] == ' ') && next - p > 1) {
+                telemetry__buf_append(&b, p, (size_t)(next - p));
+                if (!eol) telemetry__buf_putc(&b, '\n');
+                kept++;
+            }
+            p = next;
+        }
+        memset(old, 0, len);
+        telemetry__free(old);
+    }
+    if (!b.failed) telemetry__write_file_atomic(file, b.data, b.len, 0);
+    memset(line, 0, sizeof line);
+    if (b.data) memset(b.data, 0, b.cap);
+    telemetry__buf_free(&b);
+}
+
 TELEMETRY__INTERNAL int telemetry__tls_handshake(telemetry__tls *t, telemetry__net *n, const telemetry__url *u,
                                                  const telemetry__transport_config *cfg, int64_t deadline) {
     char key[sizeof t->session];
+    br_ssl_session_parameters sp, now_sp;
+    int resume;
     int64_t ms = cfg->clock_fn ? cfg->clock_fn(cfg->platform_user_data) : telemetry__system_time_ms();
     int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
     int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
@@ -2045,13 +2299,34 @@ TELEMETRY__INTERNAL int telemetry__tls_handshake(telemetry__tls *t, telemetry__n
     else if (!u->host_is_ipv6 && inet_pton(AF_INET, u->host, t->xip.ip) == 1) t->xip.ip_len = 4;
     else if (u->host_is_ipv6) return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "cannot check an IPv6 literal %s", u->host);
     snprintf(key, sizeof key, "%s:%u", u->host, u->port);
-    if (!br_ssl_client_reset(&t->sc, t->xip.ip_len ? NULL : u->host, strcmp(key, t->session) == 0))
+    memset(&sp, 0, sizeof sp);
+    resume = strcmp(key, t->session) == 0;                /* this connection object's last session */
+    if (!resume && !t->file_session_failed && telemetry__tls_session_load(cfg->tls_session_file, key, &sp) == 0) {
+        br_ssl_engine_set_session_parameters(&t->sc.eng, &sp);          /* a past run's session */
+        resume = 2;
+    }
+    if (!br_ssl_client_reset(&t->sc, t->xip.ip_len ? NULL : u->host, resume))
         return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "TLS: %s", telemetry__tls_error_text(br_ssl_engine_last_error(&t->sc.eng)));
     memcpy(t->session, key, sizeof key);
     rc = telemetry__tls_run(t, n, BR_SSL_SENDAPP, deadline);
     if (rc == 1 || rc == TELEMETRY__EOF_UNCLEAN)
         rc = telemetry__net_fail(n, TELEMETRY_ERR_NETWORK, "connection closed during the TLS handshake");
-    if (rc) { br_ssl_client_forget_session(&t->sc); t->session[0] = 0; }
+    if (rc) {
+        br_ssl_client_forget_session(&t->sc);
+        t->session[0] = 0;
+        if (resume == 2) t->file_session_failed = 1;    /* a spoiled file: full handshakes from now on */
+    } else if (cfg->tls_session_file) {
+        /* a new session (a full handshake) is kept for the next run; a resumed one is already */
+        br_ssl_engine_get_session_parameters(&t->sc.eng, &now_sp);
+        if (now_sp.session_id_len && (now_sp.session_id_len != t->saved_id_len || memcmp(now_sp.session_id, t->saved_id, now_sp.session_id_len) != 0)) {
+            if (!(resume && now_sp.session_id_len == sp.session_id_len && memcmp(now_sp.session_id, sp.session_id, sp.session_id_len) == 0))
+                telemetry__tls_session_save(cfg->tls_session_file, key, &now_sp);
+            memcpy(t->saved_id, now_sp.session_id, now_sp.session_id_len);
+            t->saved_id_len = now_sp.session_id_len;
+        }
+        memset(&now_sp, 0, sizeof now_sp);
+    }
+    memset(&sp, 0, sizeof sp);
     return rc;
 }
 
@@ -4200,6 +4475,7 @@ TELEMETRY__INTERNAL int telemetry__symbolicate_file(const char *path, size_t *ne
 #  define TELEMETRY_MAX_BREADCRUMBS 100
 #endif
 #define TELEMETRY__MESSAGE_MAX 8192       /* Sentry's limit for logentry.formatted */
+#define TELEMETRY__EXCEPTION_TYPE_MAX 256 /* relay cuts exception.type there */
 
 typedef struct telemetry__crumb {
     int64_t time_ms;
@@ -4211,6 +4487,7 @@ typedef struct telemetry__scope {
     char tag_key[TELEMETRY_MAX_TAGS][33];
     char tag_value[TELEMETRY_MAX_TAGS][201];
     int tag_count;
+    unsigned tag_gen;                 /* changes with every tag change (the events' fixed fields) */
     telemetry__crumb crumbs[TELEMETRY_MAX_BREADCRUMBS];
     int crumb_next, crumb_count;
 } telemetry__scope;
@@ -4219,27 +4496,33 @@ TELEMETRY__DEF telemetry__scope telemetry__sc;
 
 static const char *const telemetry__level_names[] = { "debug", "info", "warning", "error", "fatal" };
 
-/* The fields every event carries. Leaves the event object open for the caller's fields. */
-TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
-    char ts[32], started[32];
-    const telemetry__osinfo *os = &telemetry__st.os;
-    int i;
+/* The sdk object of events and envelope headers: the same bytes in every one. */
+#define TELEMETRY__SDK_JSON "{\"name\":\"" TELEMETRY_SDK_NAME "\",\"version\":\"" TELEMETRY_VERSION_STRING "\"}"
+
+/* The first fields of an event, the ones that change with every event. Opens the event object. */
+TELEMETRY__INTERNAL void telemetry__event_head(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
+    char ts[32];
     telemetry__format_time(now, ts);
-    telemetry__format_time(telemetry__st.started_ms, started);
+    telemetry__buf_presize(j->out, 1024);       /* the usual event without its message: one piece */
     telemetry__json_object_begin(j);
     telemetry__json_key(j, "event_id"); telemetry__json_string(j, event_id);
     telemetry__json_key(j, "timestamp"); telemetry__json_string(j, ts);
     telemetry__json_key(j, "platform"); telemetry__json_string(j, "native");
     telemetry__json_key(j, "level"); telemetry__json_string(j, telemetry__level_names[(int)level % 5]);
+}
+
+/* The fields that stay the same from one event to the next (logger through contexts, and the
+   tags), written into the open event object. */
+TELEMETRY__INTERNAL void telemetry__event_fixed_fields(telemetry__json *j) {
+    char started[32];
+    const telemetry__osinfo *os = &telemetry__st.os;
+    int i;
+    telemetry__format_time(telemetry__st.started_ms, started);
     telemetry__json_key(j, "logger"); telemetry__json_string(j, telemetry__st.app_name);
     telemetry__json_key(j, "release"); telemetry__json_string(j, telemetry__st.release);
     telemetry__json_key(j, "environment"); telemetry__json_string(j, telemetry__st.environment);
     if (telemetry__st.dist) { telemetry__json_key(j, "dist"); telemetry__json_string(j, telemetry__st.dist); }
-    telemetry__json_key(j, "sdk");
-    telemetry__json_object_begin(j);
-    telemetry__json_key(j, "name"); telemetry__json_string(j, TELEMETRY_SDK_NAME);
-    telemetry__json_key(j, "version"); telemetry__json_string(j, TELEMETRY_VERSION_STRING);
-    telemetry__json_object_end(j);
+    telemetry__json_key(j, "sdk"); telemetry__json_raw(j, TELEMETRY__SDK_JSON, sizeof TELEMETRY__SDK_JSON - 1);
     telemetry__json_key(j, "user");
     telemetry__json_object_begin(j);
     telemetry__json_key(j, "id"); telemetry__json_string(j, telemetry__st.install_id);
@@ -4249,7 +4532,10 @@ TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *
     telemetry__json_key(j, "os");
     telemetry__json_object_begin(j);
     telemetry__json_key(j, "name"); telemetry__json_string(j, telemetry__os_display_name());
-    if (os->distro_version[0]) { telemetry__json_key(j, "version"); telemetry__json_string(j, os->distro_version); }
+    /* Sentry's os.version is the kernel's release on Linux ("Linux 6.1.0-18-amd64" in its os
+       tag, as relay and sentry-native have it); the distribution's version has its own place */
+    if (!strcmp(telemetry__os_name(), "linux")) { telemetry__json_key(j, "version"); telemetry__json_string(j, os->kernel); }
+    else if (os->distro_version[0]) { telemetry__json_key(j, "version"); telemetry__json_string(j, os->distro_version); }
     telemetry__json_key(j, "kernel_version"); telemetry__json_string(j, os->kernel);
     if (os->distro_id[0]) {
         telemetry__json_key(j, "distribution");
@@ -4280,25 +4566,84 @@ TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *
         }
         telemetry__json_object_end(j);
     }
-    if (telemetry__sc.crumb_count) {
-        int start = (telemetry__sc.crumb_next - telemetry__sc.crumb_count + TELEMETRY_MAX_BREADCRUMBS) % TELEMETRY_MAX_BREADCRUMBS;
-        telemetry__json_key(j, "breadcrumbs");
+}
+
+/* The breadcrumbs, oldest first, into the open event object. */
+TELEMETRY__INTERNAL void telemetry__event_crumbs(telemetry__json *j) {
+    int i, start;
+    if (!telemetry__sc.crumb_count) return;
+    start = (telemetry__sc.crumb_next - telemetry__sc.crumb_count + TELEMETRY_MAX_BREADCRUMBS) % TELEMETRY_MAX_BREADCRUMBS;
+    telemetry__json_key(j, "breadcrumbs");
+    telemetry__json_object_begin(j);
+    telemetry__json_key(j, "values");
+    telemetry__json_array_begin(j);
+    for (i = 0; i < telemetry__sc.crumb_count; i++) {
+        const telemetry__crumb *c = &telemetry__sc.crumbs[(start + i) % TELEMETRY_MAX_BREADCRUMBS];
+        char cts[32];
+        telemetry__format_time(c->time_ms, cts);
         telemetry__json_object_begin(j);
-        telemetry__json_key(j, "values");
-        telemetry__json_array_begin(j);
-        for (i = 0; i < telemetry__sc.crumb_count; i++) {
-            const telemetry__crumb *c = &telemetry__sc.crumbs[(start + i) % TELEMETRY_MAX_BREADCRUMBS];
-            char cts[32];
-            telemetry__format_time(c->time_ms, cts);
-            telemetry__json_object_begin(j);
-            telemetry__json_key(j, "timestamp"); telemetry__json_string(j, cts);
-            telemetry__json_key(j, "category"); telemetry__json_string(j, c->category);
-            telemetry__json_key(j, "message"); telemetry__json_string(j, c->message);
-            telemetry__json_object_end(j);
-        }
-        telemetry__json_array_end(j);
+        telemetry__json_key(j, "timestamp"); telemetry__json_string(j, cts);
+        telemetry__json_key(j, "category"); telemetry__json_string(j, c->category);
+        telemetry__json_key(j, "message"); telemetry__json_string(j, c->message);
         telemetry__json_object_end(j);
     }
+    telemetry__json_array_end(j);
+    telemetry__json_object_end(j);
+}
+
+/* The fields every event carries. Leaves the event object open for the caller's fields.
+   Signal-safe into a fixed buffer (the crash handler): encodes everything, keeps nothing. */
+TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
+    telemetry__event_head(j, event_id, level, now);
+    telemetry__event_fixed_fields(j);
+    telemetry__event_crumbs(j);
+}
+
+/* The fixed fields encoded once, as they follow the head (",\"logger\":...,\"contexts\":{...}"),
+   and what they were made from that can change: the user and the tags' generation. The release,
+   environment and contexts change only with a new telemetry_init, which starts a new copy. */
+typedef struct telemetry__event_fixed {
+    telemetry__buf scratch;                /* where the caller's thread encodes each event */
+    telemetry__buf bytes;
+    char user[33];
+    unsigned tag_gen;
+    int ok;
+} telemetry__event_fixed;
+
+TELEMETRY__DEF telemetry__event_fixed telemetry__evf;
+
+/* The fixed fields' bytes, made again when the user or a tag changed; NULL when out of memory.
+   Library lock held. */
+TELEMETRY__INTERNAL const telemetry__buf *telemetry__event_fixed_bytes(void) {
+    telemetry__event_fixed *f = &telemetry__evf;
+    telemetry__json j;
+    if (f->ok && f->tag_gen == telemetry__sc.tag_gen && strcmp(f->user, telemetry__st.install_id) == 0) return &f->bytes;
+    f->ok = 0;
+    f->bytes.len = 0;
+    f->bytes.failed = 0;
+    telemetry__json_init(&j, &f->bytes);
+    j.depth = 1; j.is_object[1] = 1; j.count[1] = 1;      /* inside the event, after the head */
+    telemetry__event_fixed_fields(&j);
+    if (f->bytes.failed || j.error || j.depth != 1) return NULL;
+    telemetry__copy(f->user, sizeof f->user, telemetry__st.install_id);
+    f->tag_gen = telemetry__sc.tag_gen;
+    f->ok = 1;
+    return &f->bytes;
+}
+TELEMETRY__INTERNAL void telemetry__event_fixed_free(void) {
+    telemetry__buf_free(&telemetry__evf.scratch);
+    telemetry__buf_free(&telemetry__evf.bytes);
+    memset(&telemetry__evf, 0, sizeof telemetry__evf);
+}
+
+/* telemetry__event_begin for the caller's thread: the fixed fields copied from their encoding.
+   The same bytes. Library lock held. */
+TELEMETRY__INTERNAL void telemetry__event_begin_cached(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
+    const telemetry__buf *fixed = telemetry__event_fixed_bytes();
+    telemetry__event_head(j, event_id, level, now);
+    if (fixed) telemetry__buf_append(j->out, fixed->data, fixed->len);
+    else telemetry__event_fixed_fields(j);
+    telemetry__event_crumbs(j);
 }
 
 /* The envelope header line (protocols.md 2.2): event_id when it carries an event, sent_at when
@@ -4306,15 +4651,12 @@ TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *
    Signal-safe into a fixed buffer: the crash handler writes its header with it. */
 TELEMETRY__INTERNAL int telemetry__envelope_header(telemetry__buf *out, const char *event_id, const char *sent_at) {
     telemetry__json j;
+    telemetry__buf_presize(out, 128 + sizeof TELEMETRY__SDK_JSON);    /* the usual header: one piece */
     telemetry__json_init(&j, out);
     telemetry__json_object_begin(&j);
     if (event_id) { telemetry__json_key(&j, "event_id"); telemetry__json_string(&j, event_id); }
     if (sent_at) { telemetry__json_key(&j, "sent_at"); telemetry__json_string(&j, sent_at); }
-    telemetry__json_key(&j, "sdk");
-    telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "name"); telemetry__json_string(&j, TELEMETRY_SDK_NAME);
-    telemetry__json_key(&j, "version"); telemetry__json_string(&j, TELEMETRY_VERSION_STRING);
-    telemetry__json_object_end(&j);
+    telemetry__json_key(&j, "sdk"); telemetry__json_raw(&j, TELEMETRY__SDK_JSON, sizeof TELEMETRY__SDK_JSON - 1);
     telemetry__json_object_end(&j);
     return telemetry__json_finish(&j);
 }
@@ -4325,6 +4667,7 @@ TELEMETRY__INTERNAL int telemetry__envelope_begin(telemetry__buf *out, const cha
 }
 /* One item: "\n", its header with an explicit length, the payload, and a closing "\n". */
 TELEMETRY__INTERNAL int telemetry__envelope_item(telemetry__buf *out, const char *item_type, const char *payload, size_t len) {
+    telemetry__buf_presize(out, len + strlen(item_type) + 48);         /* grown once, if at all */
     telemetry__buf_puts(out, "\n{\"type\":\"");
     telemetry__buf_puts(out, item_type);
     telemetry__buf_puts(out, "\",\"length\":");
@@ -4576,6 +4919,7 @@ typedef struct telemetry__outbox {
     size_t memory_cap, disk_cap;
     int debug, client_reports;
     char ratelimit_path[1100];
+    char tls_session_path[1100];     /* >>tls keeps sessions there across runs ("" : not kept) */
     char sent_log_path[1100];   /* "<state>/sent.log", "" for no log (>>sentlog) */
     size_t sent_log_cap;
     /* the queue, guarded by lock */
@@ -4953,6 +5297,7 @@ TELEMETRY__INTERNAL int telemetry__outbox_client(telemetry__outbox *ob) {
     tc.ca_file = ob->ca_file; tc.ca_pem = ob->ca_pem; tc.io = ob->io;
     tc.entropy_fn = ob->entropy_fn; tc.clock_fn = ob->clock_fn;
     tc.platform_user_data = ob->platform_user_data; tc.use_proxy_env = 1;
+    tc.tls_session_file = ob->tls_session_path[0] ? ob->tls_session_path : NULL;
 #if !defined(TELEMETRY_NO_THREADS)
     tc.cancel = &ob->stop;
 #endif
@@ -5377,6 +5722,7 @@ TELEMETRY__INTERNAL int telemetry__queue_envelope(const char *event_id, const te
     telemetry__buf env, item;
     int rc = 0;
     telemetry__buf_init(&env);
+    telemetry__buf_presize(&env, (event ? event->len : 0) + 512);      /* allocated once */
     rc = telemetry__envelope_header(&env, event_id, NULL);
     if (rc == 0 && event) rc = telemetry__envelope_item(&env, "event", event->data, event->len);
     if (rc == 0 && session) {
@@ -5504,6 +5850,7 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(const telemetry_config *c) {
     if (telemetry__st.state_dir[0]) {
         snprintf(ob->dir, sizeof ob->dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
         telemetry__state_path("ratelimits", ob->ratelimit_path, sizeof ob->ratelimit_path);
+        telemetry__state_path("tls_sessions", ob->tls_session_path, sizeof ob->tls_session_path);
         telemetry__state_path("session", ob->session_path, sizeof ob->session_path);
         if (c->sent_log_bytes != (size_t)TELEMETRY_NO_WAIT) {
             telemetry__state_path("sent.log", ob->sent_log_path, sizeof ob->sent_log_path);
@@ -6643,6 +6990,16 @@ TELEMETRY__INTERNAL void telemetry__print_markdown(FILE *out) {
 }
 
 /* ---- telemetry_command ---- */
+
+/* The one sentence on what decided the current state, without the ON/OFF word (the consent
+   section's text). Lock held. */
+TELEMETRY__INTERNAL void telemetry__command_reason(char *out, size_t cap) {
+    char why[600];
+    const char *colon;
+    telemetry__source_text(why, sizeof why);
+    colon = strstr(why, ": ");
+    telemetry__copy(out, cap, colon ? colon + 2 : why);
+}
 TELEMETRY__INTERNAL int telemetry__command_usage(FILE *out) {
     fprintf(out, "usage: %s telemetry on|off|status|show [--markdown]|log\n",
             telemetry__st.app_name ? telemetry__st.app_name : "<program>");
@@ -6659,8 +7016,8 @@ TELEMETRY__INTERNAL int telemetry__command_status(FILE *out) {
         fprintf(out, "Telemetry: OFF (telemetry_init was not called or failed)\n");
         return TELEMETRY_ERR_NOT_INITIALIZED;
     }
-    telemetry__source_text(why, sizeof why);
-    fprintf(out, "Telemetry for %s: %s\n", telemetry__st.app_name, why);
+    telemetry__command_reason(why, sizeof why);
+    fprintf(out, "Telemetry for %s: %s (%s)\n", telemetry__st.app_name, telemetry__st.enabled ? "ON" : "OFF", why);
     fprintf(out, "  State folder: %s\n", telemetry__st.state_dir[0] ? telemetry__st.state_dir : "(none: memory only)");
     if (telemetry__st.no_notice) fprintf(out, "  Notice: the program tells its users itself\n");
     else fprintf(out, "  Notice: %s\n", telemetry__notice_seen() ? "shown" : "not shown yet (nothing is sent before it has been shown on a terminal)");
@@ -6707,7 +7064,7 @@ TELEMETRY_API int telemetry_command(int argc, char **argv, FILE *out) {
         if (rc == TELEMETRY_ERR_NOT_INITIALIZED) { fprintf(out, "Telemetry: telemetry_init was not called or failed\n"); return rc; }
         telemetry__lock(&telemetry__state_lock);
         on = telemetry__st.enabled;
-        telemetry__source_text(why, sizeof why);
+        telemetry__command_reason(why, sizeof why);
         if (given && on) fprintf(out, "Telemetry is on for %s.\n", telemetry__st.app_name);
         else if (given) fprintf(out, "Telemetry stays off for %s: %s. Consent is recorded and counts once that changes.\n", telemetry__st.app_name, why);
         else fprintf(out, "Telemetry is off for %s. The install id and every unsent report were deleted.\n", telemetry__st.app_name);
@@ -6765,6 +7122,7 @@ TELEMETRY__INTERNAL void telemetry__release_state(void) {
     telemetry__free(telemetry__st.privacy_url); telemetry__free(telemetry__st.opt_out_command);
     telemetry__url_free(&telemetry__st.usage);
     telemetry__dsn_free(&telemetry__st.dsn);
+    telemetry__event_fixed_free();
     memset(&telemetry__st, 0, sizeof telemetry__st);
     memset(&telemetry__sc, 0, sizeof telemetry__sc);
 }
@@ -6881,7 +7239,7 @@ TELEMETRY_API int telemetry_enabled(void) {
 /* Deletes what identifies this install: the install id (and, with the outbox, queued payloads). */
 TELEMETRY__INTERNAL void telemetry__forget_everything(void) {
     char path[1100];
-    static const char *const files[] = { "install_id", "session", "session.previous" };
+    static const char *const files[] = { "install_id", "session", "session.previous", "tls_sessions" };
     size_t i;
     for (i = 0; i < sizeof files / sizeof files[0]; i++) {
         telemetry__state_path(files[i], path, sizeof path);
@@ -6970,30 +7328,31 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
     char *message = (char *)telemetry__malloc(TELEMETRY__MESSAGE_MAX + 1);
     telemetry__module modules[TELEMETRY_MAX_FRAMES];
     char event_id[33];
-    telemetry__buf event, envelope;
+    telemetry__buf *event = &telemetry__evf.scratch;   /* kept between events, under the lock */
     telemetry__json j;
     int64_t now;
     int rc;
     if (!message) return TELEMETRY_ERR_NO_MEMORY;
     telemetry__vformat_message(message, TELEMETRY__MESSAGE_MAX + 1, fmt, ap);
-    telemetry__buf_init(&event);
-    telemetry__buf_init(&envelope);
     telemetry__lock(&telemetry__state_lock);
+    event->len = 0;
+    event->failed = 0;
     if (!telemetry__st.initialized) rc = TELEMETRY_ERR_NOT_INITIALIZED;
     else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
     else if (!telemetry__st.has_dsn) rc = TELEMETRY_ERR_NOT_CONFIGURED;
     else if ((telemetry__activate(), rc = telemetry__random_id(event_id)) == 0) {
         TELEMETRY__CRASH_REFRESH_MODULES();               /* a library dlopen'ed since: in a crash too */
         now = telemetry__now_ms();
-        telemetry__json_init(&j, &event);
-        telemetry__event_begin(&j, event_id, level, now);
+        telemetry__json_init(&j, event);
+        telemetry__event_begin_cached(&j, event_id, level, now);
         if (exception_type) {
             telemetry__json_key(&j, "exception");
             telemetry__json_object_begin(&j);
             telemetry__json_key(&j, "values");
             telemetry__json_array_begin(&j);
             telemetry__json_object_begin(&j);
-            telemetry__json_key(&j, "type"); telemetry__json_string(&j, exception_type);
+            telemetry__json_key(&j, "type");
+            telemetry__json_string_n(&j, exception_type, telemetry__utf8_cut(exception_type, TELEMETRY__EXCEPTION_TYPE_MAX));
             telemetry__json_key(&j, "value"); telemetry__json_string(&j, message);
             telemetry__json_key(&j, "mechanism");
             telemetry__json_object_begin(&j);
@@ -7021,7 +7380,7 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
                 telemetry__st.session.errors++;
                 telemetry__st.session.updated_ms = now;
             }
-            rc = telemetry__queue_envelope(event_id, &event, with_session ? &telemetry__st.session : NULL);
+            rc = telemetry__queue_envelope(event_id, event, with_session ? &telemetry__st.session : NULL);
             if (rc == 0 && with_session) {
                 int was_pending = telemetry__st.session.init_pending;
                 telemetry__st.session.init_pending = 0;       /* init:true goes out once */
@@ -7033,9 +7392,8 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
             if (rc == 0) telemetry__kick_outbox();
         }
     }
+    if (event->cap > 65536) telemetry__buf_free(event);         /* a huge one is not kept */
     telemetry__unlock(&telemetry__state_lock);
-    telemetry__buf_free(&event);
-    telemetry__buf_free(&envelope);
     telemetry__free(message);
     return rc;
 }
@@ -7111,6 +7469,7 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value) {
         if (k == telemetry__sc.tag_count) { telemetry__copy(telemetry__sc.tag_key[k], 33, key); telemetry__sc.tag_count++; }
         telemetry__copy(telemetry__sc.tag_value[k], 201, value);
     }
+    telemetry__sc.tag_gen++;
     telemetry__unlock(&telemetry__state_lock);
     return rc;
 }
