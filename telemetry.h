@@ -237,17 +237,21 @@
    ============================================================================================
 
    With a DSN, telemetry_init installs a handler for SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT and
-   SIGTRAP on an alternate stack (stack overflows included), keeping the previous handlers. At a
-   crash it writes a fatal Sentry event (signal, fault address, the crashing thread's stack, the
-   images the frames fall in, tags, breadcrumbs, the session marked crashed) into the outbox
-   folder with open/write/rename, no malloc and no lock, then restores the previous handlers and
-   raises the signal again: the process ends as it would have without the library, and the
-   program's own handler runs. The next run sends the report, first naming the frames from the
-   ELF symbol tables where the binary is unchanged. In C++ builds (with exceptions) a
-   std::set_terminate hook, chaining to the previous one, turns an uncaught exception into the
-   same fatal event, named by its type and what(). cfg.no_crash_handler or
-   TELEMETRY_NO_CRASH_HANDLER turn it off. Not captured: memory, registers, environment, other
-   threads. docs/crashes.md has the details.
+   SIGTRAP on an alternate stack (stack overflows included; the library's own 64 KiB one unless
+   the program's is at least that big), keeping the previous handlers. A handler the program
+   installed before telemetry_init runs first: a fault it handles (siglongjmp, or it changes the
+   registers) is no crash; one it passes on (raises again, returns into the same fault, abort)
+   is. At a crash it writes a fatal Sentry event (signal, fault address, the crashing thread's
+   stack, the images the frames fall in, tags, breadcrumbs, the session marked crashed) into the
+   outbox folder with open/write/rename, no malloc and no lock, then restores the previous
+   handlers and raises the signal again: the process ends as it would have without the library,
+   and the program's own handler runs. A fault while walking a wild stack only shortens the
+   report. The next run sends the report, first naming the frames from the ELF symbol tables
+   where the binary is unchanged. In C++ builds (with exceptions) a std::set_terminate hook,
+   chaining to the previous one, turns an uncaught exception into the same fatal event, named by
+   its type and what(). cfg.no_crash_handler or TELEMETRY_NO_CRASH_HANDLER turn it off. Not
+   captured: memory, registers, environment, other threads. The handler's memory stays
+   allocated after telemetry_shutdown (docs/api.md says why). docs/crashes.md has the details.
 
    ============================================================================================
    12. METRICS
@@ -725,8 +729,14 @@ extern int renameat(int olddirfd, const char *oldpath, int newdirfd, const char 
 #else
 #  define TELEMETRY__UNUSED
 #endif
-/* Internal functions: static, and quiet when a build option leaves one unused. */
+/* Internal functions: static, and quiet when a build option leaves one unused. The few on every
+   byte's path (the buffer's room check, the JSON string scan) are inlined. */
 #define TELEMETRY__INTERNAL static TELEMETRY__UNUSED
+#if defined(__GNUC__) || defined(__clang__)
+#  define TELEMETRY__HOT static inline __attribute__((always_inline, unused))
+#else
+#  define TELEMETRY__HOT static
+#endif
 
 /* Atomics: GCC/Clang builtins, MSVC interlocked, or plain access without threads. */
 #if defined(TELEMETRY_NO_THREADS)
@@ -1042,32 +1052,51 @@ TELEMETRY__INTERNAL void telemetry__buf_free(telemetry__buf *b) {
     if (!b->fixed) telemetry__free(b->data);
     memset(b, 0, sizeof *b);
 }
-/* Ensures room for n more bytes plus a terminating NUL. */
-TELEMETRY__INTERNAL int telemetry__buf_reserve(telemetry__buf *b, size_t n) {
+/* Grows the buffer so that n more bytes plus the terminating NUL fit: where they go, or NULL
+   (then b->failed is set and every later write is a no-op). The slow half of telemetry__buf_room. */
+TELEMETRY__INTERNAL char *telemetry__buf_grow(telemetry__buf *b, size_t n) {
     size_t need, cap;
     char *p;
-    if (b->failed) return -1;
-    if (n > (size_t)-1 / 2 - b->len) { b->failed = 1; return -1; }
+    if (b->failed) return NULL;
+    if (n > (size_t)-1 / 2 - b->len) { b->failed = 1; return NULL; }
     need = b->len + n + 1;
-    if (need <= b->cap) return 0;
-    if (b->fixed) { b->failed = 1; return -1; }
+    if (need <= b->cap) return b->data + b->len;
+    if (b->fixed) { b->failed = 1; return NULL; }
     cap = b->cap ? b->cap : 256;
     while (cap < need) cap *= 2;
     p = (char *)telemetry__realloc(b->data, cap);
-    if (!p) { b->failed = 1; return -1; }
+    if (!p) { b->failed = 1; return NULL; }
     b->data = p; b->cap = cap;
-    return 0;
+    return b->data + b->len;
+}
+/* Where n more bytes go (room for them and the NUL), or NULL. One compare when they fit: every
+   writer reserves its whole piece with this, then stores into it. */
+TELEMETRY__HOT char *telemetry__buf_room(telemetry__buf *b, size_t n) {
+    if (b->cap - b->len > n && !b->failed) return b->data + b->len;
+    return telemetry__buf_grow(b, n);
+}
+/* Grows a growable buffer ahead for n more bytes, so a document made of many pieces allocates
+   once; a fixed buffer is left alone (its room is what it is). */
+TELEMETRY__INTERNAL void telemetry__buf_presize(telemetry__buf *b, size_t n) {
+    if (!b->fixed) telemetry__buf_room(b, n);
 }
 TELEMETRY__INTERNAL int telemetry__buf_append(telemetry__buf *b, const void *s, size_t n) {
+    char *p;
     TELEMETRY_ASSERT(b != NULL && (s != NULL || n == 0));
-    if (telemetry__buf_reserve(b, n)) return -1;
-    if (n) memcpy(b->data + b->len, s, n);
+    if (!(p = telemetry__buf_room(b, n))) return -1;
+    if (n) memcpy(p, s, n);
+    p[n] = 0;
     b->len += n;
-    b->data[b->len] = 0;
     return 0;
 }
 TELEMETRY__INTERNAL int telemetry__buf_puts(telemetry__buf *b, const char *s) { return telemetry__buf_append(b, s, strlen(s)); }
-TELEMETRY__INTERNAL int telemetry__buf_putc(telemetry__buf *b, char c) { return telemetry__buf_append(b, &c, 1); }
+TELEMETRY__INTERNAL int telemetry__buf_putc(telemetry__buf *b, char c) {
+    char *p = telemetry__buf_room(b, 1);
+    if (!p) return -1;
+    p[0] = c; p[1] = 0;
+    b->len++;
+    return 0;
+}
 /* Decimal integer without stdio or locale (signal-safe). */
 TELEMETRY__INTERNAL int telemetry__buf_put_i64(telemetry__buf *b, int64_t v) {
     char tmp[24];
@@ -1094,7 +1123,7 @@ TELEMETRY__INTERNAL int telemetry__buf_printf(telemetry__buf *b, const char *fmt
     va_end(ap);
     if (n < 0) { b->failed = 1; return -1; }
     if ((size_t)n < sizeof small) return telemetry__buf_append(b, small, (size_t)n);
-    if (telemetry__buf_reserve(b, (size_t)n)) return -1;
+    if (!telemetry__buf_room(b, (size_t)n)) return -1;
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -1140,41 +1169,101 @@ TELEMETRY__INTERNAL size_t telemetry__utf8_seq(const unsigned char *s, size_t n,
     return need + 1;
 }
 
+/* 1 for the bytes a JSON string holds as they are: printable ASCII other than '"' and '\\'. */
+static const unsigned char telemetry__json_plain[256] = {
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    1,1,0,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,0,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
+};
+/* How many bytes from the start of p[n] go into a JSON string as they are: printable ASCII other
+   than '"' and '\\'. Eight at a time (the classic "has a byte below / equal to" word tricks: a
+   false alarm in a word only sends it to the byte loop, which decides). */
+TELEMETRY__HOT size_t telemetry__json_plain_run(const unsigned char *p, size_t n) {
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    size_t i = 0;
+    while (n - i >= 8) {
+        uint64_t w, q, bs, ctl, hi;
+        memcpy(&w, p + i, 8);
+        q = w ^ (ones * '"');
+        bs = w ^ (ones * '\\');
+        q = (q - ones) & ~q;                          /* a byte equal to '"' */
+        bs = (bs - ones) & ~bs;                       /* ... to '\\' */
+        ctl = (w - ones * 0x20) & ~w;                 /* ... below 0x20 */
+        hi = w | ((w & ~highs) + ones);               /* ... 0x7F or above */
+        if ((q | bs | ctl | hi) & highs) break;
+        i += 8;
+    }
+    while (i < n && telemetry__json_plain[p[i]]) i++;
+    return i;
+}
+
 /* Writes s (n bytes) as a quoted JSON string: escapes '"', '\\', controls and DEL; replaces
-   ill-formed UTF-8 with U+FFFD. */
+   ill-formed UTF-8 with U+FFFD. Plain runs and well-formed UTF-8 are copied as they are into room
+   reserved once (the output is never shorter than n + 2); only an escape or a replacement, which
+   can be longer than what it replaces, reserves again. */
 TELEMETRY__INTERNAL int telemetry__json_quote(telemetry__buf *b, const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, run = 0;
-    if (telemetry__buf_putc(b, '"')) return -1;
-    while (i < n) {
-        unsigned char c = p[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x7F) { run++; i++; continue; }
-        if (run) { telemetry__buf_append(b, p + i - run, run); run = 0; }
-        if (c < 0x80) {
-            char esc[7];
-            switch (c) {
-            case '"': telemetry__buf_append(b, "\\\"", 2); break;
-            case '\\': telemetry__buf_append(b, "\\\\", 2); break;
-            case '\n': telemetry__buf_append(b, "\\n", 2); break;
-            case '\r': telemetry__buf_append(b, "\\r", 2); break;
-            case '\t': telemetry__buf_append(b, "\\t", 2); break;
-            case '\b': telemetry__buf_append(b, "\\b", 2); break;
-            case '\f': telemetry__buf_append(b, "\\f", 2); break;
-            default:
-                esc[0] = '\\'; esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
-                esc[4] = "0123456789abcdef"[c >> 4]; esc[5] = "0123456789abcdef"[c & 15];
-                telemetry__buf_append(b, esc, 6);
+    size_t i = 0, o;
+    char *d;
+    if (!telemetry__buf_room(b, n + 2)) return -1;
+    d = b->data;
+    o = b->len;
+    d[o++] = '"';
+    for (;;) {
+        size_t run = telemetry__json_plain_run(p + i, n - i), len, bad = 0;
+        unsigned char c;
+        memcpy(d + o, p + i, run);
+        o += run; i += run;
+        if (i == n) break;
+        c = p[i];
+        if (c >= 0x80 && (len = telemetry__utf8_seq(p + i, n - i, &bad)) != 0) {   /* as it is */
+            memcpy(d + o, p + i, len);
+            o += len; i += len;
+            continue;
+        }
+        /* longer than what it replaces: room for it, the rest as it is and the closing quote
+           (exactly that much: a fixed buffer may have no byte more) */
+        {
+            static const char short_esc[] = "\"\"\\\\\nn\rr\tt\bb\ff";
+            const char *e = c < 0x80 ? strchr(short_esc, (char)c) : NULL;
+            size_t k = c >= 0x80 ? 3 : e && c ? 2 : 6, used = c >= 0x80 ? bad : 1;
+            b->len = o;
+            if (!telemetry__buf_room(b, k + (n - i - used) + 1)) return -1;
+            d = b->data;
+            if (c >= 0x80) memcpy(d + o, "\xEF\xBF\xBD", 3);
+            else if (k == 2) { d[o] = '\\'; d[o + 1] = e[1]; }
+            else {
+                memcpy(d + o, "\\u00", 4);
+                d[o + 4] = "0123456789abcdef"[c >> 4]; d[o + 5] = "0123456789abcdef"[c & 15];
             }
-            i++;
-        } else {
-            size_t bad = 0, len = telemetry__utf8_seq(p + i, n - i, &bad);
-            if (len) { telemetry__buf_append(b, p + i, len); i += len; }
-            else { telemetry__buf_append(b, "\xEF\xBF\xBD", 3); i += bad; }
+            o += k; i += used;
         }
     }
-    if (run) telemetry__buf_append(b, p + i - run, run);
-    telemetry__buf_putc(b, '"');
-    return b->failed ? -1 : 0;
+    d[o++] = '"';
+    d[o] = 0;
+    b->len = o;
+    return 0;
+}
+
+/* The length of s cut to at most max bytes, never inside a UTF-8 sequence. */
+TELEMETRY__INTERNAL size_t telemetry__utf8_cut(const char *s, size_t max) {
+    size_t n = strlen(s);
+    if (n <= max) return n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80) max--;
+    return max;
 }
 
 /* Separator before a value: a comma after a previous sibling, nothing after a key. */
@@ -1208,11 +1297,22 @@ TELEMETRY__INTERNAL void telemetry__json_array_end(telemetry__json *j) { telemet
 
 TELEMETRY__INTERNAL void telemetry__json_key_n(telemetry__json *j, const char *k, size_t n) {
     if (j->depth == 0 || !j->is_object[j->depth] || j->after_key) { j->error = 1; return; }
-    if (j->count[j->depth]) telemetry__buf_putc(j->out, ',');
-    j->count[j->depth] = 1;
-    telemetry__json_quote(j->out, k, n);
-    telemetry__buf_putc(j->out, ':');
     j->after_key = 1;
+    if (telemetry__json_plain_run((const unsigned char *)k, n) == n) {   /* the usual key: one piece */
+        int comma = j->count[j->depth] != 0;
+        char *d = telemetry__buf_room(j->out, n + 3 + (size_t)comma);   /* exactly: a fixed buffer may be full */
+        if (!d) return;
+        if (comma) *d++ = ',';
+        *d++ = '"';
+        memcpy(d, k, n);
+        d[n] = '"'; d[n + 1] = ':'; d[n + 2] = 0;
+        j->out->len = (size_t)(d + n + 2 - j->out->data);
+    } else {
+        if (j->count[j->depth]) telemetry__buf_putc(j->out, ',');
+        telemetry__json_quote(j->out, k, n);
+        telemetry__buf_putc(j->out, ':');
+    }
+    j->count[j->depth] = 1;
 }
 TELEMETRY__INTERNAL void telemetry__json_key(telemetry__json *j, const char *k) { telemetry__json_key_n(j, k, strlen(k)); }
 TELEMETRY__INTERNAL void telemetry__json_value_start(telemetry__json *j) { telemetry__json_pre(j); }
@@ -1542,6 +1642,7 @@ typedef struct telemetry__transport_config {
     void *platform_user_data;
     int use_proxy_env;              /* honour https_proxy, http_proxy, no_proxy (either case) */
     const int *cancel;              /* nonzero stops any wait within TELEMETRY__CANCEL_SLICE_MS */
+    const char *tls_session_file;   /* TLS sessions kept across runs (>>tls), or NULL: memory only */
 } telemetry__transport_config;
 
 /* How often a wait looks at the cancel flag: shutdown stops a hung request this fast. */
@@ -1786,7 +1887,8 @@ TELEMETRY__INTERNAL const char *telemetry__tls_error_text(int err) {
     case BR_ERR_X509_EMPTY_CHAIN: return "server sent no certificate";
     case BR_ERR_X509_CRITICAL_EXTENSION: return "certificate has an unsupported critical extension";
     case BR_ERR_X509_FORBIDDEN_KEY_USAGE: return "certificate key usage forbids TLS server use";
-    case BR_ERR_X509_UNSUPPORTED: return "unsupported certificate algorithm";
+    case BR_ERR_WRONG_KEY_USAGE: return "certificate key usage does not allow this key exchange";
+    case BR_ERR_X509_UNSUPPORTED: return "unsupported certificate signature algorithm (SHA-1 is refused)";
     case BR_ERR_X509_DN_MISMATCH: return "issuer name mismatch in the chain";
     case BR_ERR_BAD_VERSION: case BR_ERR_UNSUPPORTED_VERSION: return "server does not speak TLS 1.2";
     case BR_ERR_BAD_CIPHER_SUITE: return "no cipher suite in common";
@@ -1925,10 +2027,9 @@ typedef struct telemetry__tls {
     size_t n_tas, cap_tas;
     int ready;                             /* anchors loaded and engine configured */
     char session[280];                     /* host:port whose session sc may resume */
-    /* PEM decoding state */
-    br_pem_decoder_context pem;
-    telemetry__buf der;
-    int in_cert;
+    unsigned char saved_id[32];            /* the session id last written to the session file */
+    unsigned char saved_id_len;
+    int file_session_failed;               /* a handshake resuming the file's session failed */
     unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
 } telemetry__tls;
 
@@ -1937,7 +2038,6 @@ TELEMETRY__INTERNAL void telemetry__tls_free(telemetry__tls *t) {
     if (!t) return;
     for (i = 0; i < t->n_tas; i++) telemetry__free(t->tas[i].dn.data);
     telemetry__free(t->tas);
-    telemetry__buf_free(&t->der);
     telemetry__free(t);
 }
 
@@ -1988,39 +2088,91 @@ done:
     telemetry__buf_free(&dn);
 }
 
-TELEMETRY__INTERNAL void telemetry__tls_pem_push(telemetry__tls *t, const char *data, size_t len) {
-    while (len > 0) {
-        size_t k = br_pem_decoder_push(&t->pem, data, len);
-        data += k; len -= k;
-        switch (br_pem_decoder_event(&t->pem)) {
-        case BR_PEM_BEGIN_OBJ:
-            t->in_cert = strcmp(br_pem_decoder_name(&t->pem), "CERTIFICATE") == 0
-                      || strcmp(br_pem_decoder_name(&t->pem), "X509 CERTIFICATE") == 0;
-            t->der.len = 0; t->der.failed = 0;
-            br_pem_decoder_setdest(&t->pem, t->in_cert ? telemetry__tls_append : NULL, &t->der);
-            break;
-        case BR_PEM_END_OBJ:
-            if (t->in_cert && !t->der.failed) telemetry__tls_add_anchor(t, (const unsigned char *)t->der.data, t->der.len);
-            t->in_cert = 0;
-            break;
-        case BR_PEM_ERROR: t->in_cert = 0; break;
-        default: break;
+/* ---- PEM: our own decoder. BearSSL's is a byte-code interpreter at ~1,400 instructions a byte:
+   300 million (~100 ms) for a 220 KB system bundle, on the first connection of every run; this
+   one is a table lookup a byte. ------------------------------------------------------------- */
+
+/* Base64 value of c, 64 for white space (skipped), -1 for anything else. */
+TELEMETRY__INTERNAL int telemetry__b64_value(unsigned char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') return 64;
+    return -1;
+}
+/* Decodes the base64 text [p, end) into out (growable); 0 when it is well formed ('=' padding
+   only at the end). */
+TELEMETRY__INTERNAL int telemetry__b64_decode(const char *p, const char *end, telemetry__buf *out) {
+    uint32_t acc = 0;
+    int bits = 0, pad = 0;
+    char *d = telemetry__buf_room(out, (size_t)(end - p) / 4 * 3 + 3);
+    size_t o = 0;
+    if (!d) return -1;
+    for (; p < end; p++) {
+        int v = telemetry__b64_value((unsigned char)*p);
+        if (v == 64) continue;
+        if (*p == '=') { pad++; continue; }
+        if (v < 0 || pad) return -1;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) { bits -= 8; d[o++] = (char)(acc >> bits); acc &= (1u << bits) - 1; }
+    }
+    if (pad > 2 || bits >= 6) return -1;
+    out->len += o;
+    d[o] = 0;
+    return 0;
+}
+/* Calls fn with the DER of every CERTIFICATE (or X509 CERTIFICATE) object in the PEM text, in
+   order; a malformed object is skipped, the rest still read. */
+TELEMETRY__INTERNAL void telemetry__pem_certificates(const char *text, size_t len, void (*fn)(void *ctx, const unsigned char *der, size_t n), void *ctx) {
+    const char *p = text, *end = text + len;
+    telemetry__buf der;
+    telemetry__buf_init(&der);
+    while (p < end) {
+        const char *eol = (const char *)memchr(p, '\n', (size_t)(end - p)), *line = p, *name, *q, *body;
+        size_t nl;
+        if (!eol) eol = end;
+        p = eol < end ? eol + 1 : end;
+        if ((size_t)(eol - line) < 16 || memcmp(line, "-----BEGIN ", 11) != 0) continue;
+        name = line + 11;
+        for (q = name; q + 5 <= eol && memcmp(q, "-----", 5) != 0; q++) {}
+        if (q + 5 > eol) continue;
+        nl = (size_t)(q - name);
+        body = p;
+        for (q = p; q < end; ) {                          /* the END line */
+            const char *e2 = (const char *)memchr(q, '\n', (size_t)(end - q));
+            if ((size_t)(end - q) >= 9 && memcmp(q, "-----END ", 9) == 0) break;
+            q = e2 ? e2 + 1 : end;
+        }
+        if (q >= end) break;                             /* never closed */
+        p = q;
+        if ((nl == 11 && memcmp(name, "CERTIFICATE", 11) == 0) || (nl == 16 && memcmp(name, "X509 CERTIFICATE", 16) == 0)) {
+            der.len = 0;
+            der.failed = 0;
+            if (telemetry__b64_decode(body, q, &der) == 0 && der.len) fn(ctx, (const unsigned char *)der.data, der.len);
         }
     }
+    telemetry__buf_free(&der);
 }
-TELEMETRY__INTERNAL void telemetry__tls_pem_begin(telemetry__tls *t) { br_pem_decoder_init(&t->pem); t->in_cert = 0; }
-TELEMETRY__INTERNAL void telemetry__tls_pem_end(telemetry__tls *t) { telemetry__tls_pem_push(t, "\n", 1); }
+TELEMETRY__INTERNAL void telemetry__tls_anchor_fn(void *ctx, const unsigned char *der, size_t n) {
+    telemetry__tls_add_anchor((telemetry__tls *)ctx, der, n);
+}
 
 /* 0 when the file could be opened (it may still hold no certificate). */
 TELEMETRY__INTERNAL int telemetry__tls_pem_file(telemetry__tls *t, const char *path) {
     char chunk[4096];
-    size_t n, total = 0;                  /* at most 16 MiB: ca_file=/dev/zero must not hang us */
+    size_t n;
+    telemetry__buf text;
     FILE *f = telemetry__fopen_read(path);
     if (!f) return -1;
-    telemetry__tls_pem_begin(t);
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && (total += n) <= ((size_t)16 << 20)) telemetry__tls_pem_push(t, chunk, n);
-    telemetry__tls_pem_end(t);
+    telemetry__buf_init(&text);
+    /* at most 16 MiB: ca_file=/dev/zero must not hang us */
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && text.len + n <= ((size_t)16 << 20)) telemetry__buf_append(&text, chunk, n);
     fclose(f);
+    if (!text.failed && text.len) telemetry__pem_certificates(text.data, text.len, telemetry__tls_anchor_fn, t);
+    telemetry__buf_free(&text);
     return 0;
 }
 
@@ -2053,9 +2205,7 @@ TELEMETRY__INTERNAL int telemetry__tls_setup(telemetry__tls *t, const telemetry_
     if (t->n_tas) goto configure;                        /* anchors loaded, engine setup failed */
     if (ca_pem) {
         source = "ca_pem";
-        telemetry__tls_pem_begin(t);
-        telemetry__tls_pem_push(t, ca_pem, strlen(ca_pem));
-        telemetry__tls_pem_end(t);
+        telemetry__pem_certificates(ca_pem, strlen(ca_pem), telemetry__tls_anchor_fn, t);
     } else if (ca_file) {
         source = ca_file;
         if (telemetry__tls_pem_file(t, ca_file) != 0)
@@ -2064,16 +2214,18 @@ TELEMETRY__INTERNAL int telemetry__tls_setup(telemetry__tls *t, const telemetry_
         for (i = 0; bundles[i] && !source; i++) if (telemetry__tls_pem_file(t, bundles[i]) == 0) source = bundles[i];
         if (!source) return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "no trust anchors: no system CA bundle found; set ca_file or ca_pem");
     }
-    telemetry__buf_free(&t->der);
     if (t->n_tas == 0) return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "no trust anchors: %s holds no usable certificate", source);
 configure:
     br_x509_minimal_init(&t->xc, &br_sha256_vtable, t->tas, t->n_tas);
     br_ssl_client_zero(&t->sc);
     for (i = 0; i < 5; i++) {
         int id = (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) & BR_HASHDESC_ID_MASK);
-        br_x509_minimal_set_hash(&t->xc, id, hashes[i]);
+        /* certificates signed with SHA-1 are refused, as current browsers and curl do: without
+           the hash in the X.509 engine their signatures cannot be checked */
+        if (id != br_sha1_ID) br_x509_minimal_set_hash(&t->xc, id, hashes[i]);
         br_ssl_engine_set_hash(&t->sc.eng, id, hashes[i]);
     }
+    br_x509_minimal_set_minrsa(&t->xc, 256);             /* RSA keys in the chain: 2048 bits or more */
     br_x509_minimal_set_rsa(&t->xc, br_rsa_pkcs1_vrfy_get_default());
     br_x509_minimal_set_ecdsa(&t->xc, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
     t->xip.vtable = &telemetry__xip_vtable;
@@ -2146,9 +2298,115 @@ TELEMETRY__INTERNAL int telemetry__tls_run(telemetry__tls *t, telemetry__net *n,
     }
 }
 
+/* ---- sessions kept across runs ------------------------------------------------------------
+   A short program makes one or two connections per run; resuming the last run's TLS session
+   skips the certificate chain and both key exchanges (an abbreviated handshake: one round trip
+   less, a fraction of the CPU). The file (in the state folder, owner-only like every file there,
+   deleted with consent) holds one line per host:port:
+       <host>:<port> <version hex> <suite hex> <session id hex> <master secret hex>
+   at most TELEMETRY__TLS_SESSIONS lines, the newest first. Whatever does not parse is ignored:
+   the worst a bad line can cause is a full handshake. */
+#define TELEMETRY__TLS_SESSIONS 8
+
+TELEMETRY__INTERNAL int telemetry__hexval(int c);
+TELEMETRY__INTERNAL int telemetry__read_file(const char *path, size_t max, char **out, size_t *len, int *err);
+TELEMETRY__INTERNAL int telemetry__write_file_atomic(const char *path, const void *data, size_t len, int durable);
+
+/* Reads n bytes of hex at *p (then a space or the end of the line); 0 on success. */
+TELEMETRY__INTERNAL int telemetry__tls_hex_field(const char **p, const char *end, unsigned char *out, size_t n) {
+    const char *q = *p;
+    size_t i;
+    if ((size_t)(end - q) < 2 * n) return -1;
+    for (i = 0; i < n; i++) {
+        int hi = telemetry__hexval((unsigned char)q[2 * i]), lo = telemetry__hexval((unsigned char)q[2 * i + 1]);
+        if (hi < 0 || lo < 0) return -1;
+        out[i] = (unsigned char)(hi * 16 + lo);
+    }
+    q += 2 * n;
+    if (q < end && *q != ' ') return -1;
+    *p = q < end ? q + 1 : q;
+    return 0;
+}
+/* The session for key in the file's text; 0 when found whole. */
+TELEMETRY__INTERNAL int telemetry__tls_session_parse(const char *text, size_t len, const char *key, br_ssl_session_parameters *sp) {
+    const char *line = text, *end = text + len;
+    size_t kl = strlen(key);
+    while (line < end) {
+        const char *eol = (const char *)memchr(line, '\n', (size_t)(end - line)), *p;
+        unsigned char v[2], su[2], idlen;
+        if (!eol) eol = end;
+        p = line;
+        line = eol + 1;
+        if ((size_t)(eol - p) <= kl || memcmp(p, key, kl) != 0 || p[kl] != ' ') continue;
+        p += kl + 1;
+        memset(sp, 0, sizeof *sp);
+        if (telemetry__tls_hex_field(&p, eol, v, 2) || telemetry__tls_hex_field(&p, eol, su, 2)) continue;
+        /* the id's length is what is left before the last field: (32 hex + space) at most */
+        if (eol - p < 2 * (int)sizeof sp->master_secret) continue;
+        idlen = (unsigned char)((eol - p - 2 * (int)sizeof sp->master_secret) / 2);
+        if (idlen < 1 || idlen > 32 || telemetry__tls_hex_field(&p, eol, sp->session_id, idlen)) continue;
+        if (telemetry__tls_hex_field(&p, eol, sp->master_secret, sizeof sp->master_secret) || p != eol) continue;
+        sp->session_id_len = idlen;
+        sp->version = (uint16_t)(v[0] << 8 | v[1]);
+        sp->cipher_suite = (uint16_t)(su[0] << 8 | su[1]);
+        if (sp->version != BR_TLS12) continue;
+        return 0;
+    }
+    memset(sp, 0, sizeof *sp);
+    return -1;
+}
+TELEMETRY__INTERNAL int telemetry__tls_session_load(const char *file, const char *key, br_ssl_session_parameters *sp) {
+    char *text = NULL;
+    size_t len = 0;
+    int err, rc;
+    if (!file || telemetry__read_file(file, 4096, &text, &len, &err) != 0) return -1;
+    rc = telemetry__tls_session_parse(text, len, key, sp);
+    memset(text, 0, len);                                    /* it held master secrets */
+    telemetry__free(text);
+    return rc;
+}
+/* Writes key's session first, then the other hosts' (the oldest dropped past the limit). */
+TELEMETRY__INTERNAL void telemetry__tls_session_save(const char *file, const char *key, const br_ssl_session_parameters *sp) {
+    char *old = NULL, line[400];
+    size_t len = 0, kl = strlen(key), i;
+    int err, kept = 1, o;
+    telemetry__buf b;
+    const char *p, *end;
+    static const char hex[] = "0123456789abcdef";
+    if (!file || kl > 300 || sp->session_id_len < 1 || sp->session_id_len > 32) return;
+    telemetry__buf_init(&b);
+    o = snprintf(line, sizeof line, "%s %02x%02x %02x%02x ", key, sp->version >> 8, sp->version & 255,
+                 sp->cipher_suite >> 8, sp->cipher_suite & 255);
+    for (i = 0; i < sp->session_id_len; i++) { line[o++] = hex[sp->session_id[i] >> 4]; line[o++] = hex[sp->session_id[i] & 15]; }
+    line[o++] = ' ';
+    for (i = 0; i < sizeof sp->master_secret; i++) { line[o++] = hex[sp->master_secret[i] >> 4]; line[o++] = hex[sp->master_secret[i] & 15]; }
+    line[o++] = '\n';
+    telemetry__buf_append(&b, line, (size_t)o);
+    if (telemetry__read_file(file, 4096, &old, &len, &err) == 0) {
+        for (p = old, end = old + len; p < end && kept < TELEMETRY__TLS_SESSIONS; ) {
+            const char *eol = (const char *)memchr(p, '\n', (size_t)(end - p));
+            const char *next = eol ? eol + 1 : end;
+            if (!((size_t)(next - p) > kl && memcmp(p, key, kl) == 0 && p[kl] == ' ') && next - p > 1) {
+                telemetry__buf_append(&b, p, (size_t)(next - p));
+                if (!eol) telemetry__buf_putc(&b, '\n');
+                kept++;
+            }
+            p = next;
+        }
+        memset(old, 0, len);
+        telemetry__free(old);
+    }
+    if (!b.failed) telemetry__write_file_atomic(file, b.data, b.len, 0);
+    memset(line, 0, sizeof line);
+    if (b.data) memset(b.data, 0, b.cap);
+    telemetry__buf_free(&b);
+}
+
 TELEMETRY__INTERNAL int telemetry__tls_handshake(telemetry__tls *t, telemetry__net *n, const telemetry__url *u,
                                                  const telemetry__transport_config *cfg, int64_t deadline) {
     char key[sizeof t->session];
+    br_ssl_session_parameters sp, now_sp;
+    int resume;
     int64_t ms = cfg->clock_fn ? cfg->clock_fn(cfg->platform_user_data) : telemetry__system_time_ms();
     int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
     int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
@@ -2159,13 +2417,34 @@ TELEMETRY__INTERNAL int telemetry__tls_handshake(telemetry__tls *t, telemetry__n
     else if (!u->host_is_ipv6 && inet_pton(AF_INET, u->host, t->xip.ip) == 1) t->xip.ip_len = 4;
     else if (u->host_is_ipv6) return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "cannot check an IPv6 literal %s", u->host);
     snprintf(key, sizeof key, "%s:%u", u->host, u->port);
-    if (!br_ssl_client_reset(&t->sc, t->xip.ip_len ? NULL : u->host, strcmp(key, t->session) == 0))
+    memset(&sp, 0, sizeof sp);
+    resume = strcmp(key, t->session) == 0;                /* this connection object's last session */
+    if (!resume && !t->file_session_failed && telemetry__tls_session_load(cfg->tls_session_file, key, &sp) == 0) {
+        br_ssl_engine_set_session_parameters(&t->sc.eng, &sp);          /* a past run's session */
+        resume = 2;
+    }
+    if (!br_ssl_client_reset(&t->sc, t->xip.ip_len ? NULL : u->host, resume))
         return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "TLS: %s", telemetry__tls_error_text(br_ssl_engine_last_error(&t->sc.eng)));
     memcpy(t->session, key, sizeof key);
     rc = telemetry__tls_run(t, n, BR_SSL_SENDAPP, deadline);
     if (rc == 1 || rc == TELEMETRY__EOF_UNCLEAN)
         rc = telemetry__net_fail(n, TELEMETRY_ERR_NETWORK, "connection closed during the TLS handshake");
-    if (rc) { br_ssl_client_forget_session(&t->sc); t->session[0] = 0; }
+    if (rc) {
+        br_ssl_client_forget_session(&t->sc);
+        t->session[0] = 0;
+        if (resume == 2) t->file_session_failed = 1;    /* a spoiled file: full handshakes from now on */
+    } else if (cfg->tls_session_file) {
+        /* a new session (a full handshake) is kept for the next run; a resumed one is already */
+        br_ssl_engine_get_session_parameters(&t->sc.eng, &now_sp);
+        if (now_sp.session_id_len && (now_sp.session_id_len != t->saved_id_len || memcmp(now_sp.session_id, t->saved_id, now_sp.session_id_len) != 0)) {
+            if (!(resume && now_sp.session_id_len == sp.session_id_len && memcmp(now_sp.session_id, sp.session_id, sp.session_id_len) == 0))
+                telemetry__tls_session_save(cfg->tls_session_file, key, &now_sp);
+            memcpy(t->saved_id, now_sp.session_id, now_sp.session_id_len);
+            t->saved_id_len = now_sp.session_id_len;
+        }
+        memset(&now_sp, 0, sizeof now_sp);
+    }
+    memset(&sp, 0, sizeof sp);
     return rc;
 }
 
@@ -4133,36 +4412,53 @@ typedef struct telemetry__stack {
 } telemetry__stack;
 
 #if defined(TELEMETRY__HAVE_UNWIND)
-typedef struct telemetry__unwind_state { telemetry__stack *stack; int skip; } telemetry__unwind_state;
+typedef struct telemetry__unwind_state { telemetry__stack *stack; uintptr_t from; } telemetry__unwind_state;
 TELEMETRY__INTERNAL _Unwind_Reason_Code telemetry__unwind_step(struct _Unwind_Context *ctx, void *arg) {
     telemetry__unwind_state *u = (telemetry__unwind_state *)arg;
     uintptr_t ip = (uintptr_t)_Unwind_GetIP(ctx);
     if (ip == 0) return _URC_END_OF_STACK;
-    if (u->skip > 0) { u->skip--; return _URC_NO_REASON; }
+    if (u->from) {                               /* the library's own frames, whatever inlining did */
+        if (ip != u->from) return _URC_NO_REASON;
+        u->from = 0;
+    }
     u->stack->addr[u->stack->count++] = ip;
     return u->stack->count >= TELEMETRY_MAX_FRAMES ? _URC_END_OF_STACK : _URC_NO_REASON;
 }
 #endif
 
-/* Fills st with the calling thread's return addresses, skipping `skip` innermost frames (the
-   library's own). Empty where the platform has no unwinder. */
-TELEMETRY__INTERNAL void telemetry__capture_stack(telemetry__stack *st, int skip) {
+/* Fills st with the calling thread's return addresses, from the frame that returns to `from`
+   outwards: a public function passes __builtin_return_address(0), its return address into the
+   program, so the first frame is the program's call at every optimisation level (a count of
+   frames to skip depends on what the compiler inlined). from 0: every frame. Empty where the
+   platform has no unwinder. */
+TELEMETRY__INTERNAL void telemetry__capture_stack_from(telemetry__stack *st, uintptr_t from) {
     st->count = 0;
 #if defined(TELEMETRY__HAVE_UNWIND)
     {
         telemetry__unwind_state u;
-        u.stack = st; u.skip = skip + 1;                       /* +1: this function */
+        u.stack = st; u.from = from;
         _Unwind_Backtrace(telemetry__unwind_step, &u);
+        if (from && st->count == 0) {            /* not found (an unusual frame): every frame */
+            u.from = 0;
+            _Unwind_Backtrace(telemetry__unwind_step, &u);
+        }
     }
 #else
-    (void)skip;
+    (void)from;
 #endif
 }
+#if defined(TELEMETRY__HAVE_UNWIND)
+#  define telemetry__capture_stack(st) telemetry__capture_stack_from((st), (uintptr_t)__builtin_return_address(0))
+#else
+#  define telemetry__capture_stack(st) telemetry__capture_stack_from((st), 0)
+#endif
 
 typedef struct telemetry__module {
     uintptr_t start, end;                    /* image_addr and image_addr + image_size */
     unsigned char build_id[64];
     int build_id_len;
+    unsigned char text_id[16];               /* without a build id: Sentry's hash of .text */
+    int has_text_id;
     char path[512];
 } telemetry__module;
 
@@ -4213,7 +4509,56 @@ typedef struct telemetry__phdr_info {
     const char *dlpi_name;
     const ElfW(Phdr) *dlpi_phdr;
     ElfW(Half) dlpi_phnum;
+    unsigned long long dlpi_adds, dlpi_subs;    /* present when the size passed says so */
 } telemetry__phdr_info;
+
+TELEMETRY__INTERNAL int telemetry__fread_at(FILE *f, uint64_t off, void *buf, size_t len) {
+    return off <= (uint64_t)LONG_MAX && fseek(f, (long)off, SEEK_SET) == 0 && fread(buf, 1, len, f) == len ? 0 : -1;
+}
+
+/* Sentry's identifier of an ELF file that has no build id (symbolic's and sentry-native's
+   fallback): the first 4096 bytes of .text folded into 16 by XOR, used as the GUID's bytes.
+   0 when the file has a .text section. */
+TELEMETRY__INTERNAL int telemetry__text_id(const char *path, unsigned char out[16]) {
+    FILE *f = telemetry__fopen_read(path);
+    ElfW(Ehdr) eh;
+    ElfW(Shdr) sh, names;
+    unsigned char block[4096];
+    char name[6];
+    size_t n, i;
+    int k, rc = -1;
+    if (!f) return -1;
+    if (telemetry__fread_at(f, 0, &eh, sizeof eh) == 0 && memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+        eh.e_shentsize == sizeof sh && eh.e_shstrndx < eh.e_shnum &&
+        telemetry__fread_at(f, (uint64_t)eh.e_shoff + (uint64_t)eh.e_shstrndx * sizeof sh, &names, sizeof names) == 0) {
+        for (k = 0; k < eh.e_shnum && rc != 0; k++) {
+            if (telemetry__fread_at(f, (uint64_t)eh.e_shoff + (uint64_t)k * sizeof sh, &sh, sizeof sh)) break;
+            if (sh.sh_type != SHT_PROGBITS || telemetry__fread_at(f, (uint64_t)names.sh_offset + sh.sh_name, name, sizeof name) ||
+                memcmp(name, ".text", sizeof name) != 0)
+                continue;
+            n = sh.sh_size < sizeof block ? (size_t)sh.sh_size : sizeof block;
+            if (telemetry__fread_at(f, sh.sh_offset, block, n)) break;
+            memset(out, 0, 16);
+            for (i = 0; i < n; i++) out[i % 16] ^= block[i];
+            rc = 0;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+/* How many times the loader has loaded a module (dlopen included): the module lists are made
+   again when it changed. 0 where the loader does not say. */
+TELEMETRY__INTERNAL int telemetry__adds_visit(struct dl_phdr_info *raw, size_t size, void *arg) {
+    const telemetry__phdr_info *info = (const telemetry__phdr_info *)(const void *)raw;
+    if (size >= sizeof(telemetry__phdr_info)) *(unsigned long long *)arg = info->dlpi_adds;
+    return 1;                                       /* every entry carries it: the first will do */
+}
+TELEMETRY__INTERNAL unsigned long long telemetry__module_adds(void) {
+    unsigned long long adds = 0;
+    dl_iterate_phdr(telemetry__adds_visit, &adds);
+    return adds;
+}
 
 typedef struct telemetry__module_search {
     const telemetry__stack *stack;
@@ -4275,6 +4620,7 @@ TELEMETRY__INTERNAL int telemetry__module_visit(struct dl_phdr_info *raw, size_t
             exe[n > 0 ? n : 0] = 0;
             name = exe;
         }
+        m->has_text_id = m->build_id_len == 0 && name[0] == '/' && telemetry__text_id(name, m->text_id) == 0;
         telemetry__redact_home(name, m->path, sizeof m->path);
     }
     return 0;
@@ -4294,6 +4640,10 @@ TELEMETRY__INTERNAL int telemetry__find_modules(const telemetry__stack *stack, t
     return 0;
 #endif
 }
+
+#if !defined(TELEMETRY__HAVE_PHDR)
+TELEMETRY__INTERNAL unsigned long long telemetry__module_adds(void) { return 0; }
+#endif
 
 /* "stacktrace":{"frames":[oldest ... newest]} and, after it, the images those frames use. */
 TELEMETRY__INTERNAL void telemetry__json_stacktrace(telemetry__json *j, const telemetry__stack *st, const char *adjustment) {
@@ -4339,6 +4689,9 @@ TELEMETRY__INTERNAL void telemetry__json_debug_meta(telemetry__json *j, const te
             telemetry__debug_id(m->build_id, m->build_id_len, debug_id);
             telemetry__json_key(j, "code_id"); telemetry__json_string(j, code_id);
             telemetry__json_key(j, "debug_id"); telemetry__json_string(j, debug_id);
+        } else if (m->has_text_id) {         /* no code_id: that is the build id, and there is none */
+            telemetry__debug_id(m->text_id, 16, debug_id);
+            telemetry__json_key(j, "debug_id"); telemetry__json_string(j, debug_id);
         }
         telemetry__json_object_end(j);
     }
@@ -4354,16 +4707,13 @@ TELEMETRY__INTERNAL void telemetry__json_debug_meta(telemetry__json *j, const te
 typedef struct telemetry__elf_image {
     uint64_t start, size;
     char path[512];
-    char code_id[129];
+    char code_id[129], debug_id[37];
 } telemetry__elf_image;
 
-TELEMETRY__INTERNAL int telemetry__fread_at(FILE *f, uint64_t off, void *buf, size_t len) {
-    return fseek(f, (long)off, SEEK_SET) == 0 && fread(buf, 1, len, f) == len ? 0 : -1;
-}
-
-/* The function containing vaddr in the ELF file at path, if its build id is code_id (64-bit ELF
-   of this machine's byte order). 1 and name/symbol address when found. */
-TELEMETRY__INTERNAL int telemetry__elf_symbol(const char *path, const char *code_id, uint64_t offset_in_image,
+/* The function containing vaddr in the ELF file at path, if it is the same file: its build id is
+   code_id, or it has none and its .text hash gives debug_id (64-bit ELF of this machine's byte
+   order). 1 and name/symbol address when found. */
+TELEMETRY__INTERNAL int telemetry__elf_symbol(const char *path, const char *code_id, const char *debug_id, uint64_t offset_in_image,
                                              char *name, size_t cap, uint64_t *sym_offset) {
     FILE *f = telemetry__fopen_read(path);
     Elf64_Ehdr eh;
@@ -4371,7 +4721,7 @@ TELEMETRY__INTERNAL int telemetry__elf_symbol(const char *path, const char *code
     Elf64_Shdr sh, strsh;
     uint64_t min_vaddr = UINT64_MAX, vaddr, best_value = 0;
     char hexid[129];
-    int i, found = 0, id_ok = 0, pass;
+    int i, found = 0, id_ok = 0, has_id = 0, pass;
     if (!f) return 0;
     if (telemetry__fread_at(f, 0, &eh, sizeof eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
         eh.e_phentsize != sizeof ph || eh.e_shentsize != sizeof sh) { fclose(f); return 0; }
@@ -4391,10 +4741,19 @@ TELEMETRY__INTERNAL int telemetry__elf_symbol(const char *path, const char *code
                 if (type == 3 && nsz == 4 && memcmp(note + pos + 12, "GNU", 4) == 0) {
                     telemetry__hex(note + desc, dsz, hexid);
                     id_ok = strcmp(hexid, code_id) == 0;
+                    has_id = 1;
                     break;
                 }
                 pos = desc + ((dsz + align - 1) & ~(align - 1));
             }
+        }
+    }
+    if (!has_id && !code_id[0] && debug_id[0]) {         /* no build id: the .text hash */
+        unsigned char text[16];
+        char dbg[37];
+        if (telemetry__text_id(path, text) == 0) {
+            telemetry__debug_id(text, 16, dbg);
+            id_ok = strcmp(dbg, debug_id) == 0;
         }
     }
     if (!id_ok || min_vaddr == UINT64_MAX) { fclose(f); return 0; }   /* changed or not ours */
@@ -4483,9 +4842,12 @@ TELEMETRY__INTERNAL int telemetry__symbolicate_file(const char *path, size_t *ne
             telemetry__buf_puts(&pb, field + 1);
             if (pb.failed) im->path[0] = 0;
         } else telemetry__copy(im->path, sizeof im->path, field);
-        im->code_id[0] = 0;
-        if (strncmp(q, ",\"code_id\":", 11) == 0 && telemetry__json_field(q, events_end, "code_id", field, sizeof field))
+        im->code_id[0] = im->debug_id[0] = 0;
+        if (strncmp(q, ",\"code_id\":", 11) == 0 && (q = telemetry__json_field(q, events_end, "code_id", field, sizeof field)) != NULL)
             telemetry__copy(im->code_id, sizeof im->code_id, field);
+        if (q && strncmp(q, ",\"debug_id\":", 12) == 0 && (q = telemetry__json_field(q, events_end, "debug_id", field, sizeof field)) != NULL)
+            telemetry__copy(im->debug_id, sizeof im->debug_id, field);
+        if (!q) break;
         nimg++;
         p = (char *)q;
     }
@@ -4500,9 +4862,12 @@ TELEMETRY__INTERNAL int telemetry__symbolicate_file(const char *path, size_t *ne
         if (!f || f >= events_end || !close || close[1] != '}') { telemetry__buf_append(&ev, p, (size_t)(events_end - p)); break; }
         telemetry__buf_append(&ev, p, (size_t)(close + 1 - p));
         addr = strtoull(f + 21, NULL, 16);
+        /* every frame but the crashing one (the last) is a return address: the call is the byte
+           before it, and after a noreturn call the return address is already the next function */
+        if (close[2] != ']' && addr > 0) addr--;
         for (i = 0; i < nimg; i++) {
-            if (!img[i].code_id[0] || addr < img[i].start || addr >= img[i].start + img[i].size) continue;
-            if (telemetry__elf_symbol(img[i].path, img[i].code_id, addr - img[i].start, fname, sizeof fname, &sym)) {
+            if ((!img[i].code_id[0] && !img[i].debug_id[0]) || addr < img[i].start || addr >= img[i].start + img[i].size) continue;
+            if (telemetry__elf_symbol(img[i].path, img[i].code_id, img[i].debug_id, addr - img[i].start, fname, sizeof fname, &sym)) {
                 telemetry__json j;
                 telemetry__buf_puts(&ev, ",\"function\":");
                 telemetry__json_init(&j, &ev);
@@ -4541,6 +4906,7 @@ TELEMETRY__INTERNAL int telemetry__symbolicate_file(const char *path, size_t *ne
 #  define TELEMETRY_MAX_BREADCRUMBS 100
 #endif
 #define TELEMETRY__MESSAGE_MAX 8192       /* Sentry's limit for logentry.formatted */
+#define TELEMETRY__EXCEPTION_TYPE_MAX 256 /* relay cuts exception.type there */
 
 typedef struct telemetry__crumb {
     int64_t time_ms;
@@ -4552,6 +4918,7 @@ typedef struct telemetry__scope {
     char tag_key[TELEMETRY_MAX_TAGS][33];
     char tag_value[TELEMETRY_MAX_TAGS][201];
     int tag_count;
+    unsigned tag_gen;                 /* changes with every tag change (the events' fixed fields) */
     telemetry__crumb crumbs[TELEMETRY_MAX_BREADCRUMBS];
     int crumb_next, crumb_count;
 } telemetry__scope;
@@ -4560,27 +4927,33 @@ TELEMETRY__DEF telemetry__scope telemetry__sc;
 
 static const char *const telemetry__level_names[] = { "debug", "info", "warning", "error", "fatal" };
 
-/* The fields every event carries. Leaves the event object open for the caller's fields. */
-TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
-    char ts[32], started[32];
-    const telemetry__osinfo *os = &telemetry__st.os;
-    int i;
+/* The sdk object of events and envelope headers: the same bytes in every one. */
+#define TELEMETRY__SDK_JSON "{\"name\":\"" TELEMETRY_SDK_NAME "\",\"version\":\"" TELEMETRY_VERSION_STRING "\"}"
+
+/* The first fields of an event, the ones that change with every event. Opens the event object. */
+TELEMETRY__INTERNAL void telemetry__event_head(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
+    char ts[32];
     telemetry__format_time(now, ts);
-    telemetry__format_time(telemetry__st.started_ms, started);
+    telemetry__buf_presize(j->out, 1024);       /* the usual event without its message: one piece */
     telemetry__json_object_begin(j);
     telemetry__json_key(j, "event_id"); telemetry__json_string(j, event_id);
     telemetry__json_key(j, "timestamp"); telemetry__json_string(j, ts);
     telemetry__json_key(j, "platform"); telemetry__json_string(j, "native");
     telemetry__json_key(j, "level"); telemetry__json_string(j, telemetry__level_names[(int)level % 5]);
+}
+
+/* The fields that stay the same from one event to the next (logger through contexts, and the
+   tags), written into the open event object. */
+TELEMETRY__INTERNAL void telemetry__event_fixed_fields(telemetry__json *j) {
+    char started[32];
+    const telemetry__osinfo *os = &telemetry__st.os;
+    int i;
+    telemetry__format_time(telemetry__st.started_ms, started);
     telemetry__json_key(j, "logger"); telemetry__json_string(j, telemetry__st.app_name);
     telemetry__json_key(j, "release"); telemetry__json_string(j, telemetry__st.release);
     telemetry__json_key(j, "environment"); telemetry__json_string(j, telemetry__st.environment);
     if (telemetry__st.dist) { telemetry__json_key(j, "dist"); telemetry__json_string(j, telemetry__st.dist); }
-    telemetry__json_key(j, "sdk");
-    telemetry__json_object_begin(j);
-    telemetry__json_key(j, "name"); telemetry__json_string(j, TELEMETRY_SDK_NAME);
-    telemetry__json_key(j, "version"); telemetry__json_string(j, TELEMETRY_VERSION_STRING);
-    telemetry__json_object_end(j);
+    telemetry__json_key(j, "sdk"); telemetry__json_raw(j, TELEMETRY__SDK_JSON, sizeof TELEMETRY__SDK_JSON - 1);
     telemetry__json_key(j, "user");
     telemetry__json_object_begin(j);
     telemetry__json_key(j, "id"); telemetry__json_string(j, telemetry__st.install_id);
@@ -4590,7 +4963,10 @@ TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *
     telemetry__json_key(j, "os");
     telemetry__json_object_begin(j);
     telemetry__json_key(j, "name"); telemetry__json_string(j, telemetry__os_display_name());
-    if (os->distro_version[0]) { telemetry__json_key(j, "version"); telemetry__json_string(j, os->distro_version); }
+    /* Sentry's os.version is the kernel's release on Linux ("Linux 6.1.0-18-amd64" in its os
+       tag, as relay and sentry-native have it); the distribution's version has its own place */
+    if (!strcmp(telemetry__os_name(), "linux")) { telemetry__json_key(j, "version"); telemetry__json_string(j, os->kernel); }
+    else if (os->distro_version[0]) { telemetry__json_key(j, "version"); telemetry__json_string(j, os->distro_version); }
     telemetry__json_key(j, "kernel_version"); telemetry__json_string(j, os->kernel);
     if (os->distro_id[0]) {
         telemetry__json_key(j, "distribution");
@@ -4621,25 +4997,84 @@ TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *
         }
         telemetry__json_object_end(j);
     }
-    if (telemetry__sc.crumb_count) {
-        int start = (telemetry__sc.crumb_next - telemetry__sc.crumb_count + TELEMETRY_MAX_BREADCRUMBS) % TELEMETRY_MAX_BREADCRUMBS;
-        telemetry__json_key(j, "breadcrumbs");
+}
+
+/* The breadcrumbs, oldest first, into the open event object. */
+TELEMETRY__INTERNAL void telemetry__event_crumbs(telemetry__json *j) {
+    int i, start;
+    if (!telemetry__sc.crumb_count) return;
+    start = (telemetry__sc.crumb_next - telemetry__sc.crumb_count + TELEMETRY_MAX_BREADCRUMBS) % TELEMETRY_MAX_BREADCRUMBS;
+    telemetry__json_key(j, "breadcrumbs");
+    telemetry__json_object_begin(j);
+    telemetry__json_key(j, "values");
+    telemetry__json_array_begin(j);
+    for (i = 0; i < telemetry__sc.crumb_count; i++) {
+        const telemetry__crumb *c = &telemetry__sc.crumbs[(start + i) % TELEMETRY_MAX_BREADCRUMBS];
+        char cts[32];
+        telemetry__format_time(c->time_ms, cts);
         telemetry__json_object_begin(j);
-        telemetry__json_key(j, "values");
-        telemetry__json_array_begin(j);
-        for (i = 0; i < telemetry__sc.crumb_count; i++) {
-            const telemetry__crumb *c = &telemetry__sc.crumbs[(start + i) % TELEMETRY_MAX_BREADCRUMBS];
-            char cts[32];
-            telemetry__format_time(c->time_ms, cts);
-            telemetry__json_object_begin(j);
-            telemetry__json_key(j, "timestamp"); telemetry__json_string(j, cts);
-            telemetry__json_key(j, "category"); telemetry__json_string(j, c->category);
-            telemetry__json_key(j, "message"); telemetry__json_string(j, c->message);
-            telemetry__json_object_end(j);
-        }
-        telemetry__json_array_end(j);
+        telemetry__json_key(j, "timestamp"); telemetry__json_string(j, cts);
+        telemetry__json_key(j, "category"); telemetry__json_string(j, c->category);
+        telemetry__json_key(j, "message"); telemetry__json_string(j, c->message);
         telemetry__json_object_end(j);
     }
+    telemetry__json_array_end(j);
+    telemetry__json_object_end(j);
+}
+
+/* The fields every event carries. Leaves the event object open for the caller's fields.
+   Signal-safe into a fixed buffer (the crash handler): encodes everything, keeps nothing. */
+TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
+    telemetry__event_head(j, event_id, level, now);
+    telemetry__event_fixed_fields(j);
+    telemetry__event_crumbs(j);
+}
+
+/* The fixed fields encoded once, as they follow the head (",\"logger\":...,\"contexts\":{...}"),
+   and what they were made from that can change: the user and the tags' generation. The release,
+   environment and contexts change only with a new telemetry_init, which starts a new copy. */
+typedef struct telemetry__event_fixed {
+    telemetry__buf scratch;                /* where the caller's thread encodes each event */
+    telemetry__buf bytes;
+    char user[33];
+    unsigned tag_gen;
+    int ok;
+} telemetry__event_fixed;
+
+TELEMETRY__DEF telemetry__event_fixed telemetry__evf;
+
+/* The fixed fields' bytes, made again when the user or a tag changed; NULL when out of memory.
+   Library lock held. */
+TELEMETRY__INTERNAL const telemetry__buf *telemetry__event_fixed_bytes(void) {
+    telemetry__event_fixed *f = &telemetry__evf;
+    telemetry__json j;
+    if (f->ok && f->tag_gen == telemetry__sc.tag_gen && strcmp(f->user, telemetry__st.install_id) == 0) return &f->bytes;
+    f->ok = 0;
+    f->bytes.len = 0;
+    f->bytes.failed = 0;
+    telemetry__json_init(&j, &f->bytes);
+    j.depth = 1; j.is_object[1] = 1; j.count[1] = 1;      /* inside the event, after the head */
+    telemetry__event_fixed_fields(&j);
+    if (f->bytes.failed || j.error || j.depth != 1) return NULL;
+    telemetry__copy(f->user, sizeof f->user, telemetry__st.install_id);
+    f->tag_gen = telemetry__sc.tag_gen;
+    f->ok = 1;
+    return &f->bytes;
+}
+TELEMETRY__INTERNAL void telemetry__event_fixed_free(void) {
+    telemetry__buf_free(&telemetry__evf.scratch);
+    telemetry__buf_free(&telemetry__evf.bytes);
+    memset(&telemetry__evf, 0, sizeof telemetry__evf);
+}
+
+/* telemetry__event_begin for the caller's thread: the fixed fields copied from their encoding.
+   The same bytes. Library lock held. */
+TELEMETRY__INTERNAL void telemetry__event_begin_cached(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
+    const telemetry__buf *fixed = telemetry__event_fixed_bytes();
+    telemetry__event_head(j, event_id, level, now);
+    if (fixed) telemetry__buf_append(j->out, fixed->data, fixed->len);
+    else telemetry__event_fixed_fields(j);
+    telemetry__event_crumbs(j);
 }
 
 /* The envelope header line (protocols.md 2.2): event_id when it carries an event, sent_at when
@@ -4647,15 +5082,12 @@ TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *
    Signal-safe into a fixed buffer: the crash handler writes its header with it. */
 TELEMETRY__INTERNAL int telemetry__envelope_header(telemetry__buf *out, const char *event_id, const char *sent_at) {
     telemetry__json j;
+    telemetry__buf_presize(out, 128 + sizeof TELEMETRY__SDK_JSON);    /* the usual header: one piece */
     telemetry__json_init(&j, out);
     telemetry__json_object_begin(&j);
     if (event_id) { telemetry__json_key(&j, "event_id"); telemetry__json_string(&j, event_id); }
     if (sent_at) { telemetry__json_key(&j, "sent_at"); telemetry__json_string(&j, sent_at); }
-    telemetry__json_key(&j, "sdk");
-    telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "name"); telemetry__json_string(&j, TELEMETRY_SDK_NAME);
-    telemetry__json_key(&j, "version"); telemetry__json_string(&j, TELEMETRY_VERSION_STRING);
-    telemetry__json_object_end(&j);
+    telemetry__json_key(&j, "sdk"); telemetry__json_raw(&j, TELEMETRY__SDK_JSON, sizeof TELEMETRY__SDK_JSON - 1);
     telemetry__json_object_end(&j);
     return telemetry__json_finish(&j);
 }
@@ -4666,6 +5098,7 @@ TELEMETRY__INTERNAL int telemetry__envelope_begin(telemetry__buf *out, const cha
 }
 /* One item: "\n", its header with an explicit length, the payload, and a closing "\n". */
 TELEMETRY__INTERNAL int telemetry__envelope_item(telemetry__buf *out, const char *item_type, const char *payload, size_t len) {
+    telemetry__buf_presize(out, len + strlen(item_type) + 48);         /* grown once, if at all */
     telemetry__buf_puts(out, "\n{\"type\":\"");
     telemetry__buf_puts(out, item_type);
     telemetry__buf_puts(out, "\",\"length\":");
@@ -4917,6 +5350,7 @@ typedef struct telemetry__outbox {
     size_t memory_cap, disk_cap;
     int debug, client_reports;
     char ratelimit_path[1100];
+    char tls_session_path[1100];     /* >>tls keeps sessions there across runs ("" : not kept) */
     char sent_log_path[1100];   /* "<state>/sent.log", "" for no log (>>sentlog) */
     size_t sent_log_cap;
     /* the queue, guarded by lock */
@@ -5294,6 +5728,7 @@ TELEMETRY__INTERNAL int telemetry__outbox_client(telemetry__outbox *ob) {
     tc.ca_file = ob->ca_file; tc.ca_pem = ob->ca_pem; tc.io = ob->io;
     tc.entropy_fn = ob->entropy_fn; tc.clock_fn = ob->clock_fn;
     tc.platform_user_data = ob->platform_user_data; tc.use_proxy_env = 1;
+    tc.tls_session_file = ob->tls_session_path[0] ? ob->tls_session_path : NULL;
 #if !defined(TELEMETRY_NO_THREADS)
     tc.cancel = &ob->stop;
 #endif
@@ -5603,11 +6038,25 @@ TELEMETRY__INTERNAL void telemetry__outbox_worker(telemetry__outbox *ob) {
 #  if defined(_WIN32)
 TELEMETRY__INTERNAL DWORD WINAPI telemetry__worker_main(LPVOID arg) { telemetry__outbox_worker((telemetry__outbox *)arg); return 0; }
 #  else
+/* The library's own thread: its faults are the library's (or its callbacks'), never a probe
+   the program handles, so the crash handler records them before the program's handler runs. */
+TELEMETRY__DEF pthread_t telemetry__worker_thread;
+TELEMETRY__DEF volatile int telemetry__worker_running;
+TELEMETRY__INTERNAL int telemetry__on_library_thread(void) {
+    return telemetry__worker_running && pthread_equal(pthread_self(), telemetry__worker_thread);
+}
 TELEMETRY__INTERNAL void *telemetry__worker_main(void *arg) {
     sigset_t all;
     sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);     /* the host's signals go to the host's threads */
+    /* the host's signals go to the host's threads; a fault here is still delivered here, to the
+       crash handler and the program's own handler (blocked, the kernel would kill the process) */
+    sigdelset(&all, SIGSEGV); sigdelset(&all, SIGBUS); sigdelset(&all, SIGILL); sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGTRAP); sigdelset(&all, SIGABRT);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    telemetry__worker_thread = pthread_self();
+    telemetry__worker_running = 1;
     telemetry__outbox_worker((telemetry__outbox *)arg);
+    telemetry__worker_running = 0;
     return NULL;
 }
 #  endif
@@ -5704,6 +6153,7 @@ TELEMETRY__INTERNAL int telemetry__queue_envelope(const char *event_id, const te
     telemetry__buf env, item;
     int rc = 0;
     telemetry__buf_init(&env);
+    telemetry__buf_presize(&env, (event ? event->len : 0) + 512);      /* allocated once */
     rc = telemetry__envelope_header(&env, event_id, NULL);
     if (rc == 0 && event) rc = telemetry__envelope_item(&env, "event", event->data, event->len);
     if (rc == 0 && session) {
@@ -5832,6 +6282,7 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(const telemetry_config *c) {
     if (telemetry__st.state_dir[0]) {
         snprintf(ob->dir, sizeof ob->dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
         telemetry__state_path("ratelimits", ob->ratelimit_path, sizeof ob->ratelimit_path);
+        telemetry__state_path("tls_sessions", ob->tls_session_path, sizeof ob->tls_session_path);
         telemetry__state_path("session", ob->session_path, sizeof ob->session_path);
         if (c->sent_log_bytes != (size_t)TELEMETRY_NO_WAIT) {
             telemetry__state_path("sent.log", ob->sent_log_path, sizeof ob->sent_log_path);
@@ -5981,8 +6432,10 @@ extern "C"
 int sigaltstack(const stack_t *ss, stack_t *old);
 #  endif
 #  if !defined(SS_DISABLE) && defined(__linux__)
+#    define SS_ONSTACK 1
 #    define SS_DISABLE 2
 #  endif
+#  include <setjmp.h>
 #  if defined(__linux__)
 #    include <sys/syscall.h>
 #    if defined(__GLIBC__) && !defined(__USE_MISC)
@@ -6009,21 +6462,42 @@ long syscall(long number, ...);
 static const int telemetry__crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP };
 #  define TELEMETRY__NSIG ((int)(sizeof telemetry__crash_signals / sizeof telemetry__crash_signals[0]))
 
+/* Where a program's handler that returned sent the fault back: per thread (tid % 16). */
+#  define TELEMETRY__CHAIN_SLOTS 16
+typedef struct telemetry__chain_slot {
+    volatile long tid;
+    int sig, repeats;
+    uintptr_t addr;
+    uint64_t context;                           /* hash of the registers at the fault */
+    int64_t returned_ns;                        /* when the program's handler returned into it; 0: it did not */
+    volatile uintptr_t depth;                   /* while the program's handler runs: an address in our frame */
+} telemetry__chain_slot;
+
 typedef struct telemetry__crash_state {
     int installed;
     struct sigaction previous[TELEMETRY__NSIG];
     char *event_mem, *session_mem;              /* the handler's buffers, made at install */
-    telemetry__module *modules;                 /* every loaded module, with its build id */
-    int module_count;
+    telemetry__module *modules[2];              /* every loaded module with its build id: two lists, */
+    int module_count[2];                        /* one the handler may be reading, one being refreshed */
+    volatile int module_set;                    /* the list the handler reads */
+    unsigned long long module_adds;             /* dl_iterate_phdr's load count when it was made */
+    telemetry__module *used;                    /* scratch: the images the crashing frames fall in */
+    telemetry__stack stack;                     /* scratch: the crashing stack and the session as it */
+    telemetry__session session;                 /* ends (they keep the handler's frame small) */
+    sigset_t catchable, pending;                /* scratch: the faults caught while recording */
     void *altstack;
     char event_id[33];                          /* made in advance: no randomness in the handler */
     char state_dir[1100];
     char outbox_dir[1100];
     char session_path[1100];
     char file_tmp[1300], file_final[1300];
-    volatile sig_atomic_t entered;              /* a handler is running (this or another thread) */
+    int entered;                                /* a handler is recording (atomic: one thread records) */
     volatile long owner;                        /* the thread recording (Linux thread id) */
     volatile sig_atomic_t done;
+    volatile long guard_tid;                    /* the recording thread, while a fault in it is caught */
+    volatile int walking;                       /* the fault to catch is in the stack walk */
+    sigjmp_buf record_jmp, walk_jmp;
+    telemetry__chain_slot chain[TELEMETRY__CHAIN_SLOTS];
     /* C++: an uncaught exception, named by the terminate hook before the event is written */
     int exc_set;
     char exc_type[256];
@@ -6035,6 +6509,19 @@ typedef struct telemetry__crash_state {
 TELEMETRY__DEF telemetry__crash_state telemetry__cr;
 /* Set while the handler runs; tests interpose malloc and fail when it is called then. */
 TELEMETRY__DEF volatile sig_atomic_t telemetry__in_crash_handler = 0;
+
+#  if defined(__GNUC__) || defined(__clang__)
+#    define TELEMETRY__NOINLINE __attribute__((noinline))   /* one path's locals off the others' frames */
+#  else
+#    define TELEMETRY__NOINLINE
+#  endif
+#  if defined(TELEMETRY_NO_THREADS)
+#    define TELEMETRY__SIGMASK sigprocmask
+TELEMETRY__INTERNAL int telemetry__on_library_thread(void) { return 0; }
+#  else
+#    define TELEMETRY__SIGMASK pthread_sigmask
+#  endif
+#  define TELEMETRY__CRASH_REFRESH_MODULES() telemetry__crash_refresh_modules()
 
 typedef struct telemetry__signal_text { int number; const char *name, *value; } telemetry__signal_text;
 /* Names as sentry-native writes them, so issues group the same way. */
@@ -6076,17 +6563,39 @@ TELEMETRY__INTERNAL _Unwind_Reason_Code telemetry__crash_step(struct _Unwind_Con
 }
 #  endif
 
-TELEMETRY__INTERNAL void telemetry__crash_stack(telemetry__stack *st) {
+/* The fault signals the recording thread may take while it records (a fault then jumps back):
+   not one already pending, which the program's own handler raised to end the process after us.
+   In the state, not on the stack: sigset_t is 128 bytes on glibc. */
+TELEMETRY__INTERNAL void telemetry__crash_catchable(void) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    sigemptyset(&cr->catchable);
+    if (sigpending(&cr->pending) != 0) return;
+    if (!sigismember(&cr->pending, SIGSEGV)) sigaddset(&cr->catchable, SIGSEGV);
+    if (!sigismember(&cr->pending, SIGBUS)) sigaddset(&cr->catchable, SIGBUS);
+    if (!sigismember(&cr->pending, SIGILL)) sigaddset(&cr->catchable, SIGILL);
+    if (!sigismember(&cr->pending, SIGFPE)) sigaddset(&cr->catchable, SIGFPE);
+}
+
+TELEMETRY__INTERNAL TELEMETRY__NOINLINE void telemetry__crash_stack(telemetry__stack *st) {
     st->count = 0;
 #  if defined(TELEMETRY__HAVE_UNWIND)
     {
-        telemetry__crash_unwind u;
+        telemetry__crash_state *cr = &telemetry__cr;
+        static telemetry__crash_unwind u;     /* only the recording thread is here */
         memset(&u, 0, sizeof u);
         u.st = st;
-        _Unwind_Backtrace(telemetry__crash_step, &u);
+        /* The walk reads the stack the faulting code left, which may be wild (a corrupt stack
+           pointer, a smashed frame). A fault while walking comes back here with the frames
+           found so far (telemetry__crash_handler jumps back), instead of killing the process
+           with another signal. */
+        if (sigsetjmp(cr->walk_jmp, 1) == 0) {   /* the jump unblocks the faults again */
+            cr->walking = 1;
+            _Unwind_Backtrace(telemetry__crash_step, &u);
+        }
+        cr->walking = 0;
         if (!u.found) {                      /* no signal frame seen: keep what was walked, minus us */
             int i;
-            for (i = 2; i < u.handler_frames && i < 8 && st->count < TELEMETRY_MAX_FRAMES; i++) st->addr[st->count++] = u.first[i];
+            for (i = 3; i < u.handler_frames && i < 8 && st->count < TELEMETRY_MAX_FRAMES; i++) st->addr[st->count++] = u.first[i];
         }
     }
 #  endif
@@ -6102,19 +6611,22 @@ TELEMETRY__INTERNAL int telemetry__write_all(int fd, const char *p, size_t len) 
     return 0;
 }
 
-/* Builds the crash envelope and writes it into the outbox folder. Signal context. */
+/* Builds the crash envelope from the walked stack and writes it into the outbox folder. Signal
+   context; its frame is small (the module list and the copies it needs are made at install), so
+   it fits on a program's own SIGSTKSZ alternate stack. */
 TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
     telemetry__crash_state *cr = &telemetry__cr;
     telemetry__buf ev, se;
     telemetry__json j;
-    telemetry__stack st;
-    telemetry__module used[TELEMETRY_MAX_FRAMES];
-    telemetry__session session;
+    telemetry__stack *st = &cr->stack;
+    telemetry__session *session = &cr->session;
+    const telemetry__module *modules = cr->modules[cr->module_set];
     struct timespec ts;
     const char *name = "SIGNAL", *value = "Signal", *code_name;
     char addr[24], hdr[200], item[80], value_text[96];
     int64_t now;
-    int i, m, nused = 0, fd;
+    int i, m, nused = 0, fd, module_count = cr->module_count[cr->module_set];
+    int sent = info->si_code <= 0;                   /* kill, raise, abort: si_addr is the sender's pid and uid */
     long tid = 0;
     clock_gettime(CLOCK_REALTIME, &ts);
     now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -6123,30 +6635,31 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
 #  if defined(__linux__)
     tid = (long)syscall(SYS_gettid);
 #  endif
-    telemetry__crash_stack(&st);
-    for (i = 0; i < st.count; i++) {                 /* the images the frames fall in */
-        for (m = 0; m < cr->module_count; m++) {
-            const telemetry__module *mod = &cr->modules[m];
+    for (i = 0; i < st->count; i++) {                 /* the images the frames fall in */
+        for (m = 0; m < module_count; m++) {
+            const telemetry__module *mod = &modules[m];
             int seen = 0, u2;
-            if (st.addr[i] < mod->start || st.addr[i] >= mod->end) continue;
-            for (u2 = 0; u2 < nused; u2++) if (used[u2].start == mod->start) seen = 1;
-            if (!seen && nused < TELEMETRY_MAX_FRAMES) used[nused++] = *mod;
+            if (st->addr[i] < mod->start || st->addr[i] >= mod->end) continue;
+            for (u2 = 0; u2 < nused; u2++) if (cr->used[u2].start == mod->start) seen = 1;
+            if (!seen && nused < TELEMETRY_MAX_FRAMES) cr->used[nused++] = *mod;
             break;
         }
     }
-    /* "Segfault at 0x0" */
+    /* "Segfault at 0x0"; a signal another process (or the program) sent has no fault address */
     {
         telemetry__buf vb;
         telemetry__buf_init_fixed(&vb, value_text, sizeof value_text);
         telemetry__buf_puts(&vb, value);
-        if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) {
+        if (sent && sig != SIGABRT) telemetry__buf_puts(&vb, ", sent by a process");
+        else if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) {
             telemetry__buf_puts(&vb, " at ");
             telemetry__buf_put_hex(&vb, (uint64_t)(uintptr_t)info->si_addr);
         }
         telemetry__buf_init_fixed(&vb, addr, sizeof addr);
         telemetry__buf_put_hex(&vb, (uint64_t)(uintptr_t)info->si_addr);
     }
-    code_name = telemetry__signal_code_name(sig, info->si_code);
+    code_name = !sent ? telemetry__signal_code_name(sig, info->si_code) : info->si_code == SI_USER ? "SI_USER" :
+                info->si_code == SI_QUEUE ? "SI_QUEUE" : NULL;
     if (cr->exc_set) name = cr->exc_type;            /* C++: the exception names the event */
     /* the event */
     telemetry__buf_init_fixed(&ev, cr->event_mem, TELEMETRY_CRASH_BUFFER);
@@ -6165,10 +6678,12 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
     telemetry__json_key(&j, "type"); telemetry__json_string(&j, cr->exc_set ? "cxx_terminate" : "signalhandler");
     telemetry__json_key(&j, "handled"); telemetry__json_bool(&j, 0);
     telemetry__json_key(&j, "synthetic"); telemetry__json_bool(&j, cr->exc_set ? 0 : 1);
-    telemetry__json_key(&j, "data");
-    telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "fault_address"); telemetry__json_string(&j, addr);
-    telemetry__json_object_end(&j);
+    if (!sent) {
+        telemetry__json_key(&j, "data");
+        telemetry__json_object_begin(&j);
+        telemetry__json_key(&j, "fault_address"); telemetry__json_string(&j, addr);
+        telemetry__json_object_end(&j);
+    }
     telemetry__json_key(&j, "meta");
     telemetry__json_object_begin(&j);
     telemetry__json_key(&j, "signal");
@@ -6181,7 +6696,7 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
     telemetry__json_object_end(&j);
     telemetry__json_object_end(&j);
     /* the first frame is the faulting instruction, the others return addresses: "auto" */
-    if (st.count) telemetry__json_stacktrace(&j, &st, "auto");
+    if (st->count) telemetry__json_stacktrace(&j, st, "auto");
     telemetry__json_object_end(&j);
     telemetry__json_array_end(&j);
     telemetry__json_object_end(&j);
@@ -6199,17 +6714,17 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
         telemetry__json_array_end(&j);
         telemetry__json_object_end(&j);
     }
-    telemetry__json_debug_meta(&j, used, nused);
+    telemetry__json_debug_meta(&j, cr->used, nused);
     telemetry__json_object_end(&j);
     if (telemetry__json_finish(&j) != 0) return;     /* never a cut event */
     /* the session ends here */
-    session = telemetry__st.session;
+    *session = telemetry__st.session;
     telemetry__buf_init_fixed(&se, cr->session_mem, 4096);
     if (telemetry__st.has_session || telemetry__st.session_prefilled) {   /* a crash is work: the run's session ends crashed */
-        session.errors++;
-        session.updated_ms = now;
-        memcpy(session.status, "crashed", 8);
-        if (telemetry__session_json(&se, &session) != 0) se.len = 0;
+        session->errors++;
+        session->updated_ms = now;
+        memcpy(session->status, "crashed", 8);
+        if (telemetry__session_json(&se, session) != 0) se.len = 0;
     }
     /* the envelope, as the outbox stores it: a meta line, then the header without sent_at */
     {
@@ -6241,39 +6756,167 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
     if (rename(cr->file_tmp, cr->file_final) == 0 && cr->session_path[0]) unlink(cr->session_path);   /* its end is told */
 }
 
+TELEMETRY__INTERNAL int telemetry__crash_index(int sig) {
+    int i;
+    for (i = 0; i < TELEMETRY__NSIG; i++) if (telemetry__crash_signals[i] == sig) return i;
+    return 0;
+}
+
+/* The program's own handler that was there before ours (not the default, not ignore). */
+TELEMETRY__INTERNAL int telemetry__crash_has_program_handler(const struct sigaction *prev) {
+    if (prev->sa_flags & SA_RESETHAND) return 0;     /* a one-shot handler: we report, then it runs */
+    if (prev->sa_flags & SA_SIGINFO) return prev->sa_sigaction != NULL;
+    return prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN;
+}
+
+/* FNV-1a over the registers the kernel saved: tells whether the program's handler moved the
+   program on (a JIT or a runtime that redirects the faulting code) or left it to retry. */
+TELEMETRY__INTERNAL uint64_t telemetry__context_hash(const void *uctx) {
+    const ucontext_t *uc = (const ucontext_t *)uctx;
+#  if defined(__APPLE__)
+    const unsigned char *p = (const unsigned char *)uc->uc_mcontext;
+    size_t n = sizeof *uc->uc_mcontext, i;
+#  else
+    const unsigned char *p = (const unsigned char *)&uc->uc_mcontext;
+    size_t n = sizeof uc->uc_mcontext, i;
+#  endif
+    uint64_t h = 14695981039346656037ULL;
+    if (!uc) return 0;
+    for (i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+TELEMETRY__INTERNAL int64_t telemetry__crash_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+TELEMETRY__INTERNAL void telemetry__crash_handler(int sig, siginfo_t *info, void *uctx);
+
+/* A program that installed its handler before ours gets the fault first: it may handle it
+   (siglongjmp out, fix the page, redirect the code), and then it is no crash. Returns 1 when it
+   is a crash after all: the handler raised the signal again, gave it another disposition and
+   returned into the fault, returned from an abort(), returned twice in a row into the same fault
+   with nothing changed, or faulted itself. 0: it was handled, return to the program. */
+TELEMETRY__INTERNAL TELEMETRY__NOINLINE int telemetry__crash_chain_first(int sig, siginfo_t *info, void *uctx, long self) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    const struct sigaction *prev = &cr->previous[telemetry__crash_index(sig)];
+    telemetry__chain_slot *s = &cr->chain[(unsigned long)self % TELEMETRY__CHAIN_SLOTS];
+    char here;
+    uintptr_t depth = (uintptr_t)&here;
+    int fault = info->si_code > 0 && sig != SIGABRT && sig != SIGTRAP;
+    uintptr_t addr = fault ? (uintptr_t)info->si_addr : 0;
+    uint64_t before = telemetry__context_hash(uctx);
+    int64_t now = telemetry__crash_monotonic_ns();
+    sigset_t pending, old;
+    struct sigaction current;
+    if (s->tid == self) {
+        if (s->depth && depth < s->depth) return 1;           /* a fault inside the program's handler */
+        if (fault && s->returned_ns && s->sig == sig && s->addr == addr && s->context == before &&
+            now - s->returned_ns < 100000000) {
+            if (++s->repeats >= 2) { s->tid = 0; return 1; }  /* it returns into the same fault: it cannot fix it */
+        } else s->repeats = 0;
+    } else s->repeats = 0;
+    s->tid = self; s->sig = sig; s->addr = addr; s->context = before; s->returned_ns = 0; s->depth = depth;
+    TELEMETRY__SIGMASK(SIG_BLOCK, &prev->sa_mask, &old);
+    if (prev->sa_flags & SA_SIGINFO) prev->sa_sigaction(sig, info, uctx);
+    else prev->sa_handler(sig);
+    TELEMETRY__SIGMASK(SIG_SETMASK, &old, NULL);
+    s->depth = 0;                                             /* it returned (a siglongjmp never comes here) */
+    if (sigpending(&pending) == 0 && sigismember(&pending, sig)) return 1;   /* raised again */
+    if (sig == SIGABRT) return 1;                             /* abort() ends the process when a handler returns */
+    if (!fault) return 0;                                     /* a sent signal the program chose to survive */
+    if (telemetry__context_hash(uctx) != before) { s->tid = 0; return 0; }   /* it moved the program on */
+    if (sigaction(sig, NULL, &current) == 0 && !((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == telemetry__crash_handler))
+        return 1;                                             /* the retried fault meets its new disposition */
+    s->returned_ns = telemetry__crash_monotonic_ns();
+    return 0;                                                 /* retry: fixed, or back here */
+}
+
+/* The one thread that records, the others wait for it, then end by the default action. */
+TELEMETRY__INTERNAL void telemetry__crash_wait_and_die(int sig, long self) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    int i;
+    for (i = 0; i < 200 && !cr->done && cr->owner != self; i++) {
+        struct timespec pause;
+        pause.tv_sec = 0; pause.tv_nsec = 10000000L;
+        nanosleep(&pause, NULL);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* The stack left below this frame when it runs on an alternate stack (a program's own may be
+   small): a fault past its end would not come back here, since the kernel then takes the
+   alternate stack as unused and puts the next signal frame at its top, over this one. */
+#  define TELEMETRY__CRASH_WALK_ROOM 3584u
+#  define TELEMETRY__CRASH_RECORD_ROOM 2048u
+TELEMETRY__INTERNAL size_t telemetry__crash_room(void) {
+    stack_t cur;
+    char here;
+    if (sigaltstack(NULL, &cur) != 0 || !(cur.ss_flags & SS_ONSTACK)) return (size_t)-1;   /* a thread's stack */
+    if ((uintptr_t)&here < (uintptr_t)cur.ss_sp || (uintptr_t)&here > (uintptr_t)cur.ss_sp + cur.ss_size) return 0;
+    return (size_t)((uintptr_t)&here - (uintptr_t)cur.ss_sp);
+}
+
+/* A fault while recording (a wild stack, a damaged library state) abandons the report, and the
+   process still ends by the original signal. */
+TELEMETRY__INTERNAL TELEMETRY__NOINLINE void telemetry__crash_record_guarded(int sig, siginfo_t *info, long self) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    volatile size_t room = telemetry__crash_room();
+    telemetry__crash_catchable();
+    cr->stack.count = 0;
+    if (sigsetjmp(cr->record_jmp, 0) == 0) {
+        cr->guard_tid = self;
+        TELEMETRY__SIGMASK(SIG_UNBLOCK, &cr->catchable, NULL);
+        /* first the walk: the unwinder's frames then sit on ours alone; each step only where
+           the stack has room for it (measured: the walk takes about 2.5 KiB, the rest 1.3) */
+        if (room >= TELEMETRY__CRASH_WALK_ROOM) telemetry__crash_stack(&cr->stack);
+        if (room >= TELEMETRY__CRASH_RECORD_ROOM) telemetry__crash_record(sig, info);
+    }
+    cr->guard_tid = 0;
+    TELEMETRY__SIGMASK(SIG_BLOCK, &cr->catchable, NULL);   /* the handler's return restores the rest */
+}
+
+/* The previous handlers back, where the program did not set its own meanwhile. */
+TELEMETRY__INTERNAL TELEMETRY__NOINLINE void telemetry__crash_restore(void) {
+    int i;
+    for (i = 0; i < TELEMETRY__NSIG; i++) {
+        struct sigaction current;
+        if (sigaction(telemetry__crash_signals[i], NULL, &current) == 0 && (current.sa_flags & SA_SIGINFO) &&
+            current.sa_sigaction == telemetry__crash_handler)
+            sigaction(telemetry__crash_signals[i], &telemetry__cr.previous[i], NULL);
+    }
+}
+
+/* The same signal once the handler is done: the process ends as it would have without it. */
 TELEMETRY__INTERNAL void telemetry__crash_handler(int sig, siginfo_t *info, void *uctx) {
     telemetry__crash_state *cr = &telemetry__cr;
-    int i, rethrow_by_raise;
+    int chained = 0;
     int saved_errno = errno;
     long self = 1;
-    (void)uctx;
 #  if defined(__linux__)
     self = (long)syscall(SYS_gettid);
 #  endif
-    if (cr->entered) {
-        /* a fault inside the handler (same thread): the default action at once; another thread
-           crashing meanwhile: wait a little for the first to finish, then the default action */
-        struct timespec pause;
-        for (i = 0; i < 200 && !cr->done && cr->owner != self; i++) {
-            pause.tv_sec = 0; pause.tv_nsec = 10000000L;
-            nanosleep(&pause, NULL);
-        }
-        signal(sig, SIG_DFL);
-        raise(sig);
-        return;
+    if (cr->guard_tid == self) siglongjmp(cr->walking ? cr->walk_jmp : cr->record_jmp, 1);   /* a fault while recording */
+    if (TELEMETRY__ATOMIC_LOAD(&cr->entered)) { telemetry__crash_wait_and_die(sig, self); return; }
+    if (!telemetry__on_library_thread() && telemetry__crash_has_program_handler(&cr->previous[telemetry__crash_index(sig)])) {
+        if (!telemetry__crash_chain_first(sig, info, uctx, self)) { errno = saved_errno; return; }
+        chained = 1;
     }
-    cr->entered = 1;
+    if (!TELEMETRY__ATOMIC_CAS_INT(&cr->entered, 0, 1)) { telemetry__crash_wait_and_die(sig, self); return; }
     cr->owner = self;
     telemetry__in_crash_handler = 1;
-    telemetry__crash_record(sig, info);
+    telemetry__crash_record_guarded(sig, info, self);
     telemetry__in_crash_handler = 0;
-    /* the previous handlers back, then the same signal: the process ends as it would have */
-    for (i = 0; i < TELEMETRY__NSIG; i++) sigaction(telemetry__crash_signals[i], &cr->previous[i], NULL);
+    telemetry__crash_restore();
     cr->done = 1;
-    rethrow_by_raise = info->si_code <= 0 || sig == SIGABRT || sig == SIGTRAP;   /* sent, not a fault */
     errno = saved_errno;
-    if (rethrow_by_raise) raise(sig);   /* pending until this handler returns, then delivered */
-    /* a hardware fault happens again when the instruction is retried, now with the old handler */
+    /* a sent signal is raised again: pending until this handler returns, then delivered; a
+       hardware fault happens again when the instruction is retried, now with the old handler;
+       after the program's own handler ran first, what it did (raise, return into abort) ends it */
+    if (!chained && (info->si_code <= 0 || sig == SIGABRT || sig == SIGTRAP)) raise(sig);
 }
 
 #  if defined(__cplusplus) && (defined(__cpp_exceptions) || defined(__EXCEPTIONS))
@@ -6285,11 +6928,10 @@ TELEMETRY__INTERNAL void telemetry__crash_handler(int sig, siginfo_t *info, void
 TELEMETRY__INTERNAL void telemetry__on_terminate() {
     telemetry__crash_state *cr = &telemetry__cr;
     std::exception_ptr ex = std::current_exception();
-    if (ex && cr->installed && !cr->entered) {
+    if (ex && cr->installed && TELEMETRY__ATOMIC_CAS_INT(&cr->entered, 0, 1)) {
         const char *type = NULL;
         siginfo_t info;
         int i;
-        cr->entered = 1;
         cr->exc_value[0] = 0;
         try {
             std::rethrow_exception(ex);
@@ -6316,6 +6958,7 @@ TELEMETRY__INTERNAL void telemetry__on_terminate() {
         memset(&info, 0, sizeof info);
         info.si_signo = SIGABRT;
         cr->owner = 1;
+        telemetry__crash_stack(&cr->stack);
         telemetry__crash_record(SIGABRT, &info);
         for (i = 0; i < TELEMETRY__NSIG; i++) sigaction(telemetry__crash_signals[i], &cr->previous[i], NULL);
         cr->done = 1;
@@ -6332,9 +6975,12 @@ TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
     size_t n;
     if (!cr->event_mem) cr->event_mem = (char *)telemetry__malloc(TELEMETRY_CRASH_BUFFER);
     if (!cr->session_mem) cr->session_mem = (char *)telemetry__malloc(4096);
-    if (!cr->modules) cr->modules = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY__CRASH_MODULES);
-    if (!cr->event_mem || !cr->session_mem || !cr->modules) return TELEMETRY_ERR_NO_MEMORY;
-    cr->module_count = telemetry__find_modules(NULL, cr->modules, TELEMETRY__CRASH_MODULES);
+    if (!cr->modules[cr->module_set])
+        cr->modules[cr->module_set] = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY__CRASH_MODULES);
+    if (!cr->used) cr->used = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY_MAX_FRAMES);
+    if (!cr->event_mem || !cr->session_mem || !cr->modules[cr->module_set] || !cr->used) return TELEMETRY_ERR_NO_MEMORY;
+    cr->module_adds = telemetry__module_adds();
+    cr->module_count[cr->module_set] = telemetry__find_modules(NULL, cr->modules[cr->module_set], TELEMETRY__CRASH_MODULES);
     if (telemetry__random_id(cr->event_id) != 0) return TELEMETRY_ERR_ENTROPY;
     snprintf(cr->outbox_dir, sizeof cr->outbox_dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
     telemetry__state_path("session", cr->session_path, sizeof cr->session_path);
@@ -6367,8 +7013,74 @@ TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
     return 0;
 }
 
+/* The first call of a function through the PLT runs the dynamic linker (lazy binding), which
+   needs several KiB of stack and may take a lock: every function only the handler calls is
+   called once now, and the unwinder finds and caches what it needs. Lock held. */
+TELEMETRY__INTERNAL void telemetry__crash_warm(void) {
+    static sigjmp_buf env;
+    static volatile int jumped;
+    sigset_t set;
+    struct timespec ts;
+#  if defined(TELEMETRY__HAVE_UNWIND)
+    static telemetry__stack st;
+    static telemetry__crash_unwind u;
+    memset(&u, 0, sizeof u);
+    u.st = &st;
+    _Unwind_Backtrace(telemetry__crash_step, &u);      /* _Unwind_GetIPInfo too */
+#  endif
+    sigemptyset(&set);
+    sigaddset(&set, SIGSEGV);
+    (void)sigismember(&set, SIGSEGV);
+    (void)sigpending(&set);
+    TELEMETRY__SIGMASK(SIG_BLOCK, NULL, &set);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_REALTIME, &ts);
+#  if defined(__linux__)
+    (void)syscall(SYS_gettid);
+#  endif
+    (void)getpid();
+#  if !defined(TELEMETRY_NO_THREADS)
+    (void)pthread_self();
+#  endif
+    jumped = 0;
+    if (sigsetjmp(env, 1) == 0 && !jumped) { jumped = 1; siglongjmp(env, 1); }
+    {   /* the file calls that write nothing even when they succeed (not rename, unlink and
+           mkdir: a run that does nothing makes none of them; they come last in the record, on
+           its frame alone) */
+        struct timespec zero;
+        int fd = open("", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) close(fd);
+        else close(-1);
+        if (write(-1, "", 0) < 0) {}
+        zero.tv_sec = 0; zero.tv_nsec = 0;
+        nanosleep(&zero, NULL);
+    }
+}
+
+/* The module list again when a library was loaded since it was made (dlopen after init): the
+   handler cannot walk the loader's list itself (that takes a lock). Called at every capture and
+   breadcrumb, so only a crash before any such call after a dlopen misses the new library. The
+   new list is made in the other buffer and then published. Lock held. */
+TELEMETRY__INTERNAL void telemetry__crash_refresh_modules(void) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    unsigned long long adds;
+    int next;
+    if (!cr->installed || TELEMETRY__ATOMIC_LOAD(&cr->entered)) return;
+    adds = telemetry__module_adds();
+    if (adds == cr->module_adds) return;
+    next = !cr->module_set;
+    if (!cr->modules[next]) {                         /* the second list: made when first needed */
+        cr->modules[next] = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY__CRASH_MODULES);
+        if (!cr->modules[next]) return;
+    }
+    cr->module_count[next] = telemetry__find_modules(NULL, cr->modules[next], TELEMETRY__CRASH_MODULES);
+    cr->module_adds = adds;
+    TELEMETRY__ATOMIC_STORE(&cr->module_set, next);
+}
+
 /* Installs the handlers on an alternate stack (so a stack overflow is caught too), keeping the
-   previous ones. Lock held. */
+   previous ones. The library's own 64 KiB alternate stack replaces a smaller one the program
+   set (a SIGSTKSZ one is common); a bigger one is kept. Lock held. */
 TELEMETRY__INTERNAL int telemetry__crash_install(void) {
     telemetry__crash_state *cr = &telemetry__cr;
     struct sigaction sa;
@@ -6376,25 +7088,24 @@ TELEMETRY__INTERNAL int telemetry__crash_install(void) {
     int i, rc;
     if (cr->installed) return 0;
     if ((rc = telemetry__crash_prepare()) != 0) return rc;
-#  if defined(TELEMETRY__HAVE_UNWIND)
-    {   /* the unwinder's first use finds and caches things: do that now, not in the handler */
-        telemetry__stack warm;
-        telemetry__capture_stack(&warm, 0);
-    }
-#  endif
+    telemetry__crash_warm();
     if (!cr->altstack) cr->altstack = telemetry__malloc(TELEMETRY__ALTSTACK_SIZE);
     if (cr->altstack) {
         stack_t old;
         memset(&ss, 0, sizeof ss);
         ss.ss_sp = cr->altstack;
         ss.ss_size = TELEMETRY__ALTSTACK_SIZE;
-        /* keep the program's own alternate stack if it has one */
-        if (sigaltstack(NULL, &old) == 0 && (old.ss_flags & SS_DISABLE)) sigaltstack(&ss, NULL);
+        if (sigaltstack(NULL, &old) == 0 && !(old.ss_flags & SS_ONSTACK) &&
+            ((old.ss_flags & SS_DISABLE) || old.ss_size < TELEMETRY__ALTSTACK_SIZE))
+            sigaltstack(&ss, NULL);
     }
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = telemetry__crash_handler;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
+    memset(cr->chain, 0, sizeof cr->chain);
+    cr->done = 0;
+    TELEMETRY__ATOMIC_STORE(&cr->entered, 0);
     for (i = 0; i < TELEMETRY__NSIG; i++) sigaction(telemetry__crash_signals[i], &sa, &cr->previous[i]);
 #  if defined(TELEMETRY__HAVE_TERMINATE)
     if (!cr->terminate_installed) {
@@ -6403,17 +7114,16 @@ TELEMETRY__INTERNAL int telemetry__crash_install(void) {
     }
 #  endif
     cr->installed = 1;
-    cr->entered = 0;
-    cr->done = 0;
     return 0;
 }
 
-/* Puts the previous handlers back (shutdown). The buffers stay: a late signal on another thread
-   may still be reading them. Lock held. */
+/* Puts the previous handlers back (shutdown). The buffers and the alternate stack stay: a late
+   signal on another thread may still be running on them (docs/api.md, telemetry_shutdown).
+   Lock held. */
 TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
     telemetry__crash_state *cr = &telemetry__cr;
     int i;
-    if (!cr->installed || cr->entered) return;
+    if (!cr->installed || TELEMETRY__ATOMIC_LOAD(&cr->entered)) return;
     for (i = 0; i < TELEMETRY__NSIG; i++) sigaction(telemetry__crash_signals[i], &cr->previous[i], NULL);
 #  if defined(TELEMETRY__HAVE_TERMINATE)
     if (cr->terminate_installed && std::get_terminate() == telemetry__on_terminate) {
@@ -6423,6 +7133,8 @@ TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
 #  endif
     cr->installed = 0;
 }
+#else
+#  define TELEMETRY__CRASH_REFRESH_MODULES() ((void)0)
 #endif
 
 /* =============================================================================================
@@ -6705,6 +7417,16 @@ TELEMETRY__INTERNAL void telemetry__print_markdown(FILE *out) {
 }
 
 /* ---- telemetry_command ---- */
+
+/* The one sentence on what decided the current state, without the ON/OFF word (the consent
+   section's text). Lock held. */
+TELEMETRY__INTERNAL void telemetry__command_reason(char *out, size_t cap) {
+    char why[600];
+    const char *colon;
+    telemetry__source_text(why, sizeof why);
+    colon = strstr(why, ": ");
+    telemetry__copy(out, cap, colon ? colon + 2 : why);
+}
 TELEMETRY__INTERNAL int telemetry__command_usage(FILE *out) {
     fprintf(out, "usage: %s telemetry on|off|status|show [--markdown]|log\n",
             telemetry__st.app_name ? telemetry__st.app_name : "<program>");
@@ -6721,8 +7443,8 @@ TELEMETRY__INTERNAL int telemetry__command_status(FILE *out) {
         fprintf(out, "Telemetry: OFF (telemetry_init was not called or failed)\n");
         return TELEMETRY_ERR_NOT_INITIALIZED;
     }
-    telemetry__source_text(why, sizeof why);
-    fprintf(out, "Telemetry for %s: %s\n", telemetry__st.app_name, why);
+    telemetry__command_reason(why, sizeof why);
+    fprintf(out, "Telemetry for %s: %s (%s)\n", telemetry__st.app_name, telemetry__st.enabled ? "ON" : "OFF", why);
     fprintf(out, "  State folder: %s\n", telemetry__st.state_dir[0] ? telemetry__st.state_dir : "(none: memory only)");
     if (telemetry__st.no_notice) fprintf(out, "  Notice: the program tells its users itself\n");
     else fprintf(out, "  Notice: %s\n", telemetry__notice_seen() ? "shown" : "not shown yet (nothing is sent before it has been shown on a terminal)");
@@ -6769,7 +7491,7 @@ TELEMETRY_API int telemetry_command(int argc, char **argv, FILE *out) {
         if (rc == TELEMETRY_ERR_NOT_INITIALIZED) { fprintf(out, "Telemetry: telemetry_init was not called or failed\n"); return rc; }
         telemetry__lock(&telemetry__state_lock);
         on = telemetry__st.enabled;
-        telemetry__source_text(why, sizeof why);
+        telemetry__command_reason(why, sizeof why);
         if (given && on) fprintf(out, "Telemetry is on for %s.\n", telemetry__st.app_name);
         else if (given) fprintf(out, "Telemetry stays off for %s: %s. Consent is recorded and counts once that changes.\n", telemetry__st.app_name, why);
         else fprintf(out, "Telemetry is off for %s. The install id and every unsent report were deleted.\n", telemetry__st.app_name);
@@ -6828,6 +7550,7 @@ TELEMETRY__INTERNAL void telemetry__release_state(void) {
     telemetry__free(telemetry__st.privacy_url); telemetry__free(telemetry__st.opt_out_command);
     telemetry__url_free(&telemetry__st.usage);
     telemetry__dsn_free(&telemetry__st.dsn);
+    telemetry__event_fixed_free();
     memset(&telemetry__st, 0, sizeof telemetry__st);
     memset(&telemetry__sc, 0, sizeof telemetry__sc);
 }
@@ -7082,30 +7805,32 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
     char *message = (char *)telemetry__malloc(TELEMETRY__MESSAGE_MAX + 1);
     telemetry__module modules[TELEMETRY_MAX_FRAMES];
     char event_id[33];
-    telemetry__buf event, envelope;
+    telemetry__buf *event = &telemetry__evf.scratch;   /* kept between events, under the lock */
     telemetry__json j;
     int64_t now;
     int rc;
     if (!message) return TELEMETRY_ERR_NO_MEMORY;
     telemetry__vformat_message(message, TELEMETRY__MESSAGE_MAX + 1, fmt, ap);
-    telemetry__buf_init(&event);
-    telemetry__buf_init(&envelope);
     telemetry__lock(&telemetry__state_lock);
+    event->len = 0;
+    event->failed = 0;
     if (!telemetry__st.initialized) rc = TELEMETRY_ERR_NOT_INITIALIZED;
     else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
     else if (!telemetry__st.has_dsn) rc = telemetry__st.dsn_text && telemetry__st.dsn_text[0] ? TELEMETRY_ERR_INVALID_DSN : TELEMETRY_ERR_NOT_CONFIGURED;
     else if (!telemetry__st.outbox) rc = TELEMETRY_ERR_NO_MEMORY;        /* it could not be made */
     else if ((telemetry__activate(), rc = telemetry__random_id(event_id)) == 0) {
+        TELEMETRY__CRASH_REFRESH_MODULES();               /* a library dlopen'ed since: in a crash too */
         now = telemetry__now_ms();
-        telemetry__json_init(&j, &event);
-        telemetry__event_begin(&j, event_id, level, now);
+        telemetry__json_init(&j, event);
+        telemetry__event_begin_cached(&j, event_id, level, now);
         if (exception_type) {
             telemetry__json_key(&j, "exception");
             telemetry__json_object_begin(&j);
             telemetry__json_key(&j, "values");
             telemetry__json_array_begin(&j);
             telemetry__json_object_begin(&j);
-            telemetry__json_key(&j, "type"); telemetry__json_string(&j, exception_type);
+            telemetry__json_key(&j, "type");
+            telemetry__json_string_n(&j, exception_type, telemetry__utf8_cut(exception_type, TELEMETRY__EXCEPTION_TYPE_MAX));
             telemetry__json_key(&j, "value"); telemetry__json_string(&j, message);
             telemetry__json_key(&j, "mechanism");
             telemetry__json_object_begin(&j);
@@ -7133,7 +7858,7 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
                 telemetry__st.session.errors++;
                 telemetry__st.session.updated_ms = now;
             }
-            rc = telemetry__queue_envelope(event_id, &event, with_session ? &telemetry__st.session : NULL);
+            rc = telemetry__queue_envelope(event_id, event, with_session ? &telemetry__st.session : NULL);
             if (rc == 0 && with_session) {
                 int was_pending = telemetry__st.session.init_pending;
                 telemetry__st.session.init_pending = 0;       /* init:true goes out once */
@@ -7145,9 +7870,8 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
             if (rc == 0) telemetry__kick_outbox();
         }
     }
+    if (event->cap > 65536) telemetry__buf_free(event);         /* a huge one is not kept */
     telemetry__unlock(&telemetry__state_lock);
-    telemetry__buf_free(&event);
-    telemetry__buf_free(&envelope);
     telemetry__free(message);
     return rc;
 }
@@ -7167,7 +7891,7 @@ TELEMETRY_API int telemetry_capture_error(const char *type, const char *fmt, ...
     int rc;
     telemetry__stack stack;
     if (!type || !*type || !fmt) return TELEMETRY_ERR_INVALID_ARGUMENT;
-    telemetry__capture_stack(&stack, 0);          /* innermost frame: the caller of this function */
+    telemetry__capture_stack(&stack);             /* innermost frame: the caller's call of this function */
     va_start(ap, fmt);
     rc = telemetry__capture(TELEMETRY_LEVEL_ERROR, type, &stack, fmt, ap);
     va_end(ap);
@@ -7184,6 +7908,7 @@ TELEMETRY_API int telemetry_add_breadcrumb(const char *category, const char *fmt
         telemetry__unlock(&telemetry__state_lock);
         return rc;
     }
+    TELEMETRY__CRASH_REFRESH_MODULES();               /* a library dlopen'ed since: in a crash too */
     c = &telemetry__sc.crumbs[telemetry__sc.crumb_next];
     telemetry__sc.crumb_next = (telemetry__sc.crumb_next + 1) % TELEMETRY_MAX_BREADCRUMBS;
     if (telemetry__sc.crumb_count < TELEMETRY_MAX_BREADCRUMBS) telemetry__sc.crumb_count++;
@@ -7222,6 +7947,7 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value) {
         if (k == telemetry__sc.tag_count) { telemetry__copy(telemetry__sc.tag_key[k], 33, key); telemetry__sc.tag_count++; }
         telemetry__copy(telemetry__sc.tag_value[k], 201, value);
     }
+    telemetry__sc.tag_gen++;
     telemetry__unlock(&telemetry__state_lock);
     return rc;
 }

@@ -33,3 +33,13 @@ install:
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/telemetry.h $(DESTDIR)$(PKGCONFIGDIR)/telemetry.pc
+
+# ---- the usage report tool ----------------------------------------------------------------------
+EXAMPLES += $(BUILD)/telemetry_report
+
+$(BUILD)/telemetry_report: examples/telemetry_report.c telemetry.h
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 $(WARN) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS)
+
+# its fuzz target includes the tool's source
+$(BUILD)/replay_report $(BUILD)/fuzz_report: examples/telemetry_report.c

@@ -15,7 +15,7 @@
 
    Environment (test knobs): TOOL_CLOCK_MS fixes the clock (ms since 1970), TOOL_INTERVAL sets
    cfg.report_interval_s, TOOL_SENT_LOG_BYTES cfg.sent_log_bytes ("off": TELEMETRY_NO_WAIT),
-   TOOL_NO_NOTICE cfg.no_notice, TOOL_NOTICE cfg.notice. */
+   TOOL_NO_NOTICE cfg.no_notice, TOOL_NOTICE cfg.notice, TOOL_NO_SESSIONS cfg.no_sessions. */
 #define TELEMETRY_IMPLEMENTATION
 #include "telemetry.h"
 #include <stdlib.h>
@@ -61,6 +61,7 @@ int main(int argc, char **argv) {
         cfg.sent_log_bytes = strcmp(getenv("TOOL_SENT_LOG_BYTES"), "off") ? (size_t)strtoul(getenv("TOOL_SENT_LOG_BYTES"), NULL, 10)
                                                                        : (size_t)TELEMETRY_NO_WAIT;
     cfg.no_notice = getenv("TOOL_NO_NOTICE") != NULL;
+    cfg.no_sessions = getenv("TOOL_NO_SESSIONS") != NULL;
     cfg.notice = getenv("TOOL_NOTICE");
     telemetry_init(&cfg);
     for (i = 4; i < argc; i++) {

@@ -3,7 +3,7 @@
 # As root it installs what is missing with apt-get; otherwise it names what to install and fails.
 set -euo pipefail
 PACKAGES=(build-essential clang libclang-rt-14-dev libbearssl-dev strace valgrind tinyproxy curl openssl
-          libcurl4-openssl-dev python3 python3-jsonschema locales binutils file
+          libcurl4-openssl-dev libcjson-dev python3 python3-jsonschema locales binutils file
           nodejs chromium imagemagick cmake pkg-config bsdutils)
 cd "$(dirname "$0")/.."
 # some nodejs builds bring npm along; Debian's own nodejs needs the npm package

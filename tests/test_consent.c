@@ -91,15 +91,18 @@ static void test_config_unreadable(void) {
 }
 
 static void test_revoke_and_give(void) {
-    char id_path[512], consent_path[512];
+    char id_path[512], consent_path[512], tls_path[512];
     fresh_state_dir();
     snprintf(id_path, sizeof id_path, "%s/install_id", state_dir);
     snprintf(consent_path, sizeof consent_path, "%s/consent", state_dir);
+    snprintf(tls_path, sizeof tls_path, "%s/tls_sessions", state_dir);
     CHECK_INT(start("myapp", NULL, 0), TELEMETRY_OK);
     CHECK(path_exists(id_path));
+    CHECK_INT(telemetry__write_file_atomic(tls_path, "x\n", 2, 0), 0);   /* as a TLS connection leaves it */
     CHECK_INT(telemetry_set_consent(0), 0);
     CHECK_INT(telemetry_enabled(), 0);
     CHECK(!path_exists(id_path));                          /* revoking deletes the install id */
+    CHECK(!path_exists(tls_path));                         /* ... and the kept TLS sessions */
     CHECK_STR(read_text(consent_path), "revoked\n");
     CHECK_INT(telemetry_report_usage(), TELEMETRY_DISABLED);
     telemetry_shutdown();
