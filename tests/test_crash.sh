@@ -7,7 +7,7 @@
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-SCHEMA=${SENTRY_SCHEMA:-../shared/reference/sentry-event.schema.json}
+SCHEMA=${SENTRY_SCHEMA:-tests/schema/sentry-event.schema.json}
 KEY=0123456789abcdef0123456789abcdef
 passed=0 failed=0
 pass() { passed=$((passed + 1)); }
@@ -33,16 +33,18 @@ if [ $? -eq 97 ]; then pass; else fail "the allocator interposition does not wor
 start_sink
 dsn="http://$KEY@127.0.0.1:$port/42"
 
-# mode, signal name, signal number, the crashing function the next run must name (- for none)
-while read -r mode sig num func; do
-    state="$tmp/state-$mode"
+# crash BINARY MODE SIGNAL NUMBER FUNCTION [CHECK OPTIONS]: the crash run ends by the signal with
+# one crash file; the next run sends it and check_crash_record.py checks what arrived.
+crash() {
+    local bin=$1 mode=$2 sig=$3 num=$4 func=$5; shift 5
+    local state="$tmp/state-$mode-$(basename "$bin")" rc ms start files out p f left
     mkdir -p "$state"
     : >"$tmp/record.jsonl"
     start=$(date +%s%N)
-    timeout 30 "$BUILD/crashme" "$mode" "$state" "$dsn" 2>"$tmp/$mode.err"
+    CRASHME_PLUGIN_DIR="$BUILD" timeout 30 "$bin" "$mode" "$state" "$dsn" 2>"$tmp/$mode.err"
     rc=$?
     ms=$(( ($(date +%s%N) - start) / 1000000 ))
-    if [ $rc -eq 97 ]; then fail "$mode: the crash handler called the allocator"; continue; fi
+    if [ $rc -eq 97 ]; then fail "$mode: the crash handler called the allocator"; return; fi
     if [ $rc -eq $((128 + num)) ]; then pass; else fail "$mode: exit status $rc, want $((128 + num)) ($sig)"; fi
     if [ "$mode" = chained ]; then
         if grep -q "own handler ran" "$state/own-handler-ran" 2>/dev/null; then pass; else fail "chained: the program's own handler did not run"; fi
@@ -50,26 +52,83 @@ while read -r mode sig num func; do
     if [ "$mode" = inhandler ]; then
         # a fault inside the handler: no hang (the timeout did not fire), the default action
         if [ $ms -lt 10000 ]; then pass; else fail "inhandler: took $ms ms"; fi
-        continue
+        return
     fi
     files=$(ls "$state/outbox" 2>/dev/null | grep -c '\.msg$')
     if [ "$files" -eq 1 ]; then pass; else fail "$mode: $files crash files in the outbox, want 1"; fi
-    timeout 30 "$BUILD/crashme" none "$state" "$dsn" || fail "$mode: the next run failed"
-    out=$(/usr/bin/python3 tests/check_crash_record.py "$tmp/record.jsonl" "$sig" "$SCHEMA" $( [ "$func" != - ] && echo "$func"))
+    timeout 30 "$bin" none "$state" "$dsn" || fail "$mode: the next run failed"
+    out=$(/usr/bin/python3 tests/check_crash_record.py "$tmp/record.jsonl" "$sig" "$SCHEMA" "$func" "$@")
     p=$(sed -n 's/^\([0-9]*\) passed.*/\1/p' <<<"$out" | tail -1); f=$(sed -n 's/.* \([0-9]*\) failed$/\1/p' <<<"$out" | tail -1)
     passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
-    grep FAILED <<<"$out"
+    grep FAILED <<<"$out" | sed "s/^/$mode: /"
     left=$(ls "$state/outbox" 2>/dev/null | wc -l)
     if [ "$left" -eq 0 ]; then pass; else fail "$mode: $left files left in the outbox after the next run"; fi
     echo "ok $mode ($sig, crash run $ms ms)"
+}
+
+# mode, signal name, signal number, the crashing function the next run must name (- for none), checks
+while read -r mode sig num func opts; do
+    # shellcheck disable=SC2086
+    crash "$BUILD/crashme" "$mode" "$sig" "$num" "$func" $opts
 done <<'MODES'
-null SIGSEGV 11 parse_config
-abort SIGABRT 6 -
-fpe SIGFPE 8 main
+null SIGSEGV 11 parse_config --fault
+abort SIGABRT 6 - --sent
+fpe SIGFPE 8 main --fault
 stack SIGSEGV 11 recurse
 thread SIGSEGV 11 parse_config
 chained SIGSEGV 11 parse_config
 inhandler SIGSEGV 11 -
+altbefore SIGSEGV 11 parse_config
+altafter SIGSEGV 11 parse_config
+sent SIGSEGV 11 - --sent
+handledcrash SIGSEGV 11 parse_config
+returning SIGSEGV 11 parse_config
+aborttail SIGABRT 6 - --has abort_tail --has abort_caller --has main
+plugin SIGSEGV 11 plugin_crash --image crash_plugin.so
 MODES
+if [ "$(uname -m)" = x86_64 ]; then crash "$BUILD/crashme" badstack SIGILL 4 -; fi
+# no build id: Sentry's .text-hash debug id, and the next run still names the frames by it
+crash "$BUILD/crashme_noid" null SIGSEGV 11 parse_config --text-id "$BUILD/crashme_noid"
+if command -v sentry-cli >/dev/null; then
+    want=$(sentry-cli debug-files check "$BUILD/crashme_noid" | sed -n 's/.*Debug ID: *//p' | head -1)
+    got=$(/usr/bin/python3 -c 'import sys; sys.argv[1:] = ["", "", ""]; exec(open("tests/check_crash_record.py").read().split("\ncrashes, sessions")[0].replace("validator = jsonschema", "_v = jsonschema").replace("json.load(open(schema_path))", "{}")); print(text_debug_id(sys.argv[4]))' "$BUILD/crashme_noid" 2>&1)
+    if [ -n "$want" ] && [ "$want" = "$got" ]; then pass; else fail "sentry-cli says $want for the no-build-id binary, the test computes $got"; fi
+fi
+
+# a fault the program handles itself (siglongjmp, 3 times) is no crash: exit 0, no crash file,
+# the session ends "exited", and the next run sends no fatal event
+state="$tmp/state-handled"; mkdir -p "$state"; : >"$tmp/record.jsonl"
+timeout 30 "$BUILD/crashme" handled "$state" "$dsn" 2>"$tmp/handled.err"; rc=$?
+if [ $rc -eq 0 ]; then pass; else fail "handled: exit status $rc, want 0"; fi
+n=$(ls "$state/outbox" 2>/dev/null | xargs -r -I{} grep -l '"level":"fatal"' "$state/outbox/{}" | wc -l)
+if [ "$n" -eq 0 ]; then pass; else fail "handled: $n fatal events in the outbox"; fi
+timeout 30 "$BUILD/crashme" none "$state" "$dsn" || fail "handled: the next run failed"
+if ! grep -q '"level":"fatal"' "$tmp/record.jsonl"; then pass; else fail "handled: a fatal event was sent"; fi
+if ! grep -q '"status":"crashed"' "$tmp/record.jsonl"; then pass; else fail "handled: a crashed session was sent"; fi
+if grep -q '"status":"exited"' "$tmp/record.jsonl"; then pass; else fail "handled: no exited session"; fi
+
+# a fault on the library's worker (in the program's telemetry_io callback) is recorded, and the
+# program's own handler still runs (it exits 77)
+state="$tmp/state-worker"; mkdir -p "$state"; : >"$tmp/record.jsonl"
+timeout 30 "$BUILD/crashme" worker "$state" "$dsn" 2>"$tmp/worker.err"; rc=$?
+if [ $rc -eq 77 ]; then pass; else fail "worker: exit status $rc, want 77 (the program's handler)"; fi
+files=$(ls "$state/outbox" 2>/dev/null | xargs -r -I{} grep -l '"level":"fatal"' "$state/outbox/{}" | wc -l)
+if [ "$files" -eq 1 ]; then pass; else fail "worker: $files crash files, want 1"; fi
+timeout 30 "$BUILD/crashme" none "$state" "$dsn" || fail "worker: the next run failed"
+out=$(/usr/bin/python3 tests/check_crash_record.py "$tmp/record.jsonl" SIGSEGV "$SCHEMA" bad_connect --fault)
+p=$(sed -n 's/^\([0-9]*\) passed.*/\1/p' <<<"$out" | tail -1); f=$(sed -n 's/.* \([0-9]*\) failed$/\1/p' <<<"$out" | tail -1)
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1})); grep FAILED <<<"$out" | sed "s/^/worker: /"
+
+# 8 threads fault at the same moment, 20 times: one crash file each time, always whole
+broken=0 counts=
+for i in $(seq 20); do
+    state="$tmp/state-race-$i"; mkdir -p "$state"
+    timeout 30 "$BUILD/crashme" race "$state" "$dsn" 2>/dev/null; rc=$?
+    [ $rc -eq 139 ] || broken=$((broken + 1))
+    n=$(ls "$state/outbox" 2>/dev/null | grep -c '\.msg$'); counts="$counts $n"
+    [ "$n" -eq 1 ] || broken=$((broken + 1))
+    /usr/bin/python3 tests/check_crash_file.py "$state"/outbox/*.msg >/dev/null || broken=$((broken + 1))
+done
+if [ $broken -eq 0 ]; then pass; else fail "race: $broken broken runs (crash files per run:$counts)"; fi
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

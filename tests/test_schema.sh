@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # test_schema.sh - every kind of event and the session lifecycle, as the demo really makes them,
-# validated against Sentry's event schema (shared/reference) by tests/validate_envelopes.py.
+# validated against Sentry's event schema (tests/schema, MIT) by tests/validate_envelopes.py.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-SCHEMA=${SENTRY_SCHEMA:-../shared/reference/sentry-event.schema.json}
+SCHEMA=${SENTRY_SCHEMA:-tests/schema/sentry-event.schema.json}
 if [ ! -f "$SCHEMA" ]; then echo "FAILED: the Sentry event schema is missing at $SCHEMA"; echo "0 passed, 1 failed"; exit 1; fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
