@@ -279,7 +279,9 @@
        TELEMETRY_COUNTER_DECLARE(files_processed);                          // by hand, as above:
        TELEMETRY_REGISTER_COUNTER(files_processed);
 
-   Metric functions run when a report or disclosure is built, on the calling thread. A string
+   Metric functions run when a report or disclosure is built, on the calling thread, with the
+   library's locks held: from one, telemetry_enabled, telemetry_count, telemetry_consent_state and
+   telemetry_status_reason answer, every other call returns TELEMETRY_ERR_REENTRY. A string
    value is copied at once (up to TELEMETRY_MAX_STRING_VALUE bytes), so it may point to a static
    buffer. Metric identifiers are at most TELEMETRY_MAX_NAME-1 bytes of [A-Za-z0-9_-].
 
@@ -348,13 +350,14 @@ extern "C" {
     X(TELEMETRY_ERR_PROTOCOL,        -17, "malformed or oversized HTTP response") \
     X(TELEMETRY_ERR_HTTP_STATUS,     -18, "the server answered with an error status") \
     X(TELEMETRY_ERR_RATE_LIMITED,    -19, "rate limited by the server") \
-    X(TELEMETRY_ERR_UNSUPPORTED,     -20, "not supported by this build")
+    X(TELEMETRY_ERR_UNSUPPORTED,     -20, "not supported by this build") \
+    X(TELEMETRY_ERR_REENTRY,         -21, "called from inside a metric function (the library is busy building a report)")
 
 typedef enum telemetry_result {
 #define TELEMETRY__RESULT_ENUM(name, value, text) name = value,
     TELEMETRY__RESULTS(TELEMETRY__RESULT_ENUM)
 #undef TELEMETRY__RESULT_ENUM
-    TELEMETRY__RESULT_LAST = -21
+    TELEMETRY__RESULT_LAST = -22
 } telemetry_result;
 
 /* ---- levels ------------------------------------------------------------------------------- */
@@ -591,7 +594,8 @@ TELEMETRY_API int telemetry_print_disclosure(FILE *out);
 TELEMETRY_API int telemetry_command(int argc, char **argv, FILE *out);
 
 /* ---- usage -------------------------------------------------------------------------------- */
-/* Adds delta to a named counter (created on first use, at most TELEMETRY_MAX_COUNTERS names).
+/* Adds delta to a named counter (created on first use, at most TELEMETRY_MAX_COUNTERS names;
+   beyond, TELEMETRY_ERR_NO_SPACE: the first refusal of a run is logged, the rest counted).
    Thread-safe; lock-free and allocation-free once the name is known. Counters are sent with the
    next usage report and then reset (with cfg.report_interval_s they add up across runs). Declare
    each with TELEMETRY_COUNTER so the disclosure can say what it counts. */
@@ -3245,9 +3249,46 @@ TELEMETRY__INTERNAL int telemetry__valid_name(const char *s) {
     return n < TELEMETRY_MAX_NAME;
 }
 
+/* ---- re-entry: metric functions run while the library holds its locks (the report, the
+   disclosure). A call back into the library from one, on that thread, is detected and refused
+   with TELEMETRY_ERR_REENTRY instead of waiting for ever on a lock the thread itself holds;
+   telemetry_enabled, telemetry_count and telemetry_status_reason still answer. Other threads
+   just wait their turn. ------------------------------------------------------------------------ */
+#if defined(TELEMETRY_NO_THREADS)
+TELEMETRY__DEF int telemetry__metric_running = 0;
+TELEMETRY__INTERNAL int telemetry__in_metric(void) { return telemetry__metric_running; }
+TELEMETRY__INTERNAL void telemetry__metric_enter(int inside) { telemetry__metric_running = inside; }
+#elif defined(_WIN32)
+TELEMETRY__DEF long telemetry__metric_thread = 0;        /* the thread inside a metric, or 0 */
+TELEMETRY__INTERNAL int telemetry__in_metric(void) {
+    return TELEMETRY__ATOMIC_LOAD(&telemetry__metric_thread) == (long)GetCurrentThreadId();
+}
+TELEMETRY__INTERNAL void telemetry__metric_enter(int inside) {
+    TELEMETRY__ATOMIC_STORE(&telemetry__metric_thread, inside ? (long)GetCurrentThreadId() : 0);
+}
+#else
+TELEMETRY__DEF pthread_once_t telemetry__metric_once = PTHREAD_ONCE_INIT;
+TELEMETRY__DEF pthread_key_t telemetry__metric_key;     /* non-NULL on the thread inside a metric */
+TELEMETRY__DEF int telemetry__metric_key_ok = 0;
+TELEMETRY__INTERNAL void telemetry__metric_key_make(void) {
+    telemetry__metric_key_ok = pthread_key_create(&telemetry__metric_key, NULL) == 0;
+}
+TELEMETRY__INTERNAL int telemetry__in_metric(void) {
+    pthread_once(&telemetry__metric_once, telemetry__metric_key_make);
+    return telemetry__metric_key_ok && pthread_getspecific(telemetry__metric_key) != NULL;
+}
+TELEMETRY__INTERNAL void telemetry__metric_enter(int inside) {
+    static char mark;
+    pthread_once(&telemetry__metric_once, telemetry__metric_key_make);
+    if (telemetry__metric_key_ok) pthread_setspecific(telemetry__metric_key, inside ? &mark : NULL);
+}
+#endif
+#define TELEMETRY__NO_REENTRY(result) do { if (telemetry__in_metric()) return (result); } while (0)
+
 TELEMETRY_API int telemetry_register_metric(telemetry_metric *m) {
     telemetry_metric **at;
     int rc = 0;
+    TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
     if (!m || !m->fn || !telemetry__valid_name(m->id) || !m->description) {
         telemetry__lock(&telemetry__registry_lock);
         snprintf(telemetry__refused_metric, sizeof telemetry__refused_metric, "%.63s", m && m->id ? m->id : "(null)");
@@ -3273,6 +3314,7 @@ TELEMETRY__DEF telemetry_counter_info *telemetry__declared_counters = NULL;
 TELEMETRY_API int telemetry_register_counter(telemetry_counter_info *c) {
     telemetry_counter_info **at;
     int rc = 0;
+    TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
     if (!c || !telemetry__valid_name(c->id) || !c->description) {
         telemetry__lock(&telemetry__registry_lock);
         snprintf(telemetry__refused_metric, sizeof telemetry__refused_metric, "%.63s", c && c->id ? c->id : "(null)");
@@ -3312,6 +3354,11 @@ TELEMETRY__INTERNAL uint32_t telemetry__hash(const char *s) {
     return h;
 }
 
+/* Calls refused because the table was full: the first is logged, the rest only counted (a
+   program with a million names must not write a million log lines); the disclosure tells. */
+TELEMETRY__DEF int64_t telemetry__counters_refused = 0;
+TELEMETRY__DEF int telemetry__counters_refusal_logged = 0;
+
 /* Adds delta to the named counter (the table only; telemetry_count also starts the run's work). */
 TELEMETRY__INTERNAL int telemetry__counter_add(const char *name, int64_t delta) {
     uint32_t i, start;
@@ -3327,7 +3374,10 @@ TELEMETRY__INTERNAL int telemetry__counter_add(const char *name, int64_t delta) 
         while (state == 1) state = TELEMETRY__ATOMIC_LOAD(&c->state);   /* another thread is naming it */
         if (strcmp(c->name, name) == 0) { TELEMETRY__ATOMIC_ADD64(&c->value, delta); return 0; }
     }
-    telemetry__log(TELEMETRY_LEVEL_WARNING, "counter '%s' dropped: more than %d counter names", name, TELEMETRY_MAX_COUNTERS);
+    TELEMETRY__ATOMIC_ADD64(&telemetry__counters_refused, 1);
+    if (TELEMETRY__ATOMIC_CAS_INT(&telemetry__counters_refusal_logged, 0, 1))
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "counter '%s' dropped: more than %d counter names (further refusals are "
+                       "counted, not logged)", name, TELEMETRY_MAX_COUNTERS);
     return TELEMETRY_ERR_NO_SPACE;
 }
 
@@ -3338,7 +3388,8 @@ TELEMETRY__INTERNAL void telemetry__activate_now(void);
 
 TELEMETRY_API int telemetry_count(const char *name, int64_t delta) {
     if (!telemetry__valid_name(name)) return TELEMETRY_ERR_INVALID_ARGUMENT;
-    if (TELEMETRY__ATOMIC_LOAD(&telemetry__activation_pending)) telemetry__activate_now();
+    /* (inside a metric function the library's lock is this thread's: the work starts later) */
+    if (TELEMETRY__ATOMIC_LOAD(&telemetry__activation_pending) && !telemetry__in_metric()) telemetry__activate_now();
     return telemetry__counter_add(name, delta);
 }
 
@@ -3365,7 +3416,10 @@ TELEMETRY__INTERNAL void telemetry__counters_json(telemetry__json *j, int reset)
 
 /* Calls one metric and writes its value; string values are cut at TELEMETRY_MAX_STRING_VALUE. */
 TELEMETRY__INTERNAL void telemetry__metric_json(telemetry__json *j, const telemetry_metric *m) {
-    telemetry_value v = m->fn();
+    telemetry_value v;
+    telemetry__metric_enter(1);
+    v = m->fn();
+    telemetry__metric_enter(0);
     if (v.type == TELEMETRY_VALUE_STRING && v.as.s) {
         size_t n = strlen(v.as.s);
         telemetry__json_string_n(j, v.as.s, n < TELEMETRY_MAX_STRING_VALUE ? n : TELEMETRY_MAX_STRING_VALUE);
@@ -7578,6 +7632,7 @@ TELEMETRY__INTERNAL int telemetry__command_log(FILE *out) {
 
 TELEMETRY_API int telemetry_command(int argc, char **argv, FILE *out) {
     const char *w;
+    TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
     if (!out) out = stdout;
     if (argc < 1 || !argv || !argv[0]) return telemetry__command_usage(out);
     w = argv[0];
@@ -7764,6 +7819,7 @@ TELEMETRY__INTERNAL void telemetry__switch_on(void) {
 
 TELEMETRY_API int telemetry_init(const telemetry_config *config) {
     int rc;
+    TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
     telemetry__lock(&telemetry__state_lock);
     if (telemetry__st.initialized) { telemetry__unlock(&telemetry__state_lock); return TELEMETRY_ERR_ALREADY_INITIALIZED; }
     rc = telemetry__apply_config(config);
@@ -7774,6 +7830,7 @@ TELEMETRY_API int telemetry_init(const telemetry_config *config) {
     }
     telemetry__st.initialized = 1;
     telemetry__st.started_ms = telemetry__now_ms();
+    TELEMETRY__ATOMIC_STORE(&telemetry__counters_refusal_logged, 0);   /* one line per run */
     telemetry__read_osinfo(&telemetry__st.os);
     telemetry__register_builtins();
     if (telemetry__refused_metric[0])
@@ -7791,6 +7848,7 @@ TELEMETRY_API int telemetry_init(const telemetry_config *config) {
 
 TELEMETRY_API int telemetry_enabled(void) {
     int on;
+    if (telemetry__in_metric()) return telemetry__st.initialized && telemetry__st.enabled;   /* the lock is ours */
     telemetry__lock(&telemetry__state_lock);
     on = telemetry__st.initialized && telemetry__st.enabled;
     telemetry__unlock(&telemetry__state_lock);
@@ -7810,6 +7868,7 @@ TELEMETRY__INTERNAL void telemetry__forget_everything(void) {
 TELEMETRY_API int telemetry_set_consent(int given) {
     const char *word = given ? "given\n" : "revoked\n";
     int rc = 0;
+    TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
     telemetry__lock(&telemetry__state_lock);
     if (!telemetry__st.initialized) { telemetry__unlock(&telemetry__state_lock); return TELEMETRY_ERR_NOT_INITIALIZED; }
     telemetry__st.session_consent = given ? 1 : -1;
@@ -7837,9 +7896,12 @@ TELEMETRY_API int telemetry_set_consent(int given) {
 
 TELEMETRY_API int telemetry_consent_state(void) {
     int c;
-    telemetry__lock(&telemetry__state_lock);
-    c = !telemetry__st.initialized ? 0 : telemetry__st.consent;
-    telemetry__unlock(&telemetry__state_lock);
+    if (telemetry__in_metric()) c = !telemetry__st.initialized ? 0 : telemetry__st.consent;   /* the lock is ours */
+    else {
+        telemetry__lock(&telemetry__state_lock);
+        c = !telemetry__st.initialized ? 0 : telemetry__st.consent;
+        telemetry__unlock(&telemetry__state_lock);
+    }
     return c > 0 ? TELEMETRY_CONSENT_GIVEN : c < 0 ? TELEMETRY_CONSENT_REVOKED : TELEMETRY_CONSENT_UNKNOWN;
 }
 
@@ -7850,6 +7912,7 @@ TELEMETRY_API const char *telemetry_status_reason(void) {
 TELEMETRY_API int telemetry_build_usage_report(char **json, size_t *len) {
     telemetry__buf b;
     int rc;
+    TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
     if (!json) return TELEMETRY_ERR_INVALID_ARGUMENT;
     *json = NULL;
     telemetry__buf_init(&b);
@@ -7866,6 +7929,7 @@ TELEMETRY_API void telemetry_free(void *p) { telemetry__free(p); }
 TELEMETRY_API int telemetry_report_usage(void) {
     telemetry__buf b;
     int rc;
+    TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
     telemetry__buf_init(&b);
     telemetry__lock(&telemetry__state_lock);
     if (!telemetry__st.initialized) rc = TELEMETRY_ERR_NOT_INITIALIZED;
@@ -7984,6 +8048,7 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
 TELEMETRY_API int telemetry_capture_message(telemetry_level level, const char *fmt, ...) {
     va_list ap;
     int rc;
+    TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
     if ((int)level < 0 || (int)level > (int)TELEMETRY_LEVEL_FATAL || !fmt) return TELEMETRY_ERR_INVALID_ARGUMENT;
     va_start(ap, fmt);
     rc = telemetry__capture(level, NULL, NULL, fmt, ap);
@@ -7995,6 +8060,7 @@ TELEMETRY_API int telemetry_capture_error(const char *type, const char *fmt, ...
     va_list ap;
     int rc;
     telemetry__stack stack;
+    TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
     if (!type || !*type || !fmt) return TELEMETRY_ERR_INVALID_ARGUMENT;
     telemetry__capture_stack(&stack);             /* innermost frame: the caller's call of this function */
     va_start(ap, fmt);
@@ -8006,6 +8072,7 @@ TELEMETRY_API int telemetry_capture_error(const char *type, const char *fmt, ...
 TELEMETRY_API int telemetry_add_breadcrumb(const char *category, const char *fmt, ...) {
     va_list ap;
     telemetry__crumb *c;
+    TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
     if (!fmt) return TELEMETRY_ERR_INVALID_ARGUMENT;
     telemetry__lock(&telemetry__state_lock);
     if (!telemetry__st.initialized || !telemetry__st.enabled) {
@@ -8031,6 +8098,7 @@ TELEMETRY_API int telemetry_add_breadcrumb(const char *category, const char *fmt
 TELEMETRY_API int telemetry_set_tag(const char *key, const char *value) {
     size_t i;
     int k, rc = 0;
+    TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
     if (!key || !*key || strlen(key) > 32) return TELEMETRY_ERR_INVALID_ARGUMENT;
     for (i = 0; key[i]; i++) {
         char c = key[i];
@@ -8060,6 +8128,7 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value) {
 TELEMETRY_API int telemetry_flush(unsigned timeout_ms) {
     telemetry__outbox *ob;
     int rc;
+    TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
     telemetry__lock(&telemetry__state_lock);
     ob = (telemetry__outbox *)telemetry__st.outbox;
     if (!telemetry__st.initialized) rc = TELEMETRY_ERR_NOT_INITIALIZED;
@@ -8104,6 +8173,7 @@ TELEMETRY__INTERNAL void telemetry__end_session(void) {
 
 TELEMETRY_API void telemetry_shutdown(void) {
     int64_t deadline;
+    if (telemetry__in_metric()) return;
     telemetry__lock(&telemetry__state_lock);
     deadline = telemetry__monotonic_ms() + (int64_t)telemetry__st.shutdown_timeout_ms;
 #if defined(TELEMETRY__HAVE_CRASH)
@@ -8137,6 +8207,7 @@ TELEMETRY_API int telemetry_print_disclosure(FILE *out) {
     telemetry__buf report, value;
     telemetry__json j;
     size_t width = 0;
+    TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
     if (!out) return TELEMETRY_ERR_INVALID_ARGUMENT;
     telemetry__lock(&telemetry__state_lock);
     if (!telemetry__st.initialized) {
@@ -8179,6 +8250,9 @@ TELEMETRY_API int telemetry_print_disclosure(FILE *out) {
     fprintf(out, "  Counters (named counts of program events, reset after each report; under \"counters\"):\n");
     telemetry__print_counters(out, 0);
     telemetry__unlock(&telemetry__registry_lock);
+    if (TELEMETRY__ATOMIC_LOAD(&telemetry__counters_refused))
+        fprintf(out, "  %lld counter calls were refused: more than %d counter names\n",
+                (long long)TELEMETRY__ATOMIC_LOAD(&telemetry__counters_refused), TELEMETRY_MAX_COUNTERS);
     if (telemetry__st.report_interval_s)
         fprintf(out, "  Sent at most once every %u seconds; the counts add up in the state folder in between.\n", telemetry__st.report_interval_s);
     if (telemetry__st.has_dsn) {
