@@ -672,6 +672,7 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value);
 #  include <time.h>
 #  include <dirent.h>
 #  include <signal.h>
+#  include <pwd.h>
 #  if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 25))
 #    include <sys/random.h>
 #    define TELEMETRY__HAVE_GETRANDOM 1
@@ -4556,12 +4557,86 @@ TELEMETRY__INTERNAL void telemetry__debug_id(const unsigned char *id, int len, c
     out[o] = 0;
 }
 
-/* The path with the user's home folder shown as "~" (module paths may name the user). */
+/* The user's home folders, read once by telemetry_init on the program's thread (getenv is not
+   safe against a concurrent setenv, so the worker never calls it): $HOME as given, its real path
+   (a symlinked or automounted home), the password database's home, and that one's real path. */
+typedef struct telemetry__homes {
+    char dir[4][512];
+    int count;
+} telemetry__homes;
+TELEMETRY__DEF telemetry__homes telemetry__home;
+
+TELEMETRY__INTERNAL void telemetry__home_add(const char *dir) {
+    telemetry__homes *h = &telemetry__home;
+    size_t n;
+    int i;
+    if (!dir || dir[0] == 0 || h->count == 4) return;
+    n = strlen(dir);
+    while (n > 1 && (dir[n - 1] == '/' || dir[n - 1] == '\\')) n--;
+    if (n <= 1 || n >= sizeof h->dir[0]) return;                   /* "/" is nobody's home */
+    for (i = 0; i < h->count; i++) if (strlen(h->dir[i]) == n && strncmp(h->dir[i], dir, n) == 0) return;
+    memcpy(h->dir[h->count], dir, n);
+    h->dir[h->count++][n] = 0;
+}
+/* The folder's real path, symlinks resolved (Linux: what its open fd names), or "". */
+TELEMETRY__INTERNAL void telemetry__real_dir(const char *dir, char *out, size_t cap) {
+    out[0] = 0;
+#if defined(__linux__)
+    {
+        char link[64];
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ssize_t n;
+        if (fd < 0) return;
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        n = readlink(link, out, cap - 1);
+        out[n > 0 ? n : 0] = 0;
+        close(fd);
+    }
+#else
+    (void)dir; (void)cap;
+#endif
+}
+TELEMETRY__INTERNAL void telemetry__homes_read(void) {
+    const char *env = getenv("HOME");
+#if !defined(_WIN32)
+    char real[4096], pwbuf[4096];
+    struct passwd pw, *found = NULL;
+#endif
+    memset(&telemetry__home, 0, sizeof telemetry__home);
+    telemetry__home_add(env);
+#if defined(_WIN32)
+    telemetry__home_add(getenv("USERPROFILE"));
+#else
+    if (env) { telemetry__real_dir(env, real, sizeof real); telemetry__home_add(real); }
+    if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &found) == 0 && found && found->pw_dir) {
+        telemetry__home_add(found->pw_dir);
+        telemetry__real_dir(found->pw_dir, real, sizeof real);
+        telemetry__home_add(real);
+    }
+#endif
+}
+
+/* The path with any user's home folder shown as "~": module and program paths must never name
+   the user. The homes read at init, and whatever HOME says, every /home/<name>, /usr/home/<name>,
+   /Users/<name> and <drive>:\Users\<name> prefix. */
 TELEMETRY__INTERNAL void telemetry__redact_home(const char *path, char *out, size_t cap) {
-    const char *home = getenv("HOME");
-    size_t n = home ? strlen(home) : 0;
-    while (n > 1 && home[n - 1] == '/') n--;
-    if (n > 1 && strncmp(path, home, n) == 0 && (path[n] == '/' || path[n] == 0)) snprintf(out, cap, "~%s", path + n);
+    static const char *const roots[] = { "/home/", "/usr/home/", "/Users/", NULL };
+    const char *rest = NULL;
+    size_t n;
+    int i;
+    for (i = 0; i < telemetry__home.count && !rest; i++) {
+        n = strlen(telemetry__home.dir[i]);
+        if (strncmp(path, telemetry__home.dir[i], n) == 0 && (path[n] == '/' || path[n] == '\\' || path[n] == 0)) rest = path + n;
+    }
+    for (i = 0; roots[i] && !rest; i++) {
+        n = strlen(roots[i]);
+        if (strncmp(path, roots[i], n) == 0 && path[n] && path[n] != '/') rest = path + n + strcspn(path + n, "/");
+    }
+    if (!rest && ((path[0] >= 'A' && path[0] <= 'Z') || (path[0] >= 'a' && path[0] <= 'z')) && path[1] == ':' &&
+        (path[2] == '\\' || path[2] == '/') && telemetry__strnieq(path + 3, "users", 5) && (path[8] == '\\' || path[8] == '/') &&
+        path[9] && path[9] != '\\' && path[9] != '/')
+        rest = path + 9 + strcspn(path + 9, "\\/");
+    if (rest) snprintf(out, cap, "~%s", rest);
     else telemetry__copy(out, cap, path);
 }
 
@@ -4902,7 +4977,7 @@ TELEMETRY__INTERNAL int telemetry__symbolicate_file(const char *path, size_t *ne
     int err, named = 0;
     telemetry__elf_image img[16];
     telemetry__buf out, ev;
-    const char *home = getenv("HOME");
+    const char *home = telemetry__home.count ? telemetry__home.dir[0] : NULL;   /* read at init */
     if (telemetry__read_file(path, 4u << 20, &text, &len, &err) != 0) return -1;
     /* meta line, header line, then {"type":"event","length":N} */
     p = strchr(text, '\n'); if (p) p = strchr(p + 1, '\n');
@@ -7832,6 +7907,7 @@ TELEMETRY_API int telemetry_init(const telemetry_config *config) {
     telemetry__st.started_ms = telemetry__now_ms();
     TELEMETRY__ATOMIC_STORE(&telemetry__counters_refusal_logged, 0);   /* one line per run */
     telemetry__read_osinfo(&telemetry__st.os);
+    telemetry__homes_read();
     telemetry__register_builtins();
     if (telemetry__refused_metric[0])
         telemetry__log(TELEMETRY_LEVEL_WARNING, "metric '%s' was refused at registration: ids are 1 to %d characters of [A-Za-z0-9_-]",

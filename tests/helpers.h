@@ -22,9 +22,12 @@ TEST_UNUSED static char *make_temp_dir(void) {
 }
 
 TEST_UNUSED static void rm_tree(const char *path) {
-    DIR *d = opendir(path);
+    DIR *d;
     struct dirent *e;
+    struct stat st;
     char child[4096];
+    if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode)) { remove(path); return; }   /* a symlink is not followed */
+    d = opendir(path);
     if (!d) { remove(path); return; }
     while ((e = readdir(d)) != NULL) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <pwd.h>
 
 static int init_app(const char *state_dir, const char *usage_url) {
     telemetry_config cfg;
@@ -271,6 +272,60 @@ static void test_long_state_dir(void) {
     rm_tree(dir);
 }
 
+/* F7: module and program paths never name the user, whatever HOME says. */
+static const char *redacted(const char *path) {
+    static char out[600];
+    telemetry__redact_home(path, out, sizeof out);
+    return out;
+}
+static void test_redact_home(void) {
+    static telemetry__module mods[256];
+    char *dir = make_temp_dir(), link[600], cwd[1024], *saved_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+    int n, i, found = 0;
+    struct passwd *pw = getpwuid(geteuid());
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    /* HOME is a symlink to the folder the program lives under (NFS and automount homes) */
+    snprintf(link, sizeof link, "%s/alice-link", dir);
+    CHECK(symlink(cwd, link) == 0);                         /* removed before rm_tree, which would follow it */
+    setenv("HOME", link, 1);
+    telemetry__homes_read();
+    n = telemetry__find_modules(NULL, mods, 256);
+    for (i = 0; i < n; i++) {
+        if (strstr(mods[i].path, "test_state")) {
+            found = 1;
+            CHECK_STR(mods[i].path, "~/build/test_state");     /* readlink(/proc/self/exe) is the real path */
+        }
+        CHECK(strstr(mods[i].path, cwd) == NULL);
+    }
+    CHECK(found);
+    /* HOME elsewhere (sudo, cron, services) or another user's program */
+    setenv("HOME", "/var/lib/service", 1);
+    telemetry__homes_read();
+    CHECK_STR(redacted("/home/alice-secret/bin/probe"), "~/bin/probe");
+    CHECK_STR(redacted("/home/bob"), "~");
+    CHECK_STR(redacted("/usr/home/carol/lib/x.so"), "~/lib/x.so");
+    CHECK_STR(redacted("/Users/dave/Library/x.dylib"), "~/Library/x.dylib");
+    CHECK_STR(redacted("C:\\Users\\erin\\app\\tool.exe"), "~\\app\\tool.exe");
+    CHECK_STR(redacted("d:/users/frank/tool.exe"), "~/tool.exe");
+    CHECK_STR(redacted("/var/lib/service/bin/x"), "~/bin/x");
+    CHECK_STR(redacted("/usr/lib/libc.so.6"), "/usr/lib/libc.so.6");
+    CHECK_STR(redacted("/homestead/x"), "/homestead/x");
+    CHECK_STR(redacted("/home//x"), "/home//x");
+    CHECK_STR(redacted("C:\\Program Files\\x.exe"), "C:\\Program Files\\x.exe");
+    if (pw && pw->pw_dir && strlen(pw->pw_dir) > 1) {          /* the password database's home */
+        char p[600];
+        snprintf(p, sizeof p, "%s/bin/tool", pw->pw_dir);
+        CHECK_STR(redacted(p), "~/bin/tool");
+    }
+    unsetenv("HOME");
+    telemetry__homes_read();
+    CHECK_STR(redacted("/home/alice-secret/bin/probe"), "~/bin/probe");
+    if (saved_home) { setenv("HOME", saved_home, 1); free(saved_home); }
+    telemetry__homes_read();
+    CHECK(unlink(link) == 0);
+    rm_tree(dir);
+}
+
 int main(void) {
     unsetenv("DO_NOT_TRACK");
     unsetenv("TELEMETRY_DEBUG");
@@ -281,5 +336,6 @@ int main(void) {
     test_fifos();
     test_unsafe_state_dir();
     test_long_state_dir();
+    test_redact_home();
     return testlib_report("test_state");
 }
