@@ -672,7 +672,6 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value);
 #  include <time.h>
 #  include <dirent.h>
 #  include <signal.h>
-#  include <pwd.h>
 #  if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 25))
 #    include <sys/random.h>
 #    define TELEMETRY__HAVE_GETRANDOM 1
@@ -4557,9 +4556,10 @@ TELEMETRY__INTERNAL void telemetry__debug_id(const unsigned char *id, int len, c
     out[o] = 0;
 }
 
-/* The user's home folders, read once by telemetry_init on the program's thread (getenv is not
+/* The user's home folders, read once by an enabled telemetry_init on the program's thread (getenv is not
    safe against a concurrent setenv, so the worker never calls it): $HOME as given, its real path
-   (a symlinked or automounted home), the password database's home, and that one's real path. */
+   (a symlinked or automounted home), the home /etc/passwd gives the effective uid, and that
+   one's real path. */
 typedef struct telemetry__homes {
     char dir[4][512];
     int count;
@@ -4596,11 +4596,35 @@ TELEMETRY__INTERNAL void telemetry__real_dir(const char *dir, char *out, size_t 
     (void)dir; (void)cap;
 #endif
 }
+/* The effective user's home in /etc/passwd, read as a file: getpwuid would ask the name
+   service, which may be a socket or the network, and a run that does nothing must not. */
+TELEMETRY__INTERNAL void telemetry__passwd_home(char *out, size_t cap) {
+    char *text = NULL, *line, *end, uid[24];
+    size_t len = 0, ulen;
+    int err;
+    out[0] = 0;
+#if !defined(_WIN32)
+    ulen = (size_t)snprintf(uid, sizeof uid, "%lu", (unsigned long)geteuid());
+    if (telemetry__read_file("/etc/passwd", 1u << 20, &text, &len, &err) != 0) return;
+    for (line = text; line && *line; line = end ? end + 1 : NULL) {
+        char *f[7];
+        int k = 0;
+        end = strchr(line, '\n');
+        if (end) *end = 0;
+        f[k++] = line;                                   /* name:password:uid:gid:gecos:home:shell */
+        while (k < 7 && (f[k] = strchr(f[k - 1], ':')) != NULL) *f[k]++ = 0, k++;
+        if (k >= 6 && strlen(f[2]) == ulen && strcmp(f[2], uid) == 0) { telemetry__copy(out, cap, f[5]); break; }
+    }
+#else
+    (void)uid; (void)ulen; (void)line; (void)end; (void)err;
+#endif
+    telemetry__free(text);
+    (void)len;
+}
 TELEMETRY__INTERNAL void telemetry__homes_read(void) {
     const char *env = getenv("HOME");
 #if !defined(_WIN32)
-    char real[4096], pwbuf[4096];
-    struct passwd pw, *found = NULL;
+    char real[4096], pw[1024];
 #endif
     memset(&telemetry__home, 0, sizeof telemetry__home);
     telemetry__home_add(env);
@@ -4608,9 +4632,10 @@ TELEMETRY__INTERNAL void telemetry__homes_read(void) {
     telemetry__home_add(getenv("USERPROFILE"));
 #else
     if (env) { telemetry__real_dir(env, real, sizeof real); telemetry__home_add(real); }
-    if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &found) == 0 && found && found->pw_dir) {
-        telemetry__home_add(found->pw_dir);
-        telemetry__real_dir(found->pw_dir, real, sizeof real);
+    telemetry__passwd_home(pw, sizeof pw);
+    if (pw[0]) {
+        telemetry__home_add(pw);
+        telemetry__real_dir(pw, real, sizeof real);
         telemetry__home_add(real);
     }
 #endif
@@ -7879,6 +7904,7 @@ TELEMETRY__INTERNAL int telemetry__apply_config(const telemetry_config *c) {
    that does it, for telemetry_init and for consent given later at run time
    (telemetry_set_consent); each part is opened once. Lock held. */
 TELEMETRY__INTERNAL void telemetry__switch_on(void) {
+    if (!telemetry__st.started) telemetry__homes_read();
     if (!telemetry__st.install_id[0]) telemetry__peek_state();
     if (!telemetry__st.has_session && telemetry__st.has_dsn && !telemetry__st.no_sessions) telemetry__session_prefill();
     if (!telemetry__st.outbox && (telemetry__st.has_usage || telemetry__st.has_dsn)) telemetry__open_outbox(&telemetry__st.config);
@@ -7907,7 +7933,6 @@ TELEMETRY_API int telemetry_init(const telemetry_config *config) {
     telemetry__st.started_ms = telemetry__now_ms();
     TELEMETRY__ATOMIC_STORE(&telemetry__counters_refusal_logged, 0);   /* one line per run */
     telemetry__read_osinfo(&telemetry__st.os);
-    telemetry__homes_read();
     telemetry__register_builtins();
     if (telemetry__refused_metric[0])
         telemetry__log(TELEMETRY_LEVEL_WARNING, "metric '%s' was refused at registration: ids are 1 to %d characters of [A-Za-z0-9_-]",
