@@ -7418,14 +7418,9 @@ TELEMETRY__INTERNAL void telemetry__print_markdown(FILE *out) {
 
 /* ---- telemetry_command ---- */
 
-/* The one sentence on what decided the current state, without the ON/OFF word (the consent
-   section's text). Lock held. */
+/* The one sentence on what decided the current state (telemetry_status_reason). Lock held. */
 TELEMETRY__INTERNAL void telemetry__command_reason(char *out, size_t cap) {
-    char why[600];
-    const char *colon;
-    telemetry__source_text(why, sizeof why);
-    colon = strstr(why, ": ");
-    telemetry__copy(out, cap, colon ? colon + 2 : why);
+    telemetry__copy(out, cap, telemetry__reason);
 }
 TELEMETRY__INTERNAL int telemetry__command_usage(FILE *out) {
     fprintf(out, "usage: %s telemetry on|off|status|show [--markdown]|log\n",
@@ -7445,6 +7440,8 @@ TELEMETRY__INTERNAL int telemetry__command_status(FILE *out) {
     }
     telemetry__command_reason(why, sizeof why);
     fprintf(out, "Telemetry for %s: %s (%s)\n", telemetry__st.app_name, telemetry__st.enabled ? "ON" : "OFF", why);
+    fprintf(out, "  Your decision: %s\n", telemetry__st.consent > 0 ? "consent given" : telemetry__st.consent < 0 ? "consent revoked"
+                                      : "none recorded (`telemetry on` or `telemetry off` records one)");
     fprintf(out, "  State folder: %s\n", telemetry__st.state_dir[0] ? telemetry__st.state_dir : "(none: memory only)");
     if (telemetry__st.no_notice) fprintf(out, "  Notice: the program tells its users itself\n");
     else fprintf(out, "  Notice: %s\n", telemetry__notice_seen() ? "shown" : "not shown yet (nothing is sent before it has been shown on a terminal)");
