@@ -408,7 +408,7 @@ TELEMETRY_API int telemetry_register_metric(telemetry_metric *metric);
 #define TELEMETRY_METRIC(id, description) \
     static telemetry_value telemetry__metric_fn_##id(void); \
     TELEMETRY_METRIC_DECLARE(id); \
-    telemetry_metric telemetry_metric_##id = { #id, description, telemetry__metric_fn_##id, 0, 0 }; \
+    telemetry_metric telemetry_metric_##id = { #id, description, telemetry__metric_fn_##id, NULL, 0 }; \
     TELEMETRY__AUTO_REGISTER(id) \
     static telemetry_value telemetry__metric_fn_##id(void)
 
