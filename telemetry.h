@@ -98,13 +98,28 @@
    Telemetry is OFF, and the library then opens no socket, creates no file and queues nothing,
    when any one of these says so (checked by telemetry_init, in this order):
 
-       1. DO_NOT_TRACK is set to anything but an explicit false ("", 0, false, no, off);
+       1. DO_NOT_TRACK is set to anything but an explicit false: empty, 0, false, no or off (any
+          case; surrounding spaces are ignored, so " " is empty and " 1" is a yes);
        2. <APP>_NO_TELEMETRY is set likewise (app name upper-cased, other characters as '_');
        3. the program's config file (cfg.config_file) sets cfg.config_key (default "telemetry")
           to a false value (false, off, no, 0, disabled) as `key = value`, `key: value` or
-          `key=value` (INI, TOML and YAML-style lines; '#' and ';' comments; quotes allowed);
-       4. the user revoked consent with telemetry_set_consent(0), kept in the state folder;
-       5. cfg.opt_in is set and consent was never given with telemetry_set_consent(1).
+          `key=value` (INI, TOML and YAML-style lines; '#' and ';' comments; quotes allowed; CRLF,
+          a UTF-8 byte order mark and NUL bytes are fine; the whole file is read, up to 16 MiB).
+          The key counts at the top level and in the [section] named by cfg.config_section; the
+          last of those wins. In any other section it never turns telemetry on nor gives consent,
+          but a false value there still turns it off. A config file that exists but is not
+          readable UTF-8 text (a folder, a FIFO, UTF-16, over 16 MiB) keeps telemetry off;
+       4. the state folder exists but is not the user's own (another owner, writable by group or
+          others, a symlink): it is not used, and telemetry stays off;
+       5. the user revoked consent with telemetry_set_consent(0), kept in the state folder;
+       6. cfg.opt_in is set and consent was never given, neither with telemetry_set_consent(1)
+          nor by a true value of the key at the top level or in cfg.config_section.
+
+   telemetry_status_reason() says in one sentence which source decided, telemetry_consent_state()
+   what the user last answered. A consent given while 1-4 say no is recorded (it is the user's
+   explicit word) but telemetry stays off, and telemetry_set_consent returns TELEMETRY_DISABLED.
+   An invalid usage_url or sentry_dsn turns off that endpoint only, with one line on stderr
+   (even without TELEMETRY_DEBUG; to log_fn when there is one) and a note in the disclosure.
 
    telemetry_print_disclosure(FILE *) prints whether telemetry is on and which source decided it,
    why (cfg.purpose) and the privacy page (cfg.privacy_url), every metric and declared counter
@@ -156,7 +171,11 @@
    ~/Library/Application Support/<app> (macOS), %LOCALAPPDATA%\<app> (Windows). Created with
    owner-only permissions at the first work of an enabled run. It holds `install_id`, `consent`,
    `notice_shown`, `sent.log`, `counters` (with report_interval_s), `session` and `outbox/`.
-   Every file is written atomically (temporary file, flush, fsync, rename).
+   Every file is written atomically (temporary file, flush, fsync, rename). An existing folder is
+   used only when it is a real folder (not a symlink) owned by the user (effective uid) that
+   neither group nor others can write; else telemetry is off and the log says why. Files in it
+   are opened relative to the folder, never through a symlink, never blocking (a FIFO in place of
+   a file is refused). A cfg.state_dir of 1024 bytes or more is an invalid configuration.
 
    ============================================================================================
    8. THREADS, ERRORS AND LOGGING
@@ -516,6 +535,10 @@ typedef struct telemetry_config {
     unsigned report_interval_s;  /* default 0: each telemetry_report_usage sends a report. Nonzero:
                                     counters add up across runs in the state folder and a report
                                     is sent at most once per interval (86400: daily) */
+    /* ---- the consent decision (section 5) ---- */
+    const char *config_section;  /* default none: the [section] of config_file that is the app's.
+                                    The key counts at the top level and in this section; in other
+                                    sections it never turns telemetry on (a false still counts) */
 } telemetry_config;
 
 #define TELEMETRY_NO_WAIT 0xFFFFFFFFu
@@ -536,9 +559,25 @@ TELEMETRY_API const char *telemetry_result_string(int result);
 
 /* ---- consent and transparency ------------------------------------------------------------- */
 TELEMETRY_API int telemetry_enabled(void);          /* 1 when on, 0 when off or not initialised */
-/* Nonzero gives consent, zero revokes it. Persisted in the state folder. Revoking also deletes
-   the install id and every queued payload, and turns telemetry off at once. */
+/* Nonzero gives consent, zero revokes it. Persisted in the state folder (even while another
+   opt-out is in force: it is the user's explicit decision). Revoking also deletes the install id
+   and every queued payload, and turns telemetry off at once. Giving consent turns telemetry on at
+   once, opening what telemetry_init would have opened; it returns TELEMETRY_DISABLED (and logs
+   why) when an opt-out of the environment, the config file or the state folder keeps it off:
+   telemetry_status_reason() says which. TELEMETRY_ERR_IO when it could not be recorded. */
 TELEMETRY_API int telemetry_set_consent(int given);
+/* The recorded decision of telemetry_set_consent (this run, or an earlier one kept in the state
+   folder): TELEMETRY_CONSENT_GIVEN, TELEMETRY_CONSENT_REVOKED, or TELEMETRY_CONSENT_UNKNOWN (never
+   asked, or not initialised). Whether telemetry is on is telemetry_enabled(). */
+#define TELEMETRY_CONSENT_UNKNOWN 0
+#define TELEMETRY_CONSENT_GIVEN   1
+#define TELEMETRY_CONSENT_REVOKED 2
+TELEMETRY_API int telemetry_consent_state(void);
+/* One sentence on what decided whether telemetry is on: "DO_NOT_TRACK=1 in the environment",
+   "telemetry = off in /etc/mytool.conf", "no opt-out is set", "consent was given with
+   telemetry_set_consent(1)", or why telemetry_init refused the configuration. Never NULL; a static
+   text that stays valid until the next telemetry_init, telemetry_set_consent or telemetry_shutdown. */
+TELEMETRY_API const char *telemetry_status_reason(void);
 /* Prints whether telemetry is on and why, every metric with description and current value,
    endpoints, state folder, install id, how to opt out, and the next usage report as sent. */
 TELEMETRY_API int telemetry_print_disclosure(FILE *out);
@@ -613,6 +652,7 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value);
 #    undef _POSIX_C_SOURCE
 #    define _POSIX_C_SOURCE 200809L
 #    include <features.h>
+#    define TELEMETRY__STDIO_WITHOUT_POSIX 1
 #  elif !defined(__GLIBC__) && !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && !defined(_GNU_SOURCE) && \
         !defined(_DEFAULT_SOURCE) && !defined(_BSD_SOURCE) && !defined(__APPLE__) && !defined(__FreeBSD__) && \
         !defined(__OpenBSD__) && !defined(__NetBSD__)
@@ -634,6 +674,12 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value);
 #  endif
 #  ifndef TELEMETRY_NO_THREADS
 #    include <pthread.h>
+#  endif
+#  if defined(TELEMETRY__STDIO_WITHOUT_POSIX)
+/* <stdio.h> was read (by telemetry.h's public part) while POSIX was off: the two POSIX functions
+   it would have declared are declared here, as POSIX gives them */
+extern FILE *fdopen(int fd, const char *mode);
+extern int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
 #  endif
 #endif
 #include <stdarg.h>
@@ -871,6 +917,78 @@ TELEMETRY__INTERNAL int telemetry__os_entropy(void *buf, size_t len) {
     close(fd);
     return 0;
 #endif
+}
+
+/* ---- reading files ------------------------------------------------------------------------ */
+/* Opens path (relative to the folder dirfd, or TELEMETRY__CWD) for reading: close-on-exec,
+   never blocking (a FIFO or a device in its place cannot hold the host up), and only when it is
+   a regular file. nofollow also refuses a symlink (the state folder's own files). An fd, or -1
+   with *err set: an errno value, or TELEMETRY__NOT_REGULAR. */
+#define TELEMETRY__NOT_REGULAR (-1)
+#if defined(_WIN32)
+#  define TELEMETRY__CWD (-100)
+#else
+#  define TELEMETRY__CWD AT_FDCWD
+#endif
+TELEMETRY__INTERNAL int telemetry__open_read_at(int dirfd, const char *path, int nofollow, int *err) {
+    int fd;
+#if defined(_WIN32)
+    struct _stat st;
+    (void)dirfd; (void)nofollow;
+    fd = _open(path, _O_RDONLY | _O_BINARY | _O_NOINHERIT);
+    if (fd < 0) { *err = errno; return -1; }
+    if (_fstat(fd, &st) != 0 || !(st.st_mode & _S_IFREG)) { _close(fd); *err = TELEMETRY__NOT_REGULAR; return -1; }
+#else
+    struct stat st;
+    int flags;
+    do fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) { *err = errno == ELOOP && nofollow ? TELEMETRY__NOT_REGULAR : errno; return -1; }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) { close(fd); *err = TELEMETRY__NOT_REGULAR; return -1; }
+    flags = fcntl(fd, F_GETFL);              /* a regular file: ordinary blocking reads again */
+    if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+#endif
+    *err = 0;
+    return fd;
+}
+
+/* What a read error means, in words. */
+TELEMETRY__INTERNAL const char *telemetry__err_text(int err) {
+    return err == TELEMETRY__NOT_REGULAR ? "not a regular file" : strerror(err);
+}
+
+/* read(2) that retries on EINTR; what it read, 0 at the end, -1 on error. */
+TELEMETRY__INTERNAL long telemetry__read_some(int fd, void *buf, size_t len) {
+    for (;;) {
+#if defined(_WIN32)
+        int n = _read(fd, buf, (unsigned)(len > 65536 ? 65536 : len));
+#else
+        ssize_t n = read(fd, buf, len);
+        if (n < 0 && errno == EINTR) continue;
+#endif
+        return (long)n;
+    }
+}
+TELEMETRY__INTERNAL void telemetry__close_fd(int fd) {
+#if defined(_WIN32)
+    _close(fd);
+#else
+    close(fd);
+#endif
+}
+
+/* The same as a FILE, for the readers that want one (CA bundle, ELF files): NULL on failure. */
+TELEMETRY__INTERNAL FILE *telemetry__fopen_read(const char *path) {
+    int err, fd = telemetry__open_read_at(TELEMETRY__CWD, path, 0, &err);
+    FILE *f;
+    if (fd < 0) return NULL;
+#if defined(_WIN32)
+    f = _fdopen(fd, "rb");
+#else
+    f = fdopen(fd, "rb");
+#endif
+    if (!f) telemetry__close_fd(fd);
+    return f;
 }
 
 /* =============================================================================================
@@ -2047,7 +2165,7 @@ TELEMETRY__INTERNAL int telemetry__tls_pem_file(telemetry__tls *t, const char *p
     char chunk[4096];
     size_t n;
     telemetry__buf text;
-    FILE *f = fopen(path, "rb");
+    FILE *f = telemetry__fopen_read(path);
     if (!f) return -1;
     telemetry__buf_init(&text);
     /* at most 16 MiB: ca_file=/dev/zero must not hang us */
@@ -3241,25 +3359,38 @@ TELEMETRY__INTERNAL void telemetry__metric_json(telemetry__json *j, const teleme
 #  define TELEMETRY__SEP "/"
 #endif
 
-/* Reads a whole small file (at most max bytes) into a NUL-terminated allocation.
-   0, or -errno style: TELEMETRY_ERR_IO with *err set to the errno value. */
-TELEMETRY__INTERNAL int telemetry__read_file(const char *path, size_t max, char **out, size_t *len, int *err) {
-    FILE *f;
-    char *data;
-    size_t n;
-    *out = NULL; *err = 0;
-    f = fopen(path, "rb");
-    if (!f) { *err = errno; return TELEMETRY_ERR_IO; }
-    data = (char *)telemetry__malloc(max + 1);
-    if (!data) { fclose(f); return TELEMETRY_ERR_NO_MEMORY; }
-    n = fread(data, 1, max, f);
-    if (ferror(f)) { *err = errno ? errno : EIO; fclose(f); telemetry__free(data); return TELEMETRY_ERR_IO; }
-    fclose(f);
+/* Reads a whole small file (at most max bytes) from an open fd into a NUL-terminated
+   allocation, and closes the fd. 0, or TELEMETRY_ERR_IO with *err set, or NO_MEMORY. */
+TELEMETRY__INTERNAL int telemetry__read_fd(int fd, size_t max, char **out, size_t *len, int *err) {
+    char *data = (char *)telemetry__malloc(max + 1);
+    size_t n = 0;
+    long got = 1;
+    if (!data) { telemetry__close_fd(fd); return TELEMETRY_ERR_NO_MEMORY; }
+    while (n < max && (got = telemetry__read_some(fd, data + n, max - n)) > 0) n += (size_t)got;
+    if (got < 0) { *err = errno ? errno : EIO; telemetry__close_fd(fd); telemetry__free(data); return TELEMETRY_ERR_IO; }
+    telemetry__close_fd(fd);
     data[n] = 0;
     *out = data;
     if (len) *len = n;
     return 0;
 }
+
+/* Reads a whole small file by path (see telemetry__read_fd). */
+TELEMETRY__INTERNAL int telemetry__read_file(const char *path, size_t max, char **out, size_t *len, int *err) {
+    int fd;
+    *out = NULL; *err = 0;
+    fd = telemetry__open_read_at(TELEMETRY__CWD, path, 0, err);
+    if (fd < 0) return TELEMETRY_ERR_IO;
+    return telemetry__read_fd(fd, max, out, len, err);
+}
+
+/* ---- the state folder: opened once per operation as a folder fd that is checked (owned by us,
+   not writable by group or others, not a symlink); the files in it are reached relative to that
+   fd and never through a symlink, so nobody else can point the library at other files. -------- */
+
+/* Opens the folder dir, creating it (and its parents, 0700) first when create is set. The fd,
+   or -1 with *why set: "missing" (ENOENT), or a sentence on why the folder is refused. */
+TELEMETRY__INTERNAL int telemetry__dir_open(const char *dir, int create, const char **why);
 
 /* Creates dir and any missing parents, owner-only (0700). 0 or TELEMETRY_ERR_IO. */
 TELEMETRY__INTERNAL int telemetry__mkdirs(const char *dir) {
@@ -3282,44 +3413,100 @@ TELEMETRY__INTERNAL int telemetry__mkdirs(const char *dir) {
     return 0;
 }
 
-/* Writes a file so that readers see the old content or the new, never a mix: a temporary file in
-   the same folder, written, then renamed over the target. durable also flushes it to the disk
-   first (survives a power cut, not only a crash of the process). */
-TELEMETRY__INTERNAL int telemetry__write_file_atomic(const char *path, const void *data, size_t len, int durable) {
-    char tmp[4200];
-    unsigned char rnd[4] = { 0, 0, 0, 0 };
-    const char *p = (const char *)data;
-    int fd, ok = 1;
-    telemetry__os_entropy(rnd, sizeof rnd);
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%02x%02x%02x%02x", path, rnd[0], rnd[1], rnd[2], rnd[3]) >= sizeof tmp)
-        return TELEMETRY_ERR_IO;
+TELEMETRY__INTERNAL int telemetry__dir_open(const char *dir, int create, const char **why) {
 #if defined(_WIN32)
-    fd = _open(tmp, _O_WRONLY | _O_CREAT | _O_EXCL | _O_BINARY, _S_IREAD | _S_IWRITE);
+    (void)dir; (void)create;
+    *why = "not supported";                  /* Windows builds use the path functions */
+    return -1;
 #else
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    struct stat st;
+    int fd;
+    *why = NULL;
+    if (create && telemetry__mkdirs(dir) != 0) { *why = "it cannot be created"; return -1; }
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        if (e == ENOENT || ((e == ENOTDIR || e == ELOOP) && lstat(dir, &st) != 0)) *why = "missing";   /* a parent is a file */
+        else if (e == ENOTDIR || e == ELOOP) *why = S_ISLNK(st.st_mode) ? "it is a symlink" : "it is not a folder";
+        else *why = "it cannot be opened";
+        return -1;
+    }
+    if (fstat(fd, &st) != 0) { close(fd); *why = "it cannot be opened"; return -1; }
+    if (st.st_uid != geteuid()) { close(fd); *why = "it belongs to another user"; return -1; }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) { close(fd); *why = "others can write to it"; return -1; }
+    return fd;
 #endif
+}
+
+/* Reads the file name in the folder dirfd (not through a symlink; see telemetry__read_fd). */
+TELEMETRY__INTERNAL int telemetry__dir_read(int dirfd, const char *name, size_t max, char **out, size_t *len, int *err) {
+    int fd;
+    *out = NULL; *err = 0;
+    fd = telemetry__open_read_at(dirfd, name, 1, err);
     if (fd < 0) return TELEMETRY_ERR_IO;
-    while (len > 0 && ok) {
+    return telemetry__read_fd(fd, max, out, len, err);
+}
+
+/* Removes the file name from the folder dirfd (a symlink there is removed, not followed). */
+TELEMETRY__INTERNAL int telemetry__dir_unlink(int dirfd, const char *name) {
+#if defined(_WIN32)
+    (void)dirfd; (void)name;
+    return -1;
+#else
+    return unlinkat(dirfd, name, 0);
+#endif
+}
+
+/* Writes all of len bytes to fd. 0 or -1. */
+TELEMETRY__INTERNAL int telemetry__write_fd_all(int fd, const char *p, size_t len) {
+    while (len > 0) {
 #if defined(_WIN32)
         int n = _write(fd, p, (unsigned)(len > 65536 ? 65536 : len));
 #else
         ssize_t n = write(fd, p, len);
         if (n < 0 && errno == EINTR) continue;
 #endif
-        if (n <= 0) ok = 0;
-        else { p += n; len -= (size_t)n; }
+        if (n <= 0) return -1;
+        p += n; len -= (size_t)n;
     }
+    return 0;
+}
+
+/* Writes a file so that readers see the old content or the new, never a mix: a temporary file in
+   the same folder (dirfd, or TELEMETRY__CWD for a path), written, then renamed over the target.
+   The temporary file is created exclusively (O_EXCL never follows a symlink) and the rename
+   replaces a symlink rather than following it. durable also flushes it to the disk first
+   (survives a power cut, not only a crash of the process). */
+TELEMETRY__INTERNAL int telemetry__write_atomic_at(int dirfd, const char *path, const void *data, size_t len, int durable) {
+    char tmp[4200];
+    unsigned char rnd[4] = { 0, 0, 0, 0 };
+    int fd, ok;
+    telemetry__os_entropy(rnd, sizeof rnd);
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%02x%02x%02x%02x", path, rnd[0], rnd[1], rnd[2], rnd[3]) >= sizeof tmp)
+        return TELEMETRY_ERR_IO;
+#if defined(_WIN32)
+    (void)dirfd;
+    fd = _open(tmp, _O_WRONLY | _O_CREAT | _O_EXCL | _O_BINARY | _O_NOINHERIT, _S_IREAD | _S_IWRITE);
+#else
+    fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+#endif
+    if (fd < 0) return TELEMETRY_ERR_IO;
+    ok = telemetry__write_fd_all(fd, (const char *)data, len) == 0;
 #if defined(_WIN32)
     if (ok && durable && _commit(fd) != 0) ok = 0;
     if (_close(fd) != 0) ok = 0;
     if (ok && !MoveFileExA(tmp, path, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) ok = 0;
+    if (!ok) { remove(tmp); return TELEMETRY_ERR_IO; }
 #else
     if (ok && durable && fsync(fd) != 0) ok = 0;
     if (close(fd) != 0) ok = 0;
-    if (ok && rename(tmp, path) != 0) ok = 0;
+    if (ok && renameat(dirfd, tmp, dirfd, path) != 0) ok = 0;
+    if (!ok) { unlinkat(dirfd, tmp, 0); return TELEMETRY_ERR_IO; }
 #endif
-    if (!ok) { remove(tmp); return TELEMETRY_ERR_IO; }
     return 0;
+}
+TELEMETRY__INTERNAL int telemetry__write_file_atomic(const char *path, const void *data, size_t len, int durable) {
+    return telemetry__write_atomic_at(TELEMETRY__CWD, path, data, len, durable);
 }
 
 /* =============================================================================================
@@ -3389,9 +3576,15 @@ TELEMETRY__INTERNAL int telemetry__sent_log_append(const char *path, size_t cap,
     if (telemetry__read_file(path, cap + 1, &old, &old_len, &err) != 0) old_len = 0;
     cut = telemetry__sent_log_cut(old ? old : "", old_len, e.len, cap);
     if (cut == 0 && old) {                               /* it fits: a plain append */
+#if defined(_WIN32)
         FILE *f = fopen(path, "ab");
         if (!f || fwrite(e.data, 1, e.len, f) != e.len) rc = TELEMETRY_ERR_IO;
         if (f && fclose(f) != 0) rc = TELEMETRY_ERR_IO;
+#else
+        int fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);   /* no symlink, no fd leak */
+        if (fd < 0 || telemetry__write_fd_all(fd, e.data, e.len) != 0) rc = TELEMETRY_ERR_IO;
+        if (fd >= 0 && close(fd) != 0) rc = TELEMETRY_ERR_IO;
+#endif
     } else {                                             /* new, or the oldest entries go */
         telemetry__buf_init(&all);
         if (old && cut < old_len) telemetry__buf_append(&all, old + cut, old_len - cut);
@@ -3408,21 +3601,24 @@ TELEMETRY__INTERNAL int telemetry__sent_log_append(const char *path, size_t cap,
    >>consent: environment, the app's config file, the consent file, opt-in mode
    ============================================================================================= */
 
-/* An explicit false: "", 0, false, no, off (any case, surrounding blanks ignored). */
-TELEMETRY__INTERNAL int telemetry__is_false_word(const char *s, size_t n) {
-    static const char *words[] = { "0", "false", "no", "off", "disabled", "disable", NULL };
+/* Surrounding spaces and tabs (and a line's \r) removed: the trimmed length. */
+TELEMETRY__INTERNAL size_t telemetry__trim(const char **s, size_t n) {
+    while (n && (**s == ' ' || **s == '\t')) { (*s)++; n--; }
+    while (n && ((*s)[n - 1] == ' ' || (*s)[n - 1] == '\t' || (*s)[n - 1] == '\r' || (*s)[n - 1] == '\n')) n--;
+    return n;
+}
+TELEMETRY__INTERNAL int telemetry__word_in(const char *s, size_t n, const char *const *words) {
     int i;
-    while (n && (*s == ' ' || *s == '\t')) { s++; n--; }
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n')) n--;
-    if (n == 0) return 1;
     for (i = 0; words[i]; i++) if (strlen(words[i]) == n && telemetry__strnieq(s, words[i], n)) return 1;
     return 0;
 }
-TELEMETRY__INTERNAL int telemetry__is_true_word(const char *s, size_t n) {
-    static const char *words[] = { "1", "true", "yes", "on", "enabled", "enable", NULL };
-    int i;
-    for (i = 0; words[i]; i++) if (strlen(words[i]) == n && telemetry__strnieq(s, words[i], n)) return 1;
-    return 0;
+
+/* An environment variable's explicit false, exactly as documented: empty, 0, false, no, off (any
+   case, surrounding spaces ignored). Every other value is a yes. */
+TELEMETRY__INTERNAL int telemetry__is_false_word(const char *s, size_t n) {
+    static const char *const words[] = { "0", "false", "no", "off", NULL };
+    n = telemetry__trim(&s, n);
+    return n == 0 || telemetry__word_in(s, n, words);
 }
 
 /* An environment variable that is set to anything but an explicit false says "opt out". */
@@ -3430,10 +3626,7 @@ TELEMETRY__INTERNAL int telemetry__env_says_off(const char *name) {
     const char *v = getenv(name);
     return v != NULL && !telemetry__is_false_word(v, strlen(v));
 }
-TELEMETRY__INTERNAL int telemetry__env_true(const char *name) {
-    const char *v = getenv(name);
-    return v != NULL && !telemetry__is_false_word(v, strlen(v));
-}
+TELEMETRY__INTERNAL int telemetry__env_true(const char *name) { return telemetry__env_says_off(name); }
 
 /* "<APP>_NO_TELEMETRY": the app name upper-cased, every other character as '_'. */
 TELEMETRY__INTERNAL void telemetry__app_env_name(const char *app, char *out, size_t cap) {
@@ -3445,37 +3638,138 @@ TELEMETRY__INTERNAL void telemetry__app_env_name(const char *app, char *out, siz
     memcpy(out + i, "_NO_TELEMETRY", 14);
 }
 
-/* Looks for `key = value`, `key: value` or `key=value` lines (INI, TOML, YAML-style), ignoring
-   blank lines, comment lines (# or ;), trailing comments after a blank, quotes, [sections] and
-   indentation. Returns -1 (key set false), 1 (key set true), 0 (absent or another value).
-   The last assignment wins, as it does for the parsers of those formats. */
-TELEMETRY__INTERNAL int telemetry__config_text_says(const char *text, const char *key) {
-    size_t klen = strlen(key);
-    int verdict = 0;
-    const char *line = text;
-    while (line && *line) {
-        const char *end = strchr(line, '\n'), *p = line, *v, *ve;
-        if (!end) end = line + strlen(line);
-        while (p < end && (*p == ' ' || *p == '\t')) p++;
-        if (p < end && (*p == '"' || *p == '\'') && (size_t)(end - p) > klen + 1 && p[klen + 1] == *p &&
-            telemetry__strnieq(p + 1, key, klen)) p += 1;              /* "key": value (quoted key) */
-        if ((size_t)(end - p) > klen && telemetry__strnieq(p, key, klen)) {
-            v = p + klen;
-            if (*v == '"' || *v == '\'') v++;
-            while (v < end && (*v == ' ' || *v == '\t')) v++;
-            if (v < end && (*v == '=' || *v == ':')) {
-                v++;
-                while (v < end && (*v == ' ' || *v == '\t')) v++;
-                ve = v;
-                while (ve < end && !((*ve == '#' || *ve == ';') && (ve == v || ve[-1] == ' ' || ve[-1] == '\t'))) ve++;
-                while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t' || ve[-1] == '\r' || ve[-1] == ',')) ve--;
-                if (ve - v >= 2 && (*v == '"' || *v == '\'') && ve[-1] == *v) { v++; ve--; }
-                if (ve > v && telemetry__is_false_word(v, (size_t)(ve - v))) verdict = -1;
-                else if (telemetry__is_true_word(v, (size_t)(ve - v))) verdict = 1;
-            }
+/* ---- the app's config file: scanned line by line, whatever its size, in one pass ----------
+   Lines are `key = value`, `key: value` or `key=value` (INI, TOML, YAML-style), with blank lines,
+   comment lines (# or ;), trailing comments after a blank, quotes and indentation ignored; CRLF
+   and a UTF-8 byte order mark are fine; a NUL byte is an ordinary byte. A [section] (or
+   [[section]]) header starts a section. The key counts at the top level (before any section)
+   and in the section the app names (cfg.config_section); there the last assignment wins, as it
+   does for the parsers of those formats. In any other section (a plugin's own setting) it never
+   turns telemetry on nor gives consent, but a false value there still turns it off, to be safe.
+   UTF-16 and UTF-32 text is refused (unreadable: off). */
+#define TELEMETRY__CFG_LINE 4096
+typedef struct telemetry__cfgscan {
+    const char *key, *section;      /* section NULL: only the top level is the app's */
+    size_t klen;
+    int where;                      /* 0 top level, 1 the app's section, 2 another section */
+    int verdict;                    /* the app's: -1 false, 1 true, 0 not set */
+    int other_false;                /* a false value in another section */
+    int not_text;                   /* UTF-16 or UTF-32 */
+    size_t bytes;                   /* seen so far */
+    size_t n;                       /* bytes in line */
+    int too_long;                   /* the current line passed TELEMETRY__CFG_LINE: ignored */
+    unsigned char head[3];          /* the file's first bytes */
+    char word[24];                  /* the value that decided, for the status sentence */
+    char other_word[24];            /* the false value in another section, and that section */
+    char other_section[64];
+    char line[TELEMETRY__CFG_LINE];
+} telemetry__cfgscan;
+
+TELEMETRY__INTERNAL void telemetry__cfg_begin(telemetry__cfgscan *s, const char *key, const char *section) {
+    memset(s, 0, sizeof *s);
+    s->key = key;
+    s->klen = strlen(key);
+    s->section = section && section[0] ? section : NULL;
+}
+
+/* A config value: -1 false (false, off, no, 0, disabled), 1 true (true, on, yes, 1, enabled), or
+   0 for anything else (any case). */
+TELEMETRY__INTERNAL int telemetry__cfg_word(const char *v, size_t n) {
+    static const char *const no[] = { "false", "off", "no", "0", "disabled", NULL };
+    static const char *const yes[] = { "true", "on", "yes", "1", "enabled", NULL };
+    return telemetry__word_in(v, n, no) ? -1 : telemetry__word_in(v, n, yes) ? 1 : 0;
+}
+
+TELEMETRY__INTERNAL void telemetry__cfg_line(telemetry__cfgscan *s, const char *p, const char *end) {
+    const char *v, *ve;
+    int w;
+    while (p < end && (*p == ' ' || *p == '\t')) p++;
+    if (p < end && *p == '[') {                                        /* [section] or [[section]] */
+        const char *name = p + 1, *ne;
+        if (name < end && *name == '[') name++;
+        for (ne = name; ne < end && *ne != ']'; ne++) {}
+        if (ne == end) return;                                         /* not a header: a YAML list */
+        while (name < ne && (*name == ' ' || *name == '\t' || *name == '"' || *name == '\'')) name++;
+        while (ne > name && (ne[-1] == ' ' || ne[-1] == '\t' || ne[-1] == '"' || ne[-1] == '\'')) ne--;
+        s->where = s->section && strlen(s->section) == (size_t)(ne - name) && telemetry__strnieq(name, s->section, (size_t)(ne - name)) ? 1 : 2;
+        if (s->where == 2) {
+            size_t k = (size_t)(ne - name) < sizeof s->other_section - 1 ? (size_t)(ne - name) : sizeof s->other_section - 1;
+            if (!s->other_false) { memcpy(s->other_section, name, k); s->other_section[k] = 0; }
         }
-        line = *end ? end + 1 : NULL;
+        return;
     }
+    if (p < end && (*p == '"' || *p == '\'') && (size_t)(end - p) > s->klen + 1 && p[s->klen + 1] == *p &&
+        telemetry__strnieq(p + 1, s->key, s->klen)) p += 1;           /* "key": value (quoted key) */
+    if ((size_t)(end - p) <= s->klen || !telemetry__strnieq(p, s->key, s->klen)) return;
+    v = p + s->klen;
+    if (*v == '"' || *v == '\'') v++;
+    while (v < end && (*v == ' ' || *v == '\t')) v++;
+    if (v >= end || (*v != '=' && *v != ':')) return;
+    v++;
+    while (v < end && (*v == ' ' || *v == '\t')) v++;
+    ve = v;
+    while (ve < end && !((*ve == '#' || *ve == ';') && (ve == v || ve[-1] == ' ' || ve[-1] == '\t'))) ve++;
+    while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t' || ve[-1] == '\r' || ve[-1] == ',')) ve--;
+    if (ve - v >= 2 && (*v == '"' || *v == '\'') && ve[-1] == *v) { v++; ve--; }
+    w = telemetry__cfg_word(v, (size_t)(ve - v));
+    if (w == 0) return;
+    if (s->where == 2) {
+        if (w < 0 && !s->other_false) {
+            s->other_false = 1;
+            memcpy(s->other_word, v, (size_t)(ve - v));                /* a listed word: short */
+            s->other_word[ve - v] = 0;
+        }
+        return;
+    }
+    s->verdict = w;
+    memcpy(s->word, v, (size_t)(ve - v));                              /* a listed word: short */
+    s->word[ve - v] = 0;
+}
+
+/* Feeds the next len bytes of the file. */
+TELEMETRY__INTERNAL void telemetry__cfg_feed(telemetry__cfgscan *s, const char *data, size_t len) {
+    size_t i;
+    for (i = 0; i < len && !s->not_text; i++) {
+        char c = data[i];
+        size_t at = s->bytes++;
+        if (at < 3) {                          /* the first bytes tell UTF-16 and UTF-32 apart */
+            unsigned char *h = s->head;
+            h[at] = (unsigned char)c;
+            if (at == 1 && ((h[0] == 0xff && h[1] == 0xfe) || (h[0] == 0xfe && h[1] == 0xff) || h[0] == 0 || h[1] == 0)) {
+                s->not_text = 1;               /* a byte order mark, or ASCII text as UTF-16 */
+                break;
+            }
+            if (at == 2 && h[0] == 0xef && h[1] == 0xbb && h[2] == 0xbf && s->n == 2) { s->n = 0; continue; }   /* UTF-8 BOM */
+        }
+        if (c == '\n') {
+            if (!s->too_long) telemetry__cfg_line(s, s->line, s->line + s->n);
+            s->n = 0; s->too_long = 0;
+        } else if (s->n < sizeof s->line) {
+            s->line[s->n++] = c;
+        } else {
+            s->too_long = 1;                   /* no key line is this long: skipped */
+        }
+    }
+}
+
+/* The verdict: -1 false (off), 1 true, 0 not set, -2 not text (UTF-16/32: unreadable). */
+TELEMETRY__INTERNAL int telemetry__cfg_end(telemetry__cfgscan *s) {
+    if (s->not_text) return -2;
+    if (s->n && !s->too_long) telemetry__cfg_line(s, s->line, s->line + s->n);
+    s->n = 0;
+    if (s->other_false) return -1;
+    return s->verdict;
+}
+
+/* The whole scan over text in memory (the fuzz target's entry). */
+TELEMETRY__INTERNAL int telemetry__config_text_says(const char *text, size_t len, const char *key, const char *section) {
+    telemetry__cfgscan *s = (telemetry__cfgscan *)telemetry__malloc(sizeof *s);
+    int verdict;
+    if (!s) return -2;
+    telemetry__cfg_begin(s, key, section);
+    telemetry__cfg_feed(s, text, len);
+    verdict = telemetry__cfg_end(s);
+    telemetry__free(s);
     return verdict;
 }
 
@@ -3485,31 +3779,36 @@ typedef enum telemetry__source {
     TELEMETRY__SOURCE_APP_ENV,
     TELEMETRY__SOURCE_CONFIG_FILE,
     TELEMETRY__SOURCE_CONFIG_UNREADABLE,
+    TELEMETRY__SOURCE_STATE_UNSAFE,     /* the state folder is not the user's own: off */
     TELEMETRY__SOURCE_REVOKED,
     TELEMETRY__SOURCE_NO_OPT_IN,
-    TELEMETRY__SOURCE_GIVEN              /* consent given (file or config file), on */
+    TELEMETRY__SOURCE_CONFIG_GIVEN,     /* opt-in mode, the key is true in the app's config: on */
+    TELEMETRY__SOURCE_GIVEN             /* telemetry_set_consent(1), now or in an earlier run: on */
 } telemetry__source;
 
 /* =============================================================================================
    >>state: the per-app state folder and the anonymous install id
    ============================================================================================= */
 
-/* The platform's per-user state folder for app, or "" when there is none (no HOME). */
-TELEMETRY__INTERNAL void telemetry__default_state_dir(const char *app, char *out, size_t cap) {
+/* The platform's per-user state folder for app, or "" when there is none (no HOME). -1 when
+   the path does not fit in cap (never cut short: that would be another folder). */
+TELEMETRY__INTERNAL int telemetry__default_state_dir(const char *app, char *out, size_t cap) {
     const char *base;
+    int n = 0;
     out[0] = 0;
 #if defined(_WIN32)
     base = getenv("LOCALAPPDATA");
-    if (base && *base) snprintf(out, cap, "%s\\%s", base, app);
+    if (base && *base) n = snprintf(out, cap, "%s\\%s", base, app);
 #elif defined(__APPLE__)
     base = getenv("HOME");
-    if (base && *base) snprintf(out, cap, "%s/Library/Application Support/%s", base, app);
+    if (base && *base) n = snprintf(out, cap, "%s/Library/Application Support/%s", base, app);
 #else
     base = getenv("XDG_STATE_HOME");
-    if (base && base[0] == '/') { snprintf(out, cap, "%s/%s", base, app); return; }
-    base = getenv("HOME");
-    if (base && *base) snprintf(out, cap, "%s/.local/state/%s", base, app);
+    if (base && base[0] == '/') n = snprintf(out, cap, "%s/%s", base, app);
+    else if ((base = getenv("HOME")) != NULL && *base) n = snprintf(out, cap, "%s/.local/state/%s", base, app);
 #endif
+    if (n < 0 || (size_t)n >= cap) { out[0] = 0; return -1; }
+    return 0;
 }
 
 TELEMETRY__INTERNAL int telemetry__is_hex_id(const char *s) {
@@ -3551,11 +3850,16 @@ typedef struct telemetry__state {
     int enabled;
     telemetry__source source;       /* which consent source decided */
     int debug;                      /* TELEMETRY_DEBUG: print payloads instead of sending */
-    char *app_name, *app_version, *environment, *dist, *config_file, *config_key;
+    char *app_name, *app_version, *environment, *dist, *config_file, *config_key, *config_section;
     char *ca_file, *ca_pem, *usage_url_text, *dsn_text;
     char release[256];
     char state_dir[1024];           /* "" when there is none: memory only */
     char config_problem[300];       /* why the config file could not be read, for the disclosure */
+    char config_notes[700];         /* endpoints refused as invalid (issue lines), for the disclosure */
+    const char *state_refused;      /* why the state folder is not used (telemetry is then off) */
+    int consent;                    /* the recorded telemetry_set_consent: 1 given, -1 revoked, 0 none */
+    int started;                    /* what an enabled run opens is open (telemetry__switch_on) */
+    telemetry_config config;        /* the program's config as given (its scalars and callbacks) */
     telemetry__url usage;
     int has_usage;
     telemetry__dsn dsn;
@@ -3618,76 +3922,205 @@ TELEMETRY__INTERNAL void telemetry__state_path(const char *name, char *out, size
     snprintf(out, cap, "%s" TELEMETRY__SEP "%s", telemetry__st.state_dir, name);
 }
 
+/* ---- the files in the state folder, each reached through the checked folder fd (see >>files).
+   For the parts that own other files in the state folder (the outbox, the session): read, write
+   atomically, remove, by name. A folder that is not the user's own is never used. ------------ */
+TELEMETRY__INTERNAL int telemetry__state_read(const char *name, size_t max, char **out, size_t *len, int *err) {
+#if defined(_WIN32)
+    char path[1100];
+    telemetry__state_path(name, path, sizeof path);
+    return telemetry__read_file(path, max, out, len, err);
+#else
+    const char *why;
+    int rc, dirfd;
+    *out = NULL; *err = ENOENT;
+    if (!telemetry__st.state_dir[0] || (dirfd = telemetry__dir_open(telemetry__st.state_dir, 0, &why)) < 0) return TELEMETRY_ERR_IO;
+    rc = telemetry__dir_read(dirfd, name, max, out, len, err);
+    close(dirfd);
+    return rc;
+#endif
+}
+/* Creates the state folder when it is missing. */
+TELEMETRY__INTERNAL int telemetry__state_write(const char *name, const void *data, size_t len, int durable) {
+#if defined(_WIN32)
+    char path[1100];
+    telemetry__state_path(name, path, sizeof path);
+    if (telemetry__mkdirs(telemetry__st.state_dir) != 0) return TELEMETRY_ERR_IO;
+    return telemetry__write_file_atomic(path, data, len, durable);
+#else
+    const char *why;
+    int rc, dirfd;
+    if (!telemetry__st.state_dir[0] || (dirfd = telemetry__dir_open(telemetry__st.state_dir, 1, &why)) < 0) return TELEMETRY_ERR_IO;
+    rc = telemetry__write_atomic_at(dirfd, name, data, len, durable);
+    close(dirfd);
+    return rc;
+#endif
+}
+TELEMETRY__INTERNAL void telemetry__state_remove(const char *name) {
+#if defined(_WIN32)
+    char path[1100];
+    telemetry__state_path(name, path, sizeof path);
+    remove(path);
+#else
+    const char *why;
+    int dirfd;
+    if (!telemetry__st.state_dir[0] || (dirfd = telemetry__dir_open(telemetry__st.state_dir, 0, &why)) < 0) return;
+    telemetry__dir_unlink(dirfd, name);
+    close(dirfd);
+#endif
+}
+
+/* The state folder's verdict: NULL when it may be used (or does not exist yet), else why not. */
+TELEMETRY__INTERNAL const char *telemetry__state_check(void) {
+#if defined(_WIN32)
+    return NULL;
+#else
+    const char *why = NULL;
+    int dirfd;
+    if (!telemetry__st.state_dir[0]) return NULL;
+    dirfd = telemetry__dir_open(telemetry__st.state_dir, 0, &why);
+    if (dirfd >= 0) { close(dirfd); return NULL; }
+    return strcmp(why, "missing") == 0 ? NULL : why;
+#endif
+}
+
 /* Reads the consent file: 1 given, -1 revoked, 0 no decision. Reading never creates anything. */
 TELEMETRY__INTERNAL int telemetry__read_consent_file(void) {
-    char path[1100], *text = NULL;
+    char *text = NULL;
     int err, verdict = 0;
-    if (telemetry__st.session_consent) return telemetry__st.session_consent;
-    if (!telemetry__st.state_dir[0]) return 0;
-    telemetry__state_path("consent", path, sizeof path);
-    if (telemetry__read_file(path, 256, &text, NULL, &err) != 0) return 0;
+    if (telemetry__state_read("consent", 256, &text, NULL, &err) != 0) return 0;
     if (strncmp(text, "given", 5) == 0) verdict = 1;
     else if (strncmp(text, "revoked", 7) == 0) verdict = -1;
     telemetry__free(text);
     return verdict;
 }
 
-/* Every consent source, in the documented order; the first that says no decides. */
-TELEMETRY__INTERNAL void telemetry__decide(void) {
-    char env_name[128];
-    int file_says = 0, consent;
-    telemetry__st.config_problem[0] = 0;
-    if (telemetry__st.config_file) {
-        char *text = NULL;
-        int err = 0, rc = telemetry__read_file(telemetry__st.config_file, 1 << 20, &text, NULL, &err);
-        if (rc == 0) file_says = telemetry__config_text_says(text, telemetry__st.config_key);
-        else if (err != ENOENT) {
-            snprintf(telemetry__st.config_problem, sizeof telemetry__st.config_problem, "%s could not be read (%s)",
-                     telemetry__st.config_file, strerror(err));
-            file_says = -2;
+/* Reads the app's config file through the scanner, whatever its size up to 16 MiB, in chunks.
+   -1 false, 1 true, 0 no opinion (or no file), -2 unreadable (config_problem says why). */
+#define TELEMETRY__CONFIG_MAX ((size_t)16 << 20)
+TELEMETRY__INTERNAL int telemetry__read_config(telemetry__cfgscan *s) {
+    char chunk[8192];
+    const char *path = telemetry__st.config_file, *problem = NULL;
+    size_t total = 0;
+    long n = 0;
+    int err = 0, fd = telemetry__open_read_at(TELEMETRY__CWD, path, 0, &err), verdict;
+    if (fd < 0 && err == ENOENT) return 0;                       /* no file: the normal case */
+    if (fd >= 0) {
+        while (total <= TELEMETRY__CONFIG_MAX && (n = telemetry__read_some(fd, chunk, sizeof chunk)) > 0) {
+            total += (size_t)n;
+            telemetry__cfg_feed(s, chunk, (size_t)n);
         }
-        telemetry__free(text);
+        if (n < 0) err = errno ? errno : EIO;
+        telemetry__close_fd(fd);
     }
-    telemetry__app_env_name(telemetry__st.app_name, env_name, sizeof env_name);
-    consent = telemetry__read_consent_file();
-    if (telemetry__env_says_off("DO_NOT_TRACK")) telemetry__st.source = TELEMETRY__SOURCE_DO_NOT_TRACK;
-    else if (telemetry__env_says_off(env_name)) telemetry__st.source = TELEMETRY__SOURCE_APP_ENV;
-    else if (file_says == -1) telemetry__st.source = TELEMETRY__SOURCE_CONFIG_FILE;
-    else if (file_says == -2) telemetry__st.source = TELEMETRY__SOURCE_CONFIG_UNREADABLE;
-    else if (consent < 0) telemetry__st.source = TELEMETRY__SOURCE_REVOKED;
-    else if (telemetry__st.opt_in && consent <= 0 && file_says != 1) telemetry__st.source = TELEMETRY__SOURCE_NO_OPT_IN;
-    else if (consent > 0 || (telemetry__st.opt_in && file_says == 1)) telemetry__st.source = TELEMETRY__SOURCE_GIVEN;
-    else telemetry__st.source = TELEMETRY__SOURCE_DEFAULT;
-    telemetry__st.enabled = telemetry__st.source == TELEMETRY__SOURCE_DEFAULT || telemetry__st.source == TELEMETRY__SOURCE_GIVEN;
+    verdict = telemetry__cfg_end(s);
+    if (fd < 0 || n < 0) problem = telemetry__err_text(err);
+    else if (total > TELEMETRY__CONFIG_MAX) problem = "larger than 16 MiB";
+    else if (verdict == -2) problem = "not UTF-8 text (UTF-16 or UTF-32)";
+    if (!problem) return verdict;
+    snprintf(telemetry__st.config_problem, sizeof telemetry__st.config_problem, "%s could not be read (%s)", path, problem);
+    return -2;
 }
 
-/* The sentence the disclosure prints for the deciding source. */
-TELEMETRY__INTERNAL void telemetry__source_text(char *out, size_t cap) {
-    char env_name[128];
-    const char *cf = telemetry__st.config_file ? telemetry__st.config_file : "";
-    telemetry__app_env_name(telemetry__st.app_name, env_name, sizeof env_name);
-    switch (telemetry__st.source) {
-    case TELEMETRY__SOURCE_DO_NOT_TRACK: snprintf(out, cap, "OFF: DO_NOT_TRACK is set in the environment"); break;
-    case TELEMETRY__SOURCE_APP_ENV: snprintf(out, cap, "OFF: %s is set in the environment", env_name); break;
-    case TELEMETRY__SOURCE_CONFIG_FILE: snprintf(out, cap, "OFF: '%s' is set to a false value in %s", telemetry__st.config_key, cf); break;
-    case TELEMETRY__SOURCE_CONFIG_UNREADABLE: snprintf(out, cap, "OFF: the config file %s; staying off to be safe", telemetry__st.config_problem); break;
-    case TELEMETRY__SOURCE_REVOKED: snprintf(out, cap, "OFF: consent was revoked (kept in the state folder)"); break;
-    case TELEMETRY__SOURCE_NO_OPT_IN: snprintf(out, cap, "OFF: this program asks before it collects anything, and consent was not given"); break;
-    case TELEMETRY__SOURCE_GIVEN: snprintf(out, cap, "ON: consent was given"); break;
-    default: snprintf(out, cap, "ON: no opt-out is set"); break;
+/* The value of an environment variable as a status sentence may show it: printable, short. */
+TELEMETRY__INTERNAL void telemetry__shown_value(const char *v, char *out, size_t cap) {
+    size_t i, o = 0;
+    for (i = 0; v[i] && o + 4 < cap && i < 32; i++) out[o++] = (v[i] >= 0x20 && v[i] < 0x7F) ? v[i] : '?';
+    if (v[i] && o + 4 < cap) { memcpy(out + o, "...", 3); o += 3; }
+    out[o] = 0;
+}
+
+/* Every consent source, in the documented order; the first that says no decides, and
+   telemetry__reason says which, in one sentence (telemetry_status_reason). */
+TELEMETRY__DEF char telemetry__reason[1400] = "telemetry_init was not called";
+TELEMETRY__INTERNAL void telemetry__decide(void) {
+    char env_name[128], value[40];
+    const char *cf = telemetry__st.config_file, *key = telemetry__st.config_key;
+    int file_says = 0, consent;
+    telemetry__cfgscan *cs = NULL;
+    telemetry__st.config_problem[0] = 0;
+    if (cf) {
+        cs = (telemetry__cfgscan *)telemetry__malloc(sizeof *cs);
+        if (!cs) {
+            snprintf(telemetry__st.config_problem, sizeof telemetry__st.config_problem, "%s could not be read (out of memory)", cf);
+            file_says = -2;
+        } else {
+            telemetry__cfg_begin(cs, key, telemetry__st.config_section);
+            file_says = telemetry__read_config(cs);
+        }
     }
+    /* the state folder is checked before anything in it is believed */
+    telemetry__st.state_refused = telemetry__state_check();
+    consent = telemetry__st.state_refused ? 0 : telemetry__read_consent_file();
+    if (telemetry__st.session_consent) consent = telemetry__st.session_consent;
+    telemetry__st.consent = consent;
+    telemetry__app_env_name(telemetry__st.app_name, env_name, sizeof env_name);
+    if (telemetry__env_says_off("DO_NOT_TRACK")) {
+        telemetry__st.source = TELEMETRY__SOURCE_DO_NOT_TRACK;
+        telemetry__shown_value(getenv("DO_NOT_TRACK"), value, sizeof value);
+        snprintf(telemetry__reason, sizeof telemetry__reason, "DO_NOT_TRACK=%s in the environment", value);
+    } else if (telemetry__env_says_off(env_name)) {
+        telemetry__st.source = TELEMETRY__SOURCE_APP_ENV;
+        telemetry__shown_value(getenv(env_name), value, sizeof value);
+        snprintf(telemetry__reason, sizeof telemetry__reason, "%s=%s in the environment", env_name, value);
+    } else if (file_says == -1) {
+        telemetry__st.source = TELEMETRY__SOURCE_CONFIG_FILE;
+        if (cs->verdict == -1) snprintf(telemetry__reason, sizeof telemetry__reason, "%s = %s in %s", key, cs->word, cf);
+        else snprintf(telemetry__reason, sizeof telemetry__reason, "%s = %s in [%s] of %s", key, cs->other_word, cs->other_section, cf);
+    } else if (file_says == -2) {
+        telemetry__st.source = TELEMETRY__SOURCE_CONFIG_UNREADABLE;
+        snprintf(telemetry__reason, sizeof telemetry__reason, "the config file %s: off to be safe", telemetry__st.config_problem);
+    } else if (telemetry__st.state_refused) {
+        telemetry__st.source = TELEMETRY__SOURCE_STATE_UNSAFE;
+        snprintf(telemetry__reason, sizeof telemetry__reason, "the state folder %s is not used because %s: off to be safe",
+                 telemetry__st.state_dir, telemetry__st.state_refused);
+    } else if (consent < 0) {
+        telemetry__st.source = TELEMETRY__SOURCE_REVOKED;
+        snprintf(telemetry__reason, sizeof telemetry__reason, "consent was revoked with telemetry_set_consent(0)%s",
+                 telemetry__st.session_consent ? "" : " (recorded in the state folder)");
+    } else if (consent > 0) {
+        telemetry__st.source = TELEMETRY__SOURCE_GIVEN;
+        snprintf(telemetry__reason, sizeof telemetry__reason, "consent was given with telemetry_set_consent(1)%s",
+                 telemetry__st.session_consent ? "" : " (recorded in the state folder)");
+    } else if (telemetry__st.opt_in && file_says == 1) {
+        telemetry__st.source = TELEMETRY__SOURCE_CONFIG_GIVEN;
+        snprintf(telemetry__reason, sizeof telemetry__reason, "consent was given in %s (%s = %s)", cf, key, cs->word);
+    } else if (telemetry__st.opt_in) {
+        telemetry__st.source = TELEMETRY__SOURCE_NO_OPT_IN;
+        snprintf(telemetry__reason, sizeof telemetry__reason, "this program asks before it collects anything, and consent was not given");
+    } else {
+        telemetry__st.source = TELEMETRY__SOURCE_DEFAULT;
+        snprintf(telemetry__reason, sizeof telemetry__reason, "no opt-out is set");
+    }
+    telemetry__st.enabled = telemetry__st.source == TELEMETRY__SOURCE_DEFAULT || telemetry__st.source == TELEMETRY__SOURCE_GIVEN ||
+                            telemetry__st.source == TELEMETRY__SOURCE_CONFIG_GIVEN;
+    telemetry__free(cs);
+}
+
+/* "ON: <reason>" or "OFF: <reason>", for the disclosure and the telemetry command. */
+TELEMETRY__INTERNAL void telemetry__source_text(char *out, size_t cap) {
+    const char *state = telemetry__st.enabled ? "ON: " : "OFF: ";
+    size_t n = strlen(state);
+    if (cap <= n) { if (cap) out[0] = 0; return; }
+    memcpy(out, state, n);
+    telemetry__copy(out + n, cap - n, telemetry__reason);
+}
+
+/* An opt-out that telemetry_set_consent(1) cannot override (environment, config file, state
+   folder); consent itself can. */
+TELEMETRY__INTERNAL int telemetry__opted_out_elsewhere(void) {
+    return telemetry__st.source >= TELEMETRY__SOURCE_DO_NOT_TRACK && telemetry__st.source <= TELEMETRY__SOURCE_STATE_UNSAFE;
 }
 
 /* At init: the install id if one exists, read only (the run's first work makes a missing one),
    so first_run, the disclosure and telemetry_build_usage_report know it without writing. */
 TELEMETRY__INTERNAL void telemetry__peek_state(void) {
-    char path[1100], *text = NULL;
+    char *text = NULL;
     int err;
     telemetry__st.first_run = 1;
     telemetry__st.install_id[0] = 0;
     if (!telemetry__st.state_dir[0]) return;
-    telemetry__state_path("install_id", path, sizeof path);
-    if (telemetry__read_file(path, 64, &text, NULL, &err) == 0 && telemetry__is_hex_id(text)) {
+    if (telemetry__state_read("install_id", 64, &text, NULL, &err) == 0 && telemetry__is_hex_id(text)) {
         memcpy(telemetry__st.install_id, text, 32);
         telemetry__st.install_id[32] = 0;
         telemetry__st.first_run = 0;
@@ -3698,12 +4131,11 @@ TELEMETRY__INTERNAL void telemetry__peek_state(void) {
 /* Creates the state folder and the install id on an enabled run. Failures leave telemetry on in
    memory-only mode (a fresh id for this run) with a log line: never fatal to the host. */
 TELEMETRY__INTERNAL void telemetry__prepare_state(void) {
-    char path[1100], *text = NULL;
+    char *text = NULL;
     int err;
     telemetry__st.first_run = 0;
     if (telemetry__st.state_dir[0]) {
-        telemetry__state_path("install_id", path, sizeof path);
-        if (telemetry__read_file(path, 64, &text, NULL, &err) == 0 && telemetry__is_hex_id(text)) {
+        if (telemetry__state_read("install_id", 64, &text, NULL, &err) == 0 && telemetry__is_hex_id(text)) {
             memcpy(telemetry__st.install_id, text, 32);
             telemetry__st.install_id[32] = 0;
             telemetry__free(text);
@@ -3721,8 +4153,7 @@ TELEMETRY__INTERNAL void telemetry__prepare_state(void) {
         telemetry__log(TELEMETRY_LEVEL_WARNING, "no state folder (HOME is not set): the install id lives in memory only");
         return;
     }
-    if (telemetry__mkdirs(telemetry__st.state_dir) != 0 ||
-        telemetry__write_file_atomic(path, telemetry__st.install_id, 32, 1) != 0) {
+    if (telemetry__state_write("install_id", telemetry__st.install_id, 32, 1) != 0) {
         telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot write to the state folder %s (%s): memory only",
                        telemetry__st.state_dir, strerror(errno));
     }
@@ -4089,7 +4520,7 @@ TELEMETRY__INTERNAL int telemetry__fread_at(FILE *f, uint64_t off, void *buf, si
    fallback): the first 4096 bytes of .text folded into 16 by XOR, used as the GUID's bytes.
    0 when the file has a .text section. */
 TELEMETRY__INTERNAL int telemetry__text_id(const char *path, unsigned char out[16]) {
-    FILE *f = fopen(path, "rb");
+    FILE *f = telemetry__fopen_read(path);
     ElfW(Ehdr) eh;
     ElfW(Shdr) sh, names;
     unsigned char block[4096];
@@ -4284,7 +4715,7 @@ typedef struct telemetry__elf_image {
    order). 1 and name/symbol address when found. */
 TELEMETRY__INTERNAL int telemetry__elf_symbol(const char *path, const char *code_id, const char *debug_id, uint64_t offset_in_image,
                                              char *name, size_t cap, uint64_t *sym_offset) {
-    FILE *f = fopen(path, "rb");
+    FILE *f = telemetry__fopen_read(path);
     Elf64_Ehdr eh;
     Elf64_Phdr ph;
     Elf64_Shdr sh, strsh;
@@ -5096,7 +5527,7 @@ TELEMETRY__INTERNAL void telemetry__outbox_load(telemetry__outbox *ob) {
         long size;
         telemetry__item *it = (telemetry__item *)telemetry__malloc(sizeof *it);
         snprintf(path, sizeof path, "%s/%s", ob->dir, names[i]);
-        f = it ? fopen(path, "rb") : NULL;
+        f = it ? telemetry__fopen_read(path) : NULL;
         if (f && fgets(line, sizeof line, f) && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0) {
             memset(it, 0, sizeof *it);
             if (telemetry__item_parse_meta(line, strcspn(line, "\n"), it) == 0 && (size_t)size > strlen(line)) {
@@ -5732,6 +6163,7 @@ TELEMETRY__INTERNAL int telemetry__queue_envelope(const char *event_id, const te
         telemetry__buf_free(&item);
     }
     if (rc == 0) rc = telemetry__envelope_end(&env);
+    if (rc == 0 && !telemetry__st.outbox) rc = TELEMETRY_ERR_NO_MEMORY;  /* never pushed into nothing */
     if (rc) { telemetry__buf_free(&env); return rc; }
     return telemetry__outbox_push((telemetry__outbox *)telemetry__st.outbox, TELEMETRY__KIND_ENVELOPE,
                                   event ? TELEMETRY__CAT_ERROR : TELEMETRY__CAT_SESSION, NULL, env.data, env.len);
@@ -5801,7 +6233,7 @@ TELEMETRY__INTERNAL void telemetry__start_session(void) {
     telemetry__session prev, *se = &telemetry__st.session;
     telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
     telemetry__state_path("session", path, sizeof path);
-    if (telemetry__st.state_dir[0] && telemetry__read_file(path, 4096, &text, NULL, &err) == 0 && telemetry__session_parse(text, &prev) == 0) {
+    if (telemetry__state_read("session", 4096, &text, NULL, &err) == 0 && telemetry__session_parse(text, &prev) == 0) {
         if (strcmp(prev.status, "ok") == 0) telemetry__copy(prev.status, sizeof prev.status, "abnormal");
         if (telemetry__queue_envelope(NULL, NULL, &prev) == 0) {
             telemetry__lock(&ob->lock);
@@ -6714,13 +7146,10 @@ TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
 
 /* ---- the first-run notice and the send gate ---- */
 TELEMETRY__INTERNAL int telemetry__notice_seen(void) {
-    char path[1100];
-    FILE *f;
-    if (!telemetry__st.state_dir[0]) return 0;
-    telemetry__state_path("notice_shown", path, sizeof path);
-    f = fopen(path, "rb");
-    if (f) fclose(f);
-    return f != NULL;
+    char *text = NULL;
+    int err, seen = telemetry__state_read("notice_shown", 64, &text, NULL, &err) == 0;
+    telemetry__free(text);
+    return seen;
 }
 
 /* The ways to turn telemetry off, as one sentence ("run `x telemetry off`, or set ..."). */
@@ -6758,7 +7187,6 @@ TELEMETRY__INTERNAL void telemetry__notice_default(telemetry__buf *b) {
    opt-out first). Only a terminal gets it; the folder's notice_shown records it. Lock held. */
 TELEMETRY__INTERNAL void telemetry__notice_gate(void) {
     telemetry__buf b;
-    char path[1100];
     telemetry__st.hold = 0;
     /* the program tells its users itself; TELEMETRY_DEBUG sends nothing anyway; an explicit yes */
     if (telemetry__st.no_notice || telemetry__st.debug || telemetry__st.source == TELEMETRY__SOURCE_GIVEN) return;
@@ -6779,8 +7207,7 @@ TELEMETRY__INTERNAL void telemetry__notice_gate(void) {
     if (!b.failed) { fwrite(b.data, 1, b.len, stderr); fflush(stderr); }
     telemetry__buf_free(&b);
     if (!telemetry__st.state_dir[0]) return;
-    telemetry__state_path("notice_shown", path, sizeof path);
-    if (telemetry__mkdirs(telemetry__st.state_dir) != 0 || telemetry__write_file_atomic(path, "shown\n", 6, 1) != 0)
+    if (telemetry__state_write("notice_shown", "shown\n", 6, 1) != 0)
         telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot record in %s that the notice was shown", telemetry__st.state_dir);
 }
 
@@ -7008,7 +7435,7 @@ TELEMETRY__INTERNAL int telemetry__command_usage(FILE *out) {
 
 TELEMETRY__INTERNAL int telemetry__command_status(FILE *out) {
     char why[600], path[1100];
-    FILE *f;
+    struct stat sst;
     long size = -1;
     telemetry__lock(&telemetry__state_lock);
     if (!telemetry__st.initialized) {
@@ -7023,7 +7450,7 @@ TELEMETRY__INTERNAL int telemetry__command_status(FILE *out) {
     else fprintf(out, "  Notice: %s\n", telemetry__notice_seen() ? "shown" : "not shown yet (nothing is sent before it has been shown on a terminal)");
     if (telemetry__st.sent_log_cap && telemetry__st.state_dir[0]) {
         telemetry__state_path("sent.log", path, sizeof path);
-        if ((f = fopen(path, "rb")) != NULL) { if (fseek(f, 0, SEEK_END) == 0) size = ftell(f); fclose(f); }
+        if (stat(path, &sst) == 0) size = (long)sst.st_size;
         if (size >= 0) fprintf(out, "  Sent log: %s (%ld bytes, at most %lu)\n", path, size, (unsigned long)telemetry__st.sent_log_cap);
         else fprintf(out, "  Sent log: %s (nothing sent yet)\n", path);
     } else {
@@ -7116,6 +7543,7 @@ TELEMETRY__INTERNAL void telemetry__release_state(void) {
     telemetry__free(telemetry__st.app_name); telemetry__free(telemetry__st.app_version);
     telemetry__free(telemetry__st.environment); telemetry__free(telemetry__st.dist);
     telemetry__free(telemetry__st.config_file); telemetry__free(telemetry__st.config_key);
+    telemetry__free(telemetry__st.config_section);
     telemetry__free(telemetry__st.ca_file); telemetry__free(telemetry__st.ca_pem);
     telemetry__free(telemetry__st.usage_url_text); telemetry__free(telemetry__st.dsn_text);
     telemetry__free(telemetry__st.notice); telemetry__free(telemetry__st.purpose);
@@ -7127,10 +7555,25 @@ TELEMETRY__INTERNAL void telemetry__release_state(void) {
     memset(&telemetry__sc, 0, sizeof telemetry__sc);
 }
 
-/* Copies and checks the config; applies every default in this one place. */
+/* A configuration problem is loud: one line to stderr even without TELEMETRY_DEBUG (or to the
+   program's log_fn), kept for the disclosure and the status sentence. */
+TELEMETRY__INTERNAL void telemetry__config_issue(const char *fmt, ...) {
+    char line[600];
+    size_t n = strlen(telemetry__st.config_notes);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    telemetry__log(TELEMETRY_LEVEL_ERROR, "%s", line);
+    if (!telemetry__log_sink.fn && !telemetry__log_sink.debug) fprintf(stderr, "telemetry: %s\n", line);
+    if (n + strlen(line) + 2 < sizeof telemetry__st.config_notes)
+        snprintf(telemetry__st.config_notes + n, sizeof telemetry__st.config_notes - n, "%s%s", n ? "\n" : "", line);
+}
+
+/* Copies and checks the config; applies every default in this one place. An invalid usage_url
+   or sentry_dsn turns off that one endpoint (loudly); the other still works. */
 TELEMETRY__INTERNAL int telemetry__apply_config(const telemetry_config *c) {
     const char *fail = NULL;
-    int rc = 0;
     if (!c) return TELEMETRY_ERR_INVALID_ARGUMENT;
     telemetry__lock(&telemetry__log_lock);
     telemetry__log_sink.fn = c->log_fn;
@@ -7142,13 +7585,21 @@ TELEMETRY__INTERNAL int telemetry__apply_config(const telemetry_config *c) {
     else if (c->environment && !telemetry__valid_label(c->environment, 64)) fail = "environment must be 1 to 64 characters without '/', '\\' or control characters";
     else if (c->dist && !telemetry__valid_label(c->dist, 64)) fail = "dist must be 1 to 64 characters without '/', '\\' or control characters";
     else if (c->config_key && !c->config_key[0]) fail = "config_key must not be empty";
-    if (fail) { telemetry__log(TELEMETRY_LEVEL_ERROR, "invalid configuration: %s", fail); return TELEMETRY_ERR_INVALID_CONFIG; }
+    else if (c->state_dir && strlen(c->state_dir) >= sizeof telemetry__st.state_dir)
+        fail = "state_dir is longer than 1023 bytes (it is never cut short: that would be another folder)";
+    if (fail) {
+        telemetry__config_issue("invalid configuration: %s; telemetry is off", fail);
+        snprintf(telemetry__reason, sizeof telemetry__reason, "telemetry_init refused the configuration: %s", fail);
+        return TELEMETRY_ERR_INVALID_CONFIG;
+    }
+    telemetry__st.config = *c;
     telemetry__st.app_name = telemetry__strdup(c->app_name);
     telemetry__st.app_version = telemetry__strdup(c->app_version ? c->app_version : "0");
     telemetry__st.environment = telemetry__strdup(c->environment ? c->environment : "production");
     telemetry__st.dist = telemetry__strdup(c->dist);
     telemetry__st.config_file = telemetry__strdup(c->config_file);
     telemetry__st.config_key = telemetry__strdup(c->config_key ? c->config_key : "telemetry");
+    telemetry__st.config_section = telemetry__strdup(c->config_section);
     telemetry__st.ca_file = telemetry__strdup(c->ca_file);
     telemetry__st.ca_pem = telemetry__strdup(c->ca_pem);
     telemetry__st.opt_in = c->opt_in;
@@ -7171,28 +7622,48 @@ TELEMETRY__INTERNAL int telemetry__apply_config(const telemetry_config *c) {
     if (!telemetry__st.app_name || !telemetry__st.app_version || !telemetry__st.environment || !telemetry__st.config_key)
         return TELEMETRY_ERR_NO_MEMORY;
     if ((size_t)snprintf(telemetry__st.release, sizeof telemetry__st.release, "%s@%s", telemetry__st.app_name, telemetry__st.app_version) > 200) {
-        telemetry__log(TELEMETRY_LEVEL_ERROR, "invalid configuration: release \"%s\" is longer than Sentry's 200 bytes", telemetry__st.release);
+        telemetry__config_issue("invalid configuration: release \"%s\" is longer than Sentry's 200 bytes; telemetry is off", telemetry__st.release);
+        snprintf(telemetry__reason, sizeof telemetry__reason, "telemetry_init refused the configuration: the release is longer than 200 bytes");
         return TELEMETRY_ERR_INVALID_CONFIG;
     }
     telemetry__st.usage_url_text = telemetry__strdup(c->usage_url);
     telemetry__st.dsn_text = telemetry__strdup(c->sentry_dsn);
     if (c->usage_url && c->usage_url[0]) {
-        rc = telemetry__url_parse(c->usage_url, &telemetry__st.usage);
-        if (rc) { telemetry__log(TELEMETRY_LEVEL_ERROR, "invalid usage_url: expected http(s)://host[:port]/path[?query]"); return rc; }
-        telemetry__st.has_usage = 1;
+        if (telemetry__url_parse(c->usage_url, &telemetry__st.usage) == 0) telemetry__st.has_usage = 1;
+        else telemetry__config_issue("invalid usage_url (expected http(s)://host[:port]/path[?query]): no usage reports");
     }
     if (c->sentry_dsn && c->sentry_dsn[0]) {
-        rc = telemetry__dsn_parse(c->sentry_dsn, &telemetry__st.dsn);
+        int rc = telemetry__dsn_parse(c->sentry_dsn, &telemetry__st.dsn);
         if (rc == 0 && strlen(telemetry__st.dsn.public_key) != 32) {
             telemetry__dsn_free(&telemetry__st.dsn);
             rc = TELEMETRY_ERR_INVALID_DSN;
         }
-        if (rc) { telemetry__log(TELEMETRY_LEVEL_ERROR, "invalid sentry_dsn: expected https://<32-character key>@host[:port][/prefix]/<numeric project id>"); return rc; }
-        telemetry__st.has_dsn = 1;
+        if (rc == 0) telemetry__st.has_dsn = 1;
+        else telemetry__config_issue("invalid sentry_dsn (expected https://<32-character key>@host[:port][/prefix]/<numeric project id>): "
+                                     "no error or crash reports");
     }
     if (c->state_dir && c->state_dir[0]) telemetry__copy(telemetry__st.state_dir, sizeof telemetry__st.state_dir, c->state_dir);
-    else telemetry__default_state_dir(telemetry__st.app_name, telemetry__st.state_dir, sizeof telemetry__st.state_dir);
+    else if (telemetry__default_state_dir(telemetry__st.app_name, telemetry__st.state_dir, sizeof telemetry__st.state_dir) != 0)
+        telemetry__config_issue("the default state folder's path is longer than 1023 bytes: memory only");
     return 0;
+}
+
+/* What an enabled run opens: the outbox and its sender and the crash handler at once; the install
+   id, the notice and the session at the run's first work (telemetry__activate). The one place
+   that does it, for telemetry_init and for consent given later at run time
+   (telemetry_set_consent); each part is opened once. Lock held. */
+TELEMETRY__INTERNAL void telemetry__switch_on(void) {
+    if (!telemetry__st.install_id[0]) telemetry__peek_state();
+    if (!telemetry__st.has_session && telemetry__st.has_dsn && !telemetry__st.no_sessions) telemetry__session_prefill();
+    if (!telemetry__st.outbox && (telemetry__st.has_usage || telemetry__st.has_dsn)) telemetry__open_outbox(&telemetry__st.config);
+#if defined(TELEMETRY__HAVE_CRASH)
+    if (!telemetry__st.started && telemetry__st.has_dsn && telemetry__st.state_dir[0] && !telemetry__st.no_crash_handler &&
+        telemetry__crash_install() != 0)
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "the crash handler could not be installed");
+#endif
+    telemetry__st.started = 1;
+    telemetry__st.activated = 0;            /* after a revocation: a new id and session at the next work */
+    TELEMETRY__ATOMIC_STORE(&telemetry__activation_pending, 1);
 }
 
 TELEMETRY_API int telemetry_init(const telemetry_config *config) {
@@ -7213,16 +7684,10 @@ TELEMETRY_API int telemetry_init(const telemetry_config *config) {
         telemetry__log(TELEMETRY_LEVEL_WARNING, "metric '%s' was refused at registration: ids are 1 to %d characters of [A-Za-z0-9_-]",
                        telemetry__refused_metric, TELEMETRY_MAX_NAME - 1);
     telemetry__decide();
-    /* the install id, the notice and the session wait for the run's first work (>>enduser) */
-    if (telemetry__st.enabled) telemetry__peek_state();
-    if (telemetry__st.enabled && telemetry__st.has_dsn && !telemetry__st.no_sessions) telemetry__session_prefill();
-    if (telemetry__st.enabled && (telemetry__st.has_usage || telemetry__st.has_dsn)) telemetry__open_outbox(config);
-#if defined(TELEMETRY__HAVE_CRASH)
-    if (telemetry__st.enabled && telemetry__st.has_dsn && telemetry__st.state_dir[0] && !config->no_crash_handler &&
-        telemetry__crash_install() != 0)
-        telemetry__log(TELEMETRY_LEVEL_WARNING, "the crash handler could not be installed");
-#endif
-    TELEMETRY__ATOMIC_STORE(&telemetry__activation_pending, telemetry__st.enabled ? 1 : 0);
+    if (telemetry__st.state_refused)
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "the state folder %s is not used because %s: telemetry is off",
+                       telemetry__st.state_dir, telemetry__st.state_refused);
+    if (telemetry__st.enabled) telemetry__switch_on();
     rc = telemetry__st.enabled ? TELEMETRY_OK : TELEMETRY_DISABLED;
     telemetry__unlock(&telemetry__state_lock);
     return rc;
@@ -7238,41 +7703,52 @@ TELEMETRY_API int telemetry_enabled(void) {
 
 /* Deletes what identifies this install: the install id (and, with the outbox, queued payloads). */
 TELEMETRY__INTERNAL void telemetry__forget_everything(void) {
-    char path[1100];
     static const char *const files[] = { "install_id", "session", "session.previous", "tls_sessions" };
     size_t i;
-    for (i = 0; i < sizeof files / sizeof files[0]; i++) {
-        telemetry__state_path(files[i], path, sizeof path);
-        remove(path);
-    }
+    for (i = 0; i < sizeof files / sizeof files[0]; i++) telemetry__state_remove(files[i]);
     telemetry__st.install_id[0] = 0;
     telemetry__st.has_session = 0;
     telemetry__purge_outbox();
 }
 
 TELEMETRY_API int telemetry_set_consent(int given) {
-    char path[1100];
     const char *word = given ? "given\n" : "revoked\n";
     int rc = 0;
     telemetry__lock(&telemetry__state_lock);
     if (!telemetry__st.initialized) { telemetry__unlock(&telemetry__state_lock); return TELEMETRY_ERR_NOT_INITIALIZED; }
     telemetry__st.session_consent = given ? 1 : -1;
-    if (telemetry__st.state_dir[0]) {
+    if (telemetry__st.state_dir[0] && !telemetry__state_check()) {
         if (!given) telemetry__forget_everything();
-        telemetry__state_path("consent", path, sizeof path);
-        if (telemetry__mkdirs(telemetry__st.state_dir) != 0 || telemetry__write_file_atomic(path, word, strlen(word), 1) != 0) {
+        /* the user's explicit decision is recorded even while another opt-out is in force */
+        if (telemetry__state_write("consent", word, strlen(word), 1) != 0) {
             telemetry__log(TELEMETRY_LEVEL_ERROR, "cannot record the consent decision in %s", telemetry__st.state_dir);
             rc = TELEMETRY_ERR_IO;
         }
     } else {
         rc = TELEMETRY_ERR_IO;
-        telemetry__log(TELEMETRY_LEVEL_ERROR, "no state folder: the consent decision holds for this run only");
+        telemetry__log(TELEMETRY_LEVEL_ERROR, "no usable state folder: the consent decision holds for this run only");
     }
     /* re-decide: the other sources still count (DO_NOT_TRACK stays stronger than consent) */
     telemetry__decide();
-    if (telemetry__st.enabled && !telemetry__st.install_id[0]) telemetry__prepare_state();
+    if (telemetry__st.enabled) telemetry__switch_on();
+    else if (given && telemetry__opted_out_elsewhere()) {
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "consent is recorded, but telemetry stays off: %s", telemetry__reason);
+        rc = TELEMETRY_DISABLED;
+    }
     telemetry__unlock(&telemetry__state_lock);
     return rc;
+}
+
+TELEMETRY_API int telemetry_consent_state(void) {
+    int c;
+    telemetry__lock(&telemetry__state_lock);
+    c = !telemetry__st.initialized ? 0 : telemetry__st.consent;
+    telemetry__unlock(&telemetry__state_lock);
+    return c > 0 ? TELEMETRY_CONSENT_GIVEN : c < 0 ? TELEMETRY_CONSENT_REVOKED : TELEMETRY_CONSENT_UNKNOWN;
+}
+
+TELEMETRY_API const char *telemetry_status_reason(void) {
+    return telemetry__reason;        /* rewritten only by init, set_consent and shutdown */
 }
 
 TELEMETRY_API int telemetry_build_usage_report(char **json, size_t *len) {
@@ -7298,7 +7774,8 @@ TELEMETRY_API int telemetry_report_usage(void) {
     telemetry__lock(&telemetry__state_lock);
     if (!telemetry__st.initialized) rc = TELEMETRY_ERR_NOT_INITIALIZED;
     else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
-    else if (!telemetry__st.has_usage) rc = TELEMETRY_ERR_NOT_CONFIGURED;
+    else if (!telemetry__st.has_usage) rc = telemetry__st.usage_url_text && telemetry__st.usage_url_text[0] ? TELEMETRY_ERR_INVALID_URL : TELEMETRY_ERR_NOT_CONFIGURED;
+    else if (!telemetry__st.outbox) rc = TELEMETRY_ERR_NO_MEMORY;        /* it could not be made */
     else if ((telemetry__activate(), !telemetry__interval_due())) rc = 0;   /* kept for the interval's report */
     else {
         char push_id[21] = "";
@@ -7339,7 +7816,8 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
     event->failed = 0;
     if (!telemetry__st.initialized) rc = TELEMETRY_ERR_NOT_INITIALIZED;
     else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
-    else if (!telemetry__st.has_dsn) rc = TELEMETRY_ERR_NOT_CONFIGURED;
+    else if (!telemetry__st.has_dsn) rc = telemetry__st.dsn_text && telemetry__st.dsn_text[0] ? TELEMETRY_ERR_INVALID_DSN : TELEMETRY_ERR_NOT_CONFIGURED;
+    else if (!telemetry__st.outbox) rc = TELEMETRY_ERR_NO_MEMORY;        /* it could not be made */
     else if ((telemetry__activate(), rc = telemetry__random_id(event_id)) == 0) {
         TELEMETRY__CRASH_REFRESH_MODULES();               /* a library dlopen'ed since: in a crash too */
         now = telemetry__now_ms();
@@ -7512,7 +7990,7 @@ TELEMETRY__INTERNAL void telemetry__end_session(void) {
             telemetry__unlock(&ob->lock);
             telemetry__lock(&ob->session_io);
         }
-        remove(path);                       /* the outbox holds its last word now */
+        telemetry__state_remove("session"); /* the outbox holds its last word now */
         if (ob) telemetry__unlock(&ob->session_io);
     } else {
         telemetry__save_session();
@@ -7544,11 +8022,12 @@ TELEMETRY_API void telemetry_shutdown(void) {
         telemetry__close_outbox(deadline, telemetry__st.shutdown_timeout_ms ? 2 * TELEMETRY__CANCEL_SLICE_MS : 0);
     }
     telemetry__release_state();
+    snprintf(telemetry__reason, sizeof telemetry__reason, "telemetry_shutdown ended telemetry");
     telemetry__unlock(&telemetry__state_lock);
 }
 
 TELEMETRY_API int telemetry_print_disclosure(FILE *out) {
-    char why[600], env_name[128], hostport[300];
+    char env_name[128], hostport[300];
     telemetry_metric *m;
     telemetry__buf report, value;
     telemetry__json j;
@@ -7560,12 +8039,18 @@ TELEMETRY_API int telemetry_print_disclosure(FILE *out) {
         fprintf(out, "Telemetry: OFF (telemetry_init was not called or failed)\n");
         return TELEMETRY_ERR_NOT_INITIALIZED;
     }
-    telemetry__source_text(why, sizeof why);
     telemetry__app_env_name(telemetry__st.app_name, env_name, sizeof env_name);
     fprintf(out, "Telemetry for %s %s (telemetry.h %s)\n", telemetry__st.app_name, telemetry__st.app_version, TELEMETRY_VERSION_STRING);
-    fprintf(out, "  Status: %s\n", why);
+    fprintf(out, "  Status: %s: %s\n", telemetry__st.enabled ? "ON" : "OFF", telemetry__reason);
     if (telemetry__st.config_problem[0] && telemetry__st.source != TELEMETRY__SOURCE_CONFIG_UNREADABLE)
         fprintf(out, "  Note: the config file %s\n", telemetry__st.config_problem);
+    if (telemetry__st.config_notes[0]) {
+        const char *p = telemetry__st.config_notes, *nl;
+        for (; p; p = nl ? nl + 1 : NULL) {
+            nl = strchr(p, '\n');
+            fprintf(out, "  Configuration problem: %.*s\n", nl ? (int)(nl - p) : (int)strlen(p), p);
+        }
+    }
     if (telemetry__st.debug) fprintf(out, "  Debug: TELEMETRY_DEBUG is set: payloads are printed to stderr, not sent\n");
     if (telemetry__st.purpose) fprintf(out, "\nWhy: %s\n", telemetry__st.purpose);
     else fprintf(out, "\nWhy: to learn how %s is used and where it fails, so that work goes where it helps.\n", telemetry__st.app_name);

@@ -12,6 +12,7 @@
      flush            telemetry_flush(5000)
      telemetry W...   telemetry_command(the remaining words), prints "rc=<result>"
      throw            (C++ only) throw std::runtime_error("boom") and never catch it
+     throwint         (C++ only) throw 42 (not a std::exception) and never catch it
 
    Environment (test knobs): TOOL_CLOCK_MS fixes the clock (ms since 1970), TOOL_INTERVAL sets
    cfg.report_interval_s, TOOL_SENT_LOG_BYTES cfg.sent_log_bytes ("off": TELEMETRY_NO_WAIT),
@@ -79,6 +80,7 @@ int main(int argc, char **argv) {
         }
 #ifdef __cplusplus
         else if (!strcmp(a, "throw")) throw std::runtime_error("boom");
+        else if (!strcmp(a, "throwint")) throw 42;
 #endif
         else { fprintf(stderr, "enduser_tool: unknown action %s\n", a); return 2; }
     }

@@ -236,5 +236,18 @@ for line in sys.stdin:
 print(len(fatal), *( [fatal[0]["type"], fatal[0]["value"], fatal[0]["mechanism"]["type"]] if fatal else [] ))')
 check '[ "$out" = "1 std::runtime_error boom cxx_terminate" ]' "the next run sent: $out (want one fatal event std::runtime_error boom)"
 
+# an exception that is not a std::exception: named by its type, with no message
+cx2=$tmp/cxx2
+from=$(records)
+rc=$( (TOOL_NO_NOTICE=1 exec "$TOOLXX" "$cx2" - "$DSN" count 1 throwint >/dev/null 2>/dev/null); echo $?)
+TOOL_NO_NOTICE=1 "$TOOLXX" "$cx2" - "$DSN" flush >/dev/null 2>&1
+sleep 0.2
+out=$(tail -n +"$(( from + 1 ))" "$tmp/record.jsonl" | python3 -c '
+import json, sys
+fatal = [it["payload"]["exception"]["values"][0] for line in sys.stdin for it in json.loads(line).get("items", [])
+         if it["headers"].get("type") == "event" and it["payload"].get("level") == "fatal"]
+print(len(fatal), *( [fatal[0]["type"], repr(fatal[0].get("value", ""))] if fatal else [] ))')
+check '[ "$rc" -eq 134 ] && [ "$out" = "1 int '"''"'" ]' "throw 42: exit $rc, the next run sent: $out (want one fatal event of type int)"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -157,6 +157,120 @@ static void test_debug_print(void) {
     rm_tree(dir);
 }
 
+/* F6: a FIFO in place of the config file or of any state file never blocks telemetry_init (a
+   hang here is ended by the alarm, which kills the test: a failure). */
+static void test_fifos(void) {
+    char *dir = make_temp_dir(), state[512], path[600];
+    telemetry_config cfg;
+    static const char *const files[] = { "install_id", "consent", "session" };
+    size_t i;
+    snprintf(state, sizeof state, "%s/state", dir);
+    snprintf(path, sizeof path, "%s/app.conf", dir);
+    CHECK(mkfifo(path, 0600) == 0);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.app_name = "stateapp";
+    cfg.no_notice = 1;
+    cfg.state_dir = state;
+    cfg.config_file = path;
+    alarm(20);
+    CHECK_INT(telemetry_init(&cfg), TELEMETRY_DISABLED);             /* unreadable: off */
+    CHECK(strstr(telemetry_status_reason(), "could not be read (not a regular file)") != NULL);
+    telemetry_shutdown();
+    CHECK(!path_exists(state));
+    cfg.config_file = NULL;
+    cfg.sentry_dsn = "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/1";
+    cfg.no_crash_handler = 1;
+    cfg.shutdown_timeout_ms = TELEMETRY_NO_WAIT;
+    CHECK(mkdir(state, 0700) == 0);
+    for (i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", state, files[i]);
+        CHECK(mkfifo(path, 0600) == 0);
+    }
+    setenv("DO_NOT_TRACK", "1", 1);                                   /* the consent file is read even then */
+    CHECK_INT(telemetry_init(&cfg), TELEMETRY_DISABLED);
+    CHECK_INT(telemetry_consent_state(), TELEMETRY_CONSENT_UNKNOWN);
+    telemetry_shutdown();
+    unsetenv("DO_NOT_TRACK");
+    CHECK_INT(telemetry_init(&cfg), TELEMETRY_OK);                    /* install_id and session too */
+    CHECK_INT(telemetry_capture_message(TELEMETRY_LEVEL_INFO, "work"), 0);   /* the first work reads them */
+    CHECK(telemetry__is_hex_id(telemetry__st.install_id));
+    telemetry_shutdown();
+    alarm(0);
+    rm_tree(dir);
+}
+
+/* F9: a state folder that is not the user's own is not used (telemetry off, nothing written);
+   no symlink inside one is followed. */
+static void test_unsafe_state_dir(void) {
+    char *dir = make_temp_dir(), state[512], path[600], target[600], link[600];
+    snprintf(state, sizeof state, "%s/state", dir);
+    CHECK(mkdir(state, 0700) == 0);
+    CHECK(chmod(state, 0777) == 0);                                   /* world-writable: refused */
+    CHECK_INT(init_app(state, NULL), TELEMETRY_DISABLED);
+    CHECK(strstr(telemetry_status_reason(), "others can write to it") != NULL);
+    CHECK_INT(telemetry_set_consent(1), TELEMETRY_DISABLED);          /* nothing is written there */
+    CHECK_INT(telemetry_set_consent(0), TELEMETRY_ERR_IO);
+    CHECK_INT(telemetry_enabled(), 0);
+    telemetry_shutdown();
+    CHECK_INT(count_entries(state), 0);
+    CHECK(chmod(state, 0720) == 0);                                   /* group-writable too */
+    CHECK_INT(init_app(state, NULL), TELEMETRY_DISABLED);
+    telemetry_shutdown();
+    CHECK(chmod(state, 0700) == 0);
+    if (geteuid() == 0) {                                             /* another user's folder */
+        CHECK(chown(state, 1000, 1000) == 0);
+        CHECK_INT(init_app(state, NULL), TELEMETRY_DISABLED);
+        CHECK(strstr(telemetry_status_reason(), "belongs to another user") != NULL);
+        telemetry_shutdown();
+        CHECK_INT(count_entries(state), 0);
+        CHECK(chown(state, 0, 0) == 0);
+    } else {
+        printf("test_state: not root: the other-owner case is covered by the mode cases only\n");
+    }
+    snprintf(link, sizeof link, "%s/state-link", dir);                 /* the folder itself a symlink */
+    CHECK(symlink(state, link) == 0);
+    CHECK_INT(init_app(link, NULL), TELEMETRY_DISABLED);
+    CHECK(strstr(telemetry_status_reason(), "symlink") != NULL);
+    telemetry_shutdown();
+    CHECK_INT(count_entries(state), 0);
+    /* a symlinked install_id or consent inside a good folder is not followed */
+    snprintf(target, sizeof target, "%s/planted", dir);
+    write_text(target, "0123456789abcdef0123456789abcdef\n");
+    snprintf(path, sizeof path, "%s/install_id", state);
+    CHECK(symlink(target, path) == 0);
+    snprintf(link, sizeof link, "%s/revoked", dir);
+    write_text(link, "revoked\n");
+    snprintf(path, sizeof path, "%s/consent", state);
+    CHECK(symlink(link, path) == 0);
+    CHECK_INT(init_app(state, NULL), TELEMETRY_OK);                   /* the planted "revoked" is not read */
+    telemetry_count("work", 1);
+    CHECK(telemetry__is_hex_id(telemetry__st.install_id));
+    CHECK(strcmp(telemetry__st.install_id, "0123456789abcdef0123456789abcdef") != 0);
+    telemetry_shutdown();
+    CHECK_STR(read_text(target), "0123456789abcdef0123456789abcdef\n");   /* untouched */
+    {
+        struct stat st;
+        snprintf(path, sizeof path, "%s/install_id", state);
+        CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode));           /* replaced, not written through */
+    }
+    rm_tree(dir);
+}
+
+/* F24a: a state_dir longer than the library's limit is refused, never cut to another folder. */
+static void test_long_state_dir(void) {
+    char *dir = make_temp_dir(), path[1200];
+    size_t n = strlen(dir);
+    memcpy(path, dir, n);
+    path[n++] = '/';
+    while (n < 1100) path[n++] = 'a';
+    memcpy(path + n, "-state", 7);
+    CHECK_INT(init_app(path, NULL), TELEMETRY_ERR_INVALID_CONFIG);
+    CHECK(strstr(telemetry_status_reason(), "state_dir is longer than 1023 bytes") != NULL);
+    telemetry_shutdown();
+    CHECK_INT(count_entries(dir), 0);                                 /* no truncated folder */
+    rm_tree(dir);
+}
+
 int main(void) {
     unsetenv("DO_NOT_TRACK");
     unsetenv("TELEMETRY_DEBUG");
@@ -164,5 +278,8 @@ int main(void) {
     test_install_id();
     test_atomic_write();
     test_debug_print();
+    test_fifos();
+    test_unsafe_state_dir();
+    test_long_state_dir();
     return testlib_report("test_state");
 }
