@@ -4770,12 +4770,15 @@ TELEMETRY__INTERNAL int telemetry__elf_symbol(const char *path, const char *code
                 if (telemetry__fread_at(f, sh.sh_offset + k * sizeof sym, &sym, sizeof sym)) break;
                 if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_value == 0) continue;
                 if (vaddr >= sym.st_value && vaddr < sym.st_value + (sym.st_size ? sym.st_size : 1) && sym.st_value >= best_value) {
+                    char candidate[256];
                     size_t n = 0;
                     int c = 0;
-                    if (fseek(f, (long)(strsh.sh_offset + sym.st_name), SEEK_SET) != 0) continue;
-                    while (n + 1 < cap && (c = fgetc(f)) != EOF && c != 0) name[n++] = (char)c;
-                    name[n] = 0;
-                    if (n == 0) continue;
+                    if (strsh.sh_offset + sym.st_name > (uint64_t)LONG_MAX ||
+                        fseek(f, (long)(strsh.sh_offset + sym.st_name), SEEK_SET) != 0) continue;
+                    while (n + 1 < sizeof candidate && n + 1 < cap && (c = fgetc(f)) != EOF && c != 0) candidate[n++] = (char)c;
+                    if (n == 0) continue;                 /* a nameless symbol never replaces a named one */
+                    candidate[n] = 0;
+                    memcpy(name, candidate, n + 1);
                     best_value = sym.st_value;
                     *sym_offset = sym.st_value - min_vaddr;
                     found = 1;
