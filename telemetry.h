@@ -1229,6 +1229,11 @@ TELEMETRY__INTERNAL int telemetry__json_quote(telemetry__buf *b, const char *s, 
         o += run; i += run;
         if (i == n) break;
         c = p[i];
+        if (c >= 0xC2 && c <= 0xDF && n - i >= 2 && (p[i + 1] & 0xC0) == 0x80) {    /* 2 bytes, well formed */
+            d[o] = (char)c; d[o + 1] = (char)p[i + 1];
+            o += 2; i += 2;
+            continue;
+        }
         if (c >= 0x80 && (len = telemetry__utf8_seq(p + i, n - i, &bad)) != 0) {   /* as it is */
             memcpy(d + o, p + i, len);
             o += len; i += len;
@@ -1237,14 +1242,13 @@ TELEMETRY__INTERNAL int telemetry__json_quote(telemetry__buf *b, const char *s, 
         /* longer than what it replaces: room for it, the rest as it is and the closing quote
            (exactly that much: a fixed buffer may have no byte more) */
         {
-            static const char short_esc[] = "\"\"\\\\\nn\rr\tt\bb\ff";
-            const char *e = c < 0x80 ? strchr(short_esc, (char)c) : NULL;
-            size_t k = c >= 0x80 ? 3 : e && c ? 2 : 6, used = c >= 0x80 ? bad : 1;
+            char e = c == '"' ? '"' : c == '\\' ? '\\' : c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : c == '\b' ? 'b' : c == '\f' ? 'f' : 0;
+            size_t k = c >= 0x80 ? 3 : e ? 2 : 6, used = c >= 0x80 ? bad : 1;
             b->len = o;
             if (!telemetry__buf_room(b, k + (n - i - used) + 1)) return -1;
             d = b->data;
             if (c >= 0x80) memcpy(d + o, "\xEF\xBF\xBD", 3);
-            else if (k == 2) { d[o] = '\\'; d[o + 1] = e[1]; }
+            else if (k == 2) { d[o] = '\\'; d[o + 1] = e; }
             else {
                 memcpy(d + o, "\\u00", 4);
                 d[o + 4] = "0123456789abcdef"[c >> 4]; d[o + 5] = "0123456789abcdef"[c & 15];
@@ -2192,7 +2196,9 @@ TELEMETRY__INTERNAL int telemetry__tls_setup(telemetry__tls *t, const telemetry_
     };
     static const uint16_t suites[] = {
         BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+#if !defined(TELEMETRY_SMALL_TLS)
         BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+#endif
         BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
     };
     static const br_hash_class *const hashes[] = {
@@ -2226,18 +2232,36 @@ configure:
         br_ssl_engine_set_hash(&t->sc.eng, id, hashes[i]);
     }
     br_x509_minimal_set_minrsa(&t->xc, 256);             /* RSA keys in the chain: 2048 bits or more */
+#if defined(TELEMETRY_SMALL_TLS)
+    br_x509_minimal_set_rsa(&t->xc, &br_rsa_i31_pkcs1_vrfy);
+    br_x509_minimal_set_ecdsa(&t->xc, &br_ec_all_m31, &br_ecdsa_i31_vrfy_asn1);
+#else
     br_x509_minimal_set_rsa(&t->xc, br_rsa_pkcs1_vrfy_get_default());
     br_x509_minimal_set_ecdsa(&t->xc, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
+#endif
     t->xip.vtable = &telemetry__xip_vtable;
     t->xip.inner = &t->xc;
     br_ssl_engine_set_versions(&t->sc.eng, BR_TLS12, BR_TLS12);
     br_ssl_engine_set_suites(&t->sc.eng, suites, sizeof suites / sizeof suites[0]);
     br_ssl_engine_set_prf_sha256(&t->sc.eng, &br_tls12_sha256_prf);
     br_ssl_engine_set_prf_sha384(&t->sc.eng, &br_tls12_sha384_prf);
+#if defined(TELEMETRY_SMALL_TLS)
+    /* one implementation of each, the portable constant-time ones: no AES-NI / PCLMUL / SSE2 /
+       64-bit-multiply variants beside their fallbacks, no ChaCha20 (16 KB less, slower bulk
+       encryption and RSA checks; the same handshakes for EC servers) */
+    br_ssl_engine_set_gcm(&t->sc.eng, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable);
+    br_ssl_engine_set_aes_ctr(&t->sc.eng, &br_aes_ct64_ctr_vtable);
+    br_ssl_engine_set_ghash(&t->sc.eng, &br_ghash_ctmul64);
+    br_ssl_engine_set_rsavrfy(&t->sc.eng, &br_rsa_i31_pkcs1_vrfy);
+    br_ssl_engine_set_ec(&t->sc.eng, &br_ec_all_m31);
+    br_ssl_engine_set_ecdsa(&t->sc.eng, &br_ecdsa_i31_vrfy_asn1);
+#else
+    /* BearSSL picks the fastest for this CPU at run time (docs/transport.md) */
     br_ssl_engine_set_default_aes_gcm(&t->sc.eng);
     br_ssl_engine_set_default_chapol(&t->sc.eng);
     br_ssl_engine_set_default_rsavrfy(&t->sc.eng);
     br_ssl_engine_set_default_ecdsa(&t->sc.eng);
+#endif
     br_ssl_engine_set_x509(&t->sc.eng, &t->xip.vtable);
     br_ssl_engine_set_buffer(&t->sc.eng, t->iobuf, sizeof t->iobuf, 1);
     br_ssl_engine_add_flags(&t->sc.eng, BR_OPT_NO_RENEGOTIATION);
@@ -4654,12 +4678,19 @@ TELEMETRY__INTERNAL void telemetry__json_stacktrace(telemetry__json *j, const te
     telemetry__json_key(j, "frames");
     telemetry__json_array_begin(j);
     for (i = st->count - 1; i >= 0; i--) {
-        telemetry__buf hb;
-        telemetry__buf_init_fixed(&hb, hex, sizeof hex);
-        telemetry__buf_put_hex(&hb, (uint64_t)st->addr[i]);
-        telemetry__json_object_begin(j);
-        telemetry__json_key(j, "instruction_addr"); telemetry__json_string(j, hex);
-        telemetry__json_object_end(j);
+        /* {"instruction_addr":"0x..."}: one piece (a hex number needs no escaping) */
+        uint64_t v = (uint64_t)st->addr[i];
+        int k = 24;
+        char *d;
+        hex[--k] = '}'; hex[--k] = '"';
+        do { hex[--k] = "0123456789abcdef"[v & 15]; v >>= 4; } while (v);
+        telemetry__json_value_start(j);
+        d = telemetry__buf_room(j->out, 23 + (size_t)(24 - k));
+        if (!d) break;
+        memcpy(d, "{\"instruction_addr\":\"0x", 23);
+        memcpy(d + 23, hex + k, (size_t)(24 - k));
+        d[23 + 24 - k] = 0;
+        j->out->len += 23 + (size_t)(24 - k);
     }
     telemetry__json_array_end(j);
     telemetry__json_key(j, "instruction_addr_adjustment"); telemetry__json_string(j, adjustment);
@@ -4934,15 +4965,37 @@ static const char *const telemetry__level_names[] = { "debug", "info", "warning"
 #define TELEMETRY__SDK_JSON "{\"name\":\"" TELEMETRY_SDK_NAME "\",\"version\":\"" TELEMETRY_VERSION_STRING "\"}"
 
 /* The first fields of an event, the ones that change with every event. Opens the event object. */
+TELEMETRY__INTERNAL void telemetry__event_head_at(telemetry__json *j, const char *event_id, telemetry_level level, const char *ts) {
+    const char *lv = telemetry__level_names[(int)level % 5];
+    size_t il = strlen(event_id), tl = strlen(ts), ll = strlen(lv);
+    char *d;
+    telemetry__buf_presize(j->out, 1024);       /* the usual event without its message: one piece */
+    if (j->depth != 0 || j->count[0] || telemetry__json_plain_run((const unsigned char *)event_id, il) != il) {
+        telemetry__json_object_begin(j);        /* not the usual case: the writer checks everything */
+        telemetry__json_key(j, "event_id"); telemetry__json_string(j, event_id);
+        telemetry__json_key(j, "timestamp"); telemetry__json_string(j, ts);
+        telemetry__json_key(j, "platform"); telemetry__json_string(j, "native");
+        telemetry__json_key(j, "level"); telemetry__json_string(j, lv);
+        return;
+    }
+    /* an id of plain characters, a timestamp and a level name: no byte to escape, one piece */
+    d = telemetry__buf_room(j->out, il + tl + ll + 60);      /* exactly */
+    if (!d) { j->error = 1; return; }
+    memcpy(d, "{\"event_id\":\"", 13); d += 13;
+    memcpy(d, event_id, il); d += il;
+    memcpy(d, "\",\"timestamp\":\"", 15); d += 15;
+    memcpy(d, ts, tl); d += tl;
+    memcpy(d, "\",\"platform\":\"native\",\"level\":\"", 31); d += 31;
+    memcpy(d, lv, ll); d += ll;
+    *d++ = '"';
+    *d = 0;
+    j->out->len = (size_t)(d - j->out->data);
+    j->count[0] = 1; j->depth = 1; j->is_object[1] = 1; j->count[1] = 1;
+}
 TELEMETRY__INTERNAL void telemetry__event_head(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
     char ts[32];
     telemetry__format_time(now, ts);
-    telemetry__buf_presize(j->out, 1024);       /* the usual event without its message: one piece */
-    telemetry__json_object_begin(j);
-    telemetry__json_key(j, "event_id"); telemetry__json_string(j, event_id);
-    telemetry__json_key(j, "timestamp"); telemetry__json_string(j, ts);
-    telemetry__json_key(j, "platform"); telemetry__json_string(j, "native");
-    telemetry__json_key(j, "level"); telemetry__json_string(j, telemetry__level_names[(int)level % 5]);
+    telemetry__event_head_at(j, event_id, level, ts);
 }
 
 /* The fields that stay the same from one event to the next (logger through contexts, and the
@@ -5038,6 +5091,8 @@ TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *
    environment and contexts change only with a new telemetry_init, which starts a new copy. */
 typedef struct telemetry__event_fixed {
     telemetry__buf scratch;                /* where the caller's thread encodes each event */
+    int64_t time_secs;                     /* the second time_text shows (-1: none yet) */
+    char time_text[32];
     telemetry__buf bytes;
     char user[33];
     unsigned tag_gen;
@@ -5074,7 +5129,13 @@ TELEMETRY__INTERNAL void telemetry__event_fixed_free(void) {
    The same bytes. Library lock held. */
 TELEMETRY__INTERNAL void telemetry__event_begin_cached(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
     const telemetry__buf *fixed = telemetry__event_fixed_bytes();
-    telemetry__event_head(j, event_id, level, now);
+    telemetry__event_fixed *f = &telemetry__evf;
+    int64_t secs = now >= 0 ? now / 1000 : (now - 999) / 1000;
+    int ms = (int)(now - secs * 1000);
+    /* the date and time to the second are made again only when the second changes */
+    if (secs != f->time_secs || !f->time_text[0]) { telemetry__format_time(now, f->time_text); f->time_secs = secs; }
+    f->time_text[20] = (char)('0' + ms / 100); f->time_text[21] = (char)('0' + ms / 10 % 10); f->time_text[22] = (char)('0' + ms % 10);
+    telemetry__event_head_at(j, event_id, level, f->time_text);
     if (fixed) telemetry__buf_append(j->out, fixed->data, fixed->len);
     else telemetry__event_fixed_fields(j);
     telemetry__event_crumbs(j);
@@ -5085,7 +5146,23 @@ TELEMETRY__INTERNAL void telemetry__event_begin_cached(telemetry__json *j, const
    Signal-safe into a fixed buffer: the crash handler writes its header with it. */
 TELEMETRY__INTERNAL int telemetry__envelope_header(telemetry__buf *out, const char *event_id, const char *sent_at) {
     telemetry__json j;
+    size_t il = event_id ? strlen(event_id) : 0, sl = sent_at ? strlen(sent_at) : 0;
+    char *d;
     telemetry__buf_presize(out, 128 + sizeof TELEMETRY__SDK_JSON);    /* the usual header: one piece */
+    if (telemetry__json_plain_run((const unsigned char *)(event_id ? event_id : ""), il) == il &&
+        telemetry__json_plain_run((const unsigned char *)(sent_at ? sent_at : ""), sl) == sl &&
+        (d = telemetry__buf_room(out, 1 + (event_id ? il + 14 : 0) + (sent_at ? sl + 13 : 0) + 6 + sizeof TELEMETRY__SDK_JSON)) != NULL) {
+        /* ids and times of plain characters (always, from this library): no byte to escape */
+        char *start = d;
+        *d++ = '{';
+        if (event_id) { memcpy(d, "\"event_id\":\"", 12); d += 12; memcpy(d, event_id, il); d += il; *d++ = '"'; *d++ = ','; }
+        if (sent_at) { memcpy(d, "\"sent_at\":\"", 11); d += 11; memcpy(d, sent_at, sl); d += sl; *d++ = '"'; *d++ = ','; }
+        memcpy(d, "\"sdk\":", 6); d += 6;
+        memcpy(d, TELEMETRY__SDK_JSON "}", sizeof TELEMETRY__SDK_JSON); d += sizeof TELEMETRY__SDK_JSON;
+        *d = 0;
+        out->len += (size_t)(d - start);
+        return 0;
+    }
     telemetry__json_init(&j, out);
     telemetry__json_object_begin(&j);
     if (event_id) { telemetry__json_key(&j, "event_id"); telemetry__json_string(&j, event_id); }
@@ -5101,13 +5178,23 @@ TELEMETRY__INTERNAL int telemetry__envelope_begin(telemetry__buf *out, const cha
 }
 /* One item: "\n", its header with an explicit length, the payload, and a closing "\n". */
 TELEMETRY__INTERNAL int telemetry__envelope_item(telemetry__buf *out, const char *item_type, const char *payload, size_t len) {
-    telemetry__buf_presize(out, len + strlen(item_type) + 48);         /* grown once, if at all */
-    telemetry__buf_puts(out, "\n{\"type\":\"");
-    telemetry__buf_puts(out, item_type);
-    telemetry__buf_puts(out, "\",\"length\":");
-    telemetry__buf_put_i64(out, (int64_t)len);
-    telemetry__buf_puts(out, "}\n");
-    telemetry__buf_append(out, payload, len);
+    size_t tl = strlen(item_type);
+    char digits[24], *d;
+    int k = 24;
+    size_t v = len;
+    do { digits[--k] = (char)('0' + v % 10); v /= 10; } while (v);
+    d = telemetry__buf_room(out, 10 + tl + 11 + (size_t)(24 - k) + 2 + len);     /* one piece, exactly */
+    if (d) {
+        char *start = d;
+        memcpy(d, "\n{\"type\":\"", 10); d += 10;
+        memcpy(d, item_type, tl); d += tl;
+        memcpy(d, "\",\"length\":", 11); d += 11;
+        memcpy(d, digits + k, (size_t)(24 - k)); d += 24 - k;
+        *d++ = '}'; *d++ = '\n';
+        memcpy(d, payload, len); d += len;
+        *d = 0;
+        out->len += (size_t)(d - start);
+    }
     return out->failed ? (out->fixed ? TELEMETRY_ERR_NO_SPACE : TELEMETRY_ERR_NO_MEMORY) : 0;
 }
 TELEMETRY__INTERNAL int telemetry__envelope_end(telemetry__buf *out) {
@@ -5147,9 +5234,18 @@ TELEMETRY__INTERNAL int telemetry__session_json(telemetry__buf *out, const telem
 /* The session file: "key=value" lines, so a run that never reaches shutdown leaves its session
    for the next run to report as abnormal. */
 TELEMETRY__INTERNAL void telemetry__session_text(const telemetry__session *se, telemetry__buf *b) {
-    telemetry__buf_printf(b, "sid=%s\ndid=%s\nrelease=%s\nenvironment=%s\nstatus=%s\nstarted=%lld\nupdated=%lld\nerrors=%lld\ninit=%d\n",
-                          se->sid, se->did, se->release, se->environment, se->status, (long long)se->started_ms,
-                          (long long)se->updated_ms, (long long)se->errors, se->init_pending);
+    /* pieces, not printf: it is made again at every error event, on the caller's thread */
+    telemetry__buf_presize(b, 128 + strlen(se->release) + strlen(se->environment));
+    telemetry__buf_puts(b, "sid="); telemetry__buf_puts(b, se->sid);
+    telemetry__buf_puts(b, "\ndid="); telemetry__buf_puts(b, se->did);
+    telemetry__buf_puts(b, "\nrelease="); telemetry__buf_puts(b, se->release);
+    telemetry__buf_puts(b, "\nenvironment="); telemetry__buf_puts(b, se->environment);
+    telemetry__buf_puts(b, "\nstatus="); telemetry__buf_puts(b, se->status);
+    telemetry__buf_puts(b, "\nstarted="); telemetry__buf_put_i64(b, se->started_ms);
+    telemetry__buf_puts(b, "\nupdated="); telemetry__buf_put_i64(b, se->updated_ms);
+    telemetry__buf_puts(b, "\nerrors="); telemetry__buf_put_i64(b, se->errors);
+    telemetry__buf_puts(b, "\ninit="); telemetry__buf_put_i64(b, se->init_pending);
+    telemetry__buf_putc(b, '\n');
 }
 TELEMETRY__INTERNAL int telemetry__session_save(const telemetry__session *se, const char *path) {
     telemetry__buf b;
@@ -7805,15 +7901,24 @@ TELEMETRY_API int telemetry_report_usage(void) {
 /* Builds and sends one event; exception_type NULL makes a message event. */
 TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *exception_type, const telemetry__stack *stack,
                                            const char *fmt, va_list ap) {
-    char *message = (char *)telemetry__malloc(TELEMETRY__MESSAGE_MAX + 1);
+    char small[512], *message = small;         /* most messages are short: no allocation */
     telemetry__module modules[TELEMETRY_MAX_FRAMES];
     char event_id[33];
     telemetry__buf *event = &telemetry__evf.scratch;   /* kept between events, under the lock */
     telemetry__json j;
     int64_t now;
     int rc;
+    va_list again;
+    int n;
+    va_copy(again, ap);
+    n = vsnprintf(small, sizeof small, fmt, ap);
+    if (n < 0) telemetry__copy(small, sizeof small, "(unformattable message)");
+    else if ((size_t)n >= sizeof small) {                 /* longer: up to Sentry's limit */
+        message = (char *)telemetry__malloc(TELEMETRY__MESSAGE_MAX + 1);
+        if (message) telemetry__vformat_message(message, TELEMETRY__MESSAGE_MAX + 1, fmt, again);
+    }
+    va_end(again);
     if (!message) return TELEMETRY_ERR_NO_MEMORY;
-    telemetry__vformat_message(message, TELEMETRY__MESSAGE_MAX + 1, fmt, ap);
     telemetry__lock(&telemetry__state_lock);
     event->len = 0;
     event->failed = 0;
@@ -7875,7 +7980,7 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
     }
     if (event->cap > 65536) telemetry__buf_free(event);         /* a huge one is not kept */
     telemetry__unlock(&telemetry__state_lock);
-    telemetry__free(message);
+    if (message != small) telemetry__free(message);
     return rc;
 }
 

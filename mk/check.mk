@@ -1,7 +1,9 @@
 # mk/check.mk - the C++ twin of the tests, and the heavier checks:
 #   make check      every test built with ASan+UBSan into build-san/ and run, then every test
 #                   binary of the normal build run under valgrind (tests/check.sh), then the
-#                   many-thread test under ThreadSanitizer (make tsan, mk/integration.mk)
+#                   many-thread test under ThreadSanitizer (make tsan, mk/integration.mk), then
+#                   the instructions one telemetry_capture_message costs its caller, counted by
+#                   callgrind (tests/bench/instr.sh check: deterministic, bound 5,000)
 #   make matrix     compilers, language standards and build options (tests/test_matrix.sh)
 #   make fuzz       every tests/fuzz/fuzz_*.c built with libFuzzer into $(BUILD)/fuzz_*
 #   make fuzz-run   each fuzzer for FUZZ_SECONDS (default 30), seeded from tests/fuzz/corpus/<name>/
@@ -28,10 +30,11 @@ $(BUILD)/test_cxx: tests/test_cxx.cpp $(TEST_DEPS)
 # ---- sanitizers, then valgrind -------------------------------------------------------------------
 # The sanitizer flags go in CFLAGS (the test rules compile and link in one step) and LDFLAGS (for
 # rules that link separately).
-check: build-all
+check: build-all $(BUILD)/instr_capture
 	$(MAKE) BUILD=$(SAN_BUILD) CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" test
 	tests/check.sh $(BUILD)
 	$(MAKE) tsan
+	BUILD=$(BUILD) bash tests/bench/instr.sh check
 
 # ---- build matrix ----------------------------------------------------------------------------------
 matrix:

@@ -4,7 +4,8 @@
 # capture (which starts the worker) and shutdown cancel out. Prints each figure next to its bound
 # ("BENCH name=value instr (bound B)") and exits 1 when one is over it.
 #
-#   tests/bench/instr.sh [quick]      quick: only the calling thread's figures (make check)
+#   tests/bench/instr.sh [quick|check]  quick: only the calling thread's figures; check: only
+#                                       telemetry_capture_message's (make check, ~3 s)
 # Environment: BUILD (build), INSTR_N1 (20), INSTR_N2 (220); BENCH_SINK_HTTPS (a running sink's
 # HTTPS port, as tests/bench/run.sh exports) adds the "server up over HTTPS" figure.
 set -u
@@ -42,9 +43,26 @@ figure() {
 }
 
 figure instr_capture_message_caller 5000 telemetry_capture_message message
+[ "${1:-}" = check ] && exit $missed
 figure instr_capture_error_caller 15000 telemetry_capture_error error
 if [ "${1:-}" != quick ]; then
     figure instr_capture_message_all_server_down 15000 "" message
+    # the JSON writer against cJSON (tests/bench/bench_json.c), instructions per document
+    if [ -x "$BUILD/bench_json" ]; then
+        for doc in event strings; do
+            for lib in tm cj; do
+                TMPDIR=$work valgrind --tool=callgrind --callgrind-out-file="$work/j.out" "$BUILD/bench_json" count $lib $doc 0 >/dev/null 2>&1
+                a=$(awk '/^(summary|totals):/ { print $2; exit }' "$work/j.out")
+                TMPDIR=$work valgrind --tool=callgrind --callgrind-out-file="$work/j.out" "$BUILD/bench_json" count $lib $doc 200 >/dev/null 2>&1
+                b=$(awk '/^(summary|totals):/ { print $2; exit }' "$work/j.out")
+                eval "j_$lib=\$(( (b - a) / 200 ))"
+            done
+            ratio=$(awk -v t="$j_tm" -v c="$j_cj" 'BEGIN { printf "%.2f", c / t }')
+            verdict=$(awk -v r="$ratio" 'BEGIN { print (r >= 2.0) ? "ok" : "MISSED" }')
+            [ "$verdict" = ok ] || missed=1
+            printf 'BENCH instr_json_%s=%d instr (cJSON %d: %sx, bound >= 2.0x) %s\n' "$doc" "$j_tm" "$j_cj" "$ratio" "$verdict"
+        done
+    fi
     if [ -n "${BENCH_SINK_HTTPS:-}" ]; then
         figure instr_capture_message_all_server_up_https 30000 "" message "https://$KEY@localhost:$BENCH_SINK_HTTPS/42"
     fi
