@@ -19,6 +19,13 @@
    macro is needed, even with -std=c99 -pedantic, when the implementation include comes before
    POSIX headers (<unistd.h>, <time.h>, <signal.h>) in its file; otherwise an #error says so.
 
+   Platforms (docs/building.md, "Platforms", says what is tested where): Linux (glibc or musl,
+   64- and 32-bit, any byte order), the BSDs and macOS by reading, Windows compiles (mingw-w64).
+   On 32-bit Linux the implementation's file gets 64-bit off_t and time_t when its include comes
+   before any system header (else build that file with -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64).
+   On ARM build with -funwind-tables, or events carry no stack; link with -Wl,--build-id where
+   the toolchain does not (musl-gcc), or images carry no debug_id.
+
    ============================================================================================
    2. A SHORT EXAMPLE
    ============================================================================================
@@ -295,6 +302,20 @@
 #if defined(TELEMETRY_IMPLEMENTATION) && defined(__linux__) && !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && \
     !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE) && !defined(_BSD_SOURCE)
 #  define _POSIX_C_SOURCE 200809L
+#endif
+/* 64-bit file offsets and time_t on 32-bit Linux too: without them readdir fails (EOVERFLOW) on
+   file systems with 64-bit inode numbers, so stored reports would never be found, and the clock and
+   certificate checks end in January 2038. The public API has no off_t or time_t, so other files of
+   the program need not agree; code in this file that hands time_t or off_t to a library built
+   without them should live in another file. They work only before the first system header: where
+   one comes first, build the file with -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 (docs/building.md).
+   (No-ops on 64-bit and musl; not on Android, where they change which functions exist.) */
+#if defined(TELEMETRY_IMPLEMENTATION) && defined(__linux__) && !defined(__ANDROID__) && !defined(_FILE_OFFSET_BITS)
+#  define _FILE_OFFSET_BITS 64
+#endif
+#if defined(TELEMETRY_IMPLEMENTATION) && defined(__linux__) && !defined(__ANDROID__) && !defined(_TIME_BITS) && \
+    _FILE_OFFSET_BITS == 64
+#  define _TIME_BITS 64
 #endif
 
 #ifndef TELEMETRY_H
@@ -641,6 +662,9 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value);
 #  include <bcrypt.h>
 #  include <direct.h>
 #  include <io.h>
+#  include <fcntl.h>                  /* _O_WRONLY, _O_CREAT, ... */
+#  include <sys/stat.h>               /* _S_IREAD, _S_IWRITE */
+#  include <errno.h>                  /* EIO, EEXIST, ENOENT: only by chance through others */
 #else
 #  if defined(__GLIBC__) && !defined(__USE_POSIX199309) && (defined(_UNISTD_H) || defined(_TIME_H) || defined(_SIGNAL_H))
 #    error "telemetry.h: <unistd.h>, <time.h> or <signal.h> was included before the implementation with POSIX off (strict -std=c99): include telemetry.h first in that file, or define _POSIX_C_SOURCE 200809L before any include"
@@ -736,6 +760,13 @@ extern int renameat(int olddirfd, const char *oldpath, int newdirfd, const char 
 #  define TELEMETRY__HOT static inline __attribute__((always_inline, unused))
 #else
 #  define TELEMETRY__HOT static
+#endif
+/* A thread's entry function. 32-bit Windows starts a thread with the stack aligned to 4 bytes, but
+   GCC's code (and BearSSL's AES-NI path, whose SSE loads fault otherwise) assumes 16: realign. */
+#if defined(_WIN32) && defined(__i386__) && (defined(__GNUC__) || defined(__clang__))
+#  define TELEMETRY__THREAD_ENTRY __attribute__((force_align_arg_pointer))
+#else
+#  define TELEMETRY__THREAD_ENTRY
 #endif
 
 /* Atomics: GCC/Clang builtins, MSVC interlocked, or plain access without threads. */
@@ -4639,7 +4670,8 @@ TELEMETRY__INTERNAL int telemetry__module_visit(struct dl_phdr_info *raw, size_t
         const char *name = info->dlpi_name;
         m->start = lo; m->end = hi;
         telemetry__read_build_id(info, m);
-        if (!name || !name[0]) {                              /* the main program */
+        if (!name || !name[0] || strcmp(name, "/proc/self/exe") == 0) {   /* the main program (musl
+                                                                 static names it by the link) */
             ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
             exe[n > 0 ? n : 0] = 0;
             name = exe;
@@ -4741,34 +4773,101 @@ typedef struct telemetry__elf_image {
     char code_id[129], debug_id[37];
 } telemetry__elf_image;
 
+/* The few header, segment, section and symbol fields the symbol reader uses, from a 32- or 64-bit
+   ELF file alike (i386 and ARM programs are ELF32). */
+typedef struct telemetry__elf_file {
+    FILE *f;
+    int is64;
+    uint64_t phoff, shoff;
+    unsigned phnum, shnum, machine;
+} telemetry__elf_file;
+typedef struct telemetry__elf_seg { uint64_t type, offset, vaddr, filesz, align; } telemetry__elf_seg;
+typedef struct telemetry__elf_sec { uint64_t type, offset, size, link, entsize; } telemetry__elf_sec;
+typedef struct telemetry__elf_sym { uint64_t name, value, size; unsigned type; } telemetry__elf_sym;
+
+TELEMETRY__INTERNAL int telemetry__elf_open(telemetry__elf_file *e, FILE *f) {
+    unsigned char ident[EI_NIDENT];
+    e->f = f;
+    if (telemetry__fread_at(f, 0, ident, sizeof ident) || memcmp(ident, ELFMAG, SELFMAG)) return -1;
+    e->is64 = ident[EI_CLASS] == ELFCLASS64;
+    if (e->is64) {
+        Elf64_Ehdr h;
+        if (telemetry__fread_at(f, 0, &h, sizeof h) || h.e_phentsize != sizeof(Elf64_Phdr) || h.e_shentsize != sizeof(Elf64_Shdr)) return -1;
+        e->phoff = h.e_phoff; e->shoff = h.e_shoff; e->phnum = h.e_phnum; e->shnum = h.e_shnum; e->machine = h.e_machine;
+    } else if (ident[EI_CLASS] == ELFCLASS32) {
+        Elf32_Ehdr h;
+        if (telemetry__fread_at(f, 0, &h, sizeof h) || h.e_phentsize != sizeof(Elf32_Phdr) || h.e_shentsize != sizeof(Elf32_Shdr)) return -1;
+        e->phoff = h.e_phoff; e->shoff = h.e_shoff; e->phnum = h.e_phnum; e->shnum = h.e_shnum; e->machine = h.e_machine;
+    } else return -1;
+    return 0;
+}
+TELEMETRY__INTERNAL int telemetry__elf_segment(const telemetry__elf_file *e, unsigned i, telemetry__elf_seg *out) {
+    if (e->is64) {
+        Elf64_Phdr p;
+        if (telemetry__fread_at(e->f, e->phoff + (uint64_t)i * sizeof p, &p, sizeof p)) return -1;
+        out->type = p.p_type; out->offset = p.p_offset; out->vaddr = p.p_vaddr; out->filesz = p.p_filesz; out->align = p.p_align;
+    } else {
+        Elf32_Phdr p;
+        if (telemetry__fread_at(e->f, e->phoff + (uint64_t)i * sizeof p, &p, sizeof p)) return -1;
+        out->type = p.p_type; out->offset = p.p_offset; out->vaddr = p.p_vaddr; out->filesz = p.p_filesz; out->align = p.p_align;
+    }
+    return 0;
+}
+TELEMETRY__INTERNAL int telemetry__elf_section(const telemetry__elf_file *e, uint64_t i, telemetry__elf_sec *out) {
+    if (e->is64) {
+        Elf64_Shdr h;
+        if (telemetry__fread_at(e->f, e->shoff + i * sizeof h, &h, sizeof h)) return -1;
+        out->type = h.sh_type; out->offset = h.sh_offset; out->size = h.sh_size; out->link = h.sh_link; out->entsize = h.sh_entsize;
+    } else {
+        Elf32_Shdr h;
+        if (telemetry__fread_at(e->f, e->shoff + i * sizeof h, &h, sizeof h)) return -1;
+        out->type = h.sh_type; out->offset = h.sh_offset; out->size = h.sh_size; out->link = h.sh_link; out->entsize = h.sh_entsize;
+    }
+    return 0;
+}
+TELEMETRY__INTERNAL uint64_t telemetry__elf_sym_size(const telemetry__elf_file *e) { return e->is64 ? sizeof(Elf64_Sym) : sizeof(Elf32_Sym); }
+TELEMETRY__INTERNAL int telemetry__elf_symbol_at(const telemetry__elf_file *e, uint64_t off, telemetry__elf_sym *out) {
+    if (e->is64) {
+        Elf64_Sym y;
+        if (telemetry__fread_at(e->f, off, &y, sizeof y)) return -1;
+        out->name = y.st_name; out->value = y.st_value; out->size = y.st_size; out->type = ELF64_ST_TYPE(y.st_info);
+    } else {
+        Elf32_Sym y;
+        if (telemetry__fread_at(e->f, off, &y, sizeof y)) return -1;
+        out->name = y.st_name; out->value = y.st_value; out->size = y.st_size; out->type = ELF32_ST_TYPE(y.st_info);
+    }
+    if (e->machine == EM_ARM) out->value &= ~(uint64_t)1;  /* odd: a Thumb function; the code starts one byte lower */
+    return 0;
+}
+
 /* The function containing vaddr in the ELF file at path, if it is the same file: its build id is
-   code_id, or it has none and its .text hash gives debug_id (64-bit ELF of this machine's byte
-   order). 1 and name/symbol address when found. */
+   code_id, or it has none and its .text hash gives debug_id (32- or 64-bit ELF of this machine's
+   byte order). 1 and name/symbol address when found. */
 TELEMETRY__INTERNAL int telemetry__elf_symbol(const char *path, const char *code_id, const char *debug_id, uint64_t offset_in_image,
                                              char *name, size_t cap, uint64_t *sym_offset) {
     FILE *f = telemetry__fopen_read(path);
-    Elf64_Ehdr eh;
-    Elf64_Phdr ph;
-    Elf64_Shdr sh, strsh;
+    telemetry__elf_file e;
+    telemetry__elf_seg ph;
+    telemetry__elf_sec sh, strsh;
     uint64_t min_vaddr = UINT64_MAX, vaddr, best_value = 0;
     char hexid[129];
-    int i, found = 0, id_ok = 0, has_id = 0, pass;
+    unsigned i;
+    int found = 0, id_ok = 0, has_id = 0, pass;
     if (!f) return 0;
-    if (telemetry__fread_at(f, 0, &eh, sizeof eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-        eh.e_phentsize != sizeof ph || eh.e_shentsize != sizeof sh) { fclose(f); return 0; }
-    for (i = 0; i < eh.e_phnum; i++) {                   /* load base and build id */
-        if (telemetry__fread_at(f, eh.e_phoff + (uint64_t)i * sizeof ph, &ph, sizeof ph)) break;
-        if (ph.p_type == PT_LOAD && ph.p_vaddr < min_vaddr) min_vaddr = ph.p_vaddr;
-        if (ph.p_type == PT_NOTE && ph.p_filesz < 65536 && !id_ok) {
+    if (telemetry__elf_open(&e, f)) { fclose(f); return 0; }
+    for (i = 0; i < e.phnum; i++) {                      /* load base and build id */
+        if (telemetry__elf_segment(&e, i, &ph)) break;
+        if (ph.type == PT_LOAD && ph.vaddr < min_vaddr) min_vaddr = ph.vaddr;
+        if (ph.type == PT_NOTE && ph.filesz < 65536 && !id_ok) {
             unsigned char note[65536];
             size_t pos = 0;
-            if (telemetry__fread_at(f, ph.p_offset, note, (size_t)ph.p_filesz)) continue;
-            while (pos + 12 <= ph.p_filesz) {
+            if (telemetry__fread_at(f, ph.offset, note, (size_t)ph.filesz)) continue;
+            while (pos + 12 <= ph.filesz) {
                 uint32_t nsz, dsz, type;
-                size_t align = ph.p_align == 8 ? 8 : 4, desc;
+                size_t align = ph.align == 8 ? 8 : 4, desc;
                 memcpy(&nsz, note + pos, 4); memcpy(&dsz, note + pos + 4, 4); memcpy(&type, note + pos + 8, 4);
                 desc = pos + 12 + ((nsz + align - 1) & ~(align - 1));
-                if (desc + dsz > ph.p_filesz || dsz > 64) break;
+                if (desc + dsz > ph.filesz || dsz > 64) break;
                 if (type == 3 && nsz == 4 && memcmp(note + pos + 12, "GNU", 4) == 0) {
                     telemetry__hex(note + desc, dsz, hexid);
                     id_ok = strcmp(hexid, code_id) == 0;
@@ -4790,28 +4889,27 @@ TELEMETRY__INTERNAL int telemetry__elf_symbol(const char *path, const char *code
     if (!id_ok || min_vaddr == UINT64_MAX) { fclose(f); return 0; }   /* changed or not ours */
     vaddr = min_vaddr + offset_in_image;
     for (pass = 0; pass < 2 && !found; pass++) {        /* .symtab first, then .dynsym */
-        for (i = 0; i < eh.e_shnum && !found; i++) {
-            uint64_t k, count;
-            if (telemetry__fread_at(f, eh.e_shoff + (uint64_t)i * sizeof sh, &sh, sizeof sh)) break;
-            if (sh.sh_type != (pass == 0 ? SHT_SYMTAB : SHT_DYNSYM) || sh.sh_entsize != sizeof(Elf64_Sym)) continue;
-            if (telemetry__fread_at(f, eh.e_shoff + (uint64_t)sh.sh_link * sizeof strsh, &strsh, sizeof strsh)) continue;
-            count = sh.sh_size / sizeof(Elf64_Sym);
+        for (i = 0; i < e.shnum && !found; i++) {
+            uint64_t k, count, entsize = telemetry__elf_sym_size(&e);
+            if (telemetry__elf_section(&e, i, &sh)) break;
+            if (sh.type != (pass == 0 ? SHT_SYMTAB : SHT_DYNSYM) || sh.entsize != entsize) continue;
+            if (telemetry__elf_section(&e, sh.link, &strsh)) continue;
+            count = sh.size / entsize;
             for (k = 0; k < count && k < 4000000; k++) {
-                Elf64_Sym sym;
-                if (telemetry__fread_at(f, sh.sh_offset + k * sizeof sym, &sym, sizeof sym)) break;
-                if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_value == 0) continue;
-                if (vaddr >= sym.st_value && vaddr < sym.st_value + (sym.st_size ? sym.st_size : 1) && sym.st_value >= best_value) {
+                telemetry__elf_sym sym;
+                if (telemetry__elf_symbol_at(&e, sh.offset + k * entsize, &sym)) break;
+                if (sym.type != STT_FUNC || sym.value == 0 || sym.value < min_vaddr) continue;
+                if (vaddr >= sym.value && vaddr < sym.value + (sym.size ? sym.size : 1) && sym.value >= best_value) {
                     char candidate[256];
                     size_t n = 0;
                     int c = 0;
-                    if (strsh.sh_offset + sym.st_name > (uint64_t)LONG_MAX ||
-                        fseek(f, (long)(strsh.sh_offset + sym.st_name), SEEK_SET) != 0) continue;
+                    if (strsh.offset + sym.name > (uint64_t)LONG_MAX || fseek(f, (long)(strsh.offset + sym.name), SEEK_SET) != 0) continue;
                     while (n + 1 < sizeof candidate && n + 1 < cap && (c = fgetc(f)) != EOF && c != 0) candidate[n++] = (char)c;
                     if (n == 0) continue;                 /* a nameless symbol never replaces a named one */
                     candidate[n] = 0;
                     memcpy(name, candidate, n + 1);
-                    best_value = sym.st_value;
-                    *sym_offset = sym.st_value - min_vaddr;
+                    best_value = sym.value;
+                    *sym_offset = sym.value - min_vaddr;
                     found = 1;
                 }
             }
@@ -6135,7 +6233,7 @@ TELEMETRY__INTERNAL void telemetry__outbox_worker(telemetry__outbox *ob) {
     telemetry__outbox_release(ob);
 }
 #  if defined(_WIN32)
-TELEMETRY__INTERNAL DWORD WINAPI telemetry__worker_main(LPVOID arg) { telemetry__outbox_worker((telemetry__outbox *)arg); return 0; }
+TELEMETRY__INTERNAL TELEMETRY__THREAD_ENTRY DWORD WINAPI telemetry__worker_main(LPVOID arg) { telemetry__outbox_worker((telemetry__outbox *)arg); return 0; }
 #  else
 /* The library's own thread: its faults are the library's (or its callbacks'), never a probe
    the program handles, so the crash handler records them before the program's handler runs. */
@@ -6525,6 +6623,19 @@ TELEMETRY__INTERNAL void telemetry__purge_outbox(void) {
 #  if !defined(SA_ONSTACK) && defined(__linux__)
      /* strict POSIX headers hide the alternate signal stack (an XSI part): the Linux ABI value */
 #    define SA_ONSTACK 0x08000000
+#    define TELEMETRY__DECLARE_SIGALTSTACK 1
+#  endif
+#  if defined(__linux__) && !defined(__GLIBC__) && !defined(__ANDROID__)
+     /* musl shows SA_ONSTACK but hides sigaltstack and syscall under strict POSIX; its prototypes
+        carry no exception specification, so declaring them again is exact in C and C++ */
+#    undef TELEMETRY__DECLARE_SIGALTSTACK
+#    define TELEMETRY__DECLARE_SIGALTSTACK 1
+#    define TELEMETRY__DECLARE_SYSCALL 1
+#  endif
+#  if defined(__GLIBC__) && !defined(__USE_MISC)
+#    define TELEMETRY__DECLARE_SYSCALL 1
+#  endif
+#  if defined(TELEMETRY__DECLARE_SIGALTSTACK)
 #    ifdef __cplusplus
 extern "C"
 #    endif
@@ -6537,7 +6648,7 @@ int sigaltstack(const stack_t *ss, stack_t *old);
 #  include <setjmp.h>
 #  if defined(__linux__)
 #    include <sys/syscall.h>
-#    if defined(__GLIBC__) && !defined(__USE_MISC)
+#    if defined(TELEMETRY__DECLARE_SYSCALL)
 #      ifdef __cplusplus
 extern "C"
 #      endif
@@ -7517,14 +7628,9 @@ TELEMETRY__INTERNAL void telemetry__print_markdown(FILE *out) {
 
 /* ---- telemetry_command ---- */
 
-/* The one sentence on what decided the current state, without the ON/OFF word (the consent
-   section's text). Lock held. */
+/* The one sentence on what decided the current state (telemetry_status_reason). Lock held. */
 TELEMETRY__INTERNAL void telemetry__command_reason(char *out, size_t cap) {
-    char why[600];
-    const char *colon;
-    telemetry__source_text(why, sizeof why);
-    colon = strstr(why, ": ");
-    telemetry__copy(out, cap, colon ? colon + 2 : why);
+    telemetry__copy(out, cap, telemetry__reason);
 }
 TELEMETRY__INTERNAL int telemetry__command_usage(FILE *out) {
     fprintf(out, "usage: %s telemetry on|off|status|show [--markdown]|log\n",
@@ -7544,6 +7650,8 @@ TELEMETRY__INTERNAL int telemetry__command_status(FILE *out) {
     }
     telemetry__command_reason(why, sizeof why);
     fprintf(out, "Telemetry for %s: %s (%s)\n", telemetry__st.app_name, telemetry__st.enabled ? "ON" : "OFF", why);
+    fprintf(out, "  Your decision: %s\n", telemetry__st.consent > 0 ? "consent given" : telemetry__st.consent < 0 ? "consent revoked"
+                                      : "none recorded (`telemetry on` or `telemetry off` records one)");
     fprintf(out, "  State folder: %s\n", telemetry__st.state_dir[0] ? telemetry__st.state_dir : "(none: memory only)");
     if (telemetry__st.no_notice) fprintf(out, "  Notice: the program tells its users itself\n");
     else fprintf(out, "  Notice: %s\n", telemetry__notice_seen() ? "shown" : "not shown yet (nothing is sent before it has been shown on a terminal)");

@@ -31,7 +31,7 @@ $(BUILD)/test_cxx: tests/test_cxx.cpp $(TEST_DEPS)
 # The sanitizer flags go in CFLAGS (the test rules compile and link in one step) and LDFLAGS (for
 # rules that link separately).
 check: build-all $(BUILD)/instr_capture
-	$(MAKE) BUILD=$(SAN_BUILD) CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" test
+	$(MAKE) BUILD=$(SAN_BUILD) CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" PORT=0 test
 	tests/check.sh $(BUILD)
 	$(MAKE) tsan
 	BUILD=$(BUILD) bash tests/bench/instr.sh check

@@ -123,7 +123,8 @@ check 'grep -q "^=== sent .* usage-report PUT http://127.0.0.1:$port/metrics/too
 cmd off
 check 'grep -q "Telemetry is off for enduser_tool. The install id and every unsent report were deleted." "$tmp/cmd.out" && grep -q "rc=0" "$tmp/cmd.out"' "off: $(cat "$tmp/cmd.out")"
 cmd status
-check 'grep -q "^Telemetry for enduser_tool: OFF (.*revoked" "$tmp/cmd.out"' "status after off: $(head -1 "$tmp/cmd.out")"
+check 'grep -q "^Telemetry for enduser_tool: OFF (.*revoked" "$tmp/cmd.out" && grep -q "Your decision: consent revoked" "$tmp/cmd.out"' \
+      "status after off: $(head -2 "$tmp/cmd.out")"
 cmd on
 check 'grep -q "Telemetry is on for enduser_tool." "$tmp/cmd.out" && grep -q "rc=0" "$tmp/cmd.out"' "on: $(cat "$tmp/cmd.out")"
 DO_NOT_TRACK=1 "$TOOL" "$st" "$URL" "$DSN" telemetry on >"$tmp/cmd.out" 2>&1

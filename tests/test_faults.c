@@ -69,6 +69,7 @@ static void switches(long *voluntary, long *involuntary) {
    I/O or waits on its sender on the caller's path is over far more often than that. */
 static void check_call_bounds(const char *name, const timing *t) {
     int allowed = t->n / 100 > 2 ? t->n / 100 : 2;
+    if (sh_emulated()) { printf("test_faults: %s call bounds not checked (emulated)\n", name); return; }
     if (t->over > allowed || t->max > 50 * CALL_BOUND_MS)
         fprintf(stderr, "BUG: %d of %d %s calls took over %.1f ms (max %.3f ms; at most %d allowed)%s\n", t->over, t->n, name,
                 CALL_BOUND_MS, t->max, allowed, strcmp(name, "report_usage") ? ": an error-level or first capture writes "
@@ -84,7 +85,7 @@ static int timed_flush(unsigned ms) {
     dt = sh_now_ms() - t0;
     timing_add(&t_flush_over, dt - ms, 100 + sh_grace());
     if (dt > ms + 100 + sh_grace()) fprintf(stderr, "flush(%u) took %.1f ms\n", ms, dt);
-    CHECK(dt <= ms + 100 + sh_grace());
+    if (!sh_emulated()) CHECK(dt <= ms + 100 + sh_grace());
     return rc;
 }
 static void timed_shutdown(unsigned timeout_ms) {
@@ -93,7 +94,7 @@ static void timed_shutdown(unsigned timeout_ms) {
     dt = sh_now_ms() - t0;
     timing_add(&t_shutdown_over, dt - timeout_ms, 100 + sh_grace());
     if (dt > timeout_ms + 100 + sh_grace()) fprintf(stderr, "shutdown took %.1f ms (timeout %u)\n", dt, timeout_ms);
-    CHECK(dt <= timeout_ms + 100 + sh_grace());
+    if (!sh_emulated()) CHECK(dt <= timeout_ms + 100 + sh_grace());
 }
 
 /* ---- configs ---------------------------------------------------------------------------------- */
