@@ -68,6 +68,9 @@
        TELEMETRY_NO_THREADS           off          no worker thread and no locks; sends happen
                                                    in telemetry_flush / telemetry_shutdown
        TELEMETRY_NO_TLS               off          no BearSSL: plain http or your own I/O only
+       TELEMETRY_SMALL_TLS            off          one portable implementation of each TLS
+                                                   algorithm, no ChaCha20 (16 KB smaller, slower
+                                                   bulk encryption; docs/building.md "Size")
        TELEMETRY_NO_CRASH_HANDLER     off          never install signal handlers
        TELEMETRY_NO_AUTO_REGISTER     off          TELEMETRY_METRIC does not self-register; call
                                                    TELEMETRY_REGISTER(id) for each metric
@@ -177,7 +180,8 @@
    cfg.state_dir, else $XDG_STATE_HOME/<app>, else ~/.local/state/<app> (Linux and other Unix),
    ~/Library/Application Support/<app> (macOS), %LOCALAPPDATA%\<app> (Windows). Created with
    owner-only permissions at the first work of an enabled run. It holds `install_id`, `consent`,
-   `notice_shown`, `sent.log`, `counters` (with report_interval_s), `session` and `outbox/`.
+   `notice_shown`, `sent.log`, `counters` (with report_interval_s), `session`, `tls_sessions`
+   (the last TLS session per server, so the next run resumes it) and `outbox/`.
    Every file is written atomically (temporary file, flush, fsync, rename). An existing folder is
    used only when it is a real folder (not a symlink) owned by the user (effective uid) that
    neither group nor others can write; else telemetry is off and the log says why. Files in it
@@ -402,6 +406,8 @@ typedef struct telemetry_value {
 } telemetry_value;
 
 TELEMETRY_API telemetry_value telemetry_string(const char *s);   /* NULL becomes null */
+/* Integers are written exactly; Firebase keeps numbers as doubles, so beyond 2^53 in magnitude
+   the stored value is rounded: send such values with telemetry_string. */
 TELEMETRY_API telemetry_value telemetry_int(int64_t i);
 TELEMETRY_API telemetry_value telemetry_double(double d);        /* NaN, inf become null */
 TELEMETRY_API telemetry_value telemetry_bool(int b);
@@ -1263,6 +1269,17 @@ TELEMETRY__INTERNAL int telemetry__json_quote(telemetry__buf *b, const char *s, 
         if (c >= 0xC2 && c <= 0xDF && n - i >= 2 && (p[i + 1] & 0xC0) == 0x80) {    /* 2 bytes, well formed */
             d[o] = (char)c; d[o + 1] = (char)p[i + 1];
             o += 2; i += 2;
+            continue;
+        }
+        if (((c >= 0xE1 && c <= 0xEC) || c >= 0xEE) && c <= 0xEF && n - i >= 3 && (p[i + 1] & 0xC0) == 0x80 && (p[i + 2] & 0xC0) == 0x80) {
+            d[o] = (char)c; d[o + 1] = (char)p[i + 1]; d[o + 2] = (char)p[i + 2];   /* 3 bytes, well formed */
+            o += 3; i += 3;
+            continue;
+        }
+        if (c >= 0xF0 && c <= 0xF3 && n - i >= 4 && (p[i + 1] & 0xC0) == 0x80 && (c != 0xF0 || p[i + 1] >= 0x90) &&
+            (p[i + 2] & 0xC0) == 0x80 && (p[i + 3] & 0xC0) == 0x80) {                 /* 4 bytes, well formed */
+            memcpy(d + o, p + i, 4);
+            o += 4; i += 4;
             continue;
         }
         if (c >= 0x80 && (len = telemetry__utf8_seq(p + i, n - i, &bad)) != 0) {   /* as it is */
