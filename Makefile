@@ -6,7 +6,7 @@ BUILD    ?= build
 WARN      = -Wall -Wextra -Werror -pedantic
 CFLAGS   ?= -O2 -g
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -I.
-LDLIBS    = -lbearssl -lpthread -lm
+LDLIBS    = -lbearssl -lpthread -lm -static-libgcc   # the unwinder linked in: no libgcc_s.so.1 (docs/building.md)
 SAN       = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 TEST_SRCS := $(wildcard tests/test_*.c)

@@ -457,7 +457,7 @@ TELEMETRY_API int telemetry_register_metric(telemetry_metric *metric);
 #define TELEMETRY_METRIC(id, description) \
     static telemetry_value telemetry__metric_fn_##id(void); \
     TELEMETRY_METRIC_DECLARE(id); \
-    telemetry_metric telemetry_metric_##id = { #id, description, telemetry__metric_fn_##id, 0, 0 }; \
+    telemetry_metric telemetry_metric_##id = { #id, description, telemetry__metric_fn_##id, NULL, 0 }; \
     TELEMETRY__AUTO_REGISTER(id) \
     static telemetry_value telemetry__metric_fn_##id(void)
 
@@ -5071,12 +5071,14 @@ TELEMETRY__INTERNAL int telemetry__elf_symbol(const char *path, const char *code
                 if (telemetry__elf_symbol_at(&e, sh.offset + k * entsize, &sym)) break;
                 if (sym.type != STT_FUNC || sym.value == 0 || sym.value < min_vaddr) continue;
                 if (vaddr >= sym.value && vaddr < sym.value + (sym.size ? sym.size : 1) && sym.value >= best_value) {
+                    char candidate[256];
                     size_t n = 0;
                     int c = 0;
-                    if (fseek(f, (long)(strsh.offset + sym.name), SEEK_SET) != 0) continue;
-                    while (n + 1 < cap && (c = fgetc(f)) != EOF && c != 0) name[n++] = (char)c;
-                    name[n] = 0;
-                    if (n == 0) continue;
+                    if (strsh.offset + sym.name > (uint64_t)LONG_MAX || fseek(f, (long)(strsh.offset + sym.name), SEEK_SET) != 0) continue;
+                    while (n + 1 < sizeof candidate && n + 1 < cap && (c = fgetc(f)) != EOF && c != 0) candidate[n++] = (char)c;
+                    if (n == 0) continue;                 /* a nameless symbol never replaces a named one */
+                    candidate[n] = 0;
+                    memcpy(name, candidate, n + 1);
                     best_value = sym.value;
                     *sym_offset = sym.value - min_vaddr;
                     found = 1;
