@@ -192,6 +192,10 @@
    8. THREADS, ERRORS AND LOGGING
    ============================================================================================
 
+   Signal handlers: only these are async-signal-safe (no lock, no allocation): telemetry_count for
+   a name already counted once after the run's first work, telemetry_status_reason and
+   telemetry_result_string (they read static text). Every other function takes a lock or
+   allocates and must not be called from a signal handler (tests/test_signal_safe.c).
    Every public function may be called from any thread. telemetry_count() takes no lock and
    allocates nothing once its name has been seen. Functions return telemetry_result codes: 0 is
    success, negatives are errors; telemetry_result_string() describes each. Network and server
