@@ -595,7 +595,8 @@ TELEMETRY_API const char *telemetry_result_string(int result);
 TELEMETRY_API int telemetry_enabled(void);          /* 1 when on, 0 when off or not initialised */
 /* Nonzero gives consent, zero revokes it. Persisted in the state folder (even while another
    opt-out is in force: it is the user's explicit decision). Revoking also deletes the install id
-   and every queued payload, and turns telemetry off at once. Giving consent turns telemetry on at
+   and every queued payload, disarms the crash handler (a later crash writes nothing), and turns
+   telemetry off at once. Giving consent turns telemetry on at
    once, opening what telemetry_init would have opened; it returns TELEMETRY_DISABLED (and logs
    why) when an opt-out of the environment, the config file or the state folder keeps it off:
    telemetry_status_reason() says which. TELEMETRY_ERR_IO when it could not be recorded. */
@@ -8041,7 +8042,7 @@ TELEMETRY__INTERNAL void telemetry__switch_on(void) {
     if (!telemetry__st.has_session && telemetry__st.has_dsn && !telemetry__st.no_sessions) telemetry__session_prefill();
     if (!telemetry__st.outbox && (telemetry__st.has_usage || telemetry__st.has_dsn)) telemetry__open_outbox(&telemetry__st.config);
 #if defined(TELEMETRY__HAVE_CRASH)
-    if (!telemetry__st.started && telemetry__st.has_dsn && telemetry__st.state_dir[0] && !telemetry__st.no_crash_handler &&
+    if (!telemetry__cr.installed && telemetry__st.has_dsn && telemetry__st.state_dir[0] && !telemetry__st.no_crash_handler &&
         telemetry__crash_install() != 0)
         telemetry__log(TELEMETRY_LEVEL_WARNING, "the crash handler could not be installed");
 #endif
@@ -8118,6 +8119,9 @@ TELEMETRY_API int telemetry_set_consent(int given) {
     }
     /* re-decide: the other sources still count (DO_NOT_TRACK stays stronger than consent) */
     telemetry__decide();
+#if defined(TELEMETRY__HAVE_CRASH)
+    if (!telemetry__st.enabled) telemetry__crash_uninstall();   /* off now: a crash writes nothing */
+#endif
     if (telemetry__st.enabled) telemetry__switch_on();
     else if (given && telemetry__opted_out_elsewhere()) {
         telemetry__log(TELEMETRY_LEVEL_WARNING, "consent is recorded, but telemetry stays off: %s", telemetry__reason);

@@ -18,6 +18,8 @@
      race         8 threads fault at the same moment
      aborttail    abort() as a function's last instruction (the next run names frames at ret-1)
      plugin       a library dlopen'ed after init crashes (build/crash_plugin.so)
+     revoked      the user revokes consent (telemetry_set_consent(0)), then a fault: nothing is written
+     regiven      consent revoked and given again in the same run, then a fault: reported again
      selfcheck    exits 97 when the allocator interposition works
      none         a next run that sends what the last one left and exits cleanly
    malloc, calloc, realloc and free are interposed: called while the crash handler runs, they end
@@ -158,6 +160,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(mode, "thread")) { pthread_t t; pthread_create(&t, NULL, thread_main, NULL); pthread_join(t, NULL); }
     else if (!strcmp(mode, "inhandler")) { telemetry__cr.modules[telemetry__cr.module_set] = (telemetry__module *)16; parse_config(); }
     else if (!strcmp(mode, "altbefore") || !strcmp(mode, "altafter")) parse_config();
+    else if (!strcmp(mode, "revoked")) { if (telemetry_set_consent(0) != 0) return 8; parse_config(); }
+    else if (!strcmp(mode, "regiven")) {
+        if (telemetry_set_consent(0) != 0 || telemetry_set_consent(1) != 0) return 8;
+        parse_config();
+    }
     else if (!strcmp(mode, "sent")) kill(getpid(), SIGSEGV);
     else if (!strcmp(mode, "badstack")) {
 #if defined(__x86_64__)

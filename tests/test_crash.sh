@@ -107,6 +107,20 @@ if ! grep -q '"level":"fatal"' "$tmp/record.jsonl"; then pass; else fail "handle
 if ! grep -q '"status":"crashed"' "$tmp/record.jsonl"; then pass; else fail "handled: a crashed session was sent"; fi
 if grep -q '"status":"exited"' "$tmp/record.jsonl"; then pass; else fail "handled: no exited session"; fi
 
+# revoked consent disarms the crash handler: the fault ends the program as before (SIGSEGV) and
+# leaves no file but the consent decision; consent given again re-arms it
+state="$tmp/state-revoked"; mkdir -p "$state"
+timeout 30 "$BUILD/crashme" revoked "$state" "$dsn" 2>/dev/null; rc=$?
+if [ $rc -eq 139 ]; then pass; else fail "revoked: exit status $rc, want 139 (SIGSEGV)"; fi
+left=$(cd "$state" && find . -type f ! -name consent | wc -l)
+if [ "$left" -eq 0 ]; then pass; else fail "revoked: $left files left in the state folder: $(cd "$state" && find . -type f ! -name consent)"; fi
+if [ "$(cat "$state/consent" 2>/dev/null)" = revoked ]; then pass; else fail "revoked: the consent file does not say revoked"; fi
+state="$tmp/state-regiven"; mkdir -p "$state"
+timeout 30 "$BUILD/crashme" regiven "$state" "$dsn" 2>/dev/null; rc=$?
+if [ $rc -eq 139 ]; then pass; else fail "regiven: exit status $rc, want 139 (SIGSEGV)"; fi
+files=$(ls "$state/outbox" 2>/dev/null | xargs -r -I{} grep -l '"level":"fatal"' "$state/outbox/{}" | wc -l)
+if [ "$files" -eq 1 ]; then pass; else fail "regiven: $files crash files, want 1"; fi
+
 # a fault on the library's worker (in the program's telemetry_io callback) is recorded, and the
 # program's own handler still runs (it exits 77)
 state="$tmp/state-worker"; mkdir -p "$state"; : >"$tmp/record.jsonl"
