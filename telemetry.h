@@ -703,6 +703,7 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value);
 #  include <sys/types.h>
 #  include <sys/stat.h>
 #  include <sys/time.h>
+#  include <sys/resource.h>
 #  include <sys/utsname.h>
 #  include <time.h>
 #  include <dirent.h>
@@ -3603,6 +3604,19 @@ TELEMETRY__INTERNAL int telemetry__write_fd_all(int fd, const char *p, size_t le
     return 0;
 }
 
+/* 1 when a file may grow to size bytes under the process's RLIMIT_FSIZE. Past it the kernel sends
+   SIGXFSZ, whose default action ends the program (`ulimit -f`): the library writes less instead. */
+TELEMETRY__INTERNAL int telemetry__size_allowed(uint64_t size) {
+#if defined(_WIN32)
+    (void)size;
+    return 1;
+#else
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1;
+    return size <= (uint64_t)rl.rlim_cur;
+#endif
+}
+
 /* Writes a file so that readers see the old content or the new, never a mix: a temporary file in
    the same folder (dirfd, or TELEMETRY__CWD for a path), written, then renamed over the target.
    The temporary file is created exclusively (O_EXCL never follows a symlink) and the rename
@@ -3613,7 +3627,8 @@ TELEMETRY__INTERNAL int telemetry__write_atomic_at(int dirfd, const char *path, 
     unsigned char rnd[4] = { 0, 0, 0, 0 };
     int fd, ok;
     telemetry__os_entropy(rnd, sizeof rnd);
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%02x%02x%02x%02x", path, rnd[0], rnd[1], rnd[2], rnd[3]) >= sizeof tmp)
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%02x%02x%02x%02x", path, rnd[0], rnd[1], rnd[2], rnd[3]) >= sizeof tmp ||
+        !telemetry__size_allowed(len))
         return TELEMETRY_ERR_IO;
 #if defined(_WIN32)
     (void)dirfd;
@@ -3706,7 +3721,8 @@ TELEMETRY__INTERNAL int telemetry__sent_log_append(const char *path, size_t cap,
     if (e.failed || e.len > cap) { telemetry__buf_free(&e); return e.failed ? TELEMETRY_ERR_NO_MEMORY : 0; }
     if (telemetry__read_file(path, cap + 1, &old, &old_len, &err) != 0) old_len = 0;
     cut = telemetry__sent_log_cut(old ? old : "", old_len, e.len, cap);
-    if (cut == 0 && old) {                               /* it fits: a plain append */
+    if (!telemetry__size_allowed((uint64_t)old_len + e.len)) rc = TELEMETRY_ERR_IO;   /* ulimit -f */
+    else if (cut == 0 && old) {                          /* it fits: a plain append */
 #if defined(_WIN32)
         FILE *f = fopen(path, "ab");
         if (!f || fwrite(e.data, 1, e.len, f) != e.len) rc = TELEMETRY_ERR_IO;

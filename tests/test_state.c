@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <sys/resource.h>
 
 static int init_app(const char *state_dir, const char *usage_url) {
     telemetry_config cfg;
@@ -132,6 +133,49 @@ static void test_atomic_write(void) {
     CHECK_INT(telemetry__write_file_atomic(path, "new", 3, 1), 0);
     CHECK_STR(read_text(path), "new");
     CHECK_INT(telemetry__write_file_atomic("/proc/nope/file", "x", 1, 1), TELEMETRY_ERR_IO);
+    rm_tree(dir);
+}
+
+/* F15: under a file size limit (`ulimit -f`) a write that would pass it is refused, never a
+   SIGXFSZ that ends the program; a run that queues and keeps a big payload exits normally. */
+static void test_file_size_limit(void) {
+    char *dir = make_temp_dir(), path[512];
+    pid_t pid;
+    int status = 0;
+    snprintf(path, sizeof path, "%s/big", dir);
+    pid = fork();
+    if (pid == 0) {
+        static char big[8192];
+        struct rlimit rl;
+        char msg[3000];
+        int rc;
+        rl.rlim_cur = rl.rlim_max = 4096;
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(10);
+        memset(big, 'x', sizeof big);
+        if (telemetry__write_file_atomic(path, big, sizeof big, 0) != TELEMETRY_ERR_IO) _exit(11);
+        if (telemetry__write_file_atomic(path, big, 100, 0) != 0) _exit(12);     /* under the limit: written */
+        {
+            telemetry_config cfg;
+            memset(&cfg, 0, sizeof cfg);
+            cfg.no_notice = 1;
+            cfg.app_name = "stateapp";
+            cfg.state_dir = dir;
+            cfg.sentry_dsn = "http://0123456789abcdef0123456789abcdef@127.0.0.1:1/1";   /* refused */
+            cfg.shutdown_timeout_ms = 300;
+            if (telemetry_init(&cfg) != 0) _exit(13);
+        }
+        memset(msg, 'm', sizeof msg - 1);
+        msg[sizeof msg - 1] = 0;
+        for (rc = 0; rc < 5; rc++) telemetry_capture_message(TELEMETRY_LEVEL_ERROR, "%s", msg);
+        telemetry_shutdown();                    /* what could not be sent is kept: more than 4 KiB */
+        _exit(0);
+    }
+    CHECK(pid > 0);
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status));
+    if (WIFSIGNALED(status)) fprintf(stderr, "killed by signal %d\n", WTERMSIG(status));
+    CHECK_INT(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
+    CHECK_STR(read_text(path), "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
     rm_tree(dir);
 }
 
@@ -332,6 +376,7 @@ int main(void) {
     test_default_folder();
     test_install_id();
     test_atomic_write();
+    test_file_size_limit();
     test_debug_print();
     test_fifos();
     test_unsafe_state_dir();
