@@ -201,6 +201,11 @@
    success, negatives are errors; telemetry_result_string() describes each. Network and server
    failures are never fatal. Log lines go to cfg.log_fn (with cfg.log_user_data); without one,
    they go to stderr only when TELEMETRY_DEBUG is set. log_fn must not call telemetry functions.
+   fork(): in a child made after telemetry_init, telemetry is off (pthread_atfork): every call
+   returns TELEMETRY_DISABLED (telemetry_enabled 0) at once, before any lock a parent thread may
+   have held at the fork, and touches nothing of the parent (session, outbox, consent); the crash
+   handler gives the child's signals back to the program's own handlers. A child that wants its
+   own telemetry execs a program that calls telemetry_init (tests/test_fork.c).
 
    ============================================================================================
    9. SENDING: THE OUTBOX, THE WORKER, SHUTDOWN
@@ -833,6 +838,12 @@ typedef pthread_mutex_t telemetry__mutex;
 #  define telemetry__lock(m) pthread_mutex_lock(m)
 #  define telemetry__unlock(m) pthread_mutex_unlock(m)
 #endif
+
+/* Set in the child of a fork() made after telemetry_init (pthread_atfork). Another thread of the
+   parent may have held a lock at that instant, and the worker does not exist in the child, so
+   every public call there returns at once, before any lock: telemetry is off in the child. */
+TELEMETRY__DEF int telemetry__forked_child = 0;
+#define TELEMETRY__OFF_IN_FORK_CHILD(result) do { if (TELEMETRY__ATOMIC_LOAD(&telemetry__forked_child)) return result; } while (0)
 
 /* ---- memory -------------------------------------------------------------------------------- */
 TELEMETRY__INTERNAL void *telemetry__malloc(size_t n) { return TELEMETRY_MALLOC(n ? n : 1); }
@@ -3342,6 +3353,7 @@ TELEMETRY__INTERNAL void telemetry__metric_enter(int inside) {
 TELEMETRY_API int telemetry_register_metric(telemetry_metric *m) {
     telemetry_metric **at;
     int rc = 0;
+    TELEMETRY__OFF_IN_FORK_CHILD(TELEMETRY_DISABLED);
     TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
     if (!m || !m->fn || !telemetry__valid_name(m->id) || !m->description) {
         telemetry__lock(&telemetry__registry_lock);
@@ -3368,6 +3380,7 @@ TELEMETRY__DEF telemetry_counter_info *telemetry__declared_counters = NULL;
 TELEMETRY_API int telemetry_register_counter(telemetry_counter_info *c) {
     telemetry_counter_info **at;
     int rc = 0;
+    TELEMETRY__OFF_IN_FORK_CHILD(TELEMETRY_DISABLED);
     TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
     if (!c || !telemetry__valid_name(c->id) || !c->description) {
         telemetry__lock(&telemetry__registry_lock);
@@ -3441,6 +3454,7 @@ TELEMETRY__DEF int telemetry__activation_pending = 0;
 TELEMETRY__INTERNAL void telemetry__activate_now(void);
 
 TELEMETRY_API int telemetry_count(const char *name, int64_t delta) {
+    TELEMETRY__OFF_IN_FORK_CHILD(TELEMETRY_DISABLED);
     if (!telemetry__valid_name(name)) return TELEMETRY_ERR_INVALID_ARGUMENT;
     /* (inside a metric function the library's lock is this thread's: the work starts later) */
     if (TELEMETRY__ATOMIC_LOAD(&telemetry__activation_pending) && !telemetry__in_metric()) telemetry__activate_now();
@@ -7880,6 +7894,7 @@ TELEMETRY__INTERNAL int telemetry__command_log(FILE *out) {
 }
 
 TELEMETRY_API int telemetry_command(int argc, char **argv, FILE *out) {
+    TELEMETRY__OFF_IN_FORK_CHILD(TELEMETRY_DISABLED);
     const char *w;
     TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
     if (!out) out = stdout;
@@ -8067,7 +8082,24 @@ TELEMETRY__INTERNAL void telemetry__switch_on(void) {
     TELEMETRY__ATOMIC_STORE(&telemetry__activation_pending, 1);
 }
 
+#if !defined(TELEMETRY_NO_THREADS) && !defined(_WIN32)
+/* The child of a fork: telemetry off there (TELEMETRY__OFF_IN_FORK_CHILD), and the crash handler
+   gives the child's signals back to the program's handlers, so a crash of the child never writes
+   into the parent's outbox. Only async-signal-safe calls: the child of a threaded program. */
+TELEMETRY__INTERNAL void telemetry__atfork_child(void) {
+    TELEMETRY__ATOMIC_STORE(&telemetry__forked_child, 1);
+#  if defined(TELEMETRY__HAVE_CRASH)
+    if (telemetry__cr.installed) {
+        int i;
+        for (i = 0; i < TELEMETRY__NSIG; i++) sigaction(telemetry__crash_signals[i], &telemetry__cr.previous[i], NULL);
+        telemetry__cr.installed = 0;
+    }
+#  endif
+}
+#endif
+
 TELEMETRY_API int telemetry_init(const telemetry_config *config) {
+    TELEMETRY__OFF_IN_FORK_CHILD(TELEMETRY_DISABLED);
     int rc;
     TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
     telemetry__lock(&telemetry__state_lock);
@@ -8080,6 +8112,12 @@ TELEMETRY_API int telemetry_init(const telemetry_config *config) {
     }
     telemetry__st.initialized = 1;
     telemetry__st.started_ms = telemetry__now_ms();
+#if !defined(TELEMETRY_NO_THREADS) && !defined(_WIN32)
+    {
+        static int atfork_registered = 0;           /* once per process: handlers cannot be removed */
+        if (!atfork_registered && pthread_atfork(NULL, NULL, telemetry__atfork_child) == 0) atfork_registered = 1;
+    }
+#endif
     TELEMETRY__ATOMIC_STORE(&telemetry__counters_refusal_logged, 0);   /* one line per run */
     telemetry__read_osinfo(&telemetry__st.os);
     telemetry__register_builtins();
@@ -8097,6 +8135,7 @@ TELEMETRY_API int telemetry_init(const telemetry_config *config) {
 }
 
 TELEMETRY_API int telemetry_enabled(void) {
+    TELEMETRY__OFF_IN_FORK_CHILD(0);
     int on;
     if (telemetry__in_metric()) return telemetry__st.initialized && telemetry__st.enabled;   /* the lock is ours */
     telemetry__lock(&telemetry__state_lock);
@@ -8116,6 +8155,7 @@ TELEMETRY__INTERNAL void telemetry__forget_everything(void) {
 }
 
 TELEMETRY_API int telemetry_set_consent(int given) {
+    TELEMETRY__OFF_IN_FORK_CHILD(TELEMETRY_DISABLED);
     const char *word = given ? "given\n" : "revoked\n";
     int rc = 0;
     TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
@@ -8148,6 +8188,7 @@ TELEMETRY_API int telemetry_set_consent(int given) {
 }
 
 TELEMETRY_API int telemetry_consent_state(void) {
+    TELEMETRY__OFF_IN_FORK_CHILD(TELEMETRY_CONSENT_UNKNOWN);
     int c;
     if (telemetry__in_metric()) c = !telemetry__st.initialized ? 0 : telemetry__st.consent;   /* the lock is ours */
     else {
@@ -8159,10 +8200,12 @@ TELEMETRY_API int telemetry_consent_state(void) {
 }
 
 TELEMETRY_API const char *telemetry_status_reason(void) {
+    TELEMETRY__OFF_IN_FORK_CHILD("telemetry is off in a process forked after telemetry_init");
     return telemetry__reason;        /* rewritten only by init, set_consent and shutdown */
 }
 
 TELEMETRY_API int telemetry_build_usage_report(char **json, size_t *len) {
+    TELEMETRY__OFF_IN_FORK_CHILD(TELEMETRY_DISABLED);
     telemetry__buf b;
     int rc;
     TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
@@ -8180,6 +8223,7 @@ TELEMETRY_API int telemetry_build_usage_report(char **json, size_t *len) {
 TELEMETRY_API void telemetry_free(void *p) { telemetry__free(p); }
 
 TELEMETRY_API int telemetry_report_usage(void) {
+    TELEMETRY__OFF_IN_FORK_CHILD(TELEMETRY_DISABLED);
     telemetry__buf b;
     int rc;
     TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
@@ -8299,6 +8343,7 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
 }
 
 TELEMETRY_API int telemetry_capture_message(telemetry_level level, const char *fmt, ...) {
+    TELEMETRY__OFF_IN_FORK_CHILD(TELEMETRY_DISABLED);
     va_list ap;
     int rc;
     TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
@@ -8310,6 +8355,7 @@ TELEMETRY_API int telemetry_capture_message(telemetry_level level, const char *f
 }
 
 TELEMETRY_API int telemetry_capture_error(const char *type, const char *fmt, ...) {
+    TELEMETRY__OFF_IN_FORK_CHILD(TELEMETRY_DISABLED);
     va_list ap;
     int rc;
     telemetry__stack stack;
@@ -8323,6 +8369,7 @@ TELEMETRY_API int telemetry_capture_error(const char *type, const char *fmt, ...
 }
 
 TELEMETRY_API int telemetry_add_breadcrumb(const char *category, const char *fmt, ...) {
+    TELEMETRY__OFF_IN_FORK_CHILD(TELEMETRY_DISABLED);
     va_list ap;
     telemetry__crumb *c;
     TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
@@ -8349,6 +8396,7 @@ TELEMETRY_API int telemetry_add_breadcrumb(const char *category, const char *fmt
 /* Sentry tag rules: key [A-Za-z0-9_.:-]{1,32}, value at most 200 bytes without newlines.
    A NULL value removes the tag. */
 TELEMETRY_API int telemetry_set_tag(const char *key, const char *value) {
+    TELEMETRY__OFF_IN_FORK_CHILD(TELEMETRY_DISABLED);
     size_t i;
     int k, rc = 0;
     TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
@@ -8379,6 +8427,7 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value) {
 }
 
 TELEMETRY_API int telemetry_flush(unsigned timeout_ms) {
+    TELEMETRY__OFF_IN_FORK_CHILD(TELEMETRY_DISABLED);
     telemetry__outbox *ob;
     int rc;
     TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
@@ -8425,6 +8474,7 @@ TELEMETRY__INTERNAL void telemetry__end_session(void) {
 }
 
 TELEMETRY_API void telemetry_shutdown(void) {
+    TELEMETRY__OFF_IN_FORK_CHILD();
     int64_t deadline;
     if (telemetry__in_metric()) return;
     telemetry__lock(&telemetry__state_lock);
@@ -8455,6 +8505,7 @@ TELEMETRY_API void telemetry_shutdown(void) {
 }
 
 TELEMETRY_API int telemetry_print_disclosure(FILE *out) {
+    TELEMETRY__OFF_IN_FORK_CHILD(TELEMETRY_DISABLED);
     char env_name[128], hostport[300];
     telemetry_metric *m;
     telemetry__buf report, value;
