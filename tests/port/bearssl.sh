@@ -46,7 +46,12 @@ source_dir() {   # unpacks the source package once; prints its folder
     echo "${d%/}"
 }
 
+# platform jobs run side by side and each may need the source: one fetches and unpacks it, the
+# others wait for it (two apt-get source in one folder break each other)
+exec 9>"$OUT/.source.lock"
+flock 9
 B=$(source_dir)
+flock -u 9
 [ -d "$OUT/inc" ] || cp -r "$B/inc" "$OUT/inc"
 for t in "$@"; do
     prefix=$(target_cc "$t") || { echo "bearssl: unknown target $t" >&2; exit 2; }
