@@ -9,6 +9,7 @@ static char state_dir[256];
 static int start(const char *app, const char *config_file, int opt_in) {
     telemetry_config cfg;
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
     cfg.app_name = app;
     cfg.state_dir = state_dir;
     cfg.config_file = config_file;
@@ -55,6 +56,7 @@ static void test_config_file(const char *text, const char *key, int want_on) {
     snprintf(path, sizeof path, "%s.conf", state_dir);
     write_text(path, text);
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
     cfg.app_name = "myapp";
     cfg.state_dir = state_dir;
     cfg.config_file = path;
@@ -140,6 +142,7 @@ static void test_opt_in(void) {
 static void test_invalid_config(void) {
     telemetry_config cfg;
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
     CHECK_INT(telemetry_init(NULL), TELEMETRY_ERR_INVALID_ARGUMENT);
     CHECK_INT(telemetry_init(&cfg), TELEMETRY_ERR_INVALID_CONFIG);      /* no app_name */
     cfg.app_name = "has space";

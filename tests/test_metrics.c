@@ -74,6 +74,7 @@ static void test_report_contents(void) {
     char expect[8000];
     memset(long_text, 'x', sizeof long_text - 1);
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
     cfg.app_name = "mtest";
     cfg.app_version = "2.0";
     cfg.state_dir = make_temp_dir();
@@ -103,6 +104,7 @@ static void test_counters(void) {
     CHECK_INT(telemetry_count(NULL, 1), TELEMETRY_ERR_INVALID_ARGUMENT);
     CHECK_INT(telemetry_count("neg", -5), 0);
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
     cfg.app_name = "ctest";
     cfg.state_dir = make_temp_dir();
     CHECK_INT(telemetry_init(&cfg), 0);

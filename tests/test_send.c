@@ -23,6 +23,7 @@ static const char *self_path;
 static telemetry_config base_config(const char *dir) {
     telemetry_config cfg;
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
     cfg.app_name = "e2e";
     cfg.app_version = "1.2.3";
     cfg.state_dir = dir;

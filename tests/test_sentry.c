@@ -200,6 +200,7 @@ static void test_error_event(void) {
     const char *text;
     int saved;
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
     cfg.app_name = "sentrytest";
     cfg.state_dir = dir;
     cfg.sentry_dsn = "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/42";
