@@ -37,8 +37,13 @@
            cfg.app_version = "1.4.2";
            cfg.usage_url   = "https://mytool-default-rtdb.firebaseio.com/usage.json";
            cfg.sentry_dsn  = "https://<32-hex-key>@o1.ingest.sentry.io/42";
+           cfg.opt_out_command = "mytool telemetry off";
            telemetry_init(&cfg);                       // never fatal: check the result if you like
-           if (argc > 1 && !strcmp(argv[1], "--telemetry")) telemetry_print_disclosure(stdout);
+           if (argc > 1 && !strcmp(argv[1], "telemetry")) {   // mytool telemetry on|off|status|show|log
+               int rc = telemetry_command(argc - 2, argv + 2, stdout);
+               telemetry_shutdown();
+               return rc == 0 ? 0 : 1;
+           }
            telemetry_count("runs", 1);
            telemetry_report_usage();
            telemetry_shutdown();
@@ -102,9 +107,31 @@
        5. cfg.opt_in is set and consent was never given with telemetry_set_consent(1).
 
    telemetry_print_disclosure(FILE *) prints whether telemetry is on and which source decided it,
-   every metric with its description and current value, the endpoints' hosts, the state folder,
-   the install id, how to opt out, and the usage report exactly as it would be sent.
+   why (cfg.purpose) and the privacy page (cfg.privacy_url), every metric and declared counter
+   with its description and current value (undeclared counters marked so), what error reports
+   and sessions hold, the endpoints' hosts, the state folder, the install id, how to opt out
+   (cfg.opt_out_command included), and the usage report exactly as it would be sent.
    TELEMETRY_DEBUG=1 in the environment prints every payload to stderr instead of sending it.
+
+   Nothing at init: telemetry_init writes and sends nothing. The state folder, the install id, the
+   first-run notice, the session (one per run, with a DSN, unless cfg.no_sessions) and the sender
+   wait for the run's first work: the first count, report, capture or flush. A --version run, the
+   disclosure or telemetry_command open no socket and write no file.
+
+   The first-run notice (TELEMETRY_HAS_NOTICE): at the run's first work, if it was never shown,
+   cfg.notice (default: the app, what is sent, the exact opt-out commands) goes to stderr, only
+   when stderr is a terminal, and <state_dir>/notice_shown records it. That run and every run
+   before one did send nothing: what they capture waits in the outbox and goes from the next run
+   on, or is deleted by `telemetry off` first. cfg.no_notice: the program tells its users itself.
+
+   telemetry_command(argc, argv, out) is a `telemetry` subcommand for the program: on, off,
+   status (the state and the source that decided it), show (the disclosure), show --markdown (the
+   "what is collected" section of docs/privacy-template.md) and log (<state_dir>/sent.log: every
+   payload delivered, as sent, auth= and other secrets masked, at most cfg.sent_log_bytes, 256 KiB,
+   oldest dropped; TELEMETRY_NO_WAIT turns the log off).
+
+   cfg.report_interval_s: counters add up across runs in <state_dir>/counters and
+   telemetry_report_usage sends at most one report per interval (the sums); 0 sends one per call.
 
    ============================================================================================
    6. WHAT IS SENT
@@ -116,8 +143,10 @@
         "timestamp":"2026-11-26T10:00:00.000Z",
         "metrics":{"arch":"x86_64","first_run":true,...},"counters":{"runs":1}}
 
-   Built-in metrics: app, app_version, arch, first_run, library_version, os, os_version.
-   docs/ shows every field of every payload.
+   Built-in metrics: app, app_version, arch, first_run, library_version, os, os_distribution,
+   os_version. docs/ shows every field of every payload. docs/server.md sets up a Firebase
+   database that accepts exactly these reports and nothing else, and build/telemetry_report
+   (examples/telemetry_report.c) summarises what arrived.
 
    ============================================================================================
    7. STATE FOLDER
@@ -125,7 +154,8 @@
 
    cfg.state_dir, else $XDG_STATE_HOME/<app>, else ~/.local/state/<app> (Linux and other Unix),
    ~/Library/Application Support/<app> (macOS), %LOCALAPPDATA%\<app> (Windows). Created with
-   owner-only permissions on the first enabled run. It holds `install_id` and `consent`.
+   owner-only permissions at the first work of an enabled run. It holds `install_id`, `consent`,
+   `notice_shown`, `sent.log`, `counters` (with report_interval_s), `session` and `outbox/`.
    Every file is written atomically (temporary file, flush, fsync, rename).
 
    ============================================================================================
@@ -145,7 +175,9 @@
    The calling thread only encodes a payload and queues it (no network, no disk). One worker
    thread, started on first need, writes each payload to <state_dir>/outbox/ (one file each,
    temporary file + rename) and sends them oldest first over one reused connection. 2xx: done.
-   4xx other than 429: dropped with a log line, never retried. Network errors, 5xx and 429: kept,
+   4xx other than 429: dropped with a log line, never retried (except a Firebase 401/403 to a
+   report an earlier try may have stored: create-only rules refuse the repeat, so it counts as
+   delivered; docs/server.md). Network errors, 5xx and 429: kept,
    retried with exponential back-off (cfg.retry_initial_ms 1 s, doubling to cfg.retry_max_ms
    5 min, 50-100 % jitter); Sentry rate limits hold their category until they end, remembered
    across runs. Memory (cfg.outbox_memory_bytes, 1 MiB) and disk (cfg.outbox_disk_bytes, 8 MiB)
@@ -192,7 +224,9 @@
    folder with open/write/rename, no malloc and no lock, then restores the previous handlers and
    raises the signal again: the process ends as it would have without the library, and the
    program's own handler runs. The next run sends the report, first naming the frames from the
-   ELF symbol tables where the binary is unchanged. cfg.no_crash_handler or
+   ELF symbol tables where the binary is unchanged. In C++ builds (with exceptions) a
+   std::set_terminate hook, chaining to the previous one, turns an uncaught exception into the
+   same fatal event, named by its type and what(). cfg.no_crash_handler or
    TELEMETRY_NO_CRASH_HANDLER turn it off. Not captured: memory, registers, environment, other
    threads. docs/crashes.md has the details.
 
@@ -210,6 +244,17 @@
 
        TELEMETRY_METRIC_DECLARE(cpu_count);          // in any file: declares the metric
        TELEMETRY_REGISTER(cpu_count);                // before telemetry_report_usage()
+
+   or link the static library whole (CMake: $<LINK_LIBRARY:WHOLE_ARCHIVE,lib>; GNU ld:
+   -Wl,--whole-archive -llib -Wl,--no-whole-archive), or make it an OBJECT library: see
+   docs/building.md and examples/cmake/. `make install` installs this header and telemetry.pc.
+
+   Counters are declared the same way, so the disclosure can say what each counts:
+
+       TELEMETRY_COUNTER(files_processed, "Files the program processed");   // file scope
+       telemetry_count("files_processed", 1);                               // anywhere
+       TELEMETRY_COUNTER_DECLARE(files_processed);                          // by hand, as above:
+       TELEMETRY_REGISTER_COUNTER(files_processed);
 
    Metric functions run when a report or disclosure is built, on the calling thread. A string
    value is copied at once (up to TELEMETRY_MAX_STRING_VALUE bytes), so it may point to a static
@@ -241,6 +286,8 @@
 #define TELEMETRY_VERSION_PATCH 0
 #define TELEMETRY_VERSION_STRING "0.1.0"
 #define TELEMETRY_SDK_NAME "telemetry.h"
+/* Feature macros: code built against older and newer headers can test for these. */
+#define TELEMETRY_HAS_NOTICE 1           /* cfg.notice, cfg.no_notice: the first-run notice */
 
 #ifndef TELEMETRY_API
 #  if defined(TELEMETRY_STATIC) && (defined(__GNUC__) || defined(__clang__))
@@ -361,6 +408,43 @@ TELEMETRY_API int telemetry_register_metric(telemetry_metric *metric);
     TELEMETRY__AUTO_REGISTER(id) \
     static telemetry_value telemetry__metric_fn_##id(void)
 
+/* ---- declared counters -------------------------------------------------------------------- */
+typedef struct telemetry_counter_info {
+    const char *id;                       /* the name given to telemetry_count */
+    const char *description;              /* shown by the disclosure and `telemetry show` */
+    struct telemetry_counter_info *next;  /* registry link: the library's, do not touch */
+    int registered;                       /* the library's, do not touch */
+} telemetry_counter_info;
+
+/* Registers a counter's description by hand (see section 12). 0, TELEMETRY_ERR_DUPLICATE for
+   another counter with the same id, TELEMETRY_ERR_INVALID_ARGUMENT for a bad id. */
+TELEMETRY_API int telemetry_register_counter(telemetry_counter_info *counter);
+
+#define TELEMETRY_COUNTER_DECLARE(id) TELEMETRY__EXTERN_C telemetry_counter_info telemetry_counter_##id
+#define TELEMETRY_REGISTER_COUNTER(id) telemetry_register_counter(&telemetry_counter_##id)
+
+#if defined(TELEMETRY_NO_AUTO_REGISTER)
+#  define TELEMETRY__AUTO_REGISTER_COUNTER(id)
+#elif defined(__GNUC__) || defined(__clang__)
+#  define TELEMETRY__AUTO_REGISTER_COUNTER(id) \
+    __attribute__((constructor)) static void telemetry__register_counter_##id(void) { TELEMETRY_REGISTER_COUNTER(id); }
+#elif defined(_MSC_VER)
+#  define TELEMETRY__AUTO_REGISTER_COUNTER(id) \
+    static void __cdecl telemetry__register_counter_##id(void) { TELEMETRY_REGISTER_COUNTER(id); } \
+    __declspec(allocate(".CRT$XCU")) void (__cdecl *telemetry__register_counter_ptr_##id)(void) = telemetry__register_counter_##id;
+#else
+#  define TELEMETRY__AUTO_REGISTER_COUNTER(id)   /* unknown compiler: register by hand */
+#endif
+
+/* TELEMETRY_COUNTER(files_processed, "Files the program processed"); at file scope, then
+   telemetry_count("files_processed", n). Declares what the counter means, so the disclosure can
+   list it before it was ever counted. */
+#define TELEMETRY_COUNTER(id, description) \
+    TELEMETRY_COUNTER_DECLARE(id); \
+    telemetry_counter_info telemetry_counter_##id = { #id, description, NULL, 0 }; \
+    TELEMETRY__AUTO_REGISTER_COUNTER(id) \
+    typedef int telemetry__counter_semicolon_##id
+
 /* ---- pluggable platform (embedded builds) ------------------------------------------------- */
 
 /* Your own byte stream, used instead of the library's sockets when set. Every call receives the
@@ -383,8 +467,9 @@ typedef struct telemetry_config {
     const char *environment;     /* default "production" */
     const char *dist;            /* default none: Sentry build variant */
     const char *sentry_dsn;      /* default none: no error or crash reports */
-    const char *usage_url;       /* default none: no usage reports. Firebase ".json" URL (may end in
-                                    ?auth=...) or any http(s) endpoint taking a JSON POST */
+    const char *usage_url;       /* default none: no usage reports. Firebase ".json" URL, with no
+                                    auth= (docs/server.md: never ship a database secret or token),
+                                    or any http(s) endpoint taking a JSON POST */
     const char *state_dir;       /* default: the per-user state folder for the app (section 7) */
     const char *ca_file;         /* default: the system CA bundle. A PEM file of trust anchors */
     const char *ca_pem;          /* default none: PEM trust anchors compiled into the program (for
@@ -415,14 +500,31 @@ typedef struct telemetry_config {
                                     session as exited (an atexit handler). Nonzero: no handler */
     unsigned sidecar_lifetime_ms;/* default 30000: the longest the sidecar goes on sending after
                                     the program ended; what is left stays on disk */
+    /* ---- what the end user is told (section 5) ---- */
+    const char *notice;          /* default: a notice naming the app, what is collected and how to
+                                    opt out. Printed once to stderr, only when it is a terminal */
+    int no_notice;               /* default 0. Nonzero: the program tells its users itself (or asks
+                                    first with opt_in): no notice, and sending is not held for it */
+    const char *purpose;         /* default: a generic sentence. Why the program collects, in the
+                                    disclosure and `telemetry show` */
+    const char *privacy_url;     /* default none: the program's privacy page, in the disclosure */
+    const char *opt_out_command; /* default none: the program's own opt-out, e.g. "mytool
+                                    telemetry off", named by the notice and the disclosure */
+    int no_sessions;             /* default 0: with a DSN, one release-health session per run that
+                                    does something. Nonzero: no sessions */
+    size_t sent_log_bytes;       /* default 256 KiB: <state_dir>/sent.log keeps what was sent, the
+                                    oldest dropped first. TELEMETRY_NO_WAIT: no log */
+    unsigned report_interval_s;  /* default 0: each telemetry_report_usage sends a report. Nonzero:
+                                    counters add up across runs in the state folder and a report
+                                    is sent at most once per interval (86400: daily) */
 } telemetry_config;
 
 #define TELEMETRY_NO_WAIT 0xFFFFFFFFu
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
-/* Validates the config, decides consent and prepares state. Returns quickly and never touches
-   the network on the calling thread (unless built with TELEMETRY_NO_THREADS). 0 when telemetry
+/* Validates the config and decides consent; writes and sends nothing (the state folder, the
+   notice, the session and the sender wait for the run's first count, report, capture or flush). 0 when telemetry
    is on, TELEMETRY_DISABLED when the user opted out (still a valid state: every other call then
    does nothing), or a negative error for an invalid config (telemetry then stays off). */
 TELEMETRY_API int telemetry_init(const telemetry_config *config);
@@ -442,13 +544,23 @@ TELEMETRY_API int telemetry_set_consent(int given);
    endpoints, state folder, install id, how to opt out, and the next usage report as sent. */
 TELEMETRY_API int telemetry_print_disclosure(FILE *out);
 
+/* Handles the words after the program's own `telemetry` subcommand: "on", "off", "status",
+   "show" (the disclosure; "show --markdown": the "what is collected" section of a privacy page)
+   and "log" (what was sent, from <state_dir>/sent.log), printing to out. Sends nothing and starts
+   no session. 0 when it handled the words (for "on": TELEMETRY_DISABLED when an environment or
+   config-file opt-out still keeps telemetry off, and the message says which);
+   TELEMETRY_ERR_INVALID_ARGUMENT with a usage line otherwise. */
+TELEMETRY_API int telemetry_command(int argc, char **argv, FILE *out);
+
 /* ---- usage -------------------------------------------------------------------------------- */
 /* Adds delta to a named counter (created on first use, at most TELEMETRY_MAX_COUNTERS names).
    Thread-safe; lock-free and allocation-free once the name is known. Counters are sent with the
-   next usage report and then reset. */
+   next usage report and then reset (with cfg.report_interval_s they add up across runs). Declare
+   each with TELEMETRY_COUNTER so the disclosure can say what it counts. */
 TELEMETRY_API int telemetry_count(const char *name, int64_t delta);
 /* Collects every registered metric and the counters into one JSON document and sends it to
-   usage_url (or prints it to stderr with TELEMETRY_DEBUG=1). */
+   usage_url (or prints it to stderr with TELEMETRY_DEBUG=1). With cfg.report_interval_s, inside
+   the interval it only keeps the counts in the state folder (0): at most one report per interval. */
 TELEMETRY_API int telemetry_report_usage(void);
 /* Builds the usage report into a growable buffer the caller frees with telemetry_free. */
 TELEMETRY_API int telemetry_build_usage_report(char **json, size_t *len);
@@ -572,8 +684,14 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value);
 #else
 #  define TELEMETRY__UNUSED
 #endif
-/* Internal functions: static, and quiet when a build option leaves one unused. */
+/* Internal functions: static, and quiet when a build option leaves one unused. The few on every
+   byte's path (the buffer's room check, the JSON string scan) are inlined. */
 #define TELEMETRY__INTERNAL static TELEMETRY__UNUSED
+#if defined(__GNUC__) || defined(__clang__)
+#  define TELEMETRY__HOT static inline __attribute__((always_inline, unused))
+#else
+#  define TELEMETRY__HOT static
+#endif
 
 /* Atomics: GCC/Clang builtins, MSVC interlocked, or plain access without threads. */
 #if defined(TELEMETRY_NO_THREADS)
@@ -817,32 +935,51 @@ TELEMETRY__INTERNAL void telemetry__buf_free(telemetry__buf *b) {
     if (!b->fixed) telemetry__free(b->data);
     memset(b, 0, sizeof *b);
 }
-/* Ensures room for n more bytes plus a terminating NUL. */
-TELEMETRY__INTERNAL int telemetry__buf_reserve(telemetry__buf *b, size_t n) {
+/* Grows the buffer so that n more bytes plus the terminating NUL fit: where they go, or NULL
+   (then b->failed is set and every later write is a no-op). The slow half of telemetry__buf_room. */
+TELEMETRY__INTERNAL char *telemetry__buf_grow(telemetry__buf *b, size_t n) {
     size_t need, cap;
     char *p;
-    if (b->failed) return -1;
-    if (n > (size_t)-1 / 2 - b->len) { b->failed = 1; return -1; }
+    if (b->failed) return NULL;
+    if (n > (size_t)-1 / 2 - b->len) { b->failed = 1; return NULL; }
     need = b->len + n + 1;
-    if (need <= b->cap) return 0;
-    if (b->fixed) { b->failed = 1; return -1; }
+    if (need <= b->cap) return b->data + b->len;
+    if (b->fixed) { b->failed = 1; return NULL; }
     cap = b->cap ? b->cap : 256;
     while (cap < need) cap *= 2;
     p = (char *)telemetry__realloc(b->data, cap);
-    if (!p) { b->failed = 1; return -1; }
+    if (!p) { b->failed = 1; return NULL; }
     b->data = p; b->cap = cap;
-    return 0;
+    return b->data + b->len;
+}
+/* Where n more bytes go (room for them and the NUL), or NULL. One compare when they fit: every
+   writer reserves its whole piece with this, then stores into it. */
+TELEMETRY__HOT char *telemetry__buf_room(telemetry__buf *b, size_t n) {
+    if (b->cap - b->len > n && !b->failed) return b->data + b->len;
+    return telemetry__buf_grow(b, n);
+}
+/* Grows a growable buffer ahead for n more bytes, so a document made of many pieces allocates
+   once; a fixed buffer is left alone (its room is what it is). */
+TELEMETRY__INTERNAL void telemetry__buf_presize(telemetry__buf *b, size_t n) {
+    if (!b->fixed) telemetry__buf_room(b, n);
 }
 TELEMETRY__INTERNAL int telemetry__buf_append(telemetry__buf *b, const void *s, size_t n) {
+    char *p;
     TELEMETRY_ASSERT(b != NULL && (s != NULL || n == 0));
-    if (telemetry__buf_reserve(b, n)) return -1;
-    if (n) memcpy(b->data + b->len, s, n);
+    if (!(p = telemetry__buf_room(b, n))) return -1;
+    if (n) memcpy(p, s, n);
+    p[n] = 0;
     b->len += n;
-    b->data[b->len] = 0;
     return 0;
 }
 TELEMETRY__INTERNAL int telemetry__buf_puts(telemetry__buf *b, const char *s) { return telemetry__buf_append(b, s, strlen(s)); }
-TELEMETRY__INTERNAL int telemetry__buf_putc(telemetry__buf *b, char c) { return telemetry__buf_append(b, &c, 1); }
+TELEMETRY__INTERNAL int telemetry__buf_putc(telemetry__buf *b, char c) {
+    char *p = telemetry__buf_room(b, 1);
+    if (!p) return -1;
+    p[0] = c; p[1] = 0;
+    b->len++;
+    return 0;
+}
 /* Decimal integer without stdio or locale (signal-safe). */
 TELEMETRY__INTERNAL int telemetry__buf_put_i64(telemetry__buf *b, int64_t v) {
     char tmp[24];
@@ -869,7 +1006,7 @@ TELEMETRY__INTERNAL int telemetry__buf_printf(telemetry__buf *b, const char *fmt
     va_end(ap);
     if (n < 0) { b->failed = 1; return -1; }
     if ((size_t)n < sizeof small) return telemetry__buf_append(b, small, (size_t)n);
-    if (telemetry__buf_reserve(b, (size_t)n)) return -1;
+    if (!telemetry__buf_room(b, (size_t)n)) return -1;
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -915,41 +1052,101 @@ TELEMETRY__INTERNAL size_t telemetry__utf8_seq(const unsigned char *s, size_t n,
     return need + 1;
 }
 
+/* 1 for the bytes a JSON string holds as they are: printable ASCII other than '"' and '\\'. */
+static const unsigned char telemetry__json_plain[256] = {
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    1,1,0,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,0,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
+};
+/* How many bytes from the start of p[n] go into a JSON string as they are: printable ASCII other
+   than '"' and '\\'. Eight at a time (the classic "has a byte below / equal to" word tricks: a
+   false alarm in a word only sends it to the byte loop, which decides). */
+TELEMETRY__HOT size_t telemetry__json_plain_run(const unsigned char *p, size_t n) {
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    size_t i = 0;
+    while (n - i >= 8) {
+        uint64_t w, q, bs, ctl, hi;
+        memcpy(&w, p + i, 8);
+        q = w ^ (ones * '"');
+        bs = w ^ (ones * '\\');
+        q = (q - ones) & ~q;                          /* a byte equal to '"' */
+        bs = (bs - ones) & ~bs;                       /* ... to '\\' */
+        ctl = (w - ones * 0x20) & ~w;                 /* ... below 0x20 */
+        hi = w | ((w & ~highs) + ones);               /* ... 0x7F or above */
+        if ((q | bs | ctl | hi) & highs) break;
+        i += 8;
+    }
+    while (i < n && telemetry__json_plain[p[i]]) i++;
+    return i;
+}
+
 /* Writes s (n bytes) as a quoted JSON string: escapes '"', '\\', controls and DEL; replaces
-   ill-formed UTF-8 with U+FFFD. */
+   ill-formed UTF-8 with U+FFFD. Plain runs and well-formed UTF-8 are copied as they are into room
+   reserved once (the output is never shorter than n + 2); only an escape or a replacement, which
+   can be longer than what it replaces, reserves again. */
 TELEMETRY__INTERNAL int telemetry__json_quote(telemetry__buf *b, const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, run = 0;
-    if (telemetry__buf_putc(b, '"')) return -1;
-    while (i < n) {
-        unsigned char c = p[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x7F) { run++; i++; continue; }
-        if (run) { telemetry__buf_append(b, p + i - run, run); run = 0; }
-        if (c < 0x80) {
-            char esc[7];
-            switch (c) {
-            case '"': telemetry__buf_append(b, "\\\"", 2); break;
-            case '\\': telemetry__buf_append(b, "\\\\", 2); break;
-            case '\n': telemetry__buf_append(b, "\\n", 2); break;
-            case '\r': telemetry__buf_append(b, "\\r", 2); break;
-            case '\t': telemetry__buf_append(b, "\\t", 2); break;
-            case '\b': telemetry__buf_append(b, "\\b", 2); break;
-            case '\f': telemetry__buf_append(b, "\\f", 2); break;
-            default:
-                esc[0] = '\\'; esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
-                esc[4] = "0123456789abcdef"[c >> 4]; esc[5] = "0123456789abcdef"[c & 15];
-                telemetry__buf_append(b, esc, 6);
+    size_t i = 0, o;
+    char *d;
+    if (!telemetry__buf_room(b, n + 2)) return -1;
+    d = b->data;
+    o = b->len;
+    d[o++] = '"';
+    for (;;) {
+        size_t run = telemetry__json_plain_run(p + i, n - i), len, bad = 0;
+        unsigned char c;
+        memcpy(d + o, p + i, run);
+        o += run; i += run;
+        if (i == n) break;
+        c = p[i];
+        if (c >= 0x80 && (len = telemetry__utf8_seq(p + i, n - i, &bad)) != 0) {   /* as it is */
+            memcpy(d + o, p + i, len);
+            o += len; i += len;
+            continue;
+        }
+        /* longer than what it replaces: room for it, the rest as it is and the closing quote
+           (exactly that much: a fixed buffer may have no byte more) */
+        {
+            static const char short_esc[] = "\"\"\\\\\nn\rr\tt\bb\ff";
+            const char *e = c < 0x80 ? strchr(short_esc, (char)c) : NULL;
+            size_t k = c >= 0x80 ? 3 : e && c ? 2 : 6, used = c >= 0x80 ? bad : 1;
+            b->len = o;
+            if (!telemetry__buf_room(b, k + (n - i - used) + 1)) return -1;
+            d = b->data;
+            if (c >= 0x80) memcpy(d + o, "\xEF\xBF\xBD", 3);
+            else if (k == 2) { d[o] = '\\'; d[o + 1] = e[1]; }
+            else {
+                memcpy(d + o, "\\u00", 4);
+                d[o + 4] = "0123456789abcdef"[c >> 4]; d[o + 5] = "0123456789abcdef"[c & 15];
             }
-            i++;
-        } else {
-            size_t bad = 0, len = telemetry__utf8_seq(p + i, n - i, &bad);
-            if (len) { telemetry__buf_append(b, p + i, len); i += len; }
-            else { telemetry__buf_append(b, "\xEF\xBF\xBD", 3); i += bad; }
+            o += k; i += used;
         }
     }
-    if (run) telemetry__buf_append(b, p + i - run, run);
-    telemetry__buf_putc(b, '"');
-    return b->failed ? -1 : 0;
+    d[o++] = '"';
+    d[o] = 0;
+    b->len = o;
+    return 0;
+}
+
+/* The length of s cut to at most max bytes, never inside a UTF-8 sequence. */
+TELEMETRY__INTERNAL size_t telemetry__utf8_cut(const char *s, size_t max) {
+    size_t n = strlen(s);
+    if (n <= max) return n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80) max--;
+    return max;
 }
 
 /* Separator before a value: a comma after a previous sibling, nothing after a key. */
@@ -983,11 +1180,22 @@ TELEMETRY__INTERNAL void telemetry__json_array_end(telemetry__json *j) { telemet
 
 TELEMETRY__INTERNAL void telemetry__json_key_n(telemetry__json *j, const char *k, size_t n) {
     if (j->depth == 0 || !j->is_object[j->depth] || j->after_key) { j->error = 1; return; }
-    if (j->count[j->depth]) telemetry__buf_putc(j->out, ',');
-    j->count[j->depth] = 1;
-    telemetry__json_quote(j->out, k, n);
-    telemetry__buf_putc(j->out, ':');
     j->after_key = 1;
+    if (telemetry__json_plain_run((const unsigned char *)k, n) == n) {   /* the usual key: one piece */
+        int comma = j->count[j->depth] != 0;
+        char *d = telemetry__buf_room(j->out, n + 3 + (size_t)comma);   /* exactly: a fixed buffer may be full */
+        if (!d) return;
+        if (comma) *d++ = ',';
+        *d++ = '"';
+        memcpy(d, k, n);
+        d[n] = '"'; d[n + 1] = ':'; d[n + 2] = 0;
+        j->out->len = (size_t)(d + n + 2 - j->out->data);
+    } else {
+        if (j->count[j->depth]) telemetry__buf_putc(j->out, ',');
+        telemetry__json_quote(j->out, k, n);
+        telemetry__buf_putc(j->out, ':');
+    }
+    j->count[j->depth] = 1;
 }
 TELEMETRY__INTERNAL void telemetry__json_key(telemetry__json *j, const char *k) { telemetry__json_key_n(j, k, strlen(k)); }
 TELEMETRY__INTERNAL void telemetry__json_value_start(telemetry__json *j) { telemetry__json_pre(j); }
@@ -1317,6 +1525,7 @@ typedef struct telemetry__transport_config {
     void *platform_user_data;
     int use_proxy_env;              /* honour https_proxy, http_proxy, no_proxy (either case) */
     const int *cancel;              /* nonzero stops any wait within TELEMETRY__CANCEL_SLICE_MS */
+    const char *tls_session_file;   /* TLS sessions kept across runs (>>tls), or NULL: memory only */
 } telemetry__transport_config;
 
 /* How often a wait looks at the cancel flag: shutdown stops a hung request this fast. */
@@ -1561,7 +1770,8 @@ TELEMETRY__INTERNAL const char *telemetry__tls_error_text(int err) {
     case BR_ERR_X509_EMPTY_CHAIN: return "server sent no certificate";
     case BR_ERR_X509_CRITICAL_EXTENSION: return "certificate has an unsupported critical extension";
     case BR_ERR_X509_FORBIDDEN_KEY_USAGE: return "certificate key usage forbids TLS server use";
-    case BR_ERR_X509_UNSUPPORTED: return "unsupported certificate algorithm";
+    case BR_ERR_WRONG_KEY_USAGE: return "certificate key usage does not allow this key exchange";
+    case BR_ERR_X509_UNSUPPORTED: return "unsupported certificate signature algorithm (SHA-1 is refused)";
     case BR_ERR_X509_DN_MISMATCH: return "issuer name mismatch in the chain";
     case BR_ERR_BAD_VERSION: case BR_ERR_UNSUPPORTED_VERSION: return "server does not speak TLS 1.2";
     case BR_ERR_BAD_CIPHER_SUITE: return "no cipher suite in common";
@@ -1700,10 +1910,9 @@ typedef struct telemetry__tls {
     size_t n_tas, cap_tas;
     int ready;                             /* anchors loaded and engine configured */
     char session[280];                     /* host:port whose session sc may resume */
-    /* PEM decoding state */
-    br_pem_decoder_context pem;
-    telemetry__buf der;
-    int in_cert;
+    unsigned char saved_id[32];            /* the session id last written to the session file */
+    unsigned char saved_id_len;
+    int file_session_failed;               /* a handshake resuming the file's session failed */
     unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
 } telemetry__tls;
 
@@ -1712,7 +1921,6 @@ TELEMETRY__INTERNAL void telemetry__tls_free(telemetry__tls *t) {
     if (!t) return;
     for (i = 0; i < t->n_tas; i++) telemetry__free(t->tas[i].dn.data);
     telemetry__free(t->tas);
-    telemetry__buf_free(&t->der);
     telemetry__free(t);
 }
 
@@ -1763,39 +1971,91 @@ done:
     telemetry__buf_free(&dn);
 }
 
-TELEMETRY__INTERNAL void telemetry__tls_pem_push(telemetry__tls *t, const char *data, size_t len) {
-    while (len > 0) {
-        size_t k = br_pem_decoder_push(&t->pem, data, len);
-        data += k; len -= k;
-        switch (br_pem_decoder_event(&t->pem)) {
-        case BR_PEM_BEGIN_OBJ:
-            t->in_cert = strcmp(br_pem_decoder_name(&t->pem), "CERTIFICATE") == 0
-                      || strcmp(br_pem_decoder_name(&t->pem), "X509 CERTIFICATE") == 0;
-            t->der.len = 0; t->der.failed = 0;
-            br_pem_decoder_setdest(&t->pem, t->in_cert ? telemetry__tls_append : NULL, &t->der);
-            break;
-        case BR_PEM_END_OBJ:
-            if (t->in_cert && !t->der.failed) telemetry__tls_add_anchor(t, (const unsigned char *)t->der.data, t->der.len);
-            t->in_cert = 0;
-            break;
-        case BR_PEM_ERROR: t->in_cert = 0; break;
-        default: break;
+/* ---- PEM: our own decoder. BearSSL's is a byte-code interpreter at ~1,400 instructions a byte:
+   300 million (~100 ms) for a 220 KB system bundle, on the first connection of every run; this
+   one is a table lookup a byte. ------------------------------------------------------------- */
+
+/* Base64 value of c, 64 for white space (skipped), -1 for anything else. */
+TELEMETRY__INTERNAL int telemetry__b64_value(unsigned char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') return 64;
+    return -1;
+}
+/* Decodes the base64 text [p, end) into out (growable); 0 when it is well formed ('=' padding
+   only at the end). */
+TELEMETRY__INTERNAL int telemetry__b64_decode(const char *p, const char *end, telemetry__buf *out) {
+    uint32_t acc = 0;
+    int bits = 0, pad = 0;
+    char *d = telemetry__buf_room(out, (size_t)(end - p) / 4 * 3 + 3);
+    size_t o = 0;
+    if (!d) return -1;
+    for (; p < end; p++) {
+        int v = telemetry__b64_value((unsigned char)*p);
+        if (v == 64) continue;
+        if (*p == '=') { pad++; continue; }
+        if (v < 0 || pad) return -1;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) { bits -= 8; d[o++] = (char)(acc >> bits); acc &= (1u << bits) - 1; }
+    }
+    if (pad > 2 || bits >= 6) return -1;
+    out->len += o;
+    d[o] = 0;
+    return 0;
+}
+/* Calls fn with the DER of every CERTIFICATE (or X509 CERTIFICATE) object in the PEM text, in
+   order; a malformed object is skipped, the rest still read. */
+TELEMETRY__INTERNAL void telemetry__pem_certificates(const char *text, size_t len, void (*fn)(void *ctx, const unsigned char *der, size_t n), void *ctx) {
+    const char *p = text, *end = text + len;
+    telemetry__buf der;
+    telemetry__buf_init(&der);
+    while (p < end) {
+        const char *eol = (const char *)memchr(p, '\n', (size_t)(end - p)), *line = p, *name, *q, *body;
+        size_t nl;
+        if (!eol) eol = end;
+        p = eol < end ? eol + 1 : end;
+        if ((size_t)(eol - line) < 16 || memcmp(line, "-----BEGIN ", 11) != 0) continue;
+        name = line + 11;
+        for (q = name; q + 5 <= eol && memcmp(q, "-----", 5) != 0; q++) {}
+        if (q + 5 > eol) continue;
+        nl = (size_t)(q - name);
+        body = p;
+        for (q = p; q < end; ) {                          /* the END line */
+            const char *e2 = (const char *)memchr(q, '\n', (size_t)(end - q));
+            if ((size_t)(end - q) >= 9 && memcmp(q, "-----END ", 9) == 0) break;
+            q = e2 ? e2 + 1 : end;
+        }
+        if (q >= end) break;                             /* never closed */
+        p = q;
+        if ((nl == 11 && memcmp(name, "CERTIFICATE", 11) == 0) || (nl == 16 && memcmp(name, "X509 CERTIFICATE", 16) == 0)) {
+            der.len = 0;
+            der.failed = 0;
+            if (telemetry__b64_decode(body, q, &der) == 0 && der.len) fn(ctx, (const unsigned char *)der.data, der.len);
         }
     }
+    telemetry__buf_free(&der);
 }
-TELEMETRY__INTERNAL void telemetry__tls_pem_begin(telemetry__tls *t) { br_pem_decoder_init(&t->pem); t->in_cert = 0; }
-TELEMETRY__INTERNAL void telemetry__tls_pem_end(telemetry__tls *t) { telemetry__tls_pem_push(t, "\n", 1); }
+TELEMETRY__INTERNAL void telemetry__tls_anchor_fn(void *ctx, const unsigned char *der, size_t n) {
+    telemetry__tls_add_anchor((telemetry__tls *)ctx, der, n);
+}
 
 /* 0 when the file could be opened (it may still hold no certificate). */
 TELEMETRY__INTERNAL int telemetry__tls_pem_file(telemetry__tls *t, const char *path) {
     char chunk[4096];
-    size_t n, total = 0;                  /* at most 16 MiB: ca_file=/dev/zero must not hang us */
+    size_t n;
+    telemetry__buf text;
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
-    telemetry__tls_pem_begin(t);
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && (total += n) <= ((size_t)16 << 20)) telemetry__tls_pem_push(t, chunk, n);
-    telemetry__tls_pem_end(t);
+    telemetry__buf_init(&text);
+    /* at most 16 MiB: ca_file=/dev/zero must not hang us */
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && text.len + n <= ((size_t)16 << 20)) telemetry__buf_append(&text, chunk, n);
     fclose(f);
+    if (!text.failed && text.len) telemetry__pem_certificates(text.data, text.len, telemetry__tls_anchor_fn, t);
+    telemetry__buf_free(&text);
     return 0;
 }
 
@@ -1828,9 +2088,7 @@ TELEMETRY__INTERNAL int telemetry__tls_setup(telemetry__tls *t, const telemetry_
     if (t->n_tas) goto configure;                        /* anchors loaded, engine setup failed */
     if (ca_pem) {
         source = "ca_pem";
-        telemetry__tls_pem_begin(t);
-        telemetry__tls_pem_push(t, ca_pem, strlen(ca_pem));
-        telemetry__tls_pem_end(t);
+        telemetry__pem_certificates(ca_pem, strlen(ca_pem), telemetry__tls_anchor_fn, t);
     } else if (ca_file) {
         source = ca_file;
         if (telemetry__tls_pem_file(t, ca_file) != 0)
@@ -1839,16 +2097,18 @@ TELEMETRY__INTERNAL int telemetry__tls_setup(telemetry__tls *t, const telemetry_
         for (i = 0; bundles[i] && !source; i++) if (telemetry__tls_pem_file(t, bundles[i]) == 0) source = bundles[i];
         if (!source) return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "no trust anchors: no system CA bundle found; set ca_file or ca_pem");
     }
-    telemetry__buf_free(&t->der);
     if (t->n_tas == 0) return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "no trust anchors: %s holds no usable certificate", source);
 configure:
     br_x509_minimal_init(&t->xc, &br_sha256_vtable, t->tas, t->n_tas);
     br_ssl_client_zero(&t->sc);
     for (i = 0; i < 5; i++) {
         int id = (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) & BR_HASHDESC_ID_MASK);
-        br_x509_minimal_set_hash(&t->xc, id, hashes[i]);
+        /* certificates signed with SHA-1 are refused, as current browsers and curl do: without
+           the hash in the X.509 engine their signatures cannot be checked */
+        if (id != br_sha1_ID) br_x509_minimal_set_hash(&t->xc, id, hashes[i]);
         br_ssl_engine_set_hash(&t->sc.eng, id, hashes[i]);
     }
+    br_x509_minimal_set_minrsa(&t->xc, 256);             /* RSA keys in the chain: 2048 bits or more */
     br_x509_minimal_set_rsa(&t->xc, br_rsa_pkcs1_vrfy_get_default());
     br_x509_minimal_set_ecdsa(&t->xc, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
     t->xip.vtable = &telemetry__xip_vtable;
@@ -1921,9 +2181,115 @@ TELEMETRY__INTERNAL int telemetry__tls_run(telemetry__tls *t, telemetry__net *n,
     }
 }
 
+/* ---- sessions kept across runs ------------------------------------------------------------
+   A short program makes one or two connections per run; resuming the last run's TLS session
+   skips the certificate chain and both key exchanges (an abbreviated handshake: one round trip
+   less, a fraction of the CPU). The file (in the state folder, owner-only like every file there,
+   deleted with consent) holds one line per host:port:
+       <host>:<port> <version hex> <suite hex> <session id hex> <master secret hex>
+   at most TELEMETRY__TLS_SESSIONS lines, the newest first. Whatever does not parse is ignored:
+   the worst a bad line can cause is a full handshake. */
+#define TELEMETRY__TLS_SESSIONS 8
+
+TELEMETRY__INTERNAL int telemetry__hexval(int c);
+TELEMETRY__INTERNAL int telemetry__read_file(const char *path, size_t max, char **out, size_t *len, int *err);
+TELEMETRY__INTERNAL int telemetry__write_file_atomic(const char *path, const void *data, size_t len, int durable);
+
+/* Reads n bytes of hex at *p (then a space or the end of the line); 0 on success. */
+TELEMETRY__INTERNAL int telemetry__tls_hex_field(const char **p, const char *end, unsigned char *out, size_t n) {
+    const char *q = *p;
+    size_t i;
+    if ((size_t)(end - q) < 2 * n) return -1;
+    for (i = 0; i < n; i++) {
+        int hi = telemetry__hexval((unsigned char)q[2 * i]), lo = telemetry__hexval((unsigned char)q[2 * i + 1]);
+        if (hi < 0 || lo < 0) return -1;
+        out[i] = (unsigned char)(hi * 16 + lo);
+    }
+    q += 2 * n;
+    if (q < end && *q != ' ') return -1;
+    *p = q < end ? q + 1 : q;
+    return 0;
+}
+/* The session for key in the file's text; 0 when found whole. */
+TELEMETRY__INTERNAL int telemetry__tls_session_parse(const char *text, size_t len, const char *key, br_ssl_session_parameters *sp) {
+    const char *line = text, *end = text + len;
+    size_t kl = strlen(key);
+    while (line < end) {
+        const char *eol = (const char *)memchr(line, '\n', (size_t)(end - line)), *p;
+        unsigned char v[2], su[2], idlen;
+        if (!eol) eol = end;
+        p = line;
+        line = eol + 1;
+        if ((size_t)(eol - p) <= kl || memcmp(p, key, kl) != 0 || p[kl] != ' ') continue;
+        p += kl + 1;
+        memset(sp, 0, sizeof *sp);
+        if (telemetry__tls_hex_field(&p, eol, v, 2) || telemetry__tls_hex_field(&p, eol, su, 2)) continue;
+        /* the id's length is what is left before the last field: (32 hex + space) at most */
+        if (eol - p < 2 * (int)sizeof sp->master_secret) continue;
+        idlen = (unsigned char)((eol - p - 2 * (int)sizeof sp->master_secret) / 2);
+        if (idlen < 1 || idlen > 32 || telemetry__tls_hex_field(&p, eol, sp->session_id, idlen)) continue;
+        if (telemetry__tls_hex_field(&p, eol, sp->master_secret, sizeof sp->master_secret) || p != eol) continue;
+        sp->session_id_len = idlen;
+        sp->version = (uint16_t)(v[0] << 8 | v[1]);
+        sp->cipher_suite = (uint16_t)(su[0] << 8 | su[1]);
+        if (sp->version != BR_TLS12) continue;
+        return 0;
+    }
+    memset(sp, 0, sizeof *sp);
+    return -1;
+}
+TELEMETRY__INTERNAL int telemetry__tls_session_load(const char *file, const char *key, br_ssl_session_parameters *sp) {
+    char *text = NULL;
+    size_t len = 0;
+    int err, rc;
+    if (!file || telemetry__read_file(file, 4096, &text, &len, &err) != 0) return -1;
+    rc = telemetry__tls_session_parse(text, len, key, sp);
+    memset(text, 0, len);                                    /* it held master secrets */
+    telemetry__free(text);
+    return rc;
+}
+/* Writes key's session first, then the other hosts' (the oldest dropped past the limit). */
+TELEMETRY__INTERNAL void telemetry__tls_session_save(const char *file, const char *key, const br_ssl_session_parameters *sp) {
+    char *old = NULL, line[400];
+    size_t len = 0, kl = strlen(key), i;
+    int err, kept = 1, o;
+    telemetry__buf b;
+    const char *p, *end;
+    static const char hex[] = "0123456789abcdef";
+    if (!file || kl > 300 || sp->session_id_len < 1 || sp->session_id_len > 32) return;
+    telemetry__buf_init(&b);
+    o = snprintf(line, sizeof line, "%s %02x%02x %02x%02x ", key, sp->version >> 8, sp->version & 255,
+                 sp->cipher_suite >> 8, sp->cipher_suite & 255);
+    for (i = 0; i < sp->session_id_len; i++) { line[o++] = hex[sp->session_id[i] >> 4]; line[o++] = hex[sp->session_id[i] & 15]; }
+    line[o++] = ' ';
+    for (i = 0; i < sizeof sp->master_secret; i++) { line[o++] = hex[sp->master_secret[i] >> 4]; line[o++] = hex[sp->master_secret[i] & 15]; }
+    line[o++] = '\n';
+    telemetry__buf_append(&b, line, (size_t)o);
+    if (telemetry__read_file(file, 4096, &old, &len, &err) == 0) {
+        for (p = old, end = old + len; p < end && kept < TELEMETRY__TLS_SESSIONS; ) {
+            const char *eol = (const char *)memchr(p, '\n', (size_t)(end - p));
+            const char *next = eol ? eol + 1 : end;
+            if (!((size_t)(next - p) > kl && memcmp(p, key, kl) == 0 && p[kl] == ' ') && next - p > 1) {
+                telemetry__buf_append(&b, p, (size_t)(next - p));
+                if (!eol) telemetry__buf_putc(&b, '\n');
+                kept++;
+            }
+            p = next;
+        }
+        memset(old, 0, len);
+        telemetry__free(old);
+    }
+    if (!b.failed) telemetry__write_file_atomic(file, b.data, b.len, 0);
+    memset(line, 0, sizeof line);
+    if (b.data) memset(b.data, 0, b.cap);
+    telemetry__buf_free(&b);
+}
+
 TELEMETRY__INTERNAL int telemetry__tls_handshake(telemetry__tls *t, telemetry__net *n, const telemetry__url *u,
                                                  const telemetry__transport_config *cfg, int64_t deadline) {
     char key[sizeof t->session];
+    br_ssl_session_parameters sp, now_sp;
+    int resume;
     int64_t ms = cfg->clock_fn ? cfg->clock_fn(cfg->platform_user_data) : telemetry__system_time_ms();
     int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
     int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
@@ -1934,13 +2300,34 @@ TELEMETRY__INTERNAL int telemetry__tls_handshake(telemetry__tls *t, telemetry__n
     else if (!u->host_is_ipv6 && inet_pton(AF_INET, u->host, t->xip.ip) == 1) t->xip.ip_len = 4;
     else if (u->host_is_ipv6) return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "cannot check an IPv6 literal %s", u->host);
     snprintf(key, sizeof key, "%s:%u", u->host, u->port);
-    if (!br_ssl_client_reset(&t->sc, t->xip.ip_len ? NULL : u->host, strcmp(key, t->session) == 0))
+    memset(&sp, 0, sizeof sp);
+    resume = strcmp(key, t->session) == 0;                /* this connection object's last session */
+    if (!resume && !t->file_session_failed && telemetry__tls_session_load(cfg->tls_session_file, key, &sp) == 0) {
+        br_ssl_engine_set_session_parameters(&t->sc.eng, &sp);          /* a past run's session */
+        resume = 2;
+    }
+    if (!br_ssl_client_reset(&t->sc, t->xip.ip_len ? NULL : u->host, resume))
         return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "TLS: %s", telemetry__tls_error_text(br_ssl_engine_last_error(&t->sc.eng)));
     memcpy(t->session, key, sizeof key);
     rc = telemetry__tls_run(t, n, BR_SSL_SENDAPP, deadline);
     if (rc == 1 || rc == TELEMETRY__EOF_UNCLEAN)
         rc = telemetry__net_fail(n, TELEMETRY_ERR_NETWORK, "connection closed during the TLS handshake");
-    if (rc) { br_ssl_client_forget_session(&t->sc); t->session[0] = 0; }
+    if (rc) {
+        br_ssl_client_forget_session(&t->sc);
+        t->session[0] = 0;
+        if (resume == 2) t->file_session_failed = 1;    /* a spoiled file: full handshakes from now on */
+    } else if (cfg->tls_session_file) {
+        /* a new session (a full handshake) is kept for the next run; a resumed one is already */
+        br_ssl_engine_get_session_parameters(&t->sc.eng, &now_sp);
+        if (now_sp.session_id_len && (now_sp.session_id_len != t->saved_id_len || memcmp(now_sp.session_id, t->saved_id, now_sp.session_id_len) != 0)) {
+            if (!(resume && now_sp.session_id_len == sp.session_id_len && memcmp(now_sp.session_id, sp.session_id, sp.session_id_len) == 0))
+                telemetry__tls_session_save(cfg->tls_session_file, key, &now_sp);
+            memcpy(t->saved_id, now_sp.session_id, now_sp.session_id_len);
+            t->saved_id_len = now_sp.session_id_len;
+        }
+        memset(&now_sp, 0, sizeof now_sp);
+    }
+    memset(&sp, 0, sizeof sp);
     return rc;
 }
 
@@ -2739,6 +3126,35 @@ TELEMETRY_API int telemetry_register_metric(telemetry_metric *m) {
     return rc;
 }
 
+/* Declared counters (TELEMETRY_COUNTER): only their descriptions, for the disclosure. Sorted by id. */
+TELEMETRY__DEF telemetry_counter_info *telemetry__declared_counters = NULL;
+
+TELEMETRY_API int telemetry_register_counter(telemetry_counter_info *c) {
+    telemetry_counter_info **at;
+    int rc = 0;
+    if (!c || !telemetry__valid_name(c->id) || !c->description) {
+        telemetry__lock(&telemetry__registry_lock);
+        snprintf(telemetry__refused_metric, sizeof telemetry__refused_metric, "%.63s", c && c->id ? c->id : "(null)");
+        telemetry__unlock(&telemetry__registry_lock);
+        return TELEMETRY_ERR_INVALID_ARGUMENT;
+    }
+    telemetry__lock(&telemetry__registry_lock);
+    if (c->registered) { telemetry__unlock(&telemetry__registry_lock); return 0; }
+    for (at = &telemetry__declared_counters; *at && strcmp((*at)->id, c->id) < 0; at = &(*at)->next) {}
+    if (*at && strcmp((*at)->id, c->id) == 0) rc = TELEMETRY_ERR_DUPLICATE;
+    else { c->next = *at; *at = c; c->registered = 1; }
+    telemetry__unlock(&telemetry__registry_lock);
+    if (rc) telemetry__log(TELEMETRY_LEVEL_WARNING, "counter '%s' is declared twice; the second one is ignored", c->id);
+    return rc;
+}
+
+/* The declared counter named name, or NULL. Registry lock held. */
+TELEMETRY__INTERNAL const telemetry_counter_info *telemetry__counter_declared(const char *name) {
+    const telemetry_counter_info *c;
+    for (c = telemetry__declared_counters; c; c = c->next) if (strcmp(c->id, name) == 0) return c;
+    return NULL;
+}
+
 /* ---- counters: a fixed open-addressing table; a slot's name is written once, then published.
    The hot path (a known name) is one hash, a probe, a compare and an atomic add. ------------ */
 typedef struct telemetry__counter {
@@ -2755,9 +3171,9 @@ TELEMETRY__INTERNAL uint32_t telemetry__hash(const char *s) {
     return h;
 }
 
-TELEMETRY_API int telemetry_count(const char *name, int64_t delta) {
+/* Adds delta to the named counter (the table only; telemetry_count also starts the run's work). */
+TELEMETRY__INTERNAL int telemetry__counter_add(const char *name, int64_t delta) {
     uint32_t i, start;
-    if (!telemetry__valid_name(name)) return TELEMETRY_ERR_INVALID_ARGUMENT;
     start = telemetry__hash(name) & (TELEMETRY_MAX_COUNTERS - 1);
     for (i = 0; i < TELEMETRY_MAX_COUNTERS; i++) {
         telemetry__counter *c = &telemetry__counters[(start + i) & (TELEMETRY_MAX_COUNTERS - 1)];
@@ -2772,6 +3188,17 @@ TELEMETRY_API int telemetry_count(const char *name, int64_t delta) {
     }
     telemetry__log(TELEMETRY_LEVEL_WARNING, "counter '%s' dropped: more than %d counter names", name, TELEMETRY_MAX_COUNTERS);
     return TELEMETRY_ERR_NO_SPACE;
+}
+
+/* Set by telemetry_init on an enabled run until the first capture, report or count did the
+   run's first work (>>enduser): the one atomic read telemetry_count pays for it. */
+TELEMETRY__DEF int telemetry__activation_pending = 0;
+TELEMETRY__INTERNAL void telemetry__activate_now(void);
+
+TELEMETRY_API int telemetry_count(const char *name, int64_t delta) {
+    if (!telemetry__valid_name(name)) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    if (TELEMETRY__ATOMIC_LOAD(&telemetry__activation_pending)) telemetry__activate_now();
+    return telemetry__counter_add(name, delta);
 }
 
 /* Writes {"name":value,...} sorted by name. With reset, each value is taken (set to 0)
@@ -2894,6 +3321,88 @@ TELEMETRY__INTERNAL int telemetry__write_file_atomic(const char *path, const voi
 #endif
     if (!ok) { remove(tmp); return TELEMETRY_ERR_IO; }
     return 0;
+}
+
+/* =============================================================================================
+   >>sentlog: <state_dir>/sent.log, the user's own record of every payload that was delivered
+   ============================================================================================= */
+#define TELEMETRY__SENT_LOG_DEFAULT ((size_t)256u * 1024u)
+#define TELEMETRY__SENT_LOG_MARK "=== sent "
+
+/* Appends s[0..n) to out with the value of every secret-bearing parameter (auth=, token=,
+   sentry_key=, ...) replaced by "***": the log is for reading, not a second copy of a token. */
+TELEMETRY__INTERNAL void telemetry__mask_secrets(telemetry__buf *out, const char *s, size_t n) {
+    static const char *const keys[] = { "auth=", "token=", "sentry_key=", "sentry_secret=", "secret=", "password=" };
+    size_t i = 0, k;
+    while (i < n) {
+        int masked = 0;
+        int boundary = i == 0 || !((s[i - 1] >= 'a' && s[i - 1] <= 'z') || (s[i - 1] >= 'A' && s[i - 1] <= 'Z') ||
+                                   (s[i - 1] >= '0' && s[i - 1] <= '9') || s[i - 1] == '_');
+        for (k = 0; boundary && k < sizeof keys / sizeof keys[0]; k++) {
+            size_t kl = strlen(keys[k]), e;
+            if (n - i < kl || memcmp(s + i, keys[k], kl) != 0) continue;
+            telemetry__buf_append(out, s + i, kl);
+            for (e = i + kl; e < n && !strchr("&\"', \t\r\n#;", s[e]); e++) {}
+            if (e > i + kl) telemetry__buf_puts(out, "***");
+            i = e;
+            masked = 1;
+            break;
+        }
+        if (!masked) telemetry__buf_putc(out, s[i++]);
+    }
+}
+
+/* One entry: "=== sent <time> <what> <method> <url>" then the payload as sent, then a newline. */
+TELEMETRY__INTERNAL void telemetry__sent_log_entry(telemetry__buf *e, int64_t now_ms, const char *what, const char *method,
+                                                   const char *url, const char *body, size_t len) {
+    char ts[32];
+    telemetry__format_time(now_ms, ts);
+    telemetry__buf_printf(e, TELEMETRY__SENT_LOG_MARK "%s %s %s ", ts, what, method);
+    telemetry__mask_secrets(e, url, strlen(url));
+    telemetry__buf_putc(e, '\n');
+    telemetry__mask_secrets(e, body, len);
+    if (len == 0 || body[len - 1] != '\n') telemetry__buf_putc(e, '\n');
+}
+
+/* Where the log may be cut so that old + entry fits in cap: the start of the first whole entry
+   at or after the excess. Returns old_len when every old entry must go. */
+TELEMETRY__INTERNAL size_t telemetry__sent_log_cut(const char *old, size_t old_len, size_t entry_len, size_t cap) {
+    size_t need, i, ml = strlen(TELEMETRY__SENT_LOG_MARK);
+    if (old_len + entry_len <= cap) return 0;
+    need = old_len + entry_len - cap;
+    for (i = need; i < old_len; i++)
+        if (old[i - 1] == '\n' && old_len - i >= ml && memcmp(old + i, TELEMETRY__SENT_LOG_MARK, ml) == 0) return i;
+    return old_len;
+}
+
+/* Adds one delivered payload to the log at path, keeping the file within cap bytes (oldest
+   entries dropped). Called by the sender after a 2xx. 0, or TELEMETRY_ERR_IO. */
+TELEMETRY__INTERNAL int telemetry__sent_log_append(const char *path, size_t cap, int64_t now_ms, const char *what, const char *method,
+                                                   const char *url, const char *body, size_t len) {
+    telemetry__buf e, all;
+    char *old = NULL;
+    size_t old_len = 0, cut;
+    int err = 0, rc = 0;
+    if (!path || !path[0] || cap == 0) return 0;
+    telemetry__buf_init(&e);
+    telemetry__sent_log_entry(&e, now_ms, what, method, url, body, len);
+    if (e.failed || e.len > cap) { telemetry__buf_free(&e); return e.failed ? TELEMETRY_ERR_NO_MEMORY : 0; }
+    if (telemetry__read_file(path, cap + 1, &old, &old_len, &err) != 0) old_len = 0;
+    cut = telemetry__sent_log_cut(old ? old : "", old_len, e.len, cap);
+    if (cut == 0 && old) {                               /* it fits: a plain append */
+        FILE *f = fopen(path, "ab");
+        if (!f || fwrite(e.data, 1, e.len, f) != e.len) rc = TELEMETRY_ERR_IO;
+        if (f && fclose(f) != 0) rc = TELEMETRY_ERR_IO;
+    } else {                                             /* new, or the oldest entries go */
+        telemetry__buf_init(&all);
+        if (old && cut < old_len) telemetry__buf_append(&all, old + cut, old_len - cut);
+        telemetry__buf_append(&all, e.data, e.len);
+        rc = all.failed ? TELEMETRY_ERR_NO_MEMORY : telemetry__write_file_atomic(path, all.data, all.len, 0);
+        telemetry__buf_free(&all);
+    }
+    telemetry__free(old);
+    telemetry__buf_free(&e);
+    return rc;
 }
 
 /* =============================================================================================
@@ -3068,10 +3577,25 @@ typedef struct telemetry__state {
     telemetry__osinfo os;
     telemetry__session session;     /* this run's */
     int has_session;
+    /* what the end user is told and can decide (>>enduser) */
+    char *notice, *purpose, *privacy_url, *opt_out_command;
+    int no_notice, no_sessions;
+    size_t sent_log_cap;            /* 0: no sent.log */
+    unsigned report_interval_s;
+    int activated;                  /* the run's first capture, report or count happened */
+    int session_prefilled;          /* session holds this run's, made at init in memory, for a crash before any work */
+    int hold;                       /* this run sends nothing: the notice had not been shown before it */
+
 } telemetry__state;
 
 TELEMETRY__DEF telemetry__state telemetry__st;
 TELEMETRY__DEF telemetry__mutex telemetry__state_lock = TELEMETRY__MUTEX_INIT;
+
+/* Whether this run may send (>>enduser: the run did its first work, and the first-run notice
+   had been shown before it): the sender's hooks ask this before starting. Lock held. */
+TELEMETRY__INTERNAL int telemetry__may_send_this_run(void) {
+    return telemetry__st.activated && !telemetry__st.hold;
+}
 
 TELEMETRY__INTERNAL int64_t telemetry__now_ms(void) {
     return telemetry__st.clock_fn ? telemetry__st.clock_fn(telemetry__st.platform_user_data) : telemetry__system_time_ms();
@@ -3153,6 +3677,23 @@ TELEMETRY__INTERNAL void telemetry__source_text(char *out, size_t cap) {
     case TELEMETRY__SOURCE_GIVEN: snprintf(out, cap, "ON: consent was given"); break;
     default: snprintf(out, cap, "ON: no opt-out is set"); break;
     }
+}
+
+/* At init: the install id if one exists, read only (the run's first work makes a missing one),
+   so first_run, the disclosure and telemetry_build_usage_report know it without writing. */
+TELEMETRY__INTERNAL void telemetry__peek_state(void) {
+    char path[1100], *text = NULL;
+    int err;
+    telemetry__st.first_run = 1;
+    telemetry__st.install_id[0] = 0;
+    if (!telemetry__st.state_dir[0]) return;
+    telemetry__state_path("install_id", path, sizeof path);
+    if (telemetry__read_file(path, 64, &text, NULL, &err) == 0 && telemetry__is_hex_id(text)) {
+        memcpy(telemetry__st.install_id, text, 32);
+        telemetry__st.install_id[32] = 0;
+        telemetry__st.first_run = 0;
+    }
+    telemetry__free(text);
 }
 
 /* Creates the state folder and the install id on an enabled run. Failures leave telemetry on in
@@ -3358,6 +3899,14 @@ TELEMETRY__INTERNAL char *telemetry__firebase_target(const telemetry__url *u, co
     if (*query) { telemetry__buf_puts(&b, query); telemetry__buf_puts(&b, "&print=silent"); }
     else telemetry__buf_puts(&b, "?print=silent");
     return b.failed ? (telemetry__buf_free(&b), (char *)NULL) : b.data;
+}
+
+/* Create-only rules (docs/firebase.rules.json) answer a second PUT to a stored record with 401
+   "Permission denied". When an earlier try of the same report may have reached the server (no
+   answer came back, or an earlier run sent it before it ended), that refusal says the record is
+   already stored: the report is delivered, not refused. A first try refused is still refused. */
+TELEMETRY__INTERNAL int telemetry__firebase_already_stored(int status, int maybe_stored) {
+    return maybe_stored && (status == 401 || status == 403);
 }
 
 /* Formats a message for an event: at most TELEMETRY__MESSAGE_MAX bytes, marked when cut. */
@@ -3836,6 +4385,7 @@ TELEMETRY__INTERNAL int telemetry__symbolicate_envelope(const char *text, size_t
 #  define TELEMETRY_MAX_BREADCRUMBS 100
 #endif
 #define TELEMETRY__MESSAGE_MAX 8192       /* Sentry's limit for logentry.formatted */
+#define TELEMETRY__EXCEPTION_TYPE_MAX 256 /* relay cuts exception.type there */
 
 typedef struct telemetry__crumb {
     int64_t time_ms;
@@ -3847,6 +4397,7 @@ typedef struct telemetry__scope {
     char tag_key[TELEMETRY_MAX_TAGS][33];
     char tag_value[TELEMETRY_MAX_TAGS][201];
     int tag_count;
+    unsigned tag_gen;                 /* changes with every tag change (the events' fixed fields) */
     telemetry__crumb crumbs[TELEMETRY_MAX_BREADCRUMBS];
     int crumb_next, crumb_count;
 } telemetry__scope;
@@ -3855,27 +4406,33 @@ TELEMETRY__DEF telemetry__scope telemetry__sc;
 
 static const char *const telemetry__level_names[] = { "debug", "info", "warning", "error", "fatal" };
 
-/* The fields every event carries. Leaves the event object open for the caller's fields. */
-TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
-    char ts[32], started[32];
-    const telemetry__osinfo *os = &telemetry__st.os;
-    int i;
+/* The sdk object of events and envelope headers: the same bytes in every one. */
+#define TELEMETRY__SDK_JSON "{\"name\":\"" TELEMETRY_SDK_NAME "\",\"version\":\"" TELEMETRY_VERSION_STRING "\"}"
+
+/* The first fields of an event, the ones that change with every event. Opens the event object. */
+TELEMETRY__INTERNAL void telemetry__event_head(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
+    char ts[32];
     telemetry__format_time(now, ts);
-    telemetry__format_time(telemetry__st.started_ms, started);
+    telemetry__buf_presize(j->out, 1024);       /* the usual event without its message: one piece */
     telemetry__json_object_begin(j);
     telemetry__json_key(j, "event_id"); telemetry__json_string(j, event_id);
     telemetry__json_key(j, "timestamp"); telemetry__json_string(j, ts);
     telemetry__json_key(j, "platform"); telemetry__json_string(j, "native");
     telemetry__json_key(j, "level"); telemetry__json_string(j, telemetry__level_names[(int)level % 5]);
+}
+
+/* The fields that stay the same from one event to the next (logger through contexts, and the
+   tags), written into the open event object. */
+TELEMETRY__INTERNAL void telemetry__event_fixed_fields(telemetry__json *j) {
+    char started[32];
+    const telemetry__osinfo *os = &telemetry__st.os;
+    int i;
+    telemetry__format_time(telemetry__st.started_ms, started);
     telemetry__json_key(j, "logger"); telemetry__json_string(j, telemetry__st.app_name);
     telemetry__json_key(j, "release"); telemetry__json_string(j, telemetry__st.release);
     telemetry__json_key(j, "environment"); telemetry__json_string(j, telemetry__st.environment);
     if (telemetry__st.dist) { telemetry__json_key(j, "dist"); telemetry__json_string(j, telemetry__st.dist); }
-    telemetry__json_key(j, "sdk");
-    telemetry__json_object_begin(j);
-    telemetry__json_key(j, "name"); telemetry__json_string(j, TELEMETRY_SDK_NAME);
-    telemetry__json_key(j, "version"); telemetry__json_string(j, TELEMETRY_VERSION_STRING);
-    telemetry__json_object_end(j);
+    telemetry__json_key(j, "sdk"); telemetry__json_raw(j, TELEMETRY__SDK_JSON, sizeof TELEMETRY__SDK_JSON - 1);
     telemetry__json_key(j, "user");
     telemetry__json_object_begin(j);
     telemetry__json_key(j, "id"); telemetry__json_string(j, telemetry__st.install_id);
@@ -3885,7 +4442,10 @@ TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *
     telemetry__json_key(j, "os");
     telemetry__json_object_begin(j);
     telemetry__json_key(j, "name"); telemetry__json_string(j, telemetry__os_display_name());
-    if (os->distro_version[0]) { telemetry__json_key(j, "version"); telemetry__json_string(j, os->distro_version); }
+    /* Sentry's os.version is the kernel's release on Linux ("Linux 6.1.0-18-amd64" in its os
+       tag, as relay and sentry-native have it); the distribution's version has its own place */
+    if (!strcmp(telemetry__os_name(), "linux")) { telemetry__json_key(j, "version"); telemetry__json_string(j, os->kernel); }
+    else if (os->distro_version[0]) { telemetry__json_key(j, "version"); telemetry__json_string(j, os->distro_version); }
     telemetry__json_key(j, "kernel_version"); telemetry__json_string(j, os->kernel);
     if (os->distro_id[0]) {
         telemetry__json_key(j, "distribution");
@@ -3916,25 +4476,84 @@ TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *
         }
         telemetry__json_object_end(j);
     }
-    if (telemetry__sc.crumb_count) {
-        int start = (telemetry__sc.crumb_next - telemetry__sc.crumb_count + TELEMETRY_MAX_BREADCRUMBS) % TELEMETRY_MAX_BREADCRUMBS;
-        telemetry__json_key(j, "breadcrumbs");
+}
+
+/* The breadcrumbs, oldest first, into the open event object. */
+TELEMETRY__INTERNAL void telemetry__event_crumbs(telemetry__json *j) {
+    int i, start;
+    if (!telemetry__sc.crumb_count) return;
+    start = (telemetry__sc.crumb_next - telemetry__sc.crumb_count + TELEMETRY_MAX_BREADCRUMBS) % TELEMETRY_MAX_BREADCRUMBS;
+    telemetry__json_key(j, "breadcrumbs");
+    telemetry__json_object_begin(j);
+    telemetry__json_key(j, "values");
+    telemetry__json_array_begin(j);
+    for (i = 0; i < telemetry__sc.crumb_count; i++) {
+        const telemetry__crumb *c = &telemetry__sc.crumbs[(start + i) % TELEMETRY_MAX_BREADCRUMBS];
+        char cts[32];
+        telemetry__format_time(c->time_ms, cts);
         telemetry__json_object_begin(j);
-        telemetry__json_key(j, "values");
-        telemetry__json_array_begin(j);
-        for (i = 0; i < telemetry__sc.crumb_count; i++) {
-            const telemetry__crumb *c = &telemetry__sc.crumbs[(start + i) % TELEMETRY_MAX_BREADCRUMBS];
-            char cts[32];
-            telemetry__format_time(c->time_ms, cts);
-            telemetry__json_object_begin(j);
-            telemetry__json_key(j, "timestamp"); telemetry__json_string(j, cts);
-            telemetry__json_key(j, "category"); telemetry__json_string(j, c->category);
-            telemetry__json_key(j, "message"); telemetry__json_string(j, c->message);
-            telemetry__json_object_end(j);
-        }
-        telemetry__json_array_end(j);
+        telemetry__json_key(j, "timestamp"); telemetry__json_string(j, cts);
+        telemetry__json_key(j, "category"); telemetry__json_string(j, c->category);
+        telemetry__json_key(j, "message"); telemetry__json_string(j, c->message);
         telemetry__json_object_end(j);
     }
+    telemetry__json_array_end(j);
+    telemetry__json_object_end(j);
+}
+
+/* The fields every event carries. Leaves the event object open for the caller's fields.
+   Signal-safe into a fixed buffer (the crash handler): encodes everything, keeps nothing. */
+TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
+    telemetry__event_head(j, event_id, level, now);
+    telemetry__event_fixed_fields(j);
+    telemetry__event_crumbs(j);
+}
+
+/* The fixed fields encoded once, as they follow the head (",\"logger\":...,\"contexts\":{...}"),
+   and what they were made from that can change: the user and the tags' generation. The release,
+   environment and contexts change only with a new telemetry_init, which starts a new copy. */
+typedef struct telemetry__event_fixed {
+    telemetry__buf scratch;                /* where the caller's thread encodes each event */
+    telemetry__buf bytes;
+    char user[33];
+    unsigned tag_gen;
+    int ok;
+} telemetry__event_fixed;
+
+TELEMETRY__DEF telemetry__event_fixed telemetry__evf;
+
+/* The fixed fields' bytes, made again when the user or a tag changed; NULL when out of memory.
+   Library lock held. */
+TELEMETRY__INTERNAL const telemetry__buf *telemetry__event_fixed_bytes(void) {
+    telemetry__event_fixed *f = &telemetry__evf;
+    telemetry__json j;
+    if (f->ok && f->tag_gen == telemetry__sc.tag_gen && strcmp(f->user, telemetry__st.install_id) == 0) return &f->bytes;
+    f->ok = 0;
+    f->bytes.len = 0;
+    f->bytes.failed = 0;
+    telemetry__json_init(&j, &f->bytes);
+    j.depth = 1; j.is_object[1] = 1; j.count[1] = 1;      /* inside the event, after the head */
+    telemetry__event_fixed_fields(&j);
+    if (f->bytes.failed || j.error || j.depth != 1) return NULL;
+    telemetry__copy(f->user, sizeof f->user, telemetry__st.install_id);
+    f->tag_gen = telemetry__sc.tag_gen;
+    f->ok = 1;
+    return &f->bytes;
+}
+TELEMETRY__INTERNAL void telemetry__event_fixed_free(void) {
+    telemetry__buf_free(&telemetry__evf.scratch);
+    telemetry__buf_free(&telemetry__evf.bytes);
+    memset(&telemetry__evf, 0, sizeof telemetry__evf);
+}
+
+/* telemetry__event_begin for the caller's thread: the fixed fields copied from their encoding.
+   The same bytes. Library lock held. */
+TELEMETRY__INTERNAL void telemetry__event_begin_cached(telemetry__json *j, const char *event_id, telemetry_level level, int64_t now) {
+    const telemetry__buf *fixed = telemetry__event_fixed_bytes();
+    telemetry__event_head(j, event_id, level, now);
+    if (fixed) telemetry__buf_append(j->out, fixed->data, fixed->len);
+    else telemetry__event_fixed_fields(j);
+    telemetry__event_crumbs(j);
 }
 
 /* The envelope header line (protocols.md 2.2): event_id when it carries an event, sent_at when
@@ -3942,15 +4561,12 @@ TELEMETRY__INTERNAL void telemetry__event_begin(telemetry__json *j, const char *
    Signal-safe into a fixed buffer: the crash handler writes its header with it. */
 TELEMETRY__INTERNAL int telemetry__envelope_header(telemetry__buf *out, const char *event_id, const char *sent_at) {
     telemetry__json j;
+    telemetry__buf_presize(out, 128 + sizeof TELEMETRY__SDK_JSON);    /* the usual header: one piece */
     telemetry__json_init(&j, out);
     telemetry__json_object_begin(&j);
     if (event_id) { telemetry__json_key(&j, "event_id"); telemetry__json_string(&j, event_id); }
     if (sent_at) { telemetry__json_key(&j, "sent_at"); telemetry__json_string(&j, sent_at); }
-    telemetry__json_key(&j, "sdk");
-    telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "name"); telemetry__json_string(&j, TELEMETRY_SDK_NAME);
-    telemetry__json_key(&j, "version"); telemetry__json_string(&j, TELEMETRY_VERSION_STRING);
-    telemetry__json_object_end(&j);
+    telemetry__json_key(&j, "sdk"); telemetry__json_raw(&j, TELEMETRY__SDK_JSON, sizeof TELEMETRY__SDK_JSON - 1);
     telemetry__json_object_end(&j);
     return telemetry__json_finish(&j);
 }
@@ -3961,6 +4577,7 @@ TELEMETRY__INTERNAL int telemetry__envelope_begin(telemetry__buf *out, const cha
 }
 /* One item: "\n", its header with an explicit length, the payload, and a closing "\n". */
 TELEMETRY__INTERNAL int telemetry__envelope_item(telemetry__buf *out, const char *item_type, const char *payload, size_t len) {
+    telemetry__buf_presize(out, len + strlen(item_type) + 48);         /* grown once, if at all */
     telemetry__buf_puts(out, "\n{\"type\":\"");
     telemetry__buf_puts(out, item_type);
     telemetry__buf_puts(out, "\",\"length\":");
@@ -4131,7 +4748,8 @@ typedef enum telemetry__kind { TELEMETRY__KIND_USAGE, TELEMETRY__KIND_ENVELOPE }
    A record: a 40-byte header, then the payload.
      0  "TLR1"   4  payload length (LE)   8  CRC-32 of bytes 12..14 and 16..39 and the payload
      12 kind  13 category  14 flags (1: crash)  15 state: 0 unsent, 'S' sent, 'D' dropped (the
-     sender writes this byte in place: the durable "sent" mark)  16 Firebase push id (20 bytes, or
+     sender writes this byte in place: the durable "sent" mark; 'A' a Firebase write attempted, not
+   yet acknowledged)  16 Firebase push id (20 bytes, or
      zeros)  36 zeros
    A record torn by a crash fails its checksum and is skipped; a record longer than the disk cap
    is skipped without being read.
@@ -4234,6 +4852,8 @@ typedef struct telemetry__shared {
     int revoked;                    /* consent revoked: send nothing more, stop at once (also the
                                        cancel flag of the sidecar's request in progress) */
     volatile int fresh;             /* telemetry_flush: endpoints in back-off get a fresh try */
+    int active;                     /* the run's first work happened and it may send: the sidecar
+                                       sends nothing before (a run that does nothing sends nothing) */
     volatile unsigned segments;     /* bumped when the program starts a segment: look again */
     int idle;                       /* the sidecar sleeps: the next append wakes it through the pipe */
     volatile unsigned session_seq;  /* odd while the program rewrites session (a seqlock) */
@@ -4529,6 +5149,9 @@ typedef struct telemetry__sender {
     uint64_t cap;
     int debug, client_reports;
     char ratelimit_path[1100];
+    char tls_session_path[1100];/* >>tls keeps sessions there across runs ("": not kept) */
+    char sent_log_path[1100];   /* "<state>/sent.log", "" for no log (>>sentlog) */
+    size_t sent_log_cap;
     telemetry__shared *sh;
     int lock_fd, have_lock;
     int mem_fd;                 /* the memory-only store's fd (thread mode), -1 */
@@ -4728,6 +5351,7 @@ TELEMETRY__INTERNAL int telemetry__sender_client(telemetry__sender *s) {
     tc.ca_file = s->ca_file; tc.ca_pem = s->ca_pem; tc.io = s->io;
     tc.entropy_fn = s->entropy_fn; tc.clock_fn = s->clock_fn;
     tc.platform_user_data = s->platform_user_data; tc.use_proxy_env = 1;
+    tc.tls_session_file = s->tls_session_path[0] ? s->tls_session_path : NULL;
     tc.cancel = (const int *)&s->stop;
     return telemetry__http_client_new((telemetry__http_client **)&s->http, &tc);
 }
@@ -4735,8 +5359,8 @@ TELEMETRY__INTERNAL int telemetry__sender_client(telemetry__sender *s) {
 /* Sends one payload now, before the deadline. With TELEMETRY_DEBUG it is printed to stderr
    instead. 0 when the server took it (2xx); *status is the HTTP status or 0. Responses update
    the rate limits. */
-TELEMETRY__INTERNAL int telemetry__deliver(telemetry__sender *s, int kind, const char *push_id, const char *body, size_t len,
-                                           int64_t deadline, int *status) {
+TELEMETRY__INTERNAL int telemetry__deliver(telemetry__sender *s, int kind, const char *push_id, int maybe_stored, const char *body,
+                                           size_t len, int64_t deadline, int *status) {
     const telemetry__url *base = kind == TELEMETRY__KIND_USAGE ? &s->usage : &s->dsn.envelope;
     char hostport[300];
     *status = 0;
@@ -4775,6 +5399,12 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__sender *s, int kind, const
             req.headers = headers;
         }
         rc = telemetry__http_send((telemetry__http_client *)s->http, &req, &resp, deadline);
+        if (rc == 0 && resp.status >= 200 && resp.status <= 299 && s->sent_log_path[0]) {
+            char full[1400];
+            snprintf(full, sizeof full, "%s://%s%s", url.secure ? "https" : "http", hostport, url.target);
+            telemetry__sent_log_append(s->sent_log_path, s->sent_log_cap, telemetry__snd_now(s),
+                                       kind == TELEMETRY__KIND_USAGE ? "usage-report" : "sentry-envelope", req.method, full, body, len);
+        }
         telemetry__free(target);
         if (rc == 0) {
             *status = resp.status;
@@ -4789,6 +5419,11 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__sender *s, int kind, const
             }
             if (resp.status == 429) rc = TELEMETRY_ERR_RATE_LIMITED;
             else if (resp.status < 200 || resp.status > 299) rc = TELEMETRY_ERR_HTTP_STATUS;
+            if (rc == TELEMETRY_ERR_HTTP_STATUS && kind == TELEMETRY__KIND_USAGE && push_id[0] &&
+                telemetry__firebase_already_stored(resp.status, maybe_stored)) {
+                telemetry__log(TELEMETRY_LEVEL_DEBUG, "%s answered HTTP %d to a retried report: an earlier try stored it", hostport, resp.status);
+                rc = 0;
+            }
             if (rc)
                 telemetry__log(TELEMETRY_LEVEL_WARNING, "%s answered HTTP %d: %s", hostport, resp.status,
                                resp.status == 429 ? "rate limited, will retry when the limit ends"
@@ -4835,7 +5470,10 @@ TELEMETRY__INTERNAL int telemetry__send_record(telemetry__sender *s, const telem
     if (rc == 0) {
         int64_t deadline = telemetry__monotonic_ms() + (int64_t)s->timeout_ms;
         if (s->end_at && deadline > s->end_at) deadline = s->end_at;      /* the sidecar's bound */
-        rc = telemetry__deliver(s, kind, push_id, wire.data, wire.len, deadline, &status);
+        /* a Firebase write that may reach the server is marked first: if its answer is lost, the
+           retry's refusal of an existing key (create-only rules) means it was stored */
+        if (kind == TELEMETRY__KIND_USAGE && push_id[0] && h[15] == 0) telemetry__seg_mark(g, off, 'A');
+        rc = telemetry__deliver(s, kind, push_id, h[15] == 'A', wire.data, wire.len, deadline, &status);
     }
     telemetry__buf_free(&wire);
     telemetry__buf_free(&named);
@@ -4883,6 +5521,11 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
     s->live_writers = 0;
     if (s->sh && s->sh->revoked) return 0;
     if (!s->have_lock) {
+        if (s->lock_fd < 0 && s->dir[0]) {
+            char path[1400];
+            snprintf(path, sizeof path, "%s/sender.lock", s->dir);
+            s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        }
         if (s->lock_fd >= 0 && telemetry__flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) { *wait_ms = 200; *unsent = 1; return 0; }
         s->have_lock = 1;
         s->rescan_at = 0;
@@ -4939,7 +5582,7 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
                 if (first) g->pos = off;
                 continue;
             }
-            if (h[15] != 0) {                                                       /* sent or dropped */
+            if (h[15] != 0 && h[15] != 'A') {                                      /* sent or dropped */
                 off += TELEMETRY__REC_HEADER + len;
                 if (first) g->pos = off;
                 continue;
@@ -5163,10 +5806,11 @@ TELEMETRY__INTERNAL void telemetry__sidecar_main(telemetry__sender *s, int pipe_
     for (i = 0; i < (int)(sizeof ignored / sizeof ignored[0]); i++) sigaction(ignored[i], &sa, NULL);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    fd = open("/dev/null", O_RDWR);
-    if (fd >= 0) { dup2(fd, 0); dup2(fd, 1); dup2(fd, 2); if (fd > 2) close(fd); }
+    /* stdio: the pipe's read end (writes fail, nothing of the program's is held, no file is
+       opened: a run that does nothing writes nothing) */
     telemetry__close_inherited(pipe_fd);
     pipe_fd = 3;
+    for (fd = 0; fd < 3; fd++) dup2(pipe_fd, fd);
     telemetry__sidecar_pipe = pipe_fd;
     telemetry__sidecar_lifetime_s = (s->lifetime_ms + 999) / 1000;
     sa.sa_handler = telemetry__sidecar_on_alarm;
@@ -5190,8 +5834,8 @@ TELEMETRY__INTERNAL void telemetry__sidecar_main(telemetry__sender *s, int pipe_
 #  endif
     telemetry__log_sink.fn = NULL;              /* nobody reads the sidecar's log */
     telemetry__log_sink.debug = 0;
-    snprintf(path, sizeof path, "%s/sender.lock", s->dir);
-    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    s->lock_fd = -1;                            /* opened at the first work: a run that does nothing writes nothing */
+    (void)path;
     for (;;) {
         telemetry__shared *sh = s->sh;
         int64_t wait, mono;
@@ -5199,6 +5843,20 @@ TELEMETRY__INTERNAL void telemetry__sidecar_main(telemetry__sender *s, int pipe_
         unsigned gen = TELEMETRY__ATOMIC_LOAD(&sh->flush_gen);
         struct pollfd pf;
         if (TELEMETRY__ATOMIC_LOAD(&sh->revoked)) break;
+        if (!TELEMETRY__ATOMIC_LOAD(&sh->active)) {
+            /* dormant: the program has done nothing yet (or may not send this run); its end
+               without work ends the sidecar too, having sent nothing */
+            char buf[64];
+            ssize_t n;
+            pf.fd = pipe_fd; pf.events = POLLIN; pf.revents = 0;
+            TELEMETRY__ATOMIC_STORE(&sh->idle, 1);
+            if (TELEMETRY__ATOMIC_LOAD(&sh->active)) continue;
+            if (poll(&pf, 1, 60000) > 0) {
+                n = read(pipe_fd, buf, sizeof buf);
+                if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) break;
+            }
+            continue;
+        }
         if (sh->fresh) { sh->fresh = 0; s->down_until[0] = s->down_until[1] = 0; }
         did = telemetry__sender_step(s, &wait, &unsent);
         if (!did) {
@@ -5317,12 +5975,13 @@ typedef struct telemetry__delivery {
     int open;
     int sidecar;                /* 1: a sidecar process sends; 0: the worker thread (or flush) */
     int pipe_fd;                /* sidecar mode: our end of its pipe; its EOF tells it we ended */
+    int store_open;             /* the run's first work opened the store */
     int64_t usage_dropped;      /* usage reports dropped at the disk cap, told in the next report */
 #if !defined(_WIN32)
     telemetry__sender *sender;  /* thread mode */
 #endif
 } telemetry__delivery;
-TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0
+TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0
 #if !defined(_WIN32)
     , NULL
 #endif
@@ -5376,6 +6035,7 @@ TELEMETRY__INTERNAL int telemetry__queue_envelope(const char *event_id, const te
     telemetry__buf env, item;
     int rc = 0;
     telemetry__buf_init(&env);
+    telemetry__buf_presize(&env, (event ? event->len : 0) + 512);      /* allocated once */
     rc = telemetry__envelope_header(&env, event_id, NULL);
     if (rc == 0 && event) rc = telemetry__envelope_item(&env, "event", event->data, event->len);
     if (rc == 0 && session) {
@@ -5406,6 +6066,24 @@ TELEMETRY__INTERNAL void telemetry__save_session(void) {
     TELEMETRY__ATOMIC_STORE(&telemetry__session_writing, 0);
 }
 
+/* This run's session, in memory only (no file, nothing queued): what the crash handler reports
+   if the run crashes before its first work started the session. */
+TELEMETRY__INTERNAL void telemetry__session_prefill(void) {
+    telemetry__session *se = &telemetry__st.session;
+    memset(se, 0, sizeof *se);
+    if (telemetry__random_id(se->sid) != 0) return;
+    telemetry__copy(se->did, sizeof se->did, telemetry__st.install_id);
+    telemetry__copy(se->release, sizeof se->release, telemetry__st.release);
+    telemetry__copy(se->environment, sizeof se->environment, telemetry__st.environment);
+    telemetry__copy(se->status, sizeof se->status, "ok");
+    se->started_ms = se->updated_ms = telemetry__st.started_ms;
+    se->init_pending = 1;
+    telemetry__st.session_prefilled = 1;
+}
+
+/* At init: the last run's session file says how that run ended ("ok" means it never reached
+   telemetry_shutdown: abnormal; "exited" means its last update was not sent yet). It is queued
+   and spilled at once; then this run's session starts and its file is written. */
 /* The session changed: the sender's copy follows (it ends the session as abnormal if the program
    dies without a word); in thread mode the session file does that for the next run. Lock held. */
 TELEMETRY__INTERNAL void telemetry__note_session(int write_file) {
@@ -5538,10 +6216,18 @@ TELEMETRY__INTERNAL telemetry__sender *telemetry__sender_new(void) {
     s->client_reports = !telemetry__dc.no_client_reports;
     s->sh = telemetry__sh;
     s->lifetime_ms = telemetry__dc.sidecar_lifetime_ms ? telemetry__dc.sidecar_lifetime_ms : TELEMETRY_SIDECAR_LIFETIME_MS;
-    telemetry__copy(s->dir, sizeof s->dir, telemetry__sto.dir);
-    if (telemetry__st.state_dir[0]) telemetry__state_path("ratelimits", s->ratelimit_path, sizeof s->ratelimit_path);
+    if (telemetry__dl.store_open) telemetry__copy(s->dir, sizeof s->dir, telemetry__sto.dir);
+    else if (telemetry__st.state_dir[0]) snprintf(s->dir, sizeof s->dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
+    if (telemetry__st.state_dir[0]) {
+        telemetry__state_path("ratelimits", s->ratelimit_path, sizeof s->ratelimit_path);
+        telemetry__state_path("tls_sessions", s->tls_session_path, sizeof s->tls_session_path);
+        if (telemetry__st.sent_log_cap) {
+            telemetry__state_path("sent.log", s->sent_log_path, sizeof s->sent_log_path);
+            s->sent_log_cap = telemetry__st.sent_log_cap;
+        }
+    }
     telemetry__load_rate_limits(s);
-    if (!s->dir[0]) {                           /* the memory-only store: read through a duplicate */
+    if (!s->dir[0] && telemetry__sto.fd >= 0) {  /* the memory-only store: read through a duplicate */
         s->mem_fd = dup(telemetry__sto.fd);
         s->segs = (telemetry__seg *)telemetry__malloc(sizeof *s->segs);
         if (s->mem_fd >= 0 && s->segs) {
@@ -5550,10 +6236,6 @@ TELEMETRY__INTERNAL telemetry__sender *telemetry__sender_new(void) {
             s->segs[0].seen = 1;
             s->nsegs = s->capsegs = 1;
         }
-    } else {
-        char path[1400];
-        snprintf(path, sizeof path, "%s/sender.lock", s->dir);
-        s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     }
     return s;
 }
@@ -5562,7 +6244,7 @@ TELEMETRY__INTERNAL telemetry__sender *telemetry__sender_new(void) {
 /* Whether the sidecar can send for this run: see the manual (threads and processes). */
 TELEMETRY__INTERNAL int telemetry__want_sidecar(void) {
 #if defined(TELEMETRY__HAVE_SIDECAR)
-    if (telemetry__dc.no_sidecar || telemetry__st.io || telemetry__st.debug || !telemetry__sto.dir[0]) return 0;
+    if (telemetry__dc.no_sidecar || telemetry__st.io || telemetry__st.debug || !telemetry__st.state_dir[0]) return 0;
     if (telemetry__env_true("TELEMETRY_NO_SIDECAR")) return 0;
     return telemetry__single_threaded();      /* a fork of a threaded program may only exec */
 #else
@@ -5712,54 +6394,83 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(void) {
     static int atfork_done;
 #  endif
     telemetry__shared *sh;
-    if (telemetry__dl.open || !telemetry__st.enabled || telemetry__forked_child || (!telemetry__st.has_usage && !telemetry__st.has_dsn)) return 0;
-    if (telemetry__store_open(&telemetry__sto, telemetry__st.state_dir, telemetry__dc.disk_cap ? telemetry__dc.disk_cap : TELEMETRY_OUTBOX_DISK) != 0)
-        return TELEMETRY_ERR_IO;
-    telemetry__dl.sidecar = telemetry__want_sidecar();
-    sh = telemetry__dl.sidecar ? (telemetry__shared *)mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) : NULL;
-    if (sh == (telemetry__shared *)MAP_FAILED) sh = NULL;
-    if (!sh) { telemetry__dl.sidecar = 0; sh = (telemetry__shared *)telemetry__malloc(sizeof *sh); }
-    if (!sh) { telemetry__store_close(&telemetry__sto); return TELEMETRY_ERR_NO_MEMORY; }
-    memset(sh, 0, sizeof *sh);
-    telemetry__sh = sh;
-    telemetry__dl.open = 1;
-    telemetry__dl.pipe_fd = -1;
-    if (telemetry__st.has_dsn) telemetry__start_session();
-#  if defined(TELEMETRY__HAVE_CRASH)
-    if (telemetry__st.has_dsn && !telemetry__dc.no_crash_handler && telemetry__crash_install() != 0)
-        telemetry__log(TELEMETRY_LEVEL_WARNING, "the crash handler could not be installed");
+    if (!telemetry__st.enabled || telemetry__forked_child || (!telemetry__st.has_usage && !telemetry__st.has_dsn)) return 0;
+    if (!telemetry__dl.open) {
+        /* part 1, as early as possible (init: before the program starts threads, so the fork is
+           safe): the shared page and the sidecar, dormant until the run's first work */
+        telemetry__dl.sidecar = telemetry__want_sidecar();
+        sh = telemetry__dl.sidecar ? (telemetry__shared *)mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) : NULL;
+        if (sh == (telemetry__shared *)MAP_FAILED) sh = NULL;
+        if (!sh) { telemetry__dl.sidecar = 0; sh = (telemetry__shared *)telemetry__malloc(sizeof *sh); }
+        if (!sh) return TELEMETRY_ERR_NO_MEMORY;
+        memset(sh, 0, sizeof *sh);
+        telemetry__sh = sh;
+        telemetry__sto.cap = telemetry__dc.disk_cap ? telemetry__dc.disk_cap : TELEMETRY_OUTBOX_DISK;
+        telemetry__dl.open = 1;
+        telemetry__dl.pipe_fd = -1;
+        telemetry__dl.store_open = 0;
+#  if defined(TELEMETRY__HAVE_SIDECAR)
+        if (telemetry__dl.sidecar) {
+            telemetry__sender *s = telemetry__sender_new();
+            telemetry__transport_config tc;
+            int ok = 0;
+            if (s) {
+                memset(&tc, 0, sizeof tc);          /* its requests stop on revocation and at its bound */
+                tc.ca_file = s->ca_file; tc.ca_pem = s->ca_pem; tc.use_proxy_env = 1;
+                tc.tls_session_file = s->tls_session_path[0] ? s->tls_session_path : NULL;
+                tc.cancel = &telemetry__sidecar_cancel;
+                telemetry__http_client_new((telemetry__http_client **)&s->http, &tc);
+                ok = telemetry__sidecar_start(s, telemetry__st.app_name, &telemetry__dl.pipe_fd) == 0;
+                telemetry__sender_free(s);          /* the sidecar has its own copy */
+            }
+            if (!ok) {
+                telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot start the sidecar sender: a thread sends instead");
+                telemetry__dl.sidecar = 0;
+            }
+        }
 #  endif
+#  if !defined(TELEMETRY_NO_THREADS)
+        if (!atfork_done) { atfork_done = 1; pthread_atfork(telemetry__atfork_prepare, telemetry__atfork_parent, telemetry__atfork_child); }
+#  endif
+        if (!telemetry__dc.no_atexit && !atexit_done) { atexit_done = 1; atexit(telemetry__at_exit); }
+#  if defined(TELEMETRY__HAVE_CRASH)
+        if (telemetry__st.has_dsn && !telemetry__dc.no_crash_handler && telemetry__st.state_dir[0] && telemetry__crash_install() != 0)
+            telemetry__log(TELEMETRY_LEVEL_WARNING, "the crash handler could not be installed");
+#  endif
+    }
+    if (!telemetry__st.activated || telemetry__dl.store_open) return 0;
+    /* part 2, at the run's first work: the store, the session, and sending (unless this run
+       only showed the notice: then everything waits in the store for the next run) */
+    if (telemetry__store_open(&telemetry__sto, telemetry__st.state_dir, telemetry__sto.cap) != 0) return TELEMETRY_ERR_IO;
+    telemetry__dl.store_open = 1;
+    if (telemetry__dl.sidecar && !telemetry__sto.dir[0]) {   /* memory only: the sidecar cannot read it */
+        TELEMETRY__ATOMIC_STORE(&telemetry__sh->revoked, 1);
+        telemetry__stop_sender(telemetry__monotonic_ms() + 500);
+        if (telemetry__dl.pipe_fd >= 0) { close(telemetry__dl.pipe_fd); telemetry__dl.pipe_fd = -1; }
+        munmap((void *)telemetry__sh, sizeof *telemetry__sh);
+        telemetry__sh = (telemetry__shared *)telemetry__malloc(sizeof *telemetry__sh);
+        if (!telemetry__sh) return TELEMETRY_ERR_NO_MEMORY;
+        memset(telemetry__sh, 0, sizeof *telemetry__sh);
+        telemetry__dl.sidecar = 0;
+    }
+    if (telemetry__st.has_dsn && !telemetry__st.no_sessions && !telemetry__st.has_session) telemetry__start_session();
+    if (!telemetry__may_send_this_run()) return 0;
+    if (telemetry__dl.sidecar) {
+        TELEMETRY__ATOMIC_STORE(&telemetry__sh->active, 1);  /* the sidecar may send from now on */
+        TELEMETRY__ATOMIC_STORE(&telemetry__sh->idle, 1);
+        telemetry__wake_sender();
+        return 0;
+    }
     telemetry__dl.sender = telemetry__sender_new();
     if (!telemetry__dl.sender) return TELEMETRY_ERR_NO_MEMORY;
-#  if defined(TELEMETRY__HAVE_SIDECAR)
-    if (telemetry__dl.sidecar) {
-        telemetry__sender *s = telemetry__dl.sender;
-        telemetry__transport_config tc;
-        memset(&tc, 0, sizeof tc);                  /* its requests stop when consent is revoked */
-        tc.ca_file = s->ca_file; tc.ca_pem = s->ca_pem; tc.use_proxy_env = 1;
-        tc.cancel = &telemetry__sidecar_cancel;
-        telemetry__http_client_new((telemetry__http_client **)&s->http, &tc);
-        if (telemetry__sidecar_start(s, telemetry__st.app_name, &telemetry__dl.pipe_fd) == 0) {
-            telemetry__dl.sender = NULL;            /* the sidecar has its own copy */
-            telemetry__sender_free(s);
-        } else {
-            telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot start the sidecar sender: a thread sends instead");
-            telemetry__dl.sidecar = 0;
-            telemetry__http_client_free((telemetry__http_client *)s->http);
-            s->http = NULL;
-        }
-    }
-#  endif
-    if (!telemetry__dl.sidecar && telemetry__dl.sender && !telemetry__st.debug) telemetry__sender_client(telemetry__dl.sender);
+    if (!telemetry__st.debug) telemetry__sender_client(telemetry__dl.sender);
 #  if !defined(TELEMETRY_NO_THREADS)
-    if (telemetry__dl.sender) {
+    {
         telemetry__sender *s = telemetry__dl.sender;
         s->worker_started = pthread_create(&s->thread, NULL, telemetry__worker_main, s) == 0;
         if (!s->worker_started) telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot start the sender thread: payloads wait on disk");
     }
-    if (!atfork_done) { atfork_done = 1; pthread_atfork(telemetry__atfork_prepare, telemetry__atfork_parent, telemetry__atfork_child); }
 #  endif
-    if (!telemetry__dc.no_atexit && !atexit_done) { atexit_done = 1; atexit(telemetry__at_exit); }
     return 0;
 #else
     return TELEMETRY_ERR_IO;
@@ -5812,10 +6523,10 @@ TELEMETRY__INTERNAL void telemetry__purge_outbox(void) {
 #endif
     if (telemetry__sh) TELEMETRY__ATOMIC_STORE(&telemetry__sh->revoked, 1);
     telemetry__stop_sender(telemetry__monotonic_ms() + 500);
-    telemetry__copy(dir, sizeof dir, telemetry__sto.dir);
+    snprintf(dir, sizeof dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
     telemetry__close_outbox(0, 0);
 #if !defined(_WIN32)
-    if (dir[0]) telemetry__store_remove_all(dir);
+    if (telemetry__st.state_dir[0]) telemetry__store_remove_all(dir);
 #endif
 }
 
@@ -5851,6 +6562,14 @@ extern "C"
 long syscall(long number, ...);
 #    endif
 #  endif
+#  if defined(__cplusplus) && (defined(__cpp_exceptions) || defined(__EXCEPTIONS))
+#    include <cstdlib>
+#    include <exception>
+#    include <typeinfo>
+#    if defined(__GNUC__) || defined(__clang__)
+#      include <cxxabi.h>
+#    endif
+#  endif
 #  ifndef TELEMETRY_CRASH_BUFFER
 #    define TELEMETRY_CRASH_BUFFER (192u * 1024u)  /* the crash event's room: breadcrumbs, frames */
 #  endif
@@ -5869,11 +6588,20 @@ typedef struct telemetry__crash_state {
     int module_count;
     void *altstack;
     char event_id[33];                          /* made in advance: no randomness in the handler */
+    char state_dir[1100];
+    char outbox_dir[1100];
+    char crash_seg[1300];                       /* a crash before the store is open appends here */
     char session_path[1100];
     long pid;                                   /* the process it was armed in: not a fork child */
     volatile sig_atomic_t entered;              /* a handler is running (this or another thread) */
     volatile long owner;                        /* the thread recording (Linux thread id) */
     volatile sig_atomic_t done;
+    /* C++: an uncaught exception, named by the terminate hook before the event is written */
+    int exc_set;
+    char exc_type[256];
+    char exc_value[1024];
+    void (*prev_terminate)(void);
+    int terminate_installed;
 } telemetry__crash_state;
 
 TELEMETRY__DEF telemetry__crash_state telemetry__cr;
@@ -5991,6 +6719,7 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
         telemetry__buf_put_hex(&vb, (uint64_t)(uintptr_t)info->si_addr);
     }
     code_name = telemetry__signal_code_name(sig, info->si_code);
+    if (cr->exc_set) name = cr->exc_type;            /* C++: the exception names the event */
     /* the event */
     telemetry__buf_init_fixed(&ev, cr->event_mem, TELEMETRY_CRASH_BUFFER);
     telemetry__json_init(&j, &ev);
@@ -6001,13 +6730,13 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
     telemetry__json_array_begin(&j);
     telemetry__json_object_begin(&j);
     telemetry__json_key(&j, "type"); telemetry__json_string(&j, name);
-    telemetry__json_key(&j, "value"); telemetry__json_string(&j, value_text);
+    telemetry__json_key(&j, "value"); telemetry__json_string(&j, cr->exc_set ? cr->exc_value : value_text);
     if (tid) { telemetry__json_key(&j, "thread_id"); telemetry__json_int(&j, tid); }
     telemetry__json_key(&j, "mechanism");
     telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "type"); telemetry__json_string(&j, "signalhandler");
+    telemetry__json_key(&j, "type"); telemetry__json_string(&j, cr->exc_set ? "cxx_terminate" : "signalhandler");
     telemetry__json_key(&j, "handled"); telemetry__json_bool(&j, 0);
-    telemetry__json_key(&j, "synthetic"); telemetry__json_bool(&j, 1);
+    telemetry__json_key(&j, "synthetic"); telemetry__json_bool(&j, cr->exc_set ? 0 : 1);
     telemetry__json_key(&j, "data");
     telemetry__json_object_begin(&j);
     telemetry__json_key(&j, "fault_address"); telemetry__json_string(&j, addr);
@@ -6048,7 +6777,7 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
     /* the session ends here */
     session = telemetry__st.session;
     telemetry__buf_init_fixed(&se, cr->session_mem, 4096);
-    if (telemetry__st.has_session) {
+    if (telemetry__st.has_session || telemetry__st.session_prefilled) {   /* a crash is work: the run's session ends crashed */
         session.errors++;
         session.updated_ms = now;
         memcpy(session.status, "crashed", 8);
@@ -6061,6 +6790,13 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
         telemetry__shared *sh = telemetry__sh;
         int fd = telemetry__sto.crash_fd;
         ssize_t n;
+        if (fd < 0 && cr->crash_seg[0]) {
+            /* a crash before the run's first work opened the store: a segment of its own (sent
+               by the next run's sender) */
+            mkdir(cr->state_dir, 0700);
+            mkdir(cr->outbox_dir, 0700);
+            fd = open(cr->crash_seg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        }
         if (fd < 0) return;
         telemetry__buf_init_fixed(&rb, cr->record_mem + TELEMETRY__REC_HEADER, TELEMETRY__CRASH_RECORD - TELEMETRY__REC_HEADER);
         if (telemetry__envelope_header(&rb, cr->event_id, NULL) != 0) return;
@@ -6126,6 +6862,55 @@ TELEMETRY__INTERNAL void telemetry__crash_handler(int sig, siginfo_t *info, void
     /* a hardware fault happens again when the instruction is retried, now with the old handler */
 }
 
+#  if defined(__cplusplus) && (defined(__cpp_exceptions) || defined(__EXCEPTIONS))
+#    define TELEMETRY__HAVE_TERMINATE 1
+/* C++: an uncaught exception ends in std::terminate. The hook names it (type and what()) and
+   writes the same fatal event a signal would, through telemetry__crash_record; then the previous
+   signal handlers are put back and the previous terminate handler runs (by default it prints the
+   exception and aborts; the SIGABRT that follows is not reported a second time). */
+TELEMETRY__INTERNAL void telemetry__on_terminate() {
+    telemetry__crash_state *cr = &telemetry__cr;
+    std::exception_ptr ex = std::current_exception();
+    if (ex && cr->installed && !cr->entered) {
+        const char *type = NULL;
+        siginfo_t info;
+        int i;
+        cr->entered = 1;
+        cr->exc_value[0] = 0;
+        try {
+            std::rethrow_exception(ex);
+        } catch (const std::exception &e) {
+            type = typeid(e).name();
+            telemetry__copy(cr->exc_value, sizeof cr->exc_value, e.what());
+        } catch (...) {
+#    if defined(__GNUC__) || defined(__clang__)
+            const std::type_info *t = abi::__cxa_current_exception_type();
+            type = t ? t->name() : NULL;
+#    endif
+        }
+        {
+#    if defined(__GNUC__) || defined(__clang__)
+            int status = -1;
+            char *readable = type ? abi::__cxa_demangle(type, NULL, NULL, &status) : NULL;
+            telemetry__copy(cr->exc_type, sizeof cr->exc_type, status == 0 && readable ? readable : type ? type : "unknown exception");
+            std::free(readable);
+#    else
+            telemetry__copy(cr->exc_type, sizeof cr->exc_type, type ? type : "unknown exception");
+#    endif
+        }
+        cr->exc_set = 1;
+        memset(&info, 0, sizeof info);
+        info.si_signo = SIGABRT;
+        cr->owner = 1;
+        telemetry__crash_record(SIGABRT, &info);
+        for (i = 0; i < TELEMETRY__NSIG; i++) sigaction(telemetry__crash_signals[i], &cr->previous[i], NULL);
+        cr->done = 1;
+    }
+    if (cr->prev_terminate) cr->prev_terminate();
+    std::abort();
+}
+#  endif
+
 /* Everything the handler will need, made now. Safe to call again to refresh. Lock held. */
 TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
     telemetry__crash_state *cr = &telemetry__cr;
@@ -6138,6 +6923,23 @@ TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
     if (telemetry__random_id(cr->event_id) != 0) return TELEMETRY_ERR_ENTROPY;
     telemetry__state_path("session", cr->session_path, sizeof cr->session_path);
     cr->pid = (long)getpid();
+    telemetry__copy(cr->state_dir, sizeof cr->state_dir, telemetry__st.state_dir);
+    snprintf(cr->outbox_dir, sizeof cr->outbox_dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
+    /* no folder is made here: a run that does nothing writes nothing (the handler makes it) */
+    {
+        unsigned char rnd[4] = { 0, 0, 0, 0 };
+        telemetry__os_entropy(rnd, sizeof rnd);
+        char name[80];
+        telemetry__buf b;
+        snprintf(name, sizeof name, "%013lld-%ld-%02x%02x%02x%02x.seg", (long long)telemetry__system_time_ms(), (long)getpid(),
+                 rnd[0], rnd[1], rnd[2], rnd[3]);
+        telemetry__buf_init_fixed(&b, cr->crash_seg, sizeof cr->crash_seg);
+        telemetry__buf_puts(&b, cr->outbox_dir);
+        telemetry__buf_puts(&b, TELEMETRY__SEP);
+        telemetry__buf_puts(&b, name);
+        if (b.failed) cr->crash_seg[0] = 0;
+    }
+    telemetry__crc_init();
     return 0;
 }
 
@@ -6170,6 +6972,12 @@ TELEMETRY__INTERNAL int telemetry__crash_install(void) {
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
     for (i = 0; i < TELEMETRY__NSIG; i++) sigaction(telemetry__crash_signals[i], &sa, &cr->previous[i]);
+#  if defined(TELEMETRY__HAVE_TERMINATE)
+    if (!cr->terminate_installed) {
+        cr->prev_terminate = std::set_terminate(telemetry__on_terminate);
+        cr->terminate_installed = 1;
+    }
+#  endif
     cr->installed = 1;
     cr->entered = 0;
     cr->done = 0;
@@ -6183,9 +6991,395 @@ TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
     int i;
     if (!cr->installed || cr->entered) return;
     for (i = 0; i < TELEMETRY__NSIG; i++) sigaction(telemetry__crash_signals[i], &cr->previous[i], NULL);
+#  if defined(TELEMETRY__HAVE_TERMINATE)
+    if (cr->terminate_installed && std::get_terminate() == telemetry__on_terminate) {
+        std::set_terminate(cr->prev_terminate);
+        cr->terminate_installed = 0;
+    }
+#  endif
     cr->installed = 0;
 }
 #endif
+
+/* =============================================================================================
+   >>enduser: what the person running the program sees and decides. The run's first work (at its
+   first capture, report or count, never at init), the first-run notice and the send gate it
+   sets, counters kept across runs for an interval report, the catalogue of what is collected
+   (disclosure and privacy-page Markdown), and telemetry_command.
+   ============================================================================================= */
+
+/* ---- the first-run notice and the send gate ---- */
+TELEMETRY__INTERNAL int telemetry__notice_seen(void) {
+    char path[1100];
+    FILE *f;
+    if (!telemetry__st.state_dir[0]) return 0;
+    telemetry__state_path("notice_shown", path, sizeof path);
+    f = fopen(path, "rb");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
+/* The ways to turn telemetry off, as one sentence ("run `x telemetry off`, or set ..."). */
+TELEMETRY__INTERNAL void telemetry__opt_out_sentence(telemetry__buf *b) {
+    char env_name[128];
+    telemetry__app_env_name(telemetry__st.app_name, env_name, sizeof env_name);
+    if (telemetry__st.opt_out_command) telemetry__buf_printf(b, "run `%s`,\n  or ", telemetry__st.opt_out_command);
+    telemetry__buf_printf(b, "set DO_NOT_TRACK=1 or %s=1 in the environment", env_name);
+    if (telemetry__st.config_file) telemetry__buf_printf(b, ", or write \"%s = off\" in %s", telemetry__st.config_key, telemetry__st.config_file);
+}
+
+/* The default notice: the program, what is collected, that nothing went yet, how to opt out. */
+TELEMETRY__INTERNAL void telemetry__notice_default(telemetry__buf *b) {
+    const char *app = telemetry__st.app_name;
+    int sessions = telemetry__st.has_dsn && !telemetry__st.no_sessions;
+    telemetry__buf_printf(b, "%s collects anonymous telemetry: %s\n", app,
+                          telemetry__st.purpose ? telemetry__st.purpose : "to learn how it is used and where it fails.");
+    telemetry__buf_puts(b, "  It sends");
+    if (telemetry__st.has_usage)
+        telemetry__buf_puts(b, " a usage report (program version, OS, CPU architecture, and the counts\n"
+                               "  and settings the program declares)");
+    if (telemetry__st.has_dsn)
+        telemetry__buf_printf(b, "%serror and crash reports (message, stack addresses, OS)%s", telemetry__st.has_usage ? ";\n  " : " ",
+                              sessions ? " and one session per\n  run (start, duration, exit status)" : "");
+    telemetry__buf_puts(b, ", with a random install id.\n"
+                           "  Never: user name, host name, file paths, IP addresses, environment, command line.\n"
+                           "  Nothing has been sent yet, and nothing is sent during this run.\n  To opt out: ");
+    telemetry__opt_out_sentence(b);
+    telemetry__buf_puts(b, ".\n");
+    if (telemetry__st.privacy_url) telemetry__buf_printf(b, "  Details: %s\n", telemetry__st.privacy_url);
+}
+
+/* Decides whether this run may send, and shows the notice when it is due: the run that shows it
+   and every run before one did keep what they capture (sent from the next run on, deleted by an
+   opt-out first). Only a terminal gets it; the folder's notice_shown records it. Lock held. */
+TELEMETRY__INTERNAL void telemetry__notice_gate(void) {
+    telemetry__buf b;
+    char path[1100];
+    telemetry__st.hold = 0;
+    /* the program tells its users itself; TELEMETRY_DEBUG sends nothing anyway; an explicit yes */
+    if (telemetry__st.no_notice || telemetry__st.debug || telemetry__st.source == TELEMETRY__SOURCE_GIVEN) return;
+    if (telemetry__notice_seen()) return;
+    telemetry__st.hold = 1;
+#if defined(_WIN32)
+    if (!_isatty(2)) return;
+#else
+    if (!isatty(2)) return;
+#endif
+    telemetry__buf_init(&b);
+    if (telemetry__st.notice) {
+        telemetry__buf_puts(&b, telemetry__st.notice);
+        if (b.len && b.data[b.len - 1] != '\n') telemetry__buf_putc(&b, '\n');
+    } else {
+        telemetry__notice_default(&b);
+    }
+    if (!b.failed) { fwrite(b.data, 1, b.len, stderr); fflush(stderr); }
+    telemetry__buf_free(&b);
+    if (!telemetry__st.state_dir[0]) return;
+    telemetry__state_path("notice_shown", path, sizeof path);
+    if (telemetry__mkdirs(telemetry__st.state_dir) != 0 || telemetry__write_file_atomic(path, "shown\n", 6, 1) != 0)
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot record in %s that the notice was shown", telemetry__st.state_dir);
+}
+
+/* The run's first work, at its first capture, report or count: the install id, the notice and
+   send gate, the session, then the sender. Never at init, so a run that only starts, prints the
+   disclosure or runs telemetry_command writes and sends nothing. Lock held. */
+TELEMETRY__INTERNAL void telemetry__activate(void) {
+    if (telemetry__st.activated || !telemetry__st.initialized || !telemetry__st.enabled) return;
+    telemetry__st.activated = 1;
+    TELEMETRY__ATOMIC_STORE(&telemetry__activation_pending, 0);
+    if (!telemetry__st.install_id[0]) telemetry__prepare_state();
+#if defined(TELEMETRY__HAVE_CRASH)
+    if (telemetry__cr.installed) telemetry__mkdirs(telemetry__cr.outbox_dir);   /* ready for a crash */
+#endif
+    telemetry__notice_gate();
+    telemetry__open_outbox();                   /* the store, the session, the sender (>>send) */
+}
+TELEMETRY__INTERNAL void telemetry__activate_now(void) {
+    telemetry__lock(&telemetry__state_lock);
+    telemetry__activate();
+    telemetry__unlock(&telemetry__state_lock);
+}
+
+/* ---- counters kept across runs (cfg.report_interval_s) ----
+   <state_dir>/counters: "since <ms>" (when the interval began), then "<name> <sum>" lines. */
+
+/* Reads the counters file's text: *since, and each well-formed counter handed to add. Malformed
+   lines are skipped. Returns how many counters were read. */
+TELEMETRY__INTERNAL int telemetry__counter_file_parse(const char *text, int64_t *since, int (*add)(const char *, int64_t)) {
+    const char *line = text;
+    int n = 0;
+    *since = 0;
+    while (line && *line) {
+        const char *end = strchr(line, '\n'), *sp;
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        char name[TELEMETRY_MAX_NAME], num[24];
+        sp = (const char *)memchr(line, ' ', len);
+        if (sp && (size_t)(sp - line) < sizeof name && len - (size_t)(sp - line) - 1 < sizeof num && len - (size_t)(sp - line) > 1) {
+            char *stop;
+            long long v;
+            memcpy(name, line, (size_t)(sp - line)); name[sp - line] = 0;
+            memcpy(num, sp + 1, len - (size_t)(sp - line) - 1); num[len - (size_t)(sp - line) - 1] = 0;
+            errno = 0;
+            v = strtoll(num, &stop, 10);
+            if (*stop == 0 && errno == 0 && (num[0] == '-' || (num[0] >= '0' && num[0] <= '9'))) {
+                if (strcmp(name, "since") == 0) { if (v > 0) *since = (int64_t)v; }
+                else if (telemetry__valid_name(name) && add(name, (int64_t)v) == 0) n++;
+            }
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return n;
+}
+
+TELEMETRY__INTERNAL int telemetry__counter_noop_add(const char *name, int64_t v) { (void)name; (void)v; return 0; }
+
+/* Adds the sums earlier runs kept to this run's counters and writes the file again: with keep,
+   the counters move into the file (taken from memory); without, the file restarts the interval
+   at now with no counters (they are about to go out in a report). *since_out: the interval's
+   start. Lock held. 0, or TELEMETRY_ERR_IO. */
+TELEMETRY__INTERNAL int telemetry__counter_file_merge(int keep, int64_t now, int64_t *since_out) {
+    char path[1100], *text = NULL;
+    int err, i, rc;
+    int64_t since = 0;
+    telemetry__buf b;
+    telemetry__state_path("counters", path, sizeof path);
+    if (telemetry__read_file(path, 1 << 20, &text, NULL, &err) == 0) telemetry__counter_file_parse(text, &since, telemetry__counter_add);
+    telemetry__free(text);
+    if (since == 0 || since > now) since = now;          /* the first interval, or the clock went back */
+    *since_out = since;
+    telemetry__buf_init(&b);
+    telemetry__buf_printf(&b, "since %lld\n", (long long)(keep ? since : now));
+    for (i = 0; keep && i < TELEMETRY_MAX_COUNTERS; i++) {
+        telemetry__counter *c = &telemetry__counters[i];
+        int64_t v;
+        if (TELEMETRY__ATOMIC_LOAD(&c->state) != 2) continue;
+        v = TELEMETRY__ATOMIC_XCHG64(&c->value, 0);
+        if (v) telemetry__buf_printf(&b, "%s %lld\n", c->name, (long long)v);
+    }
+    rc = b.failed ? TELEMETRY_ERR_NO_MEMORY : 0;
+    if (rc == 0 && (telemetry__mkdirs(telemetry__st.state_dir) != 0 || telemetry__write_file_atomic(path, b.data, b.len, 0) != 0)) {
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot keep the counters in %s", path);
+        rc = TELEMETRY_ERR_IO;
+    }
+    telemetry__buf_free(&b);
+    return rc;
+}
+
+/* With cfg.report_interval_s: 1 when the interval's report is due now (this run's counters then
+   hold the sums of every run since the last report), 0 when the counts were kept for it.
+   Without an interval or a state folder: always 1. Lock held. */
+TELEMETRY__INTERNAL int telemetry__interval_due(void) {
+    int64_t now = telemetry__now_ms(), since = now;
+    char path[1100], *text = NULL;
+    int err;
+    if (!telemetry__st.report_interval_s || !telemetry__st.state_dir[0]) return 1;
+    telemetry__state_path("counters", path, sizeof path);
+    if (telemetry__read_file(path, 1 << 20, &text, NULL, &err) == 0) {
+        int64_t s2;
+        telemetry__counter_file_parse(text, &s2, telemetry__counter_noop_add);
+        if (s2 > 0 && s2 <= now) since = s2;
+    }
+    telemetry__free(text);
+    if (now - since >= (int64_t)telemetry__st.report_interval_s * 1000) {
+        telemetry__counter_file_merge(0, now, &since);
+        return 1;
+    }
+    telemetry__counter_file_merge(1, now, &since);
+    return 0;
+}
+
+/* At shutdown in interval mode: what this run counted and did not report waits in the file. */
+TELEMETRY__INTERNAL void telemetry__interval_keep(void) {
+    int64_t since;
+    int i, any = 0;
+    if (!telemetry__st.report_interval_s || !telemetry__st.state_dir[0] || !telemetry__st.activated || !telemetry__st.enabled) return;
+    for (i = 0; i < TELEMETRY_MAX_COUNTERS; i++)
+        if (TELEMETRY__ATOMIC_LOAD(&telemetry__counters[i].state) == 2 && TELEMETRY__ATOMIC_LOAD(&telemetry__counters[i].value)) any = 1;
+    if (any) telemetry__counter_file_merge(1, telemetry__now_ms(), &since);
+}
+
+/* ---- the catalogue: what is collected, for the disclosure and the privacy page ---- */
+
+/* Writes s for a Markdown table cell ('|' escaped, newlines as spaces). */
+TELEMETRY__INTERNAL void telemetry__md_cell(FILE *out, const char *s) {
+    for (; *s; s++) {
+        if (*s == '|') fputs("\\|", out);
+        else if (*s == '\n' || *s == '\r') fputc(' ', out);
+        else fputc(*s, out);
+    }
+}
+
+/* The counters: declared ones with their description and current value, then any counted name
+   nobody declared. Registry lock held. */
+TELEMETRY__INTERNAL void telemetry__print_counters(FILE *out, int markdown) {
+    const telemetry_counter_info *d;
+    size_t width = 0;
+    int i, any = 0;
+    for (d = telemetry__declared_counters; d; d = d->next) if (strlen(d->id) > width) width = strlen(d->id);
+    for (i = 0; i < TELEMETRY_MAX_COUNTERS; i++)
+        if (TELEMETRY__ATOMIC_LOAD(&telemetry__counters[i].state) == 2 && strlen(telemetry__counters[i].name) > width)
+            width = strlen(telemetry__counters[i].name);
+    if (markdown) fprintf(out, "| Counter | What it counts |\n|---|---|\n");
+    for (d = telemetry__declared_counters; d; d = d->next) {
+        int64_t v = 0;
+        for (i = 0; i < TELEMETRY_MAX_COUNTERS; i++)
+            if (TELEMETRY__ATOMIC_LOAD(&telemetry__counters[i].state) == 2 && strcmp(telemetry__counters[i].name, d->id) == 0)
+                v = TELEMETRY__ATOMIC_LOAD(&telemetry__counters[i].value);
+        if (markdown) { fprintf(out, "| `%s` | ", d->id); telemetry__md_cell(out, d->description); fprintf(out, " |\n"); }
+        else fprintf(out, "    %-*s  %s\n    %-*s  = %lld\n", (int)width, d->id, d->description, (int)width, "", (long long)v);
+        any = 1;
+    }
+    for (i = 0; i < TELEMETRY_MAX_COUNTERS; i++) {
+        telemetry__counter *c = &telemetry__counters[i];
+        if (TELEMETRY__ATOMIC_LOAD(&c->state) != 2 || telemetry__counter_declared(c->name)) continue;
+        if (markdown) fprintf(out, "| `%s` | (undeclared: the program did not say what it counts) |\n", c->name);
+        else fprintf(out, "    %-*s  (undeclared: the program did not say what it counts)\n    %-*s  = %lld\n",
+                     (int)width, c->name, (int)width, "", (long long)TELEMETRY__ATOMIC_LOAD(&c->value));
+        any = 1;
+    }
+    if (!any) fprintf(out, markdown ? "| (none) | |\n" : "    (none declared or counted yet)\n");
+}
+
+/* What a session holds, in one paragraph (docs/privacy.md says the same). */
+#define TELEMETRY__SESSION_TEXT \
+    "one per run that does something (sent when it starts, at its first error and when it ends):\n" \
+    "  a random session id, the install id, the start time, the duration, how the run ended (ok,\n" \
+    "  exited, crashed, abnormal), the number of errors, and the program's release and environment."
+#define TELEMETRY__NEVER_TEXT \
+    "user name, host name, IP addresses, environment variables, command line; file paths only\n" \
+    "  where an error report's stack names the program's own source files (the home folder as ~)"
+
+/* The "what is collected" section of a privacy page, in Markdown (`telemetry show --markdown`).
+   Lock and registry lock held. */
+TELEMETRY__INTERNAL void telemetry__print_markdown(FILE *out) {
+    char hostport[300];
+    const telemetry_metric *m;
+    telemetry__buf opt;
+    fprintf(out, "## What is collected\n\n");
+    fprintf(out, "%s %s collects telemetry with telemetry.h %s. Why: %s\n\n", telemetry__st.app_name, telemetry__st.app_version,
+            TELEMETRY_VERSION_STRING, telemetry__st.purpose ? telemetry__st.purpose : "to learn how it is used and where it fails.");
+    if (telemetry__st.has_usage) {
+        telemetry__url_hostport(&telemetry__st.usage, hostport, sizeof hostport);
+        fprintf(out, "### Usage report\n\nSent to `%s`", hostport);
+        if (telemetry__st.report_interval_s) fprintf(out, " at most once every %u seconds (the counts add up in between)", telemetry__st.report_interval_s);
+        fprintf(out, ". Besides the program name, its version, the library version, a random install id and the time, it holds:\n\n");
+        fprintf(out, "| Metric | What it is |\n|---|---|\n");
+        for (m = telemetry__metrics; m; m = m->next) { fprintf(out, "| `%s` | ", m->id); telemetry__md_cell(out, m->description); fprintf(out, " |\n"); }
+        fprintf(out, "\nCounters (named counts of program events, reset after each report):\n\n");
+        telemetry__print_counters(out, 1);
+        fprintf(out, "\n");
+    }
+    if (telemetry__st.has_dsn) {
+        telemetry__url_hostport(&telemetry__st.dsn.envelope, hostport, sizeof hostport);
+        fprintf(out, "### Error and crash reports\n\nSent to Sentry at `%s`: the error message or signal, the stack addresses and the program's "
+                     "module names, OS name and kernel version, CPU architecture, tags and breadcrumbs the program set, and the install id.\n\n", hostport);
+        if (!telemetry__st.no_sessions) fprintf(out, "### Sessions\n\nSent to Sentry: " TELEMETRY__SESSION_TEXT "\n\n");
+    }
+    fprintf(out, "### Never collected\n\n" TELEMETRY__NEVER_TEXT ".\n\n");
+    telemetry__buf_init(&opt);
+    telemetry__opt_out_sentence(&opt);
+    fprintf(out, "### How to opt out\n\nTo opt out, %s.%s\n", opt.data ? opt.data : "",
+            telemetry__st.opt_out_command ? " Opting out with the command also deletes the install id and every unsent report." : "");
+    telemetry__buf_free(&opt);
+}
+
+/* ---- telemetry_command ---- */
+
+/* The one sentence on what decided the current state, without the ON/OFF word (the consent
+   section's text). Lock held. */
+TELEMETRY__INTERNAL void telemetry__command_reason(char *out, size_t cap) {
+    char why[600];
+    const char *colon;
+    telemetry__source_text(why, sizeof why);
+    colon = strstr(why, ": ");
+    telemetry__copy(out, cap, colon ? colon + 2 : why);
+}
+TELEMETRY__INTERNAL int telemetry__command_usage(FILE *out) {
+    fprintf(out, "usage: %s telemetry on|off|status|show [--markdown]|log\n",
+            telemetry__st.app_name ? telemetry__st.app_name : "<program>");
+    return TELEMETRY_ERR_INVALID_ARGUMENT;
+}
+
+TELEMETRY__INTERNAL int telemetry__command_status(FILE *out) {
+    char why[600], path[1100];
+    FILE *f;
+    long size = -1;
+    telemetry__lock(&telemetry__state_lock);
+    if (!telemetry__st.initialized) {
+        telemetry__unlock(&telemetry__state_lock);
+        fprintf(out, "Telemetry: OFF (telemetry_init was not called or failed)\n");
+        return TELEMETRY_ERR_NOT_INITIALIZED;
+    }
+    telemetry__command_reason(why, sizeof why);
+    fprintf(out, "Telemetry for %s: %s (%s)\n", telemetry__st.app_name, telemetry__st.enabled ? "ON" : "OFF", why);
+    fprintf(out, "  State folder: %s\n", telemetry__st.state_dir[0] ? telemetry__st.state_dir : "(none: memory only)");
+    if (telemetry__st.no_notice) fprintf(out, "  Notice: the program tells its users itself\n");
+    else fprintf(out, "  Notice: %s\n", telemetry__notice_seen() ? "shown" : "not shown yet (nothing is sent before it has been shown on a terminal)");
+    if (telemetry__st.sent_log_cap && telemetry__st.state_dir[0]) {
+        telemetry__state_path("sent.log", path, sizeof path);
+        if ((f = fopen(path, "rb")) != NULL) { if (fseek(f, 0, SEEK_END) == 0) size = ftell(f); fclose(f); }
+        if (size >= 0) fprintf(out, "  Sent log: %s (%ld bytes, at most %lu)\n", path, size, (unsigned long)telemetry__st.sent_log_cap);
+        else fprintf(out, "  Sent log: %s (nothing sent yet)\n", path);
+    } else {
+        fprintf(out, "  Sent log: off\n");
+    }
+    if (telemetry__st.report_interval_s) fprintf(out, "  Usage reports: at most one every %u seconds\n", telemetry__st.report_interval_s);
+    telemetry__unlock(&telemetry__state_lock);
+    return 0;
+}
+
+TELEMETRY__INTERNAL int telemetry__command_log(FILE *out) {
+    char path[1100], *text = NULL;
+    size_t len = 0;
+    int err = 0;
+    telemetry__lock(&telemetry__state_lock);
+    if (!telemetry__st.initialized) { telemetry__unlock(&telemetry__state_lock); return TELEMETRY_ERR_NOT_INITIALIZED; }
+    if (!telemetry__st.sent_log_cap || !telemetry__st.state_dir[0]) {
+        telemetry__unlock(&telemetry__state_lock);
+        fprintf(out, "The sent log is off in this program.\n");
+        return 0;
+    }
+    telemetry__state_path("sent.log", path, sizeof path);
+    telemetry__unlock(&telemetry__state_lock);
+    if (telemetry__read_file(path, 64u << 20, &text, &len, &err) != 0 || len == 0) fprintf(out, "Nothing has been sent yet (%s).\n", path);
+    else fwrite(text, 1, len, out);
+    telemetry__free(text);
+    return 0;
+}
+
+TELEMETRY_API int telemetry_command(int argc, char **argv, FILE *out) {
+    const char *w;
+    if (!out) out = stdout;
+    if (argc < 1 || !argv || !argv[0]) return telemetry__command_usage(out);
+    w = argv[0];
+    if (argc == 1 && (strcmp(w, "on") == 0 || strcmp(w, "off") == 0)) {
+        int given = w[1] == 'n', rc = telemetry_set_consent(given), on;
+        char why[600];
+        if (rc == TELEMETRY_ERR_NOT_INITIALIZED) { fprintf(out, "Telemetry: telemetry_init was not called or failed\n"); return rc; }
+        telemetry__lock(&telemetry__state_lock);
+        on = telemetry__st.enabled;
+        telemetry__command_reason(why, sizeof why);
+        if (given && on) fprintf(out, "Telemetry is on for %s.\n", telemetry__st.app_name);
+        else if (given) fprintf(out, "Telemetry stays off for %s: %s. Consent is recorded and counts once that changes.\n", telemetry__st.app_name, why);
+        else fprintf(out, "Telemetry is off for %s. The install id and every unsent report were deleted.\n", telemetry__st.app_name);
+        telemetry__unlock(&telemetry__state_lock);
+        if (rc == TELEMETRY_ERR_IO) fprintf(out, "  (the decision could not be saved in the state folder: it holds for this run only)\n");
+        return given && !on ? TELEMETRY_DISABLED : rc;
+    }
+    if (argc == 1 && strcmp(w, "status") == 0) return telemetry__command_status(out);
+    if (argc == 1 && strcmp(w, "log") == 0) return telemetry__command_log(out);
+    if (strcmp(w, "show") == 0 && argc == 1) return telemetry_print_disclosure(out);
+    if (strcmp(w, "show") == 0 && argc == 2 && argv[1] && strcmp(argv[1], "--markdown") == 0) {
+        telemetry__lock(&telemetry__state_lock);
+        if (!telemetry__st.initialized) { telemetry__unlock(&telemetry__state_lock); return TELEMETRY_ERR_NOT_INITIALIZED; }
+        telemetry__lock(&telemetry__registry_lock);
+        telemetry__print_markdown(out);
+        telemetry__unlock(&telemetry__registry_lock);
+        telemetry__unlock(&telemetry__state_lock);
+        return 0;
+    }
+    return telemetry__command_usage(out);
+}
 
 /* =============================================================================================
    >>public: the API, in the order of the declarations
@@ -6218,8 +7412,11 @@ TELEMETRY__INTERNAL void telemetry__release_state(void) {
     telemetry__free(telemetry__st.config_file); telemetry__free(telemetry__st.config_key);
     telemetry__free(telemetry__st.ca_file); telemetry__free(telemetry__st.ca_pem);
     telemetry__free(telemetry__st.usage_url_text); telemetry__free(telemetry__st.dsn_text);
+    telemetry__free(telemetry__st.notice); telemetry__free(telemetry__st.purpose);
+    telemetry__free(telemetry__st.privacy_url); telemetry__free(telemetry__st.opt_out_command);
     telemetry__url_free(&telemetry__st.usage);
     telemetry__dsn_free(&telemetry__st.dsn);
+    telemetry__event_fixed_free();
     memset(&telemetry__st, 0, sizeof telemetry__st);
     memset(&telemetry__sc, 0, sizeof telemetry__sc);
 }
@@ -6266,6 +7463,14 @@ TELEMETRY__INTERNAL int telemetry__apply_config(const telemetry_config *c) {
     telemetry__st.clock_fn = c->clock_fn;
     telemetry__st.platform_user_data = c->platform_user_data;
     telemetry__st.debug = telemetry__log_sink.debug;
+    telemetry__st.notice = telemetry__strdup(c->notice);
+    telemetry__st.purpose = telemetry__strdup(c->purpose);
+    telemetry__st.privacy_url = telemetry__strdup(c->privacy_url);
+    telemetry__st.opt_out_command = telemetry__strdup(c->opt_out_command);
+    telemetry__st.no_notice = c->no_notice;
+    telemetry__st.no_sessions = c->no_sessions;
+    telemetry__st.sent_log_cap = c->sent_log_bytes == (size_t)TELEMETRY_NO_WAIT ? 0 : c->sent_log_bytes ? c->sent_log_bytes : TELEMETRY__SENT_LOG_DEFAULT;
+    telemetry__st.report_interval_s = c->report_interval_s;
     if (!telemetry__st.app_name || !telemetry__st.app_version || !telemetry__st.environment || !telemetry__st.config_key)
         return TELEMETRY_ERR_NO_MEMORY;
     if ((size_t)snprintf(telemetry__st.release, sizeof telemetry__st.release, "%s@%s", telemetry__st.app_name, telemetry__st.app_version) > 200) {
@@ -6311,8 +7516,16 @@ TELEMETRY_API int telemetry_init(const telemetry_config *config) {
         telemetry__log(TELEMETRY_LEVEL_WARNING, "metric '%s' was refused at registration: ids are 1 to %d characters of [A-Za-z0-9_-]",
                        telemetry__refused_metric, TELEMETRY_MAX_NAME - 1);
     telemetry__decide();
-    if (telemetry__st.enabled) telemetry__prepare_state();
-    if (telemetry__st.enabled) telemetry__open_outbox();
+    /* the install id, the notice and the session wait for the run's first work (>>enduser) */
+    if (telemetry__st.enabled) telemetry__peek_state();
+    if (telemetry__st.enabled && telemetry__st.has_dsn && !telemetry__st.no_sessions) telemetry__session_prefill();
+#if defined(TELEMETRY__HAVE_CRASH)
+    if (telemetry__st.enabled && telemetry__st.has_dsn && telemetry__st.state_dir[0] && !config->no_crash_handler &&
+        telemetry__crash_install() != 0)
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "the crash handler could not be installed");
+#endif
+    if (telemetry__st.enabled) telemetry__open_outbox();   /* the sidecar, dormant until the first work */
+    TELEMETRY__ATOMIC_STORE(&telemetry__activation_pending, telemetry__st.enabled ? 1 : 0);
     rc = telemetry__st.enabled ? TELEMETRY_OK : TELEMETRY_DISABLED;
     telemetry__unlock(&telemetry__state_lock);
     return rc;
@@ -6329,7 +7542,7 @@ TELEMETRY_API int telemetry_enabled(void) {
 /* Deletes what identifies this install: the install id (and, with the outbox, queued payloads). */
 TELEMETRY__INTERNAL void telemetry__forget_everything(void) {
     char path[1100];
-    static const char *const files[] = { "install_id", "session", "session.previous" };
+    static const char *const files[] = { "install_id", "session", "session.previous", "tls_sessions" };
     size_t i;
     telemetry__purge_outbox();                  /* the sender stops first: nothing it writes comes back */
     for (i = 0; i < sizeof files / sizeof files[0]; i++) {
@@ -6390,6 +7603,7 @@ TELEMETRY_API int telemetry_report_usage(void) {
     if (!telemetry__st.initialized) rc = TELEMETRY_ERR_NOT_INITIALIZED;
     else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
     else if (!telemetry__st.has_usage) rc = TELEMETRY_ERR_NOT_CONFIGURED;
+    else if ((telemetry__activate(), !telemetry__interval_due())) rc = 0;   /* kept for the interval's report */
     else {
         char push_id[21] = "";
         unsigned char rnd[12];
@@ -6415,29 +7629,30 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
     char *message = (char *)telemetry__malloc(TELEMETRY__MESSAGE_MAX + 1);
     telemetry__module modules[TELEMETRY_MAX_FRAMES];
     char event_id[33];
-    telemetry__buf event, envelope;
+    telemetry__buf *event = &telemetry__evf.scratch;   /* kept between events, under the lock */
     telemetry__json j;
     int64_t now;
     int rc;
     if (!message) return TELEMETRY_ERR_NO_MEMORY;
     telemetry__vformat_message(message, TELEMETRY__MESSAGE_MAX + 1, fmt, ap);
-    telemetry__buf_init(&event);
-    telemetry__buf_init(&envelope);
     telemetry__lock(&telemetry__state_lock);
+    event->len = 0;
+    event->failed = 0;
     if (!telemetry__st.initialized) rc = TELEMETRY_ERR_NOT_INITIALIZED;
     else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
     else if (!telemetry__st.has_dsn) rc = TELEMETRY_ERR_NOT_CONFIGURED;
-    else if ((rc = telemetry__random_id(event_id)) == 0) {
+    else if ((telemetry__activate(), rc = telemetry__random_id(event_id)) == 0) {
         now = telemetry__now_ms();
-        telemetry__json_init(&j, &event);
-        telemetry__event_begin(&j, event_id, level, now);
+        telemetry__json_init(&j, event);
+        telemetry__event_begin_cached(&j, event_id, level, now);
         if (exception_type) {
             telemetry__json_key(&j, "exception");
             telemetry__json_object_begin(&j);
             telemetry__json_key(&j, "values");
             telemetry__json_array_begin(&j);
             telemetry__json_object_begin(&j);
-            telemetry__json_key(&j, "type"); telemetry__json_string(&j, exception_type);
+            telemetry__json_key(&j, "type");
+            telemetry__json_string_n(&j, exception_type, telemetry__utf8_cut(exception_type, TELEMETRY__EXCEPTION_TYPE_MAX));
             telemetry__json_key(&j, "value"); telemetry__json_string(&j, message);
             telemetry__json_key(&j, "mechanism");
             telemetry__json_object_begin(&j);
@@ -6465,7 +7680,7 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
                 telemetry__st.session.errors++;
                 telemetry__st.session.updated_ms = now;
             }
-            rc = telemetry__queue_envelope(event_id, &event, with_session ? &telemetry__st.session : NULL);
+            rc = telemetry__queue_envelope(event_id, event, with_session ? &telemetry__st.session : NULL);
             if (rc == 0 && with_session) {
                 int was_pending = telemetry__st.session.init_pending;
                 telemetry__st.session.init_pending = 0;       /* init:true goes out once */
@@ -6476,9 +7691,8 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
             }
         }
     }
+    if (event->cap > 65536) telemetry__buf_free(event);         /* a huge one is not kept */
     telemetry__unlock(&telemetry__state_lock);
-    telemetry__buf_free(&event);
-    telemetry__buf_free(&envelope);
     telemetry__free(message);
     return rc;
 }
@@ -6553,6 +7767,7 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value) {
         if (k == telemetry__sc.tag_count) { telemetry__copy(telemetry__sc.tag_key[k], 33, key); telemetry__sc.tag_count++; }
         telemetry__copy(telemetry__sc.tag_value[k], 201, value);
     }
+    telemetry__sc.tag_gen++;
     telemetry__unlock(&telemetry__state_lock);
     return rc;
 }
@@ -6562,9 +7777,8 @@ TELEMETRY_API int telemetry_flush(unsigned timeout_ms) {
     telemetry__lock(&telemetry__state_lock);
     if (!telemetry__st.initialized) rc = TELEMETRY_ERR_NOT_INITIALIZED;
     else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
-    else if (!telemetry__dl.open) rc = 0;
-    else rc = 1;
-    if (rc == 1) rc = telemetry__flush_until(telemetry__monotonic_ms() + (int64_t)timeout_ms);
+    else if ((telemetry__activate(), !telemetry__dl.open || !telemetry__may_send_this_run())) rc = 0;   /* held for the next run */
+    else rc = telemetry__flush_until(telemetry__monotonic_ms() + (int64_t)timeout_ms);
     telemetry__unlock(&telemetry__state_lock);
     return rc;
 }
@@ -6588,6 +7802,8 @@ TELEMETRY_API void telemetry_shutdown(void) {
     telemetry__crash_uninstall();              /* before anything it reads is released */
 #endif
     if (telemetry__st.initialized && telemetry__st.enabled && telemetry__st.has_session) telemetry__end_session();
+    if (telemetry__st.initialized) telemetry__interval_keep();
+    TELEMETRY__ATOMIC_STORE(&telemetry__activation_pending, 0);
     telemetry__close_outbox(deadline, telemetry__st.shutdown_timeout_ms ? 2 * TELEMETRY__CANCEL_SLICE_MS : 0);
     telemetry__release_state();
     telemetry__unlock(&telemetry__state_lock);
@@ -6619,7 +7835,9 @@ TELEMETRY_API int telemetry_print_disclosure(FILE *out) {
     if (telemetry__st.config_problem[0] && telemetry__st.source != TELEMETRY__SOURCE_CONFIG_UNREADABLE)
         fprintf(out, "  Note: the config file %s\n", telemetry__st.config_problem);
     if (telemetry__st.debug) fprintf(out, "  Debug: TELEMETRY_DEBUG is set: payloads are printed to stderr, not sent\n");
-    fprintf(out, "\nWhy: to learn how %s is used and where it fails, so that work goes where it helps.\n", telemetry__st.app_name);
+    if (telemetry__st.purpose) fprintf(out, "\nWhy: %s\n", telemetry__st.purpose);
+    else fprintf(out, "\nWhy: to learn how %s is used and where it fails, so that work goes where it helps.\n", telemetry__st.app_name);
+    if (telemetry__st.privacy_url) fprintf(out, "Privacy page: %s\n", telemetry__st.privacy_url);
     fprintf(out, "\nUsage report");
     if (telemetry__st.has_usage) {
         telemetry__url_hostport(&telemetry__st.usage, hostport, sizeof hostport);
@@ -6636,18 +7854,21 @@ TELEMETRY_API int telemetry_print_disclosure(FILE *out) {
         fprintf(out, "  %-*s  %s\n  %-*s  = %s\n", (int)width, m->id, m->description, (int)width, "", value.data ? value.data : "null");
         telemetry__buf_free(&value);
     }
+    fprintf(out, "  Counters (named counts of program events, reset after each report; under \"counters\"):\n");
+    telemetry__print_counters(out, 0);
     telemetry__unlock(&telemetry__registry_lock);
-    fprintf(out, "  Counters (named counts of program events, reset after each report) are listed under \"counters\".\n");
+    if (telemetry__st.report_interval_s)
+        fprintf(out, "  Sent at most once every %u seconds; the counts add up in the state folder in between.\n", telemetry__st.report_interval_s);
     if (telemetry__st.has_dsn) {
         telemetry__url_hostport(&telemetry__st.dsn.envelope, hostport, sizeof hostport);
         fprintf(out, "\nError and crash reports (sent to Sentry at %s): the error message or signal, the stack\n"
                      "  addresses and the program's module names, OS name and kernel version, CPU architecture,\n"
                      "  tags and breadcrumbs the program set, and the install id.\n", hostport);
+        if (!telemetry__st.no_sessions) fprintf(out, "\nSessions (sent to Sentry at %s): " TELEMETRY__SESSION_TEXT "\n", hostport);
     } else {
         fprintf(out, "\nError and crash reports: not sent (no Sentry DSN is configured).\n");
     }
-    fprintf(out, "\nNever collected: user name, host name, file paths, IP addresses, environment variables,\n"
-                 "  command line.\n");
+    fprintf(out, "\nNever collected: " TELEMETRY__NEVER_TEXT ".\n");
     fprintf(out, "\nState folder: %s\n", telemetry__st.state_dir[0] ? telemetry__st.state_dir : "(none: memory only)");
     fprintf(out, "Install id: %s\n", telemetry__st.install_id[0] ? telemetry__st.install_id : "(none: created only on the first run with telemetry on)");
     fprintf(out, "  (random, made on this machine, not derived from it; revoking consent deletes it)\n");
@@ -6655,7 +7876,10 @@ TELEMETRY_API int telemetry_print_disclosure(FILE *out) {
     fprintf(out, "  - set DO_NOT_TRACK=1 in the environment (turns it off for every program that honours it)\n");
     fprintf(out, "  - set %s=1 in the environment\n", env_name);
     if (telemetry__st.config_file) fprintf(out, "  - write \"%s = off\" in %s\n", telemetry__st.config_key, telemetry__st.config_file);
-    fprintf(out, "  - use the program's own opt-out, if it offers one (it calls telemetry_set_consent(0))\n");
+    if (telemetry__st.opt_out_command)
+        fprintf(out, "  - run `%s` (this also deletes the install id and every unsent report)\n", telemetry__st.opt_out_command);
+    if (telemetry__st.sent_log_cap && telemetry__st.state_dir[0])
+        fprintf(out, "\nEverything sent is recorded in %s" TELEMETRY__SEP "sent.log (secrets masked).\n", telemetry__st.state_dir);
     telemetry__buf_init(&report);
     if (telemetry__usage_report(&report, 0, telemetry__usage_dropped(0)) == 0)
         fprintf(out, "\n%s\n%s\n", telemetry__st.enabled ? "The next usage report, exactly as it would be sent:"

@@ -1,7 +1,8 @@
 /* demo.c - a small command-line tool that uses telemetry.h the way a real one would.
 
      demo [--usage-url URL] [--dsn DSN] [--ca-file FILE] [--state-dir DIR] [--opt-in]
-          [--disclosure] [--error] [--crash] [--consent yes|no]
+          [--disclosure] [--error] [--crash] [--consent yes|no] [--no-notice]
+          [telemetry on|off|status|show [--markdown]|log]
 
    It defines two metrics, counts what it does, sends a usage report and (with --error) a Sentry
    error event, then shuts down. `make demo` runs it against the local receiver. */
@@ -16,6 +17,8 @@
 TELEMETRY_METRIC(cpu_count, "Number of online CPU cores") {
     return telemetry_int(sysconf(_SC_NPROCESSORS_ONLN));
 }
+
+TELEMETRY_COUNTER(files_processed, "Files the demo processed in one run");
 
 TELEMETRY_METRIC(output_format, "Output format chosen on the command line (text or json)") {
     const char *fmt = getenv("DEMO_FORMAT");
@@ -35,6 +38,8 @@ int main(int argc, char **argv) {
     cfg.app_version = "1.0.0";
     cfg.timeout_ms = 5000;
     cfg.log_fn = print_log;
+    cfg.purpose = "to learn which output formats the demo's users need, and where it fails.";
+    cfg.opt_out_command = "demo telemetry off";
     for (i = 1; i < argc; i++) {
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(argv[i], "--usage-url") && next) { cfg.usage_url = next; i++; }
@@ -44,6 +49,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--config-file") && next) { cfg.config_file = next; i++; }
         else if (!strcmp(argv[i], "--consent") && next) { consent = !strcmp(next, "yes"); i++; }
         else if (!strcmp(argv[i], "--opt-in")) cfg.opt_in = 1;
+        else if (!strcmp(argv[i], "--no-notice")) cfg.no_notice = 1;
+        else if (!strcmp(argv[i], "telemetry")) {      /* the tool's own subcommand: words after it */
+            telemetry_init(&cfg);
+            rc = telemetry_command(argc - i - 1, argv + i + 1, stdout);
+            telemetry_shutdown();
+            return rc == 0 ? 0 : rc == TELEMETRY_DISABLED ? 1 : 2;
+        }
         else if (!strcmp(argv[i], "--disclosure")) disclosure = 1;
         else if (!strcmp(argv[i], "--error")) error = 1;
         else if (!strcmp(argv[i], "--crash")) crash = 1;

@@ -19,9 +19,10 @@ cleanup() {
 trap cleanup EXIT
 
 KEY=0123456789abcdef0123456789abcdef
-TOKEN=demo-token
+# the usage URL carries no token, as a shipped program's must not (docs/server.md); the receiver
+# plays create-only rules like docs/firebase.rules.json
 "$BUILD/telemetry_sink" --https-port 0 --http-port off --cert tests/certs/server.pem --key tests/certs/server.key \
-    --sentry-key "$KEY" --firebase-auth "$TOKEN" --port-file "$work/ports" --record "$work/record.jsonl" \
+    --sentry-key "$KEY" --firebase-create-only --port-file "$work/ports" --record "$work/record.jsonl" \
     >"$work/sink.log" 2>&1 &
 sink_pid=$!
 for _ in $(seq 100); do [ -s "$work/ports" ] && break; sleep 0.05; done
@@ -30,12 +31,14 @@ port=$(sed -n 's/^https=//p' "$work/ports")
 
 echo "== the receiver listens on https://localhost:$port (certificate from tests/certs/ca.pem)"
 echo
-echo "== running: demo --disclosure --error (telemetry on, state in a temporary folder)"
+echo "== running: demo --disclosure --error --no-notice (telemetry on, state in a temporary folder;"
+echo "   --no-notice: this script is not a terminal, and a real first run would send nothing until"
+echo "   the first-run notice had been shown on one)"
 echo
 env -u DO_NOT_TRACK -u DEMO_NO_TELEMETRY "$BUILD/demo" \
-    --usage-url "https://localhost:$port/metrics/demo.json?auth=$TOKEN" \
+    --usage-url "https://localhost:$port/usage.json" \
     --dsn "https://$KEY@localhost:$port/42" \
-    --ca-file tests/certs/ca.pem --state-dir "$work/state" --disclosure --error
+    --ca-file tests/certs/ca.pem --state-dir "$work/state" --disclosure --error --no-notice
 echo
 echo "== what the receiver got"
 echo
@@ -46,7 +49,7 @@ delivered=$(wc -l <"$work/record.jsonl")
 echo "== $delivered payloads delivered; nothing left in the outbox: $(ls "$work/state/outbox" 2>/dev/null | wc -l) files"
 echo
 echo "== the same program with DO_NOT_TRACK=1 sends nothing:"
-DO_NOT_TRACK=1 "$BUILD/demo" --usage-url "https://localhost:$port/metrics/demo.json?auth=$TOKEN" \
+DO_NOT_TRACK=1 "$BUILD/demo" --usage-url "https://localhost:$port/usage.json" \
     --dsn "https://$KEY@localhost:$port/42" --ca-file tests/certs/ca.pem --state-dir "$work/state2"
 sleep 0.2
 echo "   payloads delivered after that run: $(( $(wc -l <"$work/record.jsonl") - delivered ))"

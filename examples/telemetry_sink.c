@@ -16,7 +16,7 @@
  *                  [--cert FILE] [--key FILE]
  *                  [--sentry-key KEY] [--firebase-auth TOKEN]
  *                  [--record FILE] [--mode MODE[:COUNT]] [--quiet]
- *                  [--port-file FILE]
+ *                  [--port-file FILE] [--firebase-create-only]
  *
  *   Ports: N = 0 picks a free port.  With neither port option given, HTTPS is
  *   on 8443 and HTTP on 8080.  As soon as one of the two options is given,
@@ -28,9 +28,13 @@
  *   --sentry-key KEY: envelopes must authenticate with this public key.
  *   --firebase-auth TOKEN: Firebase writes must carry auth=TOKEN (or
  *   access_token=TOKEN) in the query string.
+ *   --firebase-create-only: answer a PUT to a path already written with 401
+ *   {"error" : "Permission denied"}, as create-only security rules
+ *   (docs/firebase.rules.json) do.
  *   --record FILE: append one JSON line per delivered payload (below).
  *   --mode MODE[:COUNT]: initial misbehaviour (see MODES).
  *   --quiet: print nothing on stdout (errors still go to stderr).
+ *   --no-session-cache: no TLS session cache, so no handshake resumes.
  *   --port-file FILE: once listening, write "https=<n>\nhttp=<n>\npid=<n>\n"
  *   (0 for a disabled listener) to FILE.tmp.<pid> and rename it to FILE, so a
  *   reader sees either no file or the complete file.  The file is removed on
@@ -107,18 +111,21 @@
  *            connection (TLS close_notify, then FIN).  Delivered.
  *   interim  the normal answer preceded by "100 Continue" and "103 Early
  *            Hints" interim responses.  Delivered.
+ *   lost     the payload is taken (recorded, counted), then the connection
+ *            is closed without an answer: a server that stored it and whose
+ *            answer was lost.  Delivered.
  *   refuse   close each new connection right after accept(), before TLS or
  *            HTTP (consumes COUNT per connection, ignores only=).  Control
  *            requests cannot get through either: use n=COUNT or SIGUSR1.
  *   Requests answered by hang/close/truncate/reset/429/500/503/307/trickle
  *   are NOT counted as delivered: no record line, only "faults" in the stats.
- *   ok/delay/chunked/eof/interim answers are delivered (recorded, counted).
+ *   ok/delay/chunked/eof/interim/lost are delivered (recorded, counted).
  *
  * STATS (GET /_sink/stats; only delivered payloads are counted, except
  * requests/rejected/faults/tls_errors/connections):
  *   {"requests":N,"connections":N,"envelopes":N,"events":N,"sessions":N,
  *    "attachments":N,"client_reports":N,"other_items":N,"firebase_writes":N,
- *    "rejected":N,"faults":N,"tls_errors":N,
+ *    "rejected":N,"faults":N,"tls_errors":N,"tls_resumed":N,
  *    "distinct_event_ids":N,"event_ids":{"<32 hex>":count,...},
  *    "distinct_firebase_paths":N,"firebase_paths":{"/a/b.json":count,...},
  *    "truncated":false,"mode":{...}}
@@ -126,7 +133,10 @@
  *   routes included); rejected counts 4xx/5xx answers given by the routes
  *   themselves (bad auth, bad data, bad HTTP), faults the injected ones;
  *   tls_errors counts TLS connections that ended before their first request
- *   with a BearSSL error (each is also printed, with the alert if any).
+ *   with a BearSSL error (each is also printed, with the alert if any);
+ *   tls_resumed counts TLS handshakes that resumed a cached session (the
+ *   server keeps 100 sessions, shared by all connections, unless
+ *   --no-session-cache).
  *   event_ids are taken from envelopes that carry an event item (envelope
  *   header id, lower-case, without dashes).  firebase_paths are request paths
  *   without the query.  At most 20000 distinct keys per map ("truncated").
@@ -798,16 +808,16 @@ static int is_text(const unsigned char *p, size_t n)
 
 enum {
     M_OK, M_HANG, M_CLOSE, M_TRUNCATE, M_RESET, M_429, M_500, M_503, M_307,
-    M_TRICKLE, M_DELAY, M_CHUNKED, M_EOF, M_INTERIM, M_REFUSE, M_COUNT
+    M_TRICKLE, M_DELAY, M_CHUNKED, M_EOF, M_INTERIM, M_REFUSE, M_LOST, M_COUNT
 };
 static const char *const mode_names[M_COUNT] = {
     "ok", "hang", "close", "truncate", "reset", "429", "500", "503", "307",
-    "trickle", "delay", "chunked", "eof", "interim", "refuse"
+    "trickle", "delay", "chunked", "eof", "interim", "refuse", "lost"
 };
 /* Modes that still answer normally (the payload counts as delivered). */
 static int mode_delivers(int m)
 {
-    return m == M_OK || m == M_DELAY || m == M_CHUNKED || m == M_EOF || m == M_INTERIM;
+    return m == M_OK || m == M_DELAY || m == M_CHUNKED || m == M_EOF || m == M_INTERIM || m == M_LOST;
 }
 
 enum { ROUTE_OTHER, ROUTE_ENVELOPE, ROUTE_FIREBASE, ROUTE_CONTROL };
@@ -836,8 +846,9 @@ static struct {
     char rate_limits[SINK_RL_MAX]; /* mode 429: X-Sentry-Rate-Limits, "" = none */
     unsigned long requests, connections, envelopes, events, sessions,
         attachments, client_reports, other_items, fb_writes, rejected,
-        faults, tls_errors;
+        faults, tls_errors, tls_resumed;
     strmap event_ids, fb_paths;
+    strmap fb_stored;     /* --firebase-create-only: paths written (kept by /_sink/reset) */
     int truncated;
     struct conn *conns[SINK_MAX_CONNS];
     int active;
@@ -854,7 +865,8 @@ static struct {
 static struct {
     int https_port, http_port; /* -1 = off */
     const char *cert, *key, *sentry_key, *fb_auth, *record, *port_file;
-    int quiet;
+    int quiet, fb_create_only;
+    int no_session_cache;      /* --no-session-cache: every TLS handshake is a full one */
 } O;
 
 /* TLS material (read-only after start-up). */
@@ -862,6 +874,40 @@ static br_x509_certificate g_chain[8];
 static size_t g_chain_len;
 static br_skey_decoder_context g_skey;
 static int g_key_type, g_issuer_type;
+
+/* TLS session cache shared by every connection (BearSSL's LRU, behind a lock: connections run on
+   their own threads), so clients can resume; each resumption is counted ("tls_resumed"). */
+static struct {
+    const br_ssl_session_cache_class *vtable;
+    pthread_mutex_t lock;
+    br_ssl_session_cache_lru lru;
+    unsigned char store[256 * 100];
+} g_cache;
+
+static void cache_save(const br_ssl_session_cache_class **ctx, br_ssl_server_context *sc,
+                       const br_ssl_session_parameters *params)
+{
+    (void)ctx;
+    pthread_mutex_lock(&g_cache.lock);
+    g_cache.lru.vtable->save(&g_cache.lru.vtable, sc, params);
+    pthread_mutex_unlock(&g_cache.lock);
+}
+static int cache_load(const br_ssl_session_cache_class **ctx, br_ssl_server_context *sc,
+                      br_ssl_session_parameters *params)
+{
+    int found;
+    (void)ctx;
+    pthread_mutex_lock(&g_cache.lock);
+    found = g_cache.lru.vtable->load(&g_cache.lru.vtable, sc, params);
+    pthread_mutex_unlock(&g_cache.lock);
+    if (found) {
+        pthread_mutex_lock(&G.lock);
+        G.tls_resumed++;
+        pthread_mutex_unlock(&G.lock);
+    }
+    return found;
+}
+static const br_ssl_session_cache_class cache_vtable = { sizeof g_cache, cache_save, cache_load };
 
 static int g_https_port, g_http_port; /* actual ports */
 static volatile sig_atomic_t g_sig_stop, g_sig_usr1;
@@ -901,6 +947,14 @@ static void sm_add(strmap *m, const char *k, size_t klen)
     m->v[m->n].key = copy;
     m->v[m->n].count = 1;
     m->n++;
+}
+
+static int sm_has(const strmap *m, const char *k)
+{
+    size_t i;
+    for (i = 0; i < m->n; i++)
+        if (!strcmp(m->v[i].key, k)) return 1;
+    return 0;
 }
 
 static void sm_clear(strmap *m)
@@ -2311,6 +2365,14 @@ static void handle_firebase(conn *c, req *r, resp *o, int dry)
         firebase_error(o, 400, "Invalid data; PATCH needs a JSON object.");
         goto rejected;
     }
+    if (O.fb_create_only && !strcmp(method, "PUT")) {
+        int stored;
+        pthread_mutex_lock(&G.lock);
+        stored = sm_has(&G.fb_stored, r->path);
+        if (!stored && !dry) sm_add(&G.fb_stored, r->path, strlen(r->path));
+        pthread_mutex_unlock(&G.lock);
+        if (stored) { firebase_error(o, 401, "Permission denied"); goto rejected; }
+    }
     is_post = !strcmp(method, "POST");
     if (is_post) push_id(name);
     if (query_get(r->query, "print", silent, sizeof silent) > 0 && !strcmp(silent, "silent")) {
@@ -2364,10 +2426,10 @@ static void stats_json(sbuf *b)
     sb_addf(b, "{\"requests\":%lu,\"connections\":%lu,\"envelopes\":%lu,\"events\":%lu,"
                "\"sessions\":%lu,\"attachments\":%lu,\"client_reports\":%lu,"
                "\"other_items\":%lu,\"firebase_writes\":%lu,\"rejected\":%lu,"
-               "\"faults\":%lu,\"tls_errors\":%lu,\"distinct_event_ids\":%lu,\"event_ids\":",
+               "\"faults\":%lu,\"tls_errors\":%lu,\"tls_resumed\":%lu,\"distinct_event_ids\":%lu,\"event_ids\":",
             G.requests, G.connections, G.envelopes, G.events, G.sessions, G.attachments,
             G.client_reports, G.other_items, G.fb_writes, G.rejected, G.faults,
-            G.tls_errors, (unsigned long)G.event_ids.n);
+            G.tls_errors, G.tls_resumed, (unsigned long)G.event_ids.n);
     sm_json(b, &G.event_ids);
     sb_addf(b, ",\"distinct_firebase_paths\":%lu,\"firebase_paths\":", (unsigned long)G.fb_paths.n);
     sm_json(b, &G.fb_paths);
@@ -2460,7 +2522,7 @@ static void handle_control(conn *c, req *r, resp *o)
         pthread_mutex_lock(&G.lock);
         G.requests = G.connections = G.envelopes = G.events = G.sessions = 0;
         G.attachments = G.client_reports = G.other_items = G.fb_writes = 0;
-        G.rejected = G.faults = G.tls_errors = 0;
+        G.rejected = G.faults = G.tls_errors = G.tls_resumed = 0;
         sm_clear(&G.event_ids);
         sm_clear(&G.fb_paths);
         G.truncated = 0;
@@ -2705,6 +2767,11 @@ static int serve_one(conn *c, int *how)
         }
         keep = send_response(c, &o, ms) == 0 && !o.close;
         break;
+    case M_LOST:
+        dispatch(c, &r, route, project, &o, 0);
+        log_simple(c, &r, "fault 'lost': taken, then closed without an answer (delivered)");
+        *how = END_ABRUPT;
+        break;
     case M_DELAY:
         sleep_ms(ms);
         /* fall through */
@@ -2777,6 +2844,7 @@ static void *conn_main(void *arg)
             br_ssl_engine_set_versions(&c->sc.eng, BR_TLS12, BR_TLS12);
             br_ssl_engine_set_buffer(&c->sc.eng, c->iobuf, sizeof c->iobuf, 1);
             br_ssl_engine_set_protocol_names(&c->sc.eng, alpn, 1);
+            if (!O.no_session_cache) br_ssl_server_set_cache(&c->sc, &g_cache.vtable);
             if (!br_ssl_server_reset(&c->sc)) how = END_ABRUPT;
             br_sslio_init(&c->ioc, &c->sc.eng, low_read, c, low_write, c);
         }
@@ -3033,10 +3101,11 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: telemetry_sink [--https-port N|off] [--http-port N|off] [--cert FILE] [--key FILE]\n"
         "                      [--sentry-key KEY] [--firebase-auth TOKEN] [--record FILE]\n"
-        "                      [--mode MODE[:COUNT]] [--quiet] [--port-file FILE]\n"
+        "                      [--mode MODE[:COUNT]] [--quiet] [--port-file FILE] [--firebase-create-only]\n"
+        "                      [--no-session-cache]\n"
         "Listens on 127.0.0.1 (port 0 = any free port; defaults https 8443 and http 8080\n"
         "when neither port option is given).  MODE: ok hang close truncate reset 429 500 503\n"
-        "307 trickle delay chunked eof interim refuse.  Control: GET /_sink/stats, GET|POST /_sink/mode?m=MODE&n=COUNT&ms=MS,\n"
+        "307 trickle delay chunked eof interim refuse lost.  Control: GET /_sink/stats, GET|POST /_sink/mode?m=MODE&n=COUNT&ms=MS,\n"
         "(mode 429 also &retry_after=SECONDS&rate_limits=VALUE),\n"
         "POST /_sink/reset.  See the comment at the top of examples/telemetry_sink.c.\n");
 }
@@ -3066,12 +3135,17 @@ int main(int argc, char **argv)
     O.http_port = 8080;
     O.cert = "tests/certs/server.pem";
     O.key = "tests/certs/server.key";
+    g_cache.vtable = &cache_vtable;
+    pthread_mutex_init(&g_cache.lock, NULL);
+    br_ssl_session_cache_lru_init(&g_cache.lru, g_cache.store, sizeof g_cache.store);
 
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL, *eq;
         char name[32];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return 0; }
         if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) { O.quiet = 1; continue; }
+        if (!strcmp(a, "--no-session-cache")) { O.no_session_cache = 1; continue; }
+        if (!strcmp(a, "--firebase-create-only")) { O.fb_create_only = 1; continue; }
         if (strncmp(a, "--", 2)) goto bad;
         eq = strchr(a, '=');
         if (eq) {
@@ -3235,6 +3309,7 @@ int main(int argc, char **argv)
     pthread_mutex_lock(&G.lock);
     sm_clear(&G.event_ids);
     sm_clear(&G.fb_paths);
+    sm_clear(&G.fb_stored);
     i = G.active;
     pthread_mutex_unlock(&G.lock);
     if (i == 0)

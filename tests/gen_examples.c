@@ -25,6 +25,7 @@ static void parse_config(void) {
 int main(int argc, char **argv) {
     telemetry_config cfg;
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     if (argc < 2) return 2;
     cfg.app_name = "mytool";
     cfg.app_version = "1.4.2";

@@ -64,7 +64,7 @@ TEST_UNUSED static int outbox_files(const char *dir) {
         if (!(f = fopen(path, "rb"))) continue;
         while (fread(h, 1, sizeof h, f) == sizeof h && memcmp(h, "TLR1", 4) == 0) {
             long plen = (long)h[4] | (long)h[5] << 8 | (long)h[6] << 16 | (long)h[7] << 24;
-            if (h[15] == 0) n++;
+            if (h[15] == 0 || h[15] == 'A') n++;            /* unsent ('A': tried, not acknowledged) */
             if (fseek(f, plen, SEEK_CUR) != 0) break;
         }
         fclose(f);

@@ -39,6 +39,8 @@ TELEMETRY_METRIC(matrix_metric, "A metric defined by the build-matrix program") 
     return telemetry_int(1234);
 }
 
+TELEMETRY_COUNTER(matrix_counter, "A counter declared by the build-matrix program");
+
 #ifdef MATRIX_SECOND_TU
 int matrix_second(void);
 #endif
@@ -99,6 +101,12 @@ int main(void) {
 #endif
     EXPECT(report_has("matrix_metric") == 1);
     EXPECT(TELEMETRY_REGISTER(matrix_metric) == 0);   /* registering twice is harmless */
+#ifdef TELEMETRY_NO_AUTO_REGISTER
+    EXPECT(telemetry_counter_matrix_counter.registered == 0);
+    EXPECT(TELEMETRY_REGISTER_COUNTER(matrix_counter) == 0);
+#endif
+    EXPECT(telemetry_counter_matrix_counter.registered == 1);
+    EXPECT(TELEMETRY_REGISTER_COUNTER(matrix_counter) == 0);   /* twice: harmless */
     EXPECT(report_has("arch") == 1);
 
 #ifdef MATRIX_LIB_LOST

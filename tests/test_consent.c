@@ -8,13 +8,17 @@ static char state_dir[256];
 
 static int start(const char *app, const char *config_file, int opt_in) {
     telemetry_config cfg;
+    int rc;
     memset(&cfg, 0, sizeof cfg);
     cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
+    cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = app;
     cfg.state_dir = state_dir;
     cfg.config_file = config_file;
     cfg.opt_in = opt_in;
-    return telemetry_init(&cfg);
+    rc = telemetry_init(&cfg);
+    telemetry_count("work", 1);      /* the run's first work makes the state (nothing when off) */
+    return rc;
 }
 
 static void fresh_state_dir(void) {
@@ -57,11 +61,13 @@ static void test_config_file(const char *text, const char *key, int want_on) {
     write_text(path, text);
     memset(&cfg, 0, sizeof cfg);
     cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
+    cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = "myapp";
     cfg.state_dir = state_dir;
     cfg.config_file = path;
     cfg.config_key = key;
     CHECK_INT(telemetry_init(&cfg), want_on ? TELEMETRY_OK : TELEMETRY_DISABLED);
+    telemetry_count("work", 1);
     if (telemetry_enabled() != want_on) fprintf(stderr, "  config text was: [%s]\n", text);
     CHECK_INT(telemetry_enabled(), want_on);
     telemetry_shutdown();
@@ -86,15 +92,18 @@ static void test_config_unreadable(void) {
 }
 
 static void test_revoke_and_give(void) {
-    char id_path[512], consent_path[512];
+    char id_path[512], consent_path[512], tls_path[512];
     fresh_state_dir();
     snprintf(id_path, sizeof id_path, "%s/install_id", state_dir);
     snprintf(consent_path, sizeof consent_path, "%s/consent", state_dir);
+    snprintf(tls_path, sizeof tls_path, "%s/tls_sessions", state_dir);
     CHECK_INT(start("myapp", NULL, 0), TELEMETRY_OK);
     CHECK(path_exists(id_path));
+    CHECK_INT(telemetry__write_file_atomic(tls_path, "x\n", 2, 0), 0);   /* as a TLS connection leaves it */
     CHECK_INT(telemetry_set_consent(0), 0);
     CHECK_INT(telemetry_enabled(), 0);
     CHECK(!path_exists(id_path));                          /* revoking deletes the install id */
+    CHECK(!path_exists(tls_path));                         /* ... and the kept TLS sessions */
     CHECK_STR(read_text(consent_path), "revoked\n");
     CHECK_INT(telemetry_report_usage(), TELEMETRY_DISABLED);
     telemetry_shutdown();
@@ -143,6 +152,7 @@ static void test_invalid_config(void) {
     telemetry_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
+    cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     CHECK_INT(telemetry_init(NULL), TELEMETRY_ERR_INVALID_ARGUMENT);
     CHECK_INT(telemetry_init(&cfg), TELEMETRY_ERR_INVALID_CONFIG);      /* no app_name */
     cfg.app_name = "has space";

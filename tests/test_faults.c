@@ -106,6 +106,7 @@ static telemetry_config fault_config(const char *dir) {
     telemetry_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
+    cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = "faults";
     cfg.app_version = "2.0";
     cfg.state_dir = dir;
@@ -203,7 +204,7 @@ static void read_spilled(const char *dir, spilled *sp) {
             len = (long)h[4] | (long)h[5] << 8 | (long)h[6] << 16 | (long)h[7] << 24;
             memset(head, 0, sizeof head);
             if (fread(head, 1, len < 63 ? (size_t)len : 63, f) == 0 && len > 0) { sp->tmp++; break; }
-            if (h[15] == 0) {
+            if (h[15] == 0 || h[15] == 'A') {
                 sp->files++;
                 if (strncmp(head, "{\"event_id\":\"", 13) == 0 && sp->n < MAX_SPILLED) {
                     snprintf(sp->ids[sp->n], 33, "%.32s", head + 13);
@@ -244,6 +245,9 @@ static void run_case(sink *s, const fault_case *fc, int tag) {
     if (fc->mode) CHECK(sink_mode(s, fc->mode));
     cfg = fault_config(dir);
     CHECK_INT(telemetry_init(&cfg), TELEMETRY_OK);
+    /* the run's first work (install id, session file: disk I/O, once a run) is not what the
+       per-call bound is about: done before the timed calls */
+    CHECK_INT(telemetry_count("payloads", 0), 0);
     send_payloads(tag);
     rc = timed_flush(FLUSH_MS);
     CHECK_INT(rc, TELEMETRY_ERR_TIMEOUT);                       /* the fault holds them back */
@@ -573,9 +577,9 @@ static void test_unwritable_state(sink *s) {
     cfg = fault_config(dir);
     cfg.state_dir = state;
     CHECK_INT(telemetry_init(&cfg), TELEMETRY_OK);
-    CHECK(sh_log_count("memory only") >= 1);                       /* said once, at init */
-    if (!sh_log_count("memory only")) sh_log_dump("unwritable state folder");
     TIMED_CALL(t_message, telemetry_capture_message(TELEMETRY_LEVEL_INFO, "no disk"));
+    CHECK(sh_log_count("memory only") >= 1);                       /* said once, at the run's first work */
+    if (!sh_log_count("memory only")) sh_log_dump("unwritable state folder");
     TIMED_CALL(t_error, telemetry_capture_error("DiskError", "no disk either"));
     TIMED_CALL(t_report, telemetry_report_usage());
     CHECK_INT(timed_flush(8000), 0);

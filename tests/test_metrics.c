@@ -13,6 +13,9 @@ TELEMETRY_METRIC(delta_text, "Text with \"quotes\" and a newline") { return tele
 TELEMETRY_METRIC(epsilon_nan, "NaN becomes null") { return telemetry_double(0.0 / 0.0 * 0.0 + (double)NAN); }
 
 static char long_text[5000];
+TELEMETRY_COUNTER(zz_declared, "A counter declared at file scope");
+TELEMETRY_COUNTER(nd_declared, "A declared counter that is counted");
+TELEMETRY_COUNTER(aa_declared, "Another, sorted first");
 TELEMETRY_METRIC(long_value, "A string longer than the cap") { return telemetry_string(long_text); }
 
 static telemetry_value other_fn(void) { return telemetry_int(1); }
@@ -75,6 +78,7 @@ static void test_report_contents(void) {
     memset(long_text, 'x', sizeof long_text - 1);
     memset(&cfg, 0, sizeof cfg);
     cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
+    cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = "mtest";
     cfg.app_version = "2.0";
     cfg.state_dir = make_temp_dir();
@@ -105,6 +109,7 @@ static void test_counters(void) {
     CHECK_INT(telemetry_count("neg", -5), 0);
     memset(&cfg, 0, sizeof cfg);
     cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
+    cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = "ctest";
     cfg.state_dir = make_temp_dir();
     CHECK_INT(telemetry_init(&cfg), 0);
@@ -134,10 +139,48 @@ static void test_counters(void) {
     CHECK_INT(telemetry_count("shared", 1), 0);
 }
 
+/* TELEMETRY_COUNTER registers a description before main, sorted; by hand it is harmless twice;
+   duplicates and bad ids are refused; the disclosure lists declared and undeclared counters. */
+static void test_declared_counters(void) {
+    static telemetry_counter_info dup = { "zz_declared", "the same id again", NULL, 0 };
+    static telemetry_counter_info bad = { "has.dot", "x", NULL, 0 };
+    static telemetry_counter_info nodesc = { "no_description", NULL, NULL, 0 };
+    static telemetry_counter_info byhand = { "by_hand", "Registered by hand (the static-library fallback)", NULL, 0 };
+    telemetry_config cfg;
+    const char *d;
+    CHECK(telemetry__declared_counters != NULL && strcmp(telemetry__declared_counters->id, "aa_declared") == 0);
+    CHECK(telemetry__declared_counters && telemetry__declared_counters->next && telemetry__declared_counters->next->next &&
+          strcmp(telemetry__declared_counters->next->id, "nd_declared") == 0 &&
+          strcmp(telemetry__declared_counters->next->next->id, "zz_declared") == 0);
+    CHECK_INT(TELEMETRY_REGISTER_COUNTER(zz_declared), 0);                /* again: harmless */
+    CHECK_INT(telemetry_register_counter(&dup), TELEMETRY_ERR_DUPLICATE);
+    CHECK_INT(telemetry_register_counter(&bad), TELEMETRY_ERR_INVALID_ARGUMENT);
+    CHECK_INT(telemetry_register_counter(&nodesc), TELEMETRY_ERR_INVALID_ARGUMENT);
+    CHECK_INT(telemetry_register_counter(NULL), TELEMETRY_ERR_INVALID_ARGUMENT);
+    CHECK_INT(telemetry_register_counter(&byhand), 0);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.no_notice = 1;
+    cfg.app_name = "ctest";
+    cfg.state_dir = make_temp_dir();
+    CHECK_INT(telemetry_init(&cfg), 0);
+    /* names between test_counters' "name_*" and "neg", so its sorted checks still hold */
+    CHECK_INT(telemetry_count("nd_declared", 5), 0);
+    CHECK_INT(telemetry_count("nd_undeclared", 2), 0);
+    d = capture_disclosure(telemetry_print_disclosure);
+    CHECK(strstr(d, "    nd_declared    A declared counter that is counted\n                   = 5\n") != NULL);
+    CHECK(strstr(d, "    zz_declared    A counter declared at file scope\n                   = 0\n") != NULL);
+    CHECK(strstr(d, "    by_hand        Registered by hand") != NULL);
+    CHECK(strstr(d, "    nd_undeclared  (undeclared: the program did not say what it counts)\n                   = 2\n") != NULL);
+    CHECK(strstr(d, "the same id again") == NULL);
+    if (testlib_failed) fprintf(stderr, "%s\n", d);
+    telemetry_shutdown();
+}
+
 int main(void) {
     test_registry();
     test_values();
     test_report_contents();
+    test_declared_counters();        /* before test_counters fills the counter table */
     test_counters();
     return testlib_report("test_metrics");
 }

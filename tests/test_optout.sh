@@ -17,7 +17,8 @@ command -v strace >/dev/null || { fail "strace is not installed"; echo "$passed 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # the URLs point at a closed port on loopback: an enabled run would try to connect there
-args=(--usage-url "http://127.0.0.1:9/usage.json" --dsn "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/42" --error)
+# (--no-notice: the control run must try to send, and strace's stderr is no terminal)
+args=(--usage-url "http://127.0.0.1:9/usage.json" --dsn "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/42" --error --no-notice)
 
 # Writes what the run did to $tmp/$1.trace; prints the offending lines.
 traced() {

@@ -201,6 +201,7 @@ static void test_error_event(void) {
     int saved;
     memset(&cfg, 0, sizeof cfg);
     cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
+    cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = "sentrytest";
     cfg.state_dir = dir;
     cfg.sentry_dsn = "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/42";
@@ -223,6 +224,93 @@ static void test_error_event(void) {
     rm_tree(dir);
 }
 
+/* The fields every event shares are encoded once and copied: the copy must be the bytes the full
+   encoder writes, and follow a tag change and a new user. On Linux os.version is the kernel's
+   release, the distribution's version stays in os.distribution. */
+static void encode_both(telemetry__buf *full, telemetry__buf *cached) {
+    telemetry__json j;
+    telemetry__buf_free(full); telemetry__buf_free(cached);
+    telemetry__json_init(&j, full);
+    telemetry__event_begin(&j, "00112233445566778899aabbccddeeff", TELEMETRY_LEVEL_INFO, INT64_C(1723717231250));
+    telemetry__json_object_end(&j);
+    CHECK_INT(telemetry__json_finish(&j), 0);
+    telemetry__json_init(&j, cached);
+    telemetry__event_begin_cached(&j, "00112233445566778899aabbccddeeff", TELEMETRY_LEVEL_INFO, INT64_C(1723717231250));
+    telemetry__json_object_end(&j);
+    CHECK_INT(telemetry__json_finish(&j), 0);
+    CHECK_STR(cached->data, full->data);
+}
+static void test_event_fixed_fields(void) {
+    telemetry_config cfg;
+    telemetry__buf full, cached;
+    char *dir = make_temp_dir(), want[600];
+    memset(&cfg, 0, sizeof cfg);
+    cfg.app_name = "sentrytest";
+    cfg.state_dir = dir;
+    cfg.no_crash_handler = 1;
+    cfg.sentry_dsn = "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/42";
+    CHECK_INT(telemetry_init(&cfg), 0);
+    telemetry__buf_init(&full); telemetry__buf_init(&cached);
+    encode_both(&full, &cached);
+    CHECK(strstr(cached.data, "\"tags\"") == NULL);
+    CHECK_INT(telemetry_set_tag("command", "convert"), 0);
+    encode_both(&full, &cached);
+    CHECK(strstr(cached.data, "\"tags\":{\"command\":\"convert\"}") != NULL);
+    CHECK_INT(telemetry_set_tag("command", "a\"b"), 0);
+    encode_both(&full, &cached);
+    CHECK(strstr(cached.data, "\"tags\":{\"command\":\"a\\\"b\"}") != NULL);
+    CHECK_INT(telemetry_set_tag("command", NULL), 0);
+    encode_both(&full, &cached);
+    CHECK(strstr(cached.data, "\"tags\"") == NULL);
+    memcpy(telemetry__st.install_id, "ffeeddccbbaa99887766554433221100", 33);   /* a new user */
+    encode_both(&full, &cached);
+    CHECK(strstr(cached.data, "\"user\":{\"id\":\"ffeeddccbbaa99887766554433221100\"}") != NULL);
+#if defined(__linux__)
+    snprintf(want, sizeof want, "\"os\":{\"name\":\"Linux\",\"version\":\"%s\",\"kernel_version\":\"%s\"", telemetry__st.os.kernel, telemetry__st.os.kernel);
+    CHECK(telemetry__st.os.kernel[0] != 0 && strstr(cached.data, want) != NULL);
+    if (telemetry__st.os.distro_version[0]) {
+        snprintf(want, sizeof want, "\"distribution\":{\"name\":\"%s\",\"version\":\"%s\"", telemetry__st.os.distro_id, telemetry__st.os.distro_version);
+        CHECK(strstr(cached.data, want) != NULL);
+    }
+#else
+    (void)want;
+#endif
+    telemetry__buf_free(&full); telemetry__buf_free(&cached);
+    telemetry_shutdown();
+    rm_tree(dir);
+}
+
+/* exception.type is cut at relay's 256 bytes, never inside a character. */
+static void test_exception_type_cap(void) {
+    telemetry_config cfg;
+    char errpath[600], type[400], want[400], *dir = make_temp_dir();
+    const char *text;
+    int saved, i;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.app_name = "sentrytest";
+    cfg.state_dir = dir;
+    cfg.no_crash_handler = 1;
+    cfg.sentry_dsn = "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/42";
+    for (i = 0; i < 255; i++) type[i] = 'T';
+    for (i = 0; i < 10; i++) { type[255 + 2 * i] = (char)0xC3; type[256 + 2 * i] = (char)0xA9; }   /* e-acute */
+    type[275] = 0;
+    snprintf(want, sizeof want, "\"type\":\"%.255s\"", type);     /* 255 bytes: the next character would pass 256 */
+    setenv("TELEMETRY_DEBUG", "1", 1);
+    CHECK_INT(telemetry_init(&cfg), 0);
+    snprintf(errpath, sizeof errpath, "%s/out.txt", dir);
+    saved = stderr_to_file(errpath);
+    CHECK_INT(telemetry_capture_error(type, "long type"), 0);
+    CHECK_INT(telemetry_flush(5000), 0);
+    stderr_restore(saved);
+    text = read_text(errpath);
+    CHECK(strstr(text, want) != NULL);
+    type[257] = 0;                                        /* 255 + one 2-byte character: 257 bytes */
+    CHECK(strstr(text, type) == NULL);
+    telemetry_shutdown();
+    unsetenv("TELEMETRY_DEBUG");
+    rm_tree(dir);
+}
+
 int main(void) {
     unsetenv("DO_NOT_TRACK");
     test_debug_ids();
@@ -233,5 +321,7 @@ int main(void) {
     test_firebase_targets();
     test_dsn();
     test_error_event();
+    test_event_fixed_fields();
+    test_exception_type_cap();
     return testlib_report("test_sentry");
 }

@@ -302,6 +302,7 @@ int main(int argc, char **argv) {
     snprintf(dsn, sizeof dsn, "https://" KEY "@localhost:%d/3", s.https);
     memset(&cfg, 0, sizeof cfg);
     cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
+    cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = "threads";
     cfg.app_version = "3.0";
     cfg.state_dir = dir;

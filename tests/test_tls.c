@@ -311,12 +311,13 @@ static void test_failures(sink *a) {
     telemetry__http_client_free(c);
 }
 
-/* expired / wrong host / untrusted: TELEMETRY_ERR_TLS with a clear reason, nothing delivered */
+/* expired / wrong host / untrusted / SHA-1-signed / 1024-bit RSA: TELEMETRY_ERR_TLS with a clear
+   reason, nothing delivered */
 static void test_bad_certs(void) {
-    static const char *const certs[] = { "expired", "wronghost", "untrusted" };
-    static const char *const why[] = { "expired", "does not match", "trusted CA" };
+    static const char *const certs[] = { "expired", "wronghost", "untrusted", "sha1", "weakrsa" };
+    static const char *const why[] = { "expired", "does not match", "trusted CA", "SHA-1 is refused", "key too weak" };
     int i;
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < 5; i++) {
         sink s;
         telemetry__http_client *c = client("tests/certs/ca.pem");
         char url[200];
@@ -567,6 +568,64 @@ static void test_proxy(sink *a) {
     rm_tree(dir);
 }
 
+/* TLS sessions kept across runs: a new connection object (the next run) with the same session file
+   resumes (the sink counts it), the file is owner-only, a connection object without the file or
+   with a spoiled one makes a full handshake, and consent revoked deletes the file. */
+static telemetry__http_client *client_sessions(const char *file) {
+    telemetry__http_client *c = NULL;
+    telemetry__transport_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.ca_file = "tests/certs/ca.pem";
+    cfg.tls_session_file = file;
+    if (telemetry__http_client_new(&c, &cfg) != 0) { fprintf(stderr, "client_new failed\n"); exit(2); }
+    return c;
+}
+static void test_resumption(sink *a) {
+    char *dir = make_temp_dir(), file[600], url[200];
+    telemetry__http_client *ctl = client(NULL), *c;
+    struct stat st;
+    long resumed0 = sink_stat(ctl, a, "tls_resumed");
+    FILE *f;
+    snprintf(file, sizeof file, "%s/tls_sessions", dir);
+    snprintf(url, sizeof url, "https://localhost:%d/t/resume.json", a->https);
+    CHECK(resumed0 >= 0);
+    c = client_sessions(file);                                       /* first run: full handshake */
+    CHECK_INT(send_status(c, "PUT", url, "{}", 5000), 200);
+    telemetry__http_client_free(c);
+    CHECK_INT(sink_stat(ctl, a, "tls_resumed"), resumed0);
+    CHECK(stat(file, &st) == 0 && (st.st_mode & 0777) == 0600);
+    CHECK(strstr(read_text(file), "localhost:") == read_text(file));
+    c = client_sessions(file);                                       /* next run: resumed */
+    CHECK_INT(send_status(c, "PUT", url, "{}", 5000), 200);
+    telemetry__http_client_free(c);
+    CHECK_INT(sink_stat(ctl, a, "tls_resumed"), resumed0 + 1);
+    c = client_sessions(NULL);                                       /* no file: full */
+    CHECK_INT(send_status(c, "PUT", url, "{}", 5000), 200);
+    telemetry__http_client_free(c);
+    CHECK_INT(sink_stat(ctl, a, "tls_resumed"), resumed0 + 1);
+    f = fopen(file, "w");                                            /* spoiled: full, then kept anew */
+    if (f) { fputs("localhost:1 0303 c02b zz 00\ngarbage\n", f); fclose(f); }
+    snprintf(url, sizeof url, "https://localhost:%d/t/resume.json", a->https);
+    f = fopen(file, "a");
+    if (f) { fprintf(f, "localhost:%d 0303 c02b 0011 %096d\n", a->https, 0); fclose(f); }   /* unknown id */
+    c = client_sessions(file);
+    CHECK_INT(send_status(c, "PUT", url, "{}", 5000), 200);
+    telemetry__http_client_free(c);
+    CHECK_INT(sink_stat(ctl, a, "tls_resumed"), resumed0 + 1);
+    c = client_sessions(file);
+    CHECK_INT(send_status(c, "PUT", url, "{}", 5000), 200);
+    telemetry__http_client_free(c);
+    CHECK_INT(sink_stat(ctl, a, "tls_resumed"), resumed0 + 2);
+    {   /* one line per host: the other lines are kept, this host's replaced */
+        const char *t = read_text(file);
+        int lines = 0;
+        for (; *t; t++) lines += *t == '\n';
+        CHECK_INT(lines, 3);
+    }
+    telemetry__http_client_free(ctl);
+    rm_tree(dir);
+}
+
 int main(void) {
     sink a;
     int fds;
@@ -586,6 +645,7 @@ int main(void) {
     test_config(&a);
     test_scripted();
     test_proxy(&a);
+    test_resumption(&a);
     sink_stop(&a);
     if (fds >= 0) CHECK_INT(count_entries("/proc/self/fd"), fds);    /* every socket was closed */
     return testlib_report("test_tls");

@@ -12,12 +12,18 @@
          session cache). This is the first connection a program ever makes.
        - "reconnect": one client / one easy handle for all N, but a new TCP+TLS connection for
          each POST (telemetry__http_close after each; CURLOPT_FORBID_REUSE for curl). Both then
-         offer the session they cached; the sink (BearSSL server without a session cache) never
-         resumes, so every handshake is still a full one, but setup costs are gone.
+         offer the session they cached, and the sink (BearSSL's session cache) resumes the ones
+         it still has: setup costs and, where a session resumes, the key exchange are gone.
+       - "resumed": the next run of a program. A new telemetry__http_client per POST, each given
+         the same TLS session file (as the library keeps in its state folder), against a new
+         client per POST without one (a full handshake): telemetry.h against itself, bound: the
+         full handshake at least 3x the resumed one (wall-time medians).
        Wall time covers client creation, DNS ("localhost"), connect, handshake with chain and host
        checks, request, response and teardown. Also the client process's CPU time per POST.
        Done against the EC (P-256) certificate sink and, when BENCH_SINK_RSA_HTTPS is set, an
        RSA-2048 one.
+   Bounds (printed beside the figures; the program exits 1 when one is missed): fresh, EC
+   certificate: telemetry.h / curl wall-time median <= 1.0; resumed: full / resumed >= 3.
    (b) keep-alive: BENCH_KA (default 5000) small POSTs on one kept-alive connection, for each
        library, BENCH_ROUNDS (default 3) rounds alternating the order; POSTs/s is the median round.
        The same over plain HTTP, to separate TLS from HTTP and from the sink's own cost. */
@@ -33,11 +39,14 @@ static size_t body_1k_len;
 static const char small_body[] = "{\"n\":1,\"ok\":true}";
 
 /* ---- telemetry.h --------------------------------------------------------------------------- */
+static const char *th_session_file;          /* "resumed": the TLS session file, else NULL */
+static int bounds_missed;
 static telemetry__http_client *th_client(void) {
     telemetry__http_client *c = NULL;
     telemetry__transport_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.ca_file = CA_FILE;
+    cfg.tls_session_file = th_session_file;
     if (telemetry__http_client_new(&c, &cfg) != 0) { fprintf(stderr, "telemetry__http_client_new failed\n"); exit(2); }
     return c;
 }
@@ -133,6 +142,10 @@ static void print_pair(const char *what, const char *label, int emit) {
            s_curl.failures ? "  FAILURES" : "");
     printf("  ratio telemetry.h / curl: median %.2fx, p90 %.2fx (issue: <= 1.5x)   [%d + %d POSTs, %d failed]\n",
            a.median / b.median, a.p90 / b.p90, s_th.n, s_curl.n, s_th.failures + s_curl.failures);
+    if (!strcmp(label, "fresh_ec")) {               /* issue 11: a fresh connection no slower than curl */
+        printf("  fresh, EC: telemetry.h / curl %.2fx (bound <= 1.0x) %s\n", a.median / b.median, a.median / b.median <= 1.0 ? "ok" : "MISSED");
+        if (a.median / b.median > 1.0) bounds_missed = 1;
+    }
     if (!emit) return;
     bench_emitf(a.median, "ms", "transport_%s_telemetry_median", label);
     bench_emitf(a.p90, "ms", "transport_%s_telemetry_p90", label);
@@ -214,6 +227,47 @@ static void one_per_connection(const char *cert, int port, int n) {
 }
 
 /* ---- (b) one kept-alive connection --------------------------------------------------------- */
+/* (a) "resumed": full handshakes (no session file) against resumed ones (a primed file). */
+static void resumed_vs_full(int port, int n) {
+    char url[200], dir[600], file[700];
+    double *full = (double *)malloc((size_t)n * sizeof *full), *res = (double *)malloc((size_t)n * sizeof *res);
+    double *fullc = (double *)malloc((size_t)n * sizeof *fullc), *resc = (double *)malloc((size_t)n * sizeof *resc);
+    int i, nf = 0, nr = 0, fail = 0;
+    double ratio, ratio_cpu;
+    snprintf(url, sizeof url, "https://localhost:%d/bench/resume.json", port);
+    bench_temp_dir(dir, sizeof dir, "sessions");
+    snprintf(file, sizeof file, "%s/tls_sessions", dir);
+    th_session_file = file;
+    if (th_post_fresh(url) != 200) fail++;                 /* primes the file */
+    for (i = 0; i < 2 * n; i++) {
+        int resumed = (i % 2) == ((i / 2) % 2);
+        int64_t t0, c0;
+        int st;
+        th_session_file = resumed ? file : NULL;
+        t0 = bench_ns(); c0 = bench_cpu_ns();
+        st = th_post_fresh(url);
+        if (st != 200) { fail++; continue; }
+        if (resumed) { res[nr] = (double)(bench_ns() - t0) / 1e6; resc[nr++] = (double)(bench_cpu_ns() - c0) / 1e6; }
+        else { full[nf] = (double)(bench_ns() - t0) / 1e6; fullc[nf++] = (double)(bench_cpu_ns() - c0) / 1e6; }
+    }
+    th_session_file = NULL;
+    ratio = bench_median(full, (size_t)nf) / bench_median(res, (size_t)nr);
+    ratio_cpu = bench_median(fullc, (size_t)nf) / bench_median(resc, (size_t)nr);
+    printf("\n-- the next run: a new client per POST, TLS session file vs none (telemetry.h only)\n");
+    printf("  full handshake %.3f ms (CPU %.3f ms), resumed %.3f ms (CPU %.3f ms): full / resumed %.2fx (bound >= 3.0x) %s, CPU %.2fx  [%d + %d POSTs, %d failed]\n",
+           bench_median(full, (size_t)nf), bench_median(fullc, (size_t)nf), bench_median(res, (size_t)nr), bench_median(resc, (size_t)nr),
+           ratio, ratio >= 3.0 ? "ok" : "MISSED", ratio_cpu, nf, nr, fail);
+    if (ratio < 3.0 || fail) bounds_missed = 1;
+    bench_emitf(bench_median(full, (size_t)nf), "ms", "transport_full_handshake_median");
+    bench_emitf(bench_median(res, (size_t)nr), "ms", "transport_resumed_median");
+    bench_emitf(bench_median(resc, (size_t)nr), "ms", "transport_resumed_cpu_median");
+    bench_emitf(ratio, "x", "transport_full_over_resumed");
+    bench_emitf((double)fail, "count", "transport_resumed_failures");
+    remove(file);
+    bench_rm_tree(dir);
+    free(full); free(res); free(fullc); free(resc);
+}
+
 static double ka_th(const char *url, int n, unsigned long *connects, int *fail) {
     telemetry__http_client *c = th_client();
     int64_t t0;
@@ -289,6 +343,7 @@ int main(void) {
     printf("body: %zu bytes of JSON; %d POSTs per library per variant\n", body_1k_len, n);
 
     one_per_connection("ec", s.https, n);
+    resumed_vs_full(s.https, n);
     if (s.rsa_https > 0) one_per_connection("rsa", s.rsa_https, n);
     else printf("\n(no RSA sink: set BENCH_SINK_RSA_HTTPS, as tests/bench/run.sh does)\n");
 
@@ -299,5 +354,5 @@ int main(void) {
 
     curl_slist_free_all(curl_headers);
     curl_global_cleanup();
-    return 0;
+    return bounds_missed;
 }

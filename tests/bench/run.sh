@@ -52,11 +52,11 @@ unset TELEMETRY_DEBUG DO_NOT_TRACK https_proxy HTTPS_PROXY http_proxy HTTP_PROXY
 
 benches=()
 if [ $# -gt 0 ]; then
-    for b in "$@"; do benches+=("$BUILD/${b#$BUILD/}"); done
+    for b in "$@"; do [ "$b" = instr ] || benches+=("$BUILD/${b#$BUILD/}"); done
 else
     for b in "$BUILD"/bench_*; do [ -x "$b" ] && benches+=("$b"); done
 fi
-[ ${#benches[@]} -gt 0 ] || { echo "run.sh: no benchmarks in $BUILD (make bench-build)" >&2; exit 2; }
+[ ${#benches[@]} -gt 0 ] || [ "$*" = instr ] || { echo "run.sh: no benchmarks in $BUILD (make bench-build)" >&2; exit 2; }
 
 echo "machine: $(nproc) CPUs, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "telemetry.h: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet -- telemetry.h 2>/dev/null || echo ' (working tree modified)')"
@@ -73,6 +73,12 @@ for r in $(seq 1 "$REPEAT"); do
         curl -s -o /dev/null -X POST "http://127.0.0.1:$BENCH_SINK_HTTP/_sink/mode?m=ok" 2>/dev/null || true
     done
 done
+# instruction counts (callgrind; deterministic): with the whole set, or when asked for by name
+if [ $# -eq 0 ] || [[ " $* " == *" instr "* ]]; then
+    echo
+    echo "== instr.sh (callgrind instruction counts, per event)"
+    BUILD=$BUILD bash tests/bench/instr.sh || status=1
+fi
 echo
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 if [ "$REPEAT" -gt 1 ]; then

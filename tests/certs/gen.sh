@@ -93,7 +93,7 @@ sign() {
         signer="-selfsign -keyfile $name.key"
     fi
     # shellcheck disable=SC2086  # $signer is a word list of plain file names
-    openssl ca -batch -config ca.cnf -notext -startdate "$from" -enddate "$to" \
+    openssl ca -batch -config ca.cnf -notext -md "${SIGN_MD:-sha256}" -startdate "$from" -enddate "$to" \
         -extensions "$section" -in "$name.csr" -out "$name.crt" $signer \
         2>ca.log || { cat ca.log >&2; exit 1; }
 }
@@ -120,20 +120,27 @@ eckey expired.key
 sign expired localhost 1004 leaf_localhost "$EXPIRED_FROM" "$EXPIRED_TO" ca
 eckey untrusted.key
 sign untrusted localhost 2001 leaf_localhost "$VALID_FROM" "$VALID_TO" untrusted-ca
+# Weaker than clients accept today (security review F18): a SHA-1 signature, a 1024-bit RSA key.
+eckey sha1.key
+SIGN_MD=sha1 sign sha1 localhost 1005 leaf_localhost "$VALID_FROM" "$VALID_TO" ca
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out weakrsa.key 2>/dev/null
+LEAF_KU="digitalSignature, keyEncipherment"
+sign weakrsa localhost 1006 leaf_localhost "$VALID_FROM" "$VALID_TO" ca
+LEAF_KU=digitalSignature
 
 # Files as the tests use them: CAs alone; leaves followed by their issuer.
 cp ca.crt ca.pem
 cp untrusted-ca.crt untrusted-ca.pem
-for f in server server-rsa wronghost expired; do cat "$f.crt" ca.crt > "$f.pem"; done
+for f in server server-rsa wronghost expired sha1 weakrsa; do cat "$f.crt" ca.crt > "$f.pem"; done
 cat untrusted.crt untrusted-ca.crt > untrusted.pem
 
-for f in ca server server-rsa wronghost expired untrusted; do
+for f in ca server server-rsa wronghost expired untrusted sha1 weakrsa; do
     cp "$f.pem" "$f.key" "$out/"
 done
 cp untrusted-ca.pem "$out/"    # its key is not needed by any test: not shipped
 (cd "$out" && chmod 644 ca.pem ca.key server.pem server.key server-rsa.pem \
     server-rsa.key wronghost.pem wronghost.key expired.pem expired.key \
-    untrusted.pem untrusted.key untrusted-ca.pem)
+    untrusted.pem untrusted.key untrusted-ca.pem sha1.pem sha1.key weakrsa.pem weakrsa.key)
 
 # Sanity checks: fail loudly if the set is not what the tests expect.
 cd "$out"

@@ -56,6 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         REQUIRE(steps < 100000 && unsent == 0);
         REQUIRE(s.nsegs == 0);                                 /* read to its end and removed */
         telemetry__free(s.segs);
+        if (s.lock_fd >= 0) close(s.lock_fd);                  /* the folder's sender lock */
         remove(path);
         break;
     }
