@@ -201,7 +201,8 @@
    success, negatives are errors; telemetry_result_string() describes each. Network and server
    failures are never fatal. Log lines go to cfg.log_fn (with cfg.log_user_data); without one,
    they go to stderr only when TELEMETRY_DEBUG is set. log_fn must not call telemetry functions.
-   fork(): in a child made after telemetry_init, telemetry is off (pthread_atfork): every call
+   fork(): in a child made between telemetry_init and telemetry_shutdown, telemetry is off
+   (pthread_atfork): every call
    returns TELEMETRY_DISABLED (telemetry_enabled 0) at once, before any lock a parent thread may
    have held at the fork, and touches nothing of the parent (session, outbox, consent); the crash
    handler gives the child's signals back to the program's own handlers. A child that wants its
@@ -843,6 +844,9 @@ typedef pthread_mutex_t telemetry__mutex;
    parent may have held a lock at that instant, and the worker does not exist in the child, so
    every public call there returns at once, before any lock: telemetry is off in the child. */
 TELEMETRY__DEF int telemetry__forked_child = 0;
+/* From telemetry_init taking the lock to telemetry_shutdown releasing it: a fork then is marked. A
+   child made after shutdown may call telemetry_init afresh. */
+TELEMETRY__DEF int telemetry__live = 0;
 #define TELEMETRY__OFF_IN_FORK_CHILD(result) do { if (TELEMETRY__ATOMIC_LOAD(&telemetry__forked_child)) return result; } while (0)
 
 /* ---- memory -------------------------------------------------------------------------------- */
@@ -4699,7 +4703,7 @@ TELEMETRY__INTERNAL void telemetry__passwd_home(char *out, size_t cap) {
         if (k >= 6 && strlen(f[2]) == ulen && strcmp(f[2], uid) == 0) { telemetry__copy(out, cap, f[5]); break; }
     }
 #else
-    (void)uid; (void)ulen; (void)line; (void)end; (void)err;
+    (void)uid; (void)ulen; (void)line; (void)end; (void)err; (void)cap;
 #endif
     telemetry__free(text);
     (void)len;
@@ -8087,6 +8091,7 @@ TELEMETRY__INTERNAL void telemetry__switch_on(void) {
    gives the child's signals back to the program's handlers, so a crash of the child never writes
    into the parent's outbox. Only async-signal-safe calls: the child of a threaded program. */
 TELEMETRY__INTERNAL void telemetry__atfork_child(void) {
+    if (!TELEMETRY__ATOMIC_LOAD(&telemetry__live)) return;
     TELEMETRY__ATOMIC_STORE(&telemetry__forked_child, 1);
 #  if defined(TELEMETRY__HAVE_CRASH)
     if (telemetry__cr.installed) {
@@ -8104,10 +8109,12 @@ TELEMETRY_API int telemetry_init(const telemetry_config *config) {
     TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
     telemetry__lock(&telemetry__state_lock);
     if (telemetry__st.initialized) { telemetry__unlock(&telemetry__state_lock); return TELEMETRY_ERR_ALREADY_INITIALIZED; }
+    TELEMETRY__ATOMIC_STORE(&telemetry__live, 1);
     rc = telemetry__apply_config(config);
     if (rc) {
         telemetry__release_state();
         telemetry__unlock(&telemetry__state_lock);
+        TELEMETRY__ATOMIC_STORE(&telemetry__live, 0);
         return rc;
     }
     telemetry__st.initialized = 1;
@@ -8502,6 +8509,7 @@ TELEMETRY_API void telemetry_shutdown(void) {
     telemetry__release_state();
     snprintf(telemetry__reason, sizeof telemetry__reason, "telemetry_shutdown ended telemetry");
     telemetry__unlock(&telemetry__state_lock);
+    TELEMETRY__ATOMIC_STORE(&telemetry__live, 0);
 }
 
 TELEMETRY_API int telemetry_print_disclosure(FILE *out) {

@@ -121,6 +121,17 @@ int main(int argc, char **argv) {
             free(record);
         }
     }
+    {   /* a child made after shutdown may start telemetry afresh */
+        int st = 0;
+        pid_t pid = fork();
+        if (pid == 0) {
+            int rc = telemetry_init(&cfg);
+            telemetry_shutdown();
+            _exit(rc == 0 ? 0 : 30);
+        }
+        CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
     sink_stop(&s);
     rm_tree(dir);
     return testlib_report("test_fork");
