@@ -552,12 +552,17 @@ typedef struct telemetry_config {
     /* default: the system clock. Current UTC time in milliseconds since 1970 */
     int64_t (*clock_fn)(void *user_data);
     void *platform_user_data;    /* passed to entropy_fn and clock_fn */
-    size_t outbox_memory_bytes;  /* default 1 MiB: unsent payloads kept in memory (oldest usage
-                                    reports are dropped first when full; drops are counted) */
-    size_t outbox_disk_bytes;    /* default 8 MiB: unsent payloads kept in the state folder */
+    size_t outbox_disk_bytes;    /* default 8 MiB: unsent payloads kept in the state folder (bytes
+                                    on disk); past it new payloads are dropped and counted */
     unsigned retry_initial_ms;   /* default 1000: first retry delay after a failed send */
     unsigned retry_max_ms;       /* default 300000: longest retry delay (doubling, with jitter) */
     int no_client_reports;       /* default 0: tell Sentry how many events were dropped */
+    int no_sidecar;              /* default 0: a sidecar process sends (POSIX). Nonzero: a thread in
+                                    this process sends, and shutdown waits for it (bounded) */
+    int no_atexit;               /* default 0: exit() without telemetry_shutdown still ends the
+                                    session as exited (an atexit handler). Nonzero: no handler */
+    unsigned sidecar_lifetime_ms;/* default 30000: the longest the sidecar goes on sending after
+                                    the program ended; what is left stays on disk */
     /* ---- what the end user is told (section 5) ---- */
     const char *notice;          /* default: a notice naming the app, what is collected and how to
                                     opt out. Printed once to stderr, only when it is a terminal */
@@ -4053,7 +4058,7 @@ typedef struct telemetry__state {
     int activated;                  /* the run's first capture, report or count happened */
     int session_prefilled;          /* session holds this run's, made at init in memory, for a crash before any work */
     int hold;                       /* this run sends nothing: the notice had not been shown before it */
-    void *outbox;                   /* telemetry__outbox: the queue and its sender */
+
 } telemetry__state;
 
 TELEMETRY__DEF telemetry__state telemetry__st;
@@ -5151,22 +5156,22 @@ TELEMETRY__INTERNAL const char *telemetry__json_field(const char *p, const char 
     return NULL;
 }
 
-/* Rewrites a crash file from the outbox with named frames; 0 and its new size when it was
-   rewritten. */
-TELEMETRY__INTERNAL int telemetry__symbolicate_file(const char *path, size_t *new_size) {
-    char *text = NULL, *event, *p, *events_end, field[600];
-    size_t len = 0, ev_len, i, nimg = 0;
-    int err, named = 0;
+/* A crash envelope from the store with its frames named (ELF symbol tables of the images when
+   the binary is unchanged), into out; 0 when any frame was named. */
+TELEMETRY__INTERNAL int telemetry__symbolicate_envelope(const char *text, size_t len, telemetry__buf *out) {
+    const char *event, *p, *events_end;
+    char field[600];
+    size_t ev_len, i, nimg = 0;
+    int named = 0;
     telemetry__elf_image img[16];
-    telemetry__buf out, ev;
+    telemetry__buf ev;
     const char *home = telemetry__home.count ? telemetry__home.dir[0] : NULL;   /* read at init */
-    if (telemetry__read_file(path, 4u << 20, &text, &len, &err) != 0) return -1;
-    /* meta line, header line, then {"type":"event","length":N} */
-    p = strchr(text, '\n'); if (p) p = strchr(p + 1, '\n');
-    if (!p || strncmp(p + 1, "{\"type\":\"event\",\"length\":", 25) != 0) { telemetry__free(text); return -1; }
+    /* header line, then {"type":"event","length":N} */
+    p = (const char *)memchr(text, '\n', len);
+    if (!p || (size_t)(p - text) + 27 > len || strncmp(p + 1, "{\"type\":\"event\",\"length\":", 25) != 0) return -1;
     ev_len = (size_t)strtoull(p + 26, NULL, 10);
-    event = strchr(p + 1, '\n');
-    if (!event || (size_t)(++event - text) + ev_len > len) { telemetry__free(text); return -1; }
+    event = (const char *)memchr(p + 1, '\n', len - (size_t)(p + 1 - text));
+    if (!event || (size_t)(++event - text) + ev_len > len) return -1;
     events_end = event + ev_len;
     /* the images */
     for (p = strstr(event, "\"debug_meta\""); p && p < events_end && nimg < 16; ) {
@@ -5191,13 +5196,13 @@ TELEMETRY__INTERNAL int telemetry__symbolicate_file(const char *path, size_t *ne
             telemetry__copy(im->debug_id, sizeof im->debug_id, field);
         if (!q) break;
         nimg++;
-        p = (char *)q;
+        p = q;
     }
     /* the frames: {"instruction_addr":"0x..."} gains function and symbol_addr */
     telemetry__buf_init(&ev);
     for (p = event; p < events_end; ) {
-        char *f = strstr(p, "{\"instruction_addr\":\"0x");
-        char *close = f ? strchr(f + 22, '"') : NULL;
+        const char *f = strstr(p, "{\"instruction_addr\":\"0x");
+        const char *close = f ? strchr(f + 22, '"') : NULL;
         uint64_t addr;
         char fname[256];
         uint64_t sym = 0;
@@ -5222,19 +5227,14 @@ TELEMETRY__INTERNAL int telemetry__symbolicate_file(const char *path, size_t *ne
         }
         p = close + 1;
     }
-    if (named == 0 || ev.failed) { telemetry__buf_free(&ev); telemetry__free(text); return -1; }
-    telemetry__buf_init(&out);
-    p = strchr(text, '\n'); p = strchr(p + 1, '\n');
-    telemetry__buf_append(&out, text, (size_t)(p + 1 - text));
-    telemetry__buf_printf(&out, "{\"type\":\"event\",\"length\":%lu}\n", (unsigned long)ev.len);
-    telemetry__buf_append(&out, ev.data, ev.len);
-    telemetry__buf_append(&out, events_end, len - (size_t)(events_end - text));
-    err = out.failed ? -1 : telemetry__write_file_atomic(path, out.data, out.len, 0);
-    *new_size = out.len;
-    telemetry__buf_free(&out);
+    if (named == 0 || ev.failed) { telemetry__buf_free(&ev); return -1; }
+    p = (const char *)memchr(text, '\n', len);
+    telemetry__buf_append(out, text, (size_t)(p + 1 - text));
+    telemetry__buf_printf(out, "{\"type\":\"event\",\"length\":%lu}\n", (unsigned long)ev.len);
+    telemetry__buf_append(out, ev.data, ev.len);
+    telemetry__buf_append(out, events_end, len - (size_t)(events_end - text));
     telemetry__buf_free(&ev);
-    telemetry__free(text);
-    return err;
+    return out->failed ? -1 : 0;
 }
 #  endif
 
@@ -5664,14 +5664,62 @@ TELEMETRY__INTERNAL int telemetry__rate_limited(const int64_t until[TELEMETRY__R
 typedef enum telemetry__kind { TELEMETRY__KIND_USAGE, TELEMETRY__KIND_ENVELOPE } telemetry__kind;
 
 /* =============================================================================================
-   >>outbox: every payload is encoded by the caller, queued here, spilled to the state folder and
-   sent by one background worker (or, under TELEMETRY_NO_THREADS, by flush and shutdown)
+   >>outbox: the durable store. Every payload is appended to it before the call that made it
+   returns; the sender (>>send: a sidecar process or a worker thread) reads it from there.
+
+   Layout of <state_dir>/outbox/:
+     <13-digit ms>-<pid>-<8 hex>.seg   segments; each process appends to its own, one write() per
+                                       record (O_APPEND), and holds flock(LOCK_EX) on it while it
+                                       lives, so a sender can tell a finished segment from a
+                                       growing one. A new segment begins past TELEMETRY_SEGMENT_BYTES.
+     sender.lock                       flock(LOCK_EX) by the one process that sends (per folder).
+   A record: a 40-byte header, then the payload.
+     0  "TLR1"   4  payload length (LE)   8  CRC-32 of bytes 12..14 and 16..39 and the payload
+     12 kind  13 category  14 flags (1: crash)  15 state: 0 unsent, 'S' sent, 'D' dropped (the
+     sender writes this byte in place: the durable "sent" mark; 'A' a Firebase write attempted, not
+   yet acknowledged)  16 Firebase push id (20 bytes, or
+     zeros)  36 zeros
+   A record torn by a crash fails its checksum and is skipped; a record longer than the disk cap
+   is skipped without being read.
    ============================================================================================= */
-#ifndef TELEMETRY_OUTBOX_MEMORY
-#  define TELEMETRY_OUTBOX_MEMORY (1024u * 1024u)      /* bytes of unsent payloads kept in memory */
-#endif
 #ifndef TELEMETRY_OUTBOX_DISK
 #  define TELEMETRY_OUTBOX_DISK (8u * 1024u * 1024u)   /* bytes of unsent payloads kept on disk */
+#endif
+#ifndef TELEMETRY_SEGMENT_BYTES
+#  define TELEMETRY_SEGMENT_BYTES (256u * 1024u)       /* a writer starts a new segment past this */
+#endif
+#ifndef TELEMETRY_SIDECAR_LIFETIME_MS
+#  define TELEMETRY_SIDECAR_LIFETIME_MS 30000          /* the sidecar's time after the program */
+#endif
+
+#if !defined(_WIN32)
+#  include <sys/uio.h>
+#  include <sys/mman.h>
+#  include <sys/wait.h>
+#  include <sys/resource.h>
+#  include <poll.h>
+#  if defined(__linux__)
+#    include <sys/prctl.h>
+#    include <sys/syscall.h>
+#    if defined(__GLIBC__) && !defined(__USE_MISC)
+#      ifdef __cplusplus
+extern "C"
+#      endif
+long syscall(long number, ...);
+#    endif
+#  endif
+#  include <sys/file.h>
+#  if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
+#    define MAP_ANONYMOUS MAP_ANON
+#  elif !defined(MAP_ANONYMOUS) && defined(__linux__)
+#    define MAP_ANONYMOUS 0x20                    /* hidden by strict POSIX headers: the Linux value */
+#  endif
+#endif
+
+#if !defined(TELEMETRY_NO_CRASH_HANDLER) && !defined(_WIN32)
+#  define TELEMETRY__HAVE_CRASH 1               /* >>crash: delivery arms and disarms it */
+TELEMETRY__INTERNAL int telemetry__crash_install(void);
+TELEMETRY__INTERNAL void telemetry__crash_uninstall(void);
 #endif
 
 /* ---- threads: a condition variable and a worker thread ------------------------------------ */
@@ -5715,370 +5763,466 @@ TELEMETRY__INTERNAL void telemetry__cond_wait_ms(telemetry__cond *c, telemetry__
 #  endif
 #endif
 
-/* ---- queued payloads ----------------------------------------------------------------------- */
+/* ---- categories and drop reasons ------------------------------------------------------------ */
 enum { TELEMETRY__CAT_USAGE, TELEMETRY__CAT_ERROR, TELEMETRY__CAT_SESSION, TELEMETRY__CAT_INTERNAL, TELEMETRY__CAT_COUNT };
 static const char *const telemetry__cat_names[TELEMETRY__CAT_COUNT] = { "usage", "error", "session", "internal" };
 /* Sentry's client report reasons for what we drop. */
-enum { TELEMETRY__DROP_QUEUE, TELEMETRY__DROP_CACHE, TELEMETRY__DROP_SEND_ERROR, TELEMETRY__DROP_COUNT };
-static const char *const telemetry__drop_names[TELEMETRY__DROP_COUNT] = { "queue_overflow", "cache_overflow", "send_error" };
+enum { TELEMETRY__DROP_CACHE, TELEMETRY__DROP_SEND_ERROR, TELEMETRY__DROP_COUNT };
+static const char *const telemetry__drop_names[TELEMETRY__DROP_COUNT] = { "cache_overflow", "send_error" };
 
-typedef struct telemetry__item {
-    struct telemetry__item *next, *prev;    /* the queue, oldest first */
-    struct telemetry__item *mnext, *mprev;  /* the in-memory (unspilled) items, oldest first */
-    int kind;                   /* TELEMETRY__KIND_USAGE or _ENVELOPE */
-    int category;               /* TELEMETRY__CAT_* */
-    char push_id[21];           /* a Firebase record's key, fixed once so retries overwrite it */
-    char file[64];              /* its file in the outbox folder once spilled, else "" */
-    int64_t created_ms;         /* wall clock, for the file name and the order */
-    int64_t next_try;           /* monotonic ms before which it waits (back-off, rate limits) */
-    int attempts;
-    int maybe_stored;           /* an earlier try may have reached the server (its answer was lost) */
-    unsigned tried_gen;         /* the flush generation in which its last attempt began */
-    int busy;                   /* being written or sent: nobody else may drop it */
-    int crash;                  /* written by the crash handler: name its frames before sending */
-    size_t len;                 /* body bytes */
-    size_t disk_size;           /* bytes of its file */
-    char *data;                 /* the body while it is in memory, NULL once spilled */
-} telemetry__item;
+/* What the program and its sender share. In sidecar mode this is a page mapped MAP_SHARED before
+   the fork, so the sidecar sees the session as the program last left it (and whether it ended or
+   crashed) after the program is gone; in thread mode it is plain memory. Written by the program
+   under the library's lock (and by the crash handler), read by the sender. */
+typedef struct telemetry__shared {
+    volatile int ended;             /* the session's last update is in the store */
+    volatile int crashed;           /* the crash handler wrote the crash and the crashed session */
+    int revoked;                    /* consent revoked: send nothing more, stop at once (also the
+                                       cancel flag of the sidecar's request in progress) */
+    volatile int fresh;             /* telemetry_flush: endpoints in back-off get a fresh try */
+    int active;                     /* the run's first work happened and it may send: the sidecar
+                                       sends nothing before (a run that does nothing sends nothing) */
+    volatile unsigned segments;     /* bumped when the program starts a segment: look again */
+    int idle;                       /* the sidecar sleeps: the next append wakes it through the pipe */
+    volatile unsigned session_seq;  /* odd while the program rewrites session (a seqlock) */
+    volatile unsigned flush_gen;    /* telemetry_flush asks; the sender answers in idle_gen */
+    volatile unsigned idle_gen;
+    volatile int unsent;            /* records the sender holds back (failing, rate limited) */
+    volatile long sidecar_pid;
+    int has_session;
+    telemetry__session session;
+    int64_t dropped[TELEMETRY__CAT_COUNT];   /* dropped at the disk cap, not yet told */
+} telemetry__shared;
 
-typedef struct telemetry__outbox {
-    /* what the worker needs, copied at init: it never reads the library's global state */
+/* ---- records -------------------------------------------------------------------------------- */
+#define TELEMETRY__REC_HEADER 40
+#define TELEMETRY__REC_CRASH 1
+
+static uint32_t telemetry__crc_table[256];
+/* Made at store open, before the crash handler can need it. */
+TELEMETRY__INTERNAL void telemetry__crc_init(void) {
+    uint32_t i, k, c;
+    if (telemetry__crc_table[1]) return;
+    for (i = 0; i < 256; i++) {
+        for (c = i, k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        telemetry__crc_table[i] = c;
+    }
+}
+TELEMETRY__INTERNAL uint32_t telemetry__crc(uint32_t crc, const void *data, size_t len) {
+    const unsigned char *p = (const unsigned char *)data;
+    crc = ~crc;
+    while (len--) crc = telemetry__crc_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+    return ~crc;
+}
+TELEMETRY__INTERNAL void telemetry__put32(unsigned char *p, uint32_t v) {
+    p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); p[2] = (unsigned char)(v >> 16); p[3] = (unsigned char)(v >> 24);
+}
+TELEMETRY__INTERNAL uint32_t telemetry__get32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+/* The checksum a record's header and payload must have (the state byte is not covered). */
+TELEMETRY__INTERNAL uint32_t telemetry__rec_crc(const unsigned char *h, const void *payload, size_t len) {
+    uint32_t c = telemetry__crc(0, h + 12, 3);
+    c = telemetry__crc(c, h + 16, TELEMETRY__REC_HEADER - 16);
+    return telemetry__crc(c, payload, len);
+}
+/* Fills a record header. Async-signal-safe (the crash handler uses it). */
+TELEMETRY__INTERNAL void telemetry__rec_header(unsigned char *h, int kind, int category, int flags, const char *push_id,
+                                               const void *payload, size_t len) {
+    size_t i;
+    memset(h, 0, TELEMETRY__REC_HEADER);
+    h[0] = 'T'; h[1] = 'L'; h[2] = 'R'; h[3] = '1';
+    telemetry__put32(h + 4, (uint32_t)len);
+    h[12] = (unsigned char)kind; h[13] = (unsigned char)category; h[14] = (unsigned char)flags;
+    for (i = 0; push_id && i < 20 && push_id[i]; i++) h[16 + i] = (unsigned char)push_id[i];
+    telemetry__put32(h + 8, telemetry__rec_crc(h, payload, len));
+}
+
+/* ---- the writer: this process's segment ------------------------------------------------------ */
+typedef struct telemetry__store {
+    char dir[1100];             /* "<state>/outbox"; "" for a memory-only store (an unlinked file) */
+    int fd;                     /* the segment this process appends to, -1 when none */
+    int crash_fd;               /* a duplicate the crash handler writes to: never closed or rotated */
+    char name[64];              /* its file name */
+    uint64_t bytes;             /* written to it */
+    uint64_t others;            /* bytes on disk of the other segments at the last count */
+    int64_t counted_at;         /* monotonic ms of that count, 0: not counted yet */
+    uint64_t cap;
+    int fsize_guard;            /* RLIMIT_FSIZE is set: SIGXFSZ blocked around writes */
+    int64_t appended;           /* records written by this process (tests, benchmarks) */
+    telemetry__mutex lock;      /* appends and rotation */
+} telemetry__store;
+
+TELEMETRY__DEF telemetry__store telemetry__sto = { "", -1, -1, "", 0, 0, 0, 0, 0, 0, TELEMETRY__MUTEX_INIT };
+TELEMETRY__DEF telemetry__shared *telemetry__sh;
+/* Thread mode: the session file is being replaced (a crash handler on another thread waits). */
+TELEMETRY__DEF int telemetry__session_writing;
+#if !defined(TELEMETRY_NO_THREADS) && !defined(TELEMETRY_NO_SIDECAR) && defined(__linux__)
+#  define TELEMETRY__HAVE_SIDECAR 1
+/* Our own fork of the sidecar skips the fork handlers (it holds the lock they would take). */
+static pid_t telemetry__sidecar_child1;        /* the first of the two forks, until reaped */
+/* Reaps the intermediate child of the sidecar's double fork; wait: block until it has exited. */
+TELEMETRY__INTERNAL void telemetry__reap_child1(int wait) {
+    int st;
+    pid_t r;
+    if (telemetry__sidecar_child1 <= 0) return;
+#  if !defined(__WCLONE)
+#    define __WCLONE 0x80000000
+#  endif
+    do r = waitpid(telemetry__sidecar_child1, &st, (wait ? 0 : WNOHANG) | (int)__WCLONE); while (r < 0 && errno == EINTR);
+    if (r != 0) telemetry__sidecar_child1 = 0;  /* reaped (or by the program: ECHILD) */
+}
+#endif
+
+#if !defined(_WIN32)
+#  if defined(LOCK_EX)
+#    define telemetry__flock(fd, op) flock((fd), (op))
+#  else
+#    define telemetry__flock(fd, op) 0
+#    define LOCK_EX 2
+#    define LOCK_NB 4
+#  endif
+
+TELEMETRY__INTERNAL int telemetry__is_segment(const char *name) {
+    size_t n = strlen(name);
+    return n > 4 && n < 64 && strcmp(name + n - 4, ".seg") == 0 && name[0] >= '0' && name[0] <= '9';
+}
+
+/* Real bytes on disk of every segment but ours. O(segments), never O(records). */
+TELEMETRY__INTERNAL uint64_t telemetry__store_count(const telemetry__store *s) {
+    DIR *d = opendir(s->dir);
+    struct dirent *e;
+    uint64_t total = 0;
+    char path[1400];
+    if (!d) return 0;
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        if (!telemetry__is_segment(e->d_name) || strcmp(e->d_name, s->name) == 0) continue;
+        snprintf(path, sizeof path, "%s/%s", s->dir, e->d_name);
+        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) total += (uint64_t)st.st_blocks * 512u;
+    }
+    closedir(d);
+    return total;
+}
+
+/* Opens a new segment for this process; 0 or TELEMETRY_ERR_IO. Store lock held (or init). */
+TELEMETRY__INTERNAL int telemetry__segment_new(telemetry__store *s) {
+    char path[1400];
+    unsigned char rnd[4] = { 0, 0, 0, 0 };
+    int fd, old = s->fd;
+    if (!s->dir[0]) return TELEMETRY_ERR_IO;
+    telemetry__os_entropy(rnd, sizeof rnd);
+    snprintf(s->name, sizeof s->name, "%013lld-%ld-%02x%02x%02x%02x.seg", (long long)telemetry__system_time_ms(),
+             (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3]);
+    snprintf(path, sizeof path, "%s/%s", s->dir, s->name);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) { s->name[0] = 0; return TELEMETRY_ERR_IO; }
+    telemetry__flock(fd, LOCK_EX | LOCK_NB);    /* ours while this process lives */
+    s->fd = fd;                                 /* the new one first: a crash never sees a closed fd */
+    if (telemetry__sh) TELEMETRY__ATOMIC_ADD64(&telemetry__sh->segments, 1u);
+    if (old >= 0 && old != s->crash_fd) close(old);
+    s->bytes = 0;
+    return 0;
+}
+
+/* Opens the store: the folder and a fresh segment (nothing is read: O(1) in what is queued).
+   Without a usable folder, an unlinked temporary file keeps this run's payloads for the worker. */
+TELEMETRY__INTERNAL int telemetry__store_open(telemetry__store *s, const char *state_dir, uint64_t cap) {
+    struct rlimit rl;
+    telemetry__crc_init();
+    s->fd = s->crash_fd = -1;
+    s->bytes = s->others = 0;
+    s->counted_at = 0;
+    s->appended = 0;
+    s->cap = cap;
+    s->fsize_guard = getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY;
+    s->dir[0] = 0;
+    if (state_dir && state_dir[0]) {
+        snprintf(s->dir, sizeof s->dir, "%s/outbox", state_dir);
+        if (telemetry__mkdirs(s->dir) != 0 || telemetry__segment_new(s) != 0) {
+            telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot write to %s: unsent payloads stay in memory only", s->dir);
+            s->dir[0] = 0;
+        }
+    }
+    if (s->fd < 0) {
+        /* memory only: an unlinked file in /tmp (page cache), gone with this process */
+        char path[64];
+        unsigned char rnd[8];
+        int fd, k;
+        for (k = 0, fd = -1; k < 4 && fd < 0; k++) {
+            telemetry__os_entropy(rnd, sizeof rnd);
+            snprintf(path, sizeof path, "/tmp/telemetry-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+                     rnd[5], rnd[6], rnd[7]);
+            fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+        }
+        if (fd < 0) return TELEMETRY_ERR_IO;
+        unlink(path);
+        s->fd = fd;
+        s->name[0] = 0;
+    }
+    s->crash_fd = dup(s->fd);
+    if (s->crash_fd >= 0) fcntl(s->crash_fd, F_SETFD, FD_CLOEXEC);
+    return 0;
+}
+
+TELEMETRY__INTERNAL void telemetry__store_close(telemetry__store *s) {
+    if (s->fd >= 0) close(s->fd);
+    if (s->crash_fd >= 0 && s->crash_fd != s->fd) close(s->crash_fd);
+    s->fd = s->crash_fd = -1;
+}
+
+/* Appends one record with one write. 0; TELEMETRY_ERR_NO_SPACE when the disk cap is reached (the
+   drop is counted); TELEMETRY_ERR_IO when the write failed. */
+TELEMETRY__INTERNAL int telemetry__store_append(telemetry__store *s, int kind, int category, int flags, const char *push_id,
+                                               const void *data, size_t len, int outside_cap) {
+    unsigned char h[TELEMETRY__REC_HEADER];
+    struct iovec iov[2];
+    sigset_t xfsz, old;
+    ssize_t n;
+    uint64_t need = TELEMETRY__REC_HEADER + (uint64_t)len, mine;
+    int rc = 0;
+    telemetry__rec_header(h, kind, category, flags, push_id, data, len);
+    iov[0].iov_base = (void *)h; iov[0].iov_len = TELEMETRY__REC_HEADER;
+    iov[1].iov_base = (void *)data; iov[1].iov_len = len;
+    telemetry__lock(&s->lock);
+    if (s->fd < 0) { telemetry__unlock(&s->lock); return TELEMETRY_ERR_IO; }
+    if (s->dir[0] && s->bytes + need > TELEMETRY_SEGMENT_BYTES && s->bytes > 0) {
+        telemetry__segment_new(s);              /* on failure the old one goes on */
+        s->counted_at = 0;
+    }
+    mine = (s->bytes + need + 4095) / 4096 * 4096;   /* what our segment will take on disk */
+    if (s->dir[0] && !outside_cap && (s->counted_at == 0 || mine + s->others > s->cap)) {
+        int64_t now = telemetry__monotonic_ms();
+        if (s->counted_at == 0 || now - s->counted_at >= 1000) {   /* the sender may have freed room */
+            s->others = telemetry__store_count(s);
+            s->counted_at = now ? now : 1;
+        }
+    }
+    if (!outside_cap && mine + s->others > s->cap) {
+        if (telemetry__sh) telemetry__sh->dropped[category]++;
+        telemetry__unlock(&s->lock);
+        return TELEMETRY_ERR_NO_SPACE;
+    }
+    if (s->fsize_guard) {                       /* a file size limit must not kill the host */
+        sigemptyset(&xfsz);
+        sigaddset(&xfsz, SIGXFSZ);
+#  if defined(TELEMETRY_NO_THREADS)
+        sigprocmask(SIG_BLOCK, &xfsz, &old);
+#  else
+        pthread_sigmask(SIG_BLOCK, &xfsz, &old);
+#  endif
+    }
+    do n = writev(s->fd, iov, 2); while (n < 0 && errno == EINTR);
+    if (s->fsize_guard) {
+#  if defined(TELEMETRY_NO_THREADS)
+        sigprocmask(SIG_SETMASK, &old, NULL);
+#  else
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+#  endif
+    }
+    if (n == (ssize_t)need) {
+        s->bytes += need;
+        s->appended++;
+    } else {
+        /* a short write left a torn record: the reader skips it; later records go to a new segment */
+        if (n > 0) s->bytes += (uint64_t)n;
+        if (telemetry__sh) telemetry__sh->dropped[category]++;
+        if (s->dir[0]) telemetry__segment_new(s);
+        rc = TELEMETRY_ERR_IO;
+    }
+    telemetry__unlock(&s->lock);
+    return rc;
+}
+
+/* Deletes every segment and the folder (consent revoked). */
+TELEMETRY__INTERNAL void telemetry__store_remove_all(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[1400];
+    if (!d) return;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+#endif /* !_WIN32 */
+
+/* ---- the sender: reads every segment of the folder, sends each record once ------------------ */
+#if !defined(_WIN32)
+typedef struct telemetry__seg {
+    char name[64];              /* "" for the memory-only store */
+    int fd;                     /* opened read-write: the state byte is written in place */
+    uint64_t pos;               /* every record before it is sent or dropped */
+    int seen;                   /* still in the folder at the last scan */
+} telemetry__seg;
+
+typedef struct telemetry__sender {
+    /* what sending needs, copied at init: the sender never reads the library's global state */
     telemetry__url usage;
     int has_usage;
     telemetry__dsn dsn;
     int has_dsn;
-    char dir[1100];             /* "<state>/outbox", "" for memory only */
+    char dir[1100];             /* the store's folder, "" memory only */
     char *ca_file, *ca_pem;
     const telemetry_io *io;
     int (*entropy_fn)(void *, void *, size_t);
     int64_t (*clock_fn)(void *);
     void *platform_user_data;
     unsigned timeout_ms, retry_initial_ms, retry_max_ms;
-    size_t memory_cap, disk_cap;
+    uint64_t cap;
     int debug, client_reports;
     char ratelimit_path[1100];
-    char tls_session_path[1100];     /* >>tls keeps sessions there across runs ("" : not kept) */
+    char tls_session_path[1100];/* >>tls keeps sessions there across runs ("": not kept) */
     char sent_log_path[1100];   /* "<state>/sent.log", "" for no log (>>sentlog) */
     size_t sent_log_cap;
-    /* the queue, guarded by lock */
-    telemetry__mutex lock;
-#if !defined(TELEMETRY_NO_THREADS)
+    telemetry__shared *sh;
+    int lock_fd, have_lock;
+    int mem_fd;                 /* the memory-only store's fd (thread mode), -1 */
+    telemetry__seg *segs;
+    int nsegs, capsegs;
+    int64_t rescan_at;          /* monotonic ms of the next look at the folder */
+    int64_t rate_until[TELEMETRY__RL_COUNT];
+    int64_t down_until[2];      /* per endpoint (0 usage, 1 Sentry): held after a failure */
+    int fails[2];               /* consecutive failures per endpoint: the back-off doubles */
+    int64_t usage_hold_until;   /* the usage server answered 429 */
+    int64_t dropped[TELEMETRY__DROP_COUNT][TELEMETRY__CAT_COUNT];
+    int64_t sent;               /* records sent (tests, benchmarks) */
+    volatile int stop;          /* also the cancel flag of a request in progress */
+    int warned_ro, abandoned;
+    unsigned seen_segments;
+    int live_writers;           /* the last step saw a segment whose writer still lives */
+    int64_t end_at;             /* sidecar after the program ended: no request goes past this */
+    unsigned lifetime_ms;
+    void *http;
+#  if !defined(TELEMETRY_NO_THREADS)
+    telemetry__mutex lock;      /* guards stop, asleep and the wake-ups */
     telemetry__cond cond;
     telemetry__thread thread;
-#endif
-    telemetry__item *head, *tail;
-    telemetry__item *mhead, *mtail;    /* items whose body is in memory: the ones to spill */
-    long usage_items;           /* usage reports queued: victims are found without a full walk */
-    int net_ok;                 /* the last send got an answer: send from memory, spill later */
-    int64_t sending_since;      /* monotonic ms the request in progress started, 0 when none */
-    int64_t down_until[2];      /* per endpoint (0 usage URL, 1 Sentry): after a failed connection,
-                                   monotonic ms before which nothing else goes there */
-    int64_t nap_until;          /* the worker naps (polls) until then after its last send */
-    int asleep;                 /* the worker waits for a signal: a new payload must wake it */
-    size_t memory_bytes, disk_bytes;
-    unsigned seq;
-    unsigned flush_gen;         /* bumped by every flush: attempts begun before it do not count */
-    int64_t usage_hold_until;   /* monotonic ms: the usage server answered 429 (a flush keeps it) */
-    /* the session file, kept current by the worker so the caller's thread does no disk I/O */
+    int worker_started, worker_done, asleep, wake;
     char session_path[1100];
-    char *session_text;         /* the next content to write, or NULL */
+    char *session_text;         /* the session file's next content: written by the worker, so the
+                                   caller's thread does no file I/O for it */
     int session_closed;         /* the session ended: the file must not come back */
     telemetry__mutex session_io;/* held while the file is written or removed */
-    int64_t rate_until[TELEMETRY__RL_COUNT];
-    int64_t dropped[TELEMETRY__DROP_COUNT][TELEMETRY__CAT_COUNT];
-    int64_t usage_dropped;      /* usage reports dropped, told in the next usage report */
-    int disk_ok;                /* spilling works; 0 after a failure: memory only */
-    int worker_started, stop, worker_done, abandoned;
-    int refs;                   /* the library and the worker each hold one */
-    void *http;
-} telemetry__outbox;
+#  endif
+} telemetry__sender;
 
-TELEMETRY__INTERNAL int64_t telemetry__ob_now(const telemetry__outbox *ob) {
-    return ob->clock_fn ? ob->clock_fn(ob->platform_user_data) : telemetry__system_time_ms();
-}
-
-TELEMETRY__INTERNAL void telemetry__item_free(telemetry__item *it) {
-    if (it) telemetry__free(it->data);
-    telemetry__free(it);
-}
-
-/* ---- the outbox folder: one file per payload ----------------------------------------------
-   Name: <13-digit created ms>-<seq>-<random>.msg, so names sort oldest first. Content: one line
-   "telemetry-outbox 1 <kind> <category> <push id or ->", then the body. An envelope's header
-   line is stored without sent_at, which is written when the bytes go out. */
-#define TELEMETRY__OUTBOX_MAGIC "telemetry-outbox 1 "
-
-TELEMETRY__INTERNAL void telemetry__item_path(const telemetry__outbox *ob, const telemetry__item *it, char *out, size_t cap) {
-    snprintf(out, cap, "%s" TELEMETRY__SEP "%s", ob->dir, it->file);
-}
-
-TELEMETRY__INTERNAL int telemetry__item_write(telemetry__outbox *ob, telemetry__item *it, unsigned seq) {
-    char path[1200];
-    telemetry__buf b;
-    int rc;
-    unsigned char rnd[4] = { 0, 0, 0, 0 };
-    telemetry__os_entropy(rnd, sizeof rnd);
-    snprintf(it->file, sizeof it->file, "%013lld-%06u-%02x%02x%02x%02x.msg", (long long)it->created_ms,
-             seq % 1000000u, rnd[0], rnd[1], rnd[2], rnd[3]);
-    telemetry__item_path(ob, it, path, sizeof path);
-    telemetry__buf_init(&b);
-    telemetry__buf_printf(&b, TELEMETRY__OUTBOX_MAGIC "%s %s %s\n", it->kind == TELEMETRY__KIND_USAGE ? "usage" : "envelope",
-                          telemetry__cat_names[it->category], it->push_id[0] ? it->push_id : "-");
-    telemetry__buf_append(&b, it->data, it->len);
-    rc = b.failed ? TELEMETRY_ERR_NO_MEMORY : telemetry__write_file_atomic(path, b.data, b.len, 0);
-    it->disk_size = b.len;
-    telemetry__buf_free(&b);
-    if (rc) it->file[0] = 0;
-    return rc;
-}
-
-/* Reads a spilled item's body back for sending. */
-TELEMETRY__INTERNAL int telemetry__item_load(const telemetry__outbox *ob, const telemetry__item *it, char **body, size_t *len) {
-    char path[1200], *text = NULL, *nl;
-    size_t n = 0;
-    int err, rc;
-    telemetry__item_path(ob, it, path, sizeof path);
-    rc = telemetry__read_file(path, it->len + 512, &text, &n, &err);
-    if (rc) return rc;
-    nl = (char *)memchr(text, '\n', n);
-    if (!nl) { telemetry__free(text); return TELEMETRY_ERR_IO; }
-    *len = n - (size_t)(nl + 1 - text);
-    memmove(text, nl + 1, *len);
-    text[*len] = 0;
-    *body = text;
-    return 0;
-}
-
-/* Parses a file's first line; 0 and the item's kind, category and push id, or an error for a
-   file that is not ours or is damaged (it is then removed: never choke on it). */
-TELEMETRY__INTERNAL int telemetry__item_parse_meta(const char *line, size_t n, telemetry__item *it) {
-    char kind[16], cat[16], push[32];
-    char copy[128];
-    int c;
-    if (n >= sizeof copy || n < sizeof TELEMETRY__OUTBOX_MAGIC) return TELEMETRY_ERR_INVALID_ARGUMENT;
-    memcpy(copy, line, n);
-    copy[n] = 0;
-    if (strncmp(copy, TELEMETRY__OUTBOX_MAGIC, sizeof TELEMETRY__OUTBOX_MAGIC - 1) != 0) return TELEMETRY_ERR_INVALID_ARGUMENT;
-    if (sscanf(copy + sizeof TELEMETRY__OUTBOX_MAGIC - 1, "%15s %15s %31s", kind, cat, push) != 3) return TELEMETRY_ERR_INVALID_ARGUMENT;
-    if (!strcmp(kind, "usage")) it->kind = TELEMETRY__KIND_USAGE;
-    else if (!strcmp(kind, "envelope")) it->kind = TELEMETRY__KIND_ENVELOPE;
-    else return TELEMETRY_ERR_INVALID_ARGUMENT;
-    for (c = 0; c < TELEMETRY__CAT_COUNT && strcmp(cat, telemetry__cat_names[c]); c++) {}
-    if (c == TELEMETRY__CAT_COUNT) return TELEMETRY_ERR_INVALID_ARGUMENT;
-    it->category = c;
-    if (strcmp(push, "-") == 0) it->push_id[0] = 0;
-    else if (strlen(push) == 20) memcpy(it->push_id, push, 21);
-    else return TELEMETRY_ERR_INVALID_ARGUMENT;
-    return 0;
+TELEMETRY__INTERNAL int64_t telemetry__snd_now(const telemetry__sender *s) {
+    return s->clock_fn ? s->clock_fn(s->platform_user_data) : telemetry__system_time_ms();
 }
 
 TELEMETRY__INTERNAL int telemetry__name_cmp(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    return strcmp(((const telemetry__seg *)a)->name, ((const telemetry__seg *)b)->name);
 }
 
-/* Appends an item to the queue (and to the in-memory list when its body is in memory). Lock held. */
-TELEMETRY__INTERNAL void telemetry__outbox_append(telemetry__outbox *ob, telemetry__item *it) {
-    it->next = NULL; it->prev = ob->tail;
-    if (ob->tail) ob->tail->next = it; else ob->head = it;
-    ob->tail = it;
-    if (it->data) {
-        it->mnext = NULL; it->mprev = ob->mtail;
-        if (ob->mtail) ob->mtail->mnext = it; else ob->mhead = it;
-        ob->mtail = it;
-    }
-    if (it->category == TELEMETRY__CAT_USAGE) ob->usage_items++;
-}
-/* Takes an item off the in-memory list (its body was written to disk, or it is removed). */
-TELEMETRY__INTERNAL void telemetry__outbox_mem_unlink(telemetry__outbox *ob, telemetry__item *it) {
-    if (it->mprev) it->mprev->mnext = it->mnext; else ob->mhead = it->mnext;
-    if (it->mnext) it->mnext->mprev = it->mprev; else ob->mtail = it->mprev;
-    it->mnext = it->mprev = NULL;
-}
-/* The oldest payload that is only in memory and not pinned by a write or a send, or NULL. */
-TELEMETRY__INTERNAL telemetry__item *telemetry__outbox_unspilled(telemetry__outbox *ob) {
-    telemetry__item *it;
-    for (it = ob->mhead; it && it->busy; it = it->mnext) {}
-    return it;
-}
-
-/* Takes in what earlier runs (or a crash handler) left in the outbox folder, oldest first. */
-TELEMETRY__INTERNAL void telemetry__outbox_load(telemetry__outbox *ob) {
-#if !defined(_WIN32)
-    DIR *d = opendir(ob->dir);
+/* Looks at the folder: new segments are opened, vanished ones closed; oldest first. */
+TELEMETRY__INTERNAL void telemetry__sender_scan(telemetry__sender *s) {
+    DIR *d;
     struct dirent *e;
-    char **names = NULL, path[1400];
-    size_t count = 0, cap = 0, i;
-    if (!d) return;
+    int i, k;
+    char path[1400];
+    if (!s->dir[0]) return;
+    if (!(d = opendir(s->dir))) return;
+    for (i = 0; i < s->nsegs; i++) s->segs[i].seen = s->segs[i].name[0] == 0;
     while ((e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (e->d_name[0] == '.') continue;
-        if (strstr(e->d_name, ".tmp-")) {                      /* a write a crash cut short */
-            snprintf(path, sizeof path, "%s/%s", ob->dir, e->d_name);
-            remove(path);
+        int fd;
+        if (!telemetry__is_segment(e->d_name)) continue;
+        for (i = 0; i < s->nsegs && strcmp(s->segs[i].name, e->d_name) != 0; i++) {}
+        if (i < s->nsegs) { s->segs[i].seen = 1; continue; }
+        snprintf(path, sizeof path, "%s/%s", s->dir, e->d_name);
+        fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        if (fd >= 0) {
+            struct stat st;
+            if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) { close(fd); continue; }   /* ours are plain files (F6) */
+        }
+        if (fd < 0) {
+            /* a store we cannot mark as sent would be sent again and again: leave it */
+            if (!s->warned_ro && errno != ENOENT) telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot open %s for writing: its payloads wait", path);
+            s->warned_ro = 1;
             continue;
         }
-        if (n < 5 || n >= 64 || strcmp(e->d_name + n - 4, ".msg") != 0) continue;
-        if (count == cap) {
-            char **grown = (char **)telemetry__realloc(names, (cap = cap ? cap * 2 : 64) * sizeof *names);
-            if (!grown) break;
-            names = grown;
+        if (s->nsegs == s->capsegs) {
+            telemetry__seg *g = (telemetry__seg *)telemetry__realloc(s->segs, (size_t)(s->capsegs = s->capsegs ? s->capsegs * 2 : 16) * sizeof *g);
+            if (!g) { close(fd); break; }
+            s->segs = g;
         }
-        names[count] = telemetry__strdup(e->d_name);
-        if (names[count]) count++;
+        memset(&s->segs[s->nsegs], 0, sizeof s->segs[0]);
+        telemetry__copy(s->segs[s->nsegs].name, sizeof s->segs[0].name, e->d_name);
+        s->segs[s->nsegs].fd = fd;
+        s->segs[s->nsegs].seen = 1;
+        s->nsegs++;
     }
     closedir(d);
-    if (count) qsort(names, count, sizeof *names, telemetry__name_cmp);
-    for (i = 0; i < count; i++) {
-        FILE *f;
-        char line[128];
-        long size;
-        telemetry__item *it = (telemetry__item *)telemetry__malloc(sizeof *it);
-        snprintf(path, sizeof path, "%s/%s", ob->dir, names[i]);
-        f = it ? telemetry__fopen_read(path) : NULL;
-        if (f && fgets(line, sizeof line, f) && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0) {
-            memset(it, 0, sizeof *it);
-            if (telemetry__item_parse_meta(line, strcspn(line, "\n"), it) == 0 && (size_t)size > strlen(line)) {
-                fclose(f);
-                f = NULL;
-                telemetry__copy(it->file, sizeof it->file, names[i]);
-                it->len = (size_t)size - strlen(line);
-                it->disk_size = (size_t)size;
-                it->created_ms = strtoll(names[i], NULL, 10);
-                it->crash = strstr(names[i], "-999999-") != NULL;
-                it->maybe_stored = 1;               /* an earlier run may have sent it as it ended */
-                ob->disk_bytes += (size_t)size;
-                telemetry__outbox_append(ob, it);
-                it = NULL;
-            }
-        }
-        if (f) fclose(f);
-        if (it) {
-            telemetry__log(TELEMETRY_LEVEL_WARNING, "removed a damaged outbox file %s", names[i]);
-            remove(path);
-            telemetry__free(it);
-        }
-        telemetry__free(names[i]);
+    for (i = k = 0; i < s->nsegs; i++) {
+        if (!s->segs[i].seen) { close(s->segs[i].fd); continue; }
+        s->segs[k++] = s->segs[i];
     }
-    telemetry__free(names);
-#else
-    (void)ob;
-#endif
+    s->nsegs = k;
+    if (s->nsegs > 1) qsort(s->segs, (size_t)s->nsegs, sizeof *s->segs, telemetry__name_cmp);
 }
 
-/* ---- caps: drop the oldest usage report first; an error report only when no usage report is
-   left to go instead. The item being sent is never dropped. ---------------------------------- */
-TELEMETRY__INTERNAL void telemetry__outbox_remove(telemetry__outbox *ob, telemetry__item *it) {
-    TELEMETRY_ASSERT(!it->busy);
-    if (it->prev) it->prev->next = it->next; else ob->head = it->next;
-    if (it->next) it->next->prev = it->prev; else ob->tail = it->prev;
-    if (it->category == TELEMETRY__CAT_USAGE) ob->usage_items--;
-    if (it->data) { ob->memory_bytes -= it->len; telemetry__outbox_mem_unlink(ob, it); }
-    if (it->file[0]) {
-        char path[1200];
-        telemetry__item_path(ob, it, path, sizeof path);
-        remove(path);
-        ob->disk_bytes -= it->disk_size > ob->disk_bytes ? ob->disk_bytes : it->disk_size;
+/* Whether a segment's writer is gone (its lock is free); then nothing more will be added. */
+TELEMETRY__INTERNAL int telemetry__seg_finished(const telemetry__seg *g) {
+    if (!g->name[0]) return 0;                  /* the memory-only store lives as long as we do */
+    return telemetry__flock(g->fd, LOCK_EX | LOCK_NB) == 0;
+}
+
+/* The next record at or after off whose magic is right, for skipping a torn one. */
+TELEMETRY__INTERNAL uint64_t telemetry__seg_resync(const telemetry__seg *g, uint64_t off, uint64_t size) {
+    unsigned char buf[4096];
+    for (off++; off + 4 <= size; ) {
+        ssize_t n = pread(g->fd, buf, sizeof buf, (off_t)off), i;
+        if (n < 4) break;
+        for (i = 0; i + 4 <= n; i++)
+            if (buf[i] == 'T' && buf[i + 1] == 'L' && buf[i + 2] == 'R' && buf[i + 3] == '1') return off + (uint64_t)i;
+        off += (uint64_t)n - 3;
     }
-    telemetry__item_free(it);
+    return size;
 }
 
-TELEMETRY__INTERNAL void telemetry__outbox_drop(telemetry__outbox *ob, telemetry__item *it, int reason) {
-    if (it->category == TELEMETRY__CAT_USAGE) ob->usage_dropped++;
-    else ob->dropped[reason][it->category]++;
-    telemetry__outbox_remove(ob, it);
+/* Marks a record sent ('S') or dropped ('D') in place: the durable acknowledgement. */
+TELEMETRY__INTERNAL void telemetry__seg_mark(const telemetry__seg *g, uint64_t off, char state) {
+    ssize_t n;
+    do n = pwrite(g->fd, &state, 1, (off_t)(off + 15)); while (n < 0 && errno == EINTR);
 }
 
-/* The oldest item that may go to make room: usage first; on_disk selects spilled or in-memory. */
-TELEMETRY__INTERNAL telemetry__item *telemetry__outbox_victim(telemetry__outbox *ob, int on_disk) {
-    telemetry__item *it, *fallback = NULL;
-    for (it = on_disk ? ob->head : ob->mhead; it; it = on_disk ? it->next : it->mnext) {
-        if (it->busy || (on_disk ? !it->file[0] : !it->data)) continue;
-        if (it->category == TELEMETRY__CAT_USAGE) return it;
-        if (!fallback) fallback = it;
-        if (ob->usage_items == 0) break;            /* no usage report to prefer: the oldest goes */
-    }
-    return fallback;
-}
+#define TELEMETRY__ENDPOINT(kind) ((kind) == TELEMETRY__KIND_USAGE ? 0 : 1)
 
-/* Queues a payload the caller encoded; takes ownership of data (allocated with telemetry__malloc). */
-TELEMETRY__INTERNAL int telemetry__outbox_push(telemetry__outbox *ob, int kind, int category, const char *push_id,
-                                              char *data, size_t len) {
-    telemetry__item *it = (telemetry__item *)telemetry__malloc(sizeof *it);
-    if (!it) { telemetry__free(data); return TELEMETRY_ERR_NO_MEMORY; }
-    memset(it, 0, sizeof *it);
-    it->kind = kind;
-    it->category = category;
-    if (push_id) telemetry__copy(it->push_id, sizeof it->push_id, push_id);
-    it->created_ms = telemetry__ob_now(ob);
-    it->next_try = 0;
-    it->len = len;
-    it->data = data;
-    telemetry__lock(&ob->lock);
-    telemetry__outbox_append(ob, it);
-    ob->memory_bytes += len;
-    while (ob->memory_bytes > ob->memory_cap) {
-        telemetry__item *victim = telemetry__outbox_victim(ob, 0);
-        if (!victim) break;
-        telemetry__outbox_drop(ob, victim, TELEMETRY__DROP_QUEUE);
-    }
-#if !defined(TELEMETRY_NO_THREADS)
-    if (ob->asleep || ob->memory_bytes > ob->memory_cap / 2) telemetry__cond_signal(&ob->cond);
-#endif
-    telemetry__unlock(&ob->lock);
-    return 0;
-}
-
-/* Writes every in-memory item to the outbox folder and frees its body, within the disk cap.
-   Called by the worker (and by shutdown for what is left). Lock held; released around I/O. */
-TELEMETRY__INTERNAL void telemetry__outbox_spill(telemetry__outbox *ob, int64_t deadline) {
-    int made_dir = 0;
-    for (;;) {
-        telemetry__item *it;
-        unsigned seq;
-        int rc, dropped_self = 0;
-        it = telemetry__outbox_unspilled(ob);
-        if (!it || !ob->disk_ok || !ob->dir[0] || telemetry__monotonic_ms() >= deadline) return;
-        while (ob->disk_bytes + it->len + 80 > ob->disk_cap) {
-            telemetry__item *victim = telemetry__outbox_victim(ob, 1);
-            if (!victim || (victim->category != TELEMETRY__CAT_USAGE && it->category == TELEMETRY__CAT_USAGE)) victim = it;
-            telemetry__outbox_drop(ob, victim, TELEMETRY__DROP_CACHE);
-            if (victim == it) { dropped_self = 1; break; }
-        }
-        if (dropped_self) continue;
-        it->busy = 1;                                         /* pinned while the lock is released */
-        seq = ob->seq++;
-        telemetry__unlock(&ob->lock);
-        if (!made_dir) { telemetry__mkdirs(ob->dir); made_dir = 1; }
-        rc = telemetry__item_write(ob, it, seq);
-        telemetry__lock(&ob->lock);
-        it->busy = 0;
-        if (rc) {
-            ob->disk_ok = 0;
-            if (!ob->abandoned) telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot write to %s: unsent payloads stay in memory only", ob->dir);
-            return;
-        }
-        ob->disk_bytes += it->disk_size;
-        ob->memory_bytes -= it->len;
-        telemetry__outbox_mem_unlink(ob, it);
-        telemetry__free(it->data);
-        it->data = NULL;
+/* The rate-limit category a record waits on, or -1. */
+TELEMETRY__INTERNAL int telemetry__cat_rl(int category) {
+    switch (category) {
+    case TELEMETRY__CAT_ERROR: return TELEMETRY__RL_ERROR;
+    case TELEMETRY__CAT_SESSION: return TELEMETRY__RL_SESSION;
+    case TELEMETRY__CAT_INTERNAL: return TELEMETRY__RL_INTERNAL;
+    default: return -1;
     }
 }
 
-/* ---- sending ------------------------------------------------------------------------------ */
+/* How long a record of this kind and category must wait (0: it may go now). */
+TELEMETRY__INTERNAL int64_t telemetry__held_ms(const telemetry__sender *s, int kind, int category, int64_t mono, int64_t wall) {
+    int rl = telemetry__cat_rl(category), ep = TELEMETRY__ENDPOINT(kind);
+    int64_t until = s->down_until[ep] - mono;
+    if (kind == TELEMETRY__KIND_ENVELOPE && rl >= 0 && telemetry__rate_limited(s->rate_until, rl, wall)) {
+        int64_t a = s->rate_until[TELEMETRY__RL_ALL] - wall, b = s->rate_until[rl] - wall;
+        if (a > until) until = a;
+        if (b > until) until = b;
+    }
+    if (kind == TELEMETRY__KIND_USAGE && s->usage_hold_until - mono > until) until = s->usage_hold_until - mono;
+    return until > 0 ? until : 0;
+}
 
 /* A client report of what was dropped since the last one (protocols.md 5.6), or NULL. */
-TELEMETRY__INTERNAL char *telemetry__client_report(telemetry__outbox *ob, int64_t taken[TELEMETRY__DROP_COUNT][TELEMETRY__CAT_COUNT], size_t *len) {
+TELEMETRY__INTERNAL char *telemetry__client_report(int64_t counts[TELEMETRY__DROP_COUNT][TELEMETRY__CAT_COUNT], int64_t now, size_t *len) {
     telemetry__buf b;
     telemetry__json j;
     char ts[32];
     int r, c, any = 0;
-    for (r = 0; r < TELEMETRY__DROP_COUNT; r++) for (c = 0; c < TELEMETRY__CAT_COUNT; c++) {
-        taken[r][c] = ob->dropped[r][c];
-        if (taken[r][c]) any = 1;
-    }
-    if (!any || !ob->client_reports) return NULL;
-    telemetry__format_time(telemetry__ob_now(ob), ts);
+    for (r = 0; r < TELEMETRY__DROP_COUNT; r++) for (c = 0; c < TELEMETRY__CAT_COUNT; c++) if (counts[r][c]) any = 1;
+    if (!any) return NULL;
+    telemetry__format_time(now, ts);
     telemetry__buf_init(&b);
     telemetry__json_init(&j, &b);
     telemetry__json_object_begin(&j);
@@ -6086,11 +6230,11 @@ TELEMETRY__INTERNAL char *telemetry__client_report(telemetry__outbox *ob, int64_
     telemetry__json_key(&j, "discarded_events");
     telemetry__json_array_begin(&j);
     for (r = 0; r < TELEMETRY__DROP_COUNT; r++) for (c = 0; c < TELEMETRY__CAT_COUNT; c++) {
-        if (!taken[r][c]) continue;
+        if (!counts[r][c]) continue;
         telemetry__json_object_begin(&j);
         telemetry__json_key(&j, "reason"); telemetry__json_string(&j, telemetry__drop_names[r]);
         telemetry__json_key(&j, "category"); telemetry__json_string(&j, telemetry__cat_names[c]);
-        telemetry__json_key(&j, "quantity"); telemetry__json_int(&j, taken[r][c]);
+        telemetry__json_key(&j, "quantity"); telemetry__json_int(&j, counts[r][c]);
         telemetry__json_object_end(&j);
     }
     telemetry__json_array_end(&j);
@@ -6101,21 +6245,23 @@ TELEMETRY__INTERNAL char *telemetry__client_report(telemetry__outbox *ob, int64_
 }
 
 /* The bytes that go on the wire: an envelope gets its sent_at now, and the client report of
-   what was dropped rides along. Lock held. */
-TELEMETRY__INTERNAL int telemetry__wire_body(telemetry__outbox *ob, const telemetry__item *it, const char *body, size_t len,
-                                            telemetry__buf *out, int64_t taken[TELEMETRY__DROP_COUNT][TELEMETRY__CAT_COUNT]) {
+   what the sender dropped rides along (taken says what it told). */
+TELEMETRY__INTERNAL int telemetry__wire_body(telemetry__sender *s, int kind, const char *body, size_t len, telemetry__buf *out,
+                                            int64_t taken[TELEMETRY__DROP_COUNT][TELEMETRY__CAT_COUNT]) {
     char ts[32], *report = NULL;
     size_t report_len = 0;
     memset(taken, 0, sizeof(int64_t) * TELEMETRY__DROP_COUNT * TELEMETRY__CAT_COUNT);
-    if (it->kind == TELEMETRY__KIND_USAGE) return telemetry__buf_append(out, body, len) ? TELEMETRY_ERR_NO_MEMORY : 0;
+    if (kind == TELEMETRY__KIND_USAGE) return telemetry__buf_append(out, body, len) ? TELEMETRY_ERR_NO_MEMORY : 0;
     if (len < 2 || body[0] != '{') return TELEMETRY_ERR_INVALID_ARGUMENT;
-    telemetry__format_time(telemetry__ob_now(ob), ts);
+    telemetry__format_time(telemetry__snd_now(s), ts);
     telemetry__buf_puts(out, "{\"sent_at\":\"");
     telemetry__buf_puts(out, ts);
     telemetry__buf_puts(out, body[1] == '}' ? "\"" : "\",");
     telemetry__buf_append(out, body + 1, len - 1);
-    if (!telemetry__rate_limited(ob->rate_until, TELEMETRY__RL_INTERNAL, telemetry__ob_now(ob)))
-        report = telemetry__client_report(ob, taken, &report_len);
+    if (s->client_reports && !telemetry__rate_limited(s->rate_until, TELEMETRY__RL_INTERNAL, telemetry__snd_now(s))) {
+        memcpy(taken, s->dropped, sizeof s->dropped);
+        report = telemetry__client_report(taken, telemetry__snd_now(s), &report_len);
+    }
     if (report) {
         if (out->len && out->data[out->len - 1] == '\n') out->len--;   /* one item separator */
         telemetry__envelope_item(out, "client_report", report, report_len);
@@ -6127,34 +6273,32 @@ TELEMETRY__INTERNAL int telemetry__wire_body(telemetry__outbox *ob, const teleme
     return out->failed ? TELEMETRY_ERR_NO_MEMORY : 0;
 }
 
-/* The connection the sender reuses. Made at init, on the program's thread, so the proxy
-   variables are read there. */
-TELEMETRY__INTERNAL int telemetry__outbox_client(telemetry__outbox *ob) {
+/* The connection the sender reuses (made at init on the program's thread, so the proxy
+   variables are read there; the sidecar inherits it unconnected). */
+TELEMETRY__INTERNAL int telemetry__sender_client(telemetry__sender *s) {
     telemetry__transport_config tc;
     memset(&tc, 0, sizeof tc);
-    tc.ca_file = ob->ca_file; tc.ca_pem = ob->ca_pem; tc.io = ob->io;
-    tc.entropy_fn = ob->entropy_fn; tc.clock_fn = ob->clock_fn;
-    tc.platform_user_data = ob->platform_user_data; tc.use_proxy_env = 1;
-    tc.tls_session_file = ob->tls_session_path[0] ? ob->tls_session_path : NULL;
-#if !defined(TELEMETRY_NO_THREADS)
-    tc.cancel = &ob->stop;
-#endif
-    return telemetry__http_client_new((telemetry__http_client **)&ob->http, &tc);
+    tc.ca_file = s->ca_file; tc.ca_pem = s->ca_pem; tc.io = s->io;
+    tc.entropy_fn = s->entropy_fn; tc.clock_fn = s->clock_fn;
+    tc.platform_user_data = s->platform_user_data; tc.use_proxy_env = 1;
+    tc.tls_session_file = s->tls_session_path[0] ? s->tls_session_path : NULL;
+    tc.cancel = (const int *)&s->stop;
+    return telemetry__http_client_new((telemetry__http_client **)&s->http, &tc);
 }
 
 /* Sends one payload now, before the deadline. With TELEMETRY_DEBUG it is printed to stderr
    instead. 0 when the server took it (2xx); *status is the HTTP status or 0. Responses update
    the rate limits. */
-TELEMETRY__INTERNAL int telemetry__deliver(telemetry__outbox *ob, const telemetry__item *it, const char *body, size_t len,
-                                           int64_t deadline, int *status) {
-    const telemetry__url *base = it->kind == TELEMETRY__KIND_USAGE ? &ob->usage : &ob->dsn.envelope;
+TELEMETRY__INTERNAL int telemetry__deliver(telemetry__sender *s, int kind, const char *push_id, int maybe_stored, const char *body,
+                                           size_t len, int64_t deadline, int *status) {
+    const telemetry__url *base = kind == TELEMETRY__KIND_USAGE ? &s->usage : &s->dsn.envelope;
     char hostport[300];
     *status = 0;
-    if (it->kind == TELEMETRY__KIND_USAGE ? !ob->has_usage : !ob->has_dsn) return TELEMETRY_ERR_NOT_CONFIGURED;
+    if (kind == TELEMETRY__KIND_USAGE ? !s->has_usage : !s->has_dsn) return TELEMETRY_ERR_NOT_CONFIGURED;
     telemetry__url_hostport(base, hostport, sizeof hostport);
-    if (ob->debug) {
+    if (s->debug) {
         fprintf(stderr, "telemetry: TELEMETRY_DEBUG is set: not sending this %s to %s:\n%.*s\n",
-                it->kind == TELEMETRY__KIND_USAGE ? "usage report" : "Sentry envelope", hostport, (int)len, body);
+                kind == TELEMETRY__KIND_USAGE ? "usage report" : "Sentry envelope", hostport, (int)len, body);
         *status = 200;
         return 0;
     }
@@ -6167,54 +6311,50 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__outbox *ob, const telemetr
         int rc;
         memset(&req, 0, sizeof req);
         memset(&resp, 0, sizeof resp);
-        if (!ob->http && (rc = telemetry__outbox_client(ob)) != 0) return rc;
+        if (!s->http && (rc = telemetry__sender_client(s)) != 0) return rc;
         req.method = "POST";
-        if (it->kind == TELEMETRY__KIND_USAGE && it->push_id[0]) {
-            target = telemetry__firebase_target(&ob->usage, it->push_id);
+        if (kind == TELEMETRY__KIND_USAGE && push_id[0]) {
+            target = telemetry__firebase_target(&s->usage, push_id);
             if (!target) return TELEMETRY_ERR_NO_MEMORY;
             url.target = target;
             req.method = "PUT";
         }
         req.url = &url;
         req.body = body; req.body_len = len;
-        if (it->kind == TELEMETRY__KIND_USAGE) req.content_type = "application/json";
+        if (kind == TELEMETRY__KIND_USAGE) req.content_type = "application/json";
         else {
             req.content_type = "application/x-sentry-envelope";
-            snprintf(auth, sizeof auth, "X-Sentry-Auth: %s", ob->dsn.auth_header);
+            snprintf(auth, sizeof auth, "X-Sentry-Auth: %s", s->dsn.auth_header);
             headers[0] = auth;
             req.headers = headers;
         }
-        rc = telemetry__http_send((telemetry__http_client *)ob->http, &req, &resp, deadline);
-        if (rc == 0 && resp.status >= 200 && resp.status <= 299 && ob->sent_log_path[0]) {
+        rc = telemetry__http_send((telemetry__http_client *)s->http, &req, &resp, deadline);
+        if (rc == 0 && resp.status >= 200 && resp.status <= 299 && s->sent_log_path[0]) {
             char full[1400];
             snprintf(full, sizeof full, "%s://%s%s", url.secure ? "https" : "http", hostport, url.target);
-            telemetry__sent_log_append(ob->sent_log_path, ob->sent_log_cap, telemetry__ob_now(ob),
-                                       it->kind == TELEMETRY__KIND_USAGE ? "usage-report" : "sentry-envelope", req.method, full, body, len);
+            telemetry__sent_log_append(s->sent_log_path, s->sent_log_cap, telemetry__snd_now(s),
+                                       kind == TELEMETRY__KIND_USAGE ? "usage-report" : "sentry-envelope", req.method, full, body, len);
         }
         telemetry__free(target);
         if (rc == 0) {
             *status = resp.status;
-            if (it->kind == TELEMETRY__KIND_ENVELOPE) {
-                telemetry__lock(&ob->lock);
-                telemetry__rate_limits_update(ob->rate_until, resp.status, resp.rate_limits, resp.retry_after, telemetry__ob_now(ob));
-                telemetry__unlock(&ob->lock);
+            if (kind == TELEMETRY__KIND_ENVELOPE) {
+                telemetry__rate_limits_update(s->rate_until, resp.status, resp.rate_limits, resp.retry_after, telemetry__snd_now(s));
             } else if (resp.status == 429) {
                 /* the usage server's own limit: it holds usage reports only, never Sentry's */
-                int64_t until[TELEMETRY__RL_COUNT], now = telemetry__ob_now(ob);
+                int64_t until[TELEMETRY__RL_COUNT], now = telemetry__snd_now(s);
                 memset(until, 0, sizeof until);
                 telemetry__rate_limits_update(until, 429, NULL, resp.retry_after, now);
-                telemetry__lock(&ob->lock);
-                if (until[TELEMETRY__RL_ALL] > now) ob->usage_hold_until = telemetry__monotonic_ms() + (until[TELEMETRY__RL_ALL] - now);
-                telemetry__unlock(&ob->lock);
+                if (until[TELEMETRY__RL_ALL] > now) s->usage_hold_until = telemetry__monotonic_ms() + (until[TELEMETRY__RL_ALL] - now);
             }
             if (resp.status == 429) rc = TELEMETRY_ERR_RATE_LIMITED;
             else if (resp.status < 200 || resp.status > 299) rc = TELEMETRY_ERR_HTTP_STATUS;
-            if (rc == TELEMETRY_ERR_HTTP_STATUS && it->kind == TELEMETRY__KIND_USAGE && it->push_id[0] &&
-                telemetry__firebase_already_stored(resp.status, it->maybe_stored)) {
+            if (rc == TELEMETRY_ERR_HTTP_STATUS && kind == TELEMETRY__KIND_USAGE && push_id[0] &&
+                telemetry__firebase_already_stored(resp.status, maybe_stored)) {
                 telemetry__log(TELEMETRY_LEVEL_DEBUG, "%s answered HTTP %d to a retried report: an earlier try stored it", hostport, resp.status);
                 rc = 0;
             }
-            if (rc && !ob->abandoned)
+            if (rc)
                 telemetry__log(TELEMETRY_LEVEL_WARNING, "%s answered HTTP %d: %s", hostport, resp.status,
                                resp.status == 429 ? "rate limited, will retry when the limit ends"
                                : resp.status >= 500 ? "will retry" : "the payload was refused and is dropped");
@@ -6224,227 +6364,264 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__outbox *ob, const telemetr
     }
 }
 
-#define TELEMETRY__ENDPOINT(it) ((it)->kind == TELEMETRY__KIND_USAGE ? 0 : 1)
-
-/* The rate-limit category an item waits on, or -1. */
-TELEMETRY__INTERNAL int telemetry__item_rl(const telemetry__item *it) {
-    switch (it->category) {
-    case TELEMETRY__CAT_ERROR: return TELEMETRY__RL_ERROR;
-    case TELEMETRY__CAT_SESSION: return TELEMETRY__RL_SESSION;
-    case TELEMETRY__CAT_INTERNAL: return TELEMETRY__RL_INTERNAL;
-    default: return -1;
-    }
-}
-
 /* Rate limits are remembered across runs: "<all> <error> <session> <internal>" wall-clock ms. */
-TELEMETRY__INTERNAL void telemetry__load_rate_limits(telemetry__outbox *ob) {
+TELEMETRY__INTERNAL void telemetry__load_rate_limits(telemetry__sender *s) {
     char *text = NULL;
     int err;
     long long v[4];
-    if (!ob->ratelimit_path[0] || telemetry__read_file(ob->ratelimit_path, 200, &text, NULL, &err) != 0) return;
+    if (!s->ratelimit_path[0] || telemetry__read_file(s->ratelimit_path, 200, &text, NULL, &err) != 0) return;
     if (sscanf(text, "%lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3]) == 4) {
-        int64_t cap = telemetry__ob_now(ob) + TELEMETRY__RL_CAP_MS, k;
-        for (k = 0; k < 4; k++) ob->rate_until[k] = v[k] > cap ? cap : v[k];   /* a skewed clock cannot block us for long */
+        int64_t cap = telemetry__snd_now(s) + TELEMETRY__RL_CAP_MS, k;
+        for (k = 0; k < 4; k++) s->rate_until[k] = v[k] > cap ? cap : v[k];   /* a skewed clock cannot block us for long */
     }
     telemetry__free(text);
 }
 
-/* One step of the sender: the oldest item that is due goes out. Returns 1 when it tried one,
-   0 when nothing is due (then *wait_ms says how long until something is). Lock held. */
-TELEMETRY__INTERNAL int telemetry__outbox_step(telemetry__outbox *ob, int64_t *wait_ms) {
-    telemetry__item *it;
-    int64_t mono = telemetry__monotonic_ms(), wall = telemetry__ob_now(ob), soonest = INT64_MAX;
-    int64_t taken[TELEMETRY__DROP_COUNT][TELEMETRY__CAT_COUNT];
-    int64_t before[TELEMETRY__RL_COUNT];
-    char *loaded = NULL;
-    const char *body;
-    size_t len;
-    telemetry__buf wire;
-    int rc, status = 0, r, c, k;
-    for (it = ob->head; it; it = it->next) {
-        int rl = telemetry__item_rl(it);
-        int64_t until = it->next_try - mono;
-        if (it->busy) continue;
-        if (rl >= 0 && telemetry__rate_limited(ob->rate_until, rl, wall)) {
-            int64_t a = ob->rate_until[TELEMETRY__RL_ALL] - wall, b = ob->rate_until[rl] - wall;
-            int64_t lim = a > b ? a : b;
-            if (lim > until) until = lim;
-        }
-        if (ob->down_until[TELEMETRY__ENDPOINT(it)] - mono > until) until = ob->down_until[TELEMETRY__ENDPOINT(it)] - mono;
-        if (it->kind == TELEMETRY__KIND_USAGE && ob->usage_hold_until - mono > until) until = ob->usage_hold_until - mono;
-        if (until <= 0) break;
-        if (until < soonest) soonest = until;
-    }
-    if (!it) { *wait_ms = soonest; return 0; }
-    it->busy = 1;
-    it->tried_gen = ob->flush_gen;
-    memcpy(before, ob->rate_until, sizeof before);
-    body = it->data;
-    len = it->len;
-    rc = 0;
-    telemetry__buf_init(&wire);
-#if defined(TELEMETRY__HAVE_PHDR)
-    if (it->crash && it->file[0]) {                 /* name the frames while the binary is here */
-        char path[1200];
-        size_t size = 0;
-        telemetry__item_path(ob, it, path, sizeof path);
-        it->crash = 0;
-        telemetry__unlock(&ob->lock);
-        rc = telemetry__symbolicate_file(path, &size);
-        telemetry__lock(&ob->lock);
-        if (rc == 0) {                               /* the file grew by the names */
-            size_t meta_len = sizeof TELEMETRY__OUTBOX_MAGIC - 1 + sizeof "envelope error -\n" - 1;
-            ob->disk_bytes += size - (it->disk_size < size ? it->disk_size : size);
-            it->disk_size = size;
-            it->len = size > meta_len ? size - meta_len : size;
-        }
-        rc = 0;
-    }
-#endif
-    if (!body) {
-        telemetry__unlock(&ob->lock);
-        rc = telemetry__item_load(ob, it, &loaded, &len);
-        telemetry__lock(&ob->lock);
-        body = loaded;
-    }
-    if (rc == 0) rc = telemetry__wire_body(ob, it, body, len, &wire, taken);
-    ob->sending_since = telemetry__monotonic_ms();
-    telemetry__unlock(&ob->lock);
-    if (rc == 0) rc = telemetry__deliver(ob, it, wire.data, wire.len, telemetry__monotonic_ms() + (int64_t)ob->timeout_ms, &status);
-    telemetry__buf_free(&wire);
-    telemetry__free(loaded);
-    telemetry__lock(&ob->lock);
-    ob->sending_since = 0;
-    it->busy = 0;
-    if (status) ob->down_until[TELEMETRY__ENDPOINT(it)] = 0;             /* it answered */
-    if (rc == 0 || rc == TELEMETRY_ERR_NOT_CONFIGURED || rc == TELEMETRY_ERR_IO || rc == TELEMETRY_ERR_INVALID_ARGUMENT ||
-        (rc == TELEMETRY_ERR_HTTP_STATUS && status >= 400 && status < 500)) {
-        if (rc == 0) {
-            char done[1200];
-            done[0] = 0;
-            for (r = 0; r < TELEMETRY__DROP_COUNT; r++) for (c = 0; c < TELEMETRY__CAT_COUNT; c++) ob->dropped[r][c] -= taken[r][c];
-            if (it->file[0]) {                  /* its file goes after the lock is let go */
-                telemetry__item_path(ob, it, done, sizeof done);
-                ob->disk_bytes -= it->disk_size > ob->disk_bytes ? ob->disk_bytes : it->disk_size;
-                it->file[0] = 0;
-            }
-            telemetry__outbox_remove(ob, it);
-            if (done[0]) {
-                telemetry__unlock(&ob->lock);
-                remove(done);
-                telemetry__lock(&ob->lock);
-            }
-        } else {
-            telemetry__outbox_drop(ob, it, TELEMETRY__DROP_SEND_ERROR);   /* never retried */
-        }
-    } else {
-        /* network trouble, 5xx, 429: back off exponentially with jitter, capped */
-        unsigned char j = 0;
-        int64_t delay = ob->retry_initial_ms;
-        for (k = 0; k < it->attempts && delay < (int64_t)ob->retry_max_ms; k++) delay *= 2;
-        if (delay > (int64_t)ob->retry_max_ms) delay = ob->retry_max_ms;
-        telemetry__os_entropy(&j, 1);
-        it->attempts++;
-        it->maybe_stored = 1;
-        it->next_try = telemetry__monotonic_ms() + delay / 2 + delay * j / 510;   /* 50% to 100% */
-        if (it->tried_gen != ob->flush_gen) it->next_try = 0;   /* a flush since asks for a fresh try */
-        /* no answer at all: the others to that endpoint wait as long (one try per back-off period,
-           not one per payload: offline, a backlog costs one connection attempt, not thousands) */
-        if (rc == TELEMETRY_ERR_NETWORK || rc == TELEMETRY_ERR_TIMEOUT || rc == TELEMETRY_ERR_TLS)
-            ob->down_until[TELEMETRY__ENDPOINT(it)] = it->next_try;
-    }
-    ob->net_ok = rc == 0;
-    if (memcmp(before, ob->rate_until, sizeof before) != 0 && ob->ratelimit_path[0] && ob->disk_ok) {
-        char text[160];                         /* written after the lock is let go */
-        snprintf(text, sizeof text, "%lld %lld %lld %lld\n", (long long)ob->rate_until[0], (long long)ob->rate_until[1],
-                 (long long)ob->rate_until[2], (long long)ob->rate_until[3]);
-        telemetry__unlock(&ob->lock);
-        telemetry__write_file_atomic(ob->ratelimit_path, text, strlen(text), 0);
-        telemetry__lock(&ob->lock);
-    }
-    *wait_ms = 0;
-#if !defined(TELEMETRY_NO_THREADS)
-    telemetry__cond_signal(&ob->cond);                          /* flush() waits on this */
-#endif
-    return 1;
-}
-
-TELEMETRY__INTERNAL void telemetry__outbox_release(telemetry__outbox *ob) {
-    int last;
-    telemetry__lock(&ob->lock);
-    last = --ob->refs == 0;
-    telemetry__unlock(&ob->lock);
-    if (!last) return;
-    while (ob->head) {
-        telemetry__item *it = ob->head;
-        ob->head = it->next;
-        telemetry__item_free(it);
-    }
-    if (ob->http) telemetry__http_client_free((telemetry__http_client *)ob->http);
-    telemetry__url_free(&ob->usage);
-    telemetry__dsn_free(&ob->dsn);
-    telemetry__free(ob->ca_file);
-    telemetry__free(ob->ca_pem);
-    telemetry__free(ob->session_text);
-#if !defined(TELEMETRY_NO_THREADS)
-    telemetry__cond_destroy(&ob->cond);
-#  if !defined(_WIN32)
-    pthread_mutex_destroy(&ob->session_io);
-    pthread_mutex_destroy(&ob->lock);
-#  endif
-#endif
-    telemetry__free(ob);
-}
-
-/* Writes the newest session state the program handed over. Lock held; let go around the I/O. */
-TELEMETRY__INTERNAL void telemetry__outbox_write_session(telemetry__outbox *ob) {
-    char *text = ob->session_text;
-    ob->session_text = NULL;
-    telemetry__unlock(&ob->lock);
-    telemetry__lock(&ob->session_io);
-    if (!TELEMETRY__ATOMIC_LOAD(&ob->session_closed) && ob->session_path[0])
-        telemetry__write_file_atomic(ob->session_path, text, strlen(text), 0);
-    telemetry__unlock(&ob->session_io);
-    telemetry__free(text);
-    telemetry__lock(&ob->lock);
-}
-
-/* ---- the worker ----------------------------------------------------------------------------- */
-#if !defined(TELEMETRY_NO_THREADS)
-TELEMETRY__INTERNAL void telemetry__outbox_worker(telemetry__outbox *ob) {
-    telemetry__lock(&ob->lock);
-    while (!ob->stop) {
-        int64_t wait = 0;
-        if (ob->session_text) telemetry__outbox_write_session(ob);
-        /* While the server answers, payloads go out from memory and only what must wait is
-           written to disk: after a failed send, when memory is half full (in 5 ms slices, so
-           sending goes on), or when nothing is due. */
-        if (!ob->net_ok) telemetry__outbox_spill(ob, INT64_MAX);
-        else if (ob->memory_bytes > ob->memory_cap / 2) telemetry__outbox_spill(ob, telemetry__monotonic_ms() + 5);
-        if (ob->stop) break;
-        if (telemetry__outbox_step(ob, &wait)) { ob->nap_until = 0; continue; }
-        if (ob->disk_ok && ob->dir[0] && telemetry__outbox_unspilled(ob)) { telemetry__outbox_spill(ob, INT64_MAX); continue; }
-        if (wait > 60000) wait = 60000;
-        /* After its last send the worker naps in 5 ms slices for 50 ms, so that a program that
-           queues one payload after another does not pay for waking it each time (a futex wake,
-           about 10 us in a VM); then it sleeps until a caller wakes it. */
-        {
-            int64_t now = telemetry__monotonic_ms();
-            if (!ob->nap_until) ob->nap_until = now + 50;
-            if (now < ob->nap_until) { if (wait > 5) wait = 5; }
-            else ob->asleep = 1;
-        }
-        telemetry__cond_wait_ms(&ob->cond, &ob->lock, wait);
-        ob->asleep = 0;
-    }
-    ob->worker_done = 1;
-    telemetry__cond_signal(&ob->cond);
-    telemetry__unlock(&ob->lock);
-    telemetry__outbox_release(ob);
-}
-#  if defined(_WIN32)
-TELEMETRY__INTERNAL TELEMETRY__THREAD_ENTRY DWORD WINAPI telemetry__worker_main(LPVOID arg) { telemetry__outbox_worker((telemetry__outbox *)arg); return 0; }
+/* Sends one record. Returns 1 when the record is done with (sent or dropped), 0 when it waits. */
+TELEMETRY__INTERNAL int telemetry__send_record(telemetry__sender *s, const telemetry__seg *g, uint64_t off, const unsigned char *h,
+                                              char *payload, uint32_t len) {
+    int kind = h[12], category = h[13], flags = h[14], rc, status = 0, r, c, ep = TELEMETRY__ENDPOINT(kind);
+    int64_t taken[TELEMETRY__DROP_COUNT][TELEMETRY__CAT_COUNT], before[TELEMETRY__RL_COUNT];
+    char push_id[21];
+    telemetry__buf wire, named;
+    const char *body = payload;
+    size_t body_len = len;
+    memcpy(push_id, h + 16, 20);
+    push_id[20] = 0;
+    telemetry__buf_init(&named);
+#  if defined(TELEMETRY__HAVE_PHDR)
+    if (flags & TELEMETRY__REC_CRASH && telemetry__symbolicate_envelope(payload, len, &named) == 0) { body = named.data; body_len = named.len; }
 #  else
+    (void)flags;
+#  endif
+    memcpy(before, s->rate_until, sizeof before);
+    telemetry__buf_init(&wire);
+    rc = telemetry__wire_body(s, kind, body, body_len, &wire, taken);
+    if (rc == 0) {
+        int64_t deadline = telemetry__monotonic_ms() + (int64_t)s->timeout_ms;
+        if (s->end_at && deadline > s->end_at) deadline = s->end_at;      /* the sidecar's bound */
+        /* a Firebase write that may reach the server is marked first: if its answer is lost, the
+           retry's refusal of an existing key (create-only rules) means it was stored */
+        if (kind == TELEMETRY__KIND_USAGE && push_id[0] && h[15] == 0) telemetry__seg_mark(g, off, 'A');
+        rc = telemetry__deliver(s, kind, push_id, h[15] == 'A', wire.data, wire.len, deadline, &status);
+    }
+    telemetry__buf_free(&wire);
+    telemetry__buf_free(&named);
+    if (s->sh && s->sh->revoked) return 1;                  /* consent went meanwhile: write nothing */
+    if (status) { s->down_until[ep] = 0; s->fails[ep] = 0; }   /* it answered */
+    if (memcmp(before, s->rate_until, sizeof before) != 0 && s->ratelimit_path[0]) {
+        char text[160];
+        snprintf(text, sizeof text, "%lld %lld %lld %lld\n", (long long)s->rate_until[0], (long long)s->rate_until[1],
+                 (long long)s->rate_until[2], (long long)s->rate_until[3]);
+        telemetry__write_file_atomic(s->ratelimit_path, text, strlen(text), 0);
+    }
+    if (rc == 0) {
+        for (r = 0; r < TELEMETRY__DROP_COUNT; r++) for (c = 0; c < TELEMETRY__CAT_COUNT; c++) s->dropped[r][c] -= taken[r][c];
+        telemetry__seg_mark(g, off, 'S');
+        s->sent++;
+        return 1;
+    }
+    if (rc == TELEMETRY_ERR_NOT_CONFIGURED || rc == TELEMETRY_ERR_INVALID_ARGUMENT ||
+        (rc == TELEMETRY_ERR_HTTP_STATUS && status >= 400 && status < 500)) {
+        if (category != TELEMETRY__CAT_USAGE && category < TELEMETRY__CAT_COUNT) s->dropped[TELEMETRY__DROP_SEND_ERROR][category]++;
+        telemetry__seg_mark(g, off, 'D');                   /* never retried */
+        return 1;
+    }
+    {   /* network trouble, 5xx, 429: the endpoint backs off exponentially with jitter, capped */
+        unsigned char j = 0;
+        int64_t delay = s->retry_initial_ms;
+        int k;
+        for (k = 0; k < s->fails[ep] && delay < (int64_t)s->retry_max_ms; k++) delay *= 2;
+        if (delay > (int64_t)s->retry_max_ms) delay = s->retry_max_ms;
+        telemetry__os_entropy(&j, 1);
+        s->fails[ep]++;
+        s->down_until[ep] = telemetry__monotonic_ms() + delay / 2 + delay * j / 510;   /* 50% to 100% */
+    }
+    return 0;
+}
+
+/* One step of the sender: the oldest record that may go now goes. 1 when it did something,
+   0 when nothing may go (then *wait_ms says how long until something may, and *unsent how
+   many records wait). */
+TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wait_ms, int *unsent) {
+    int64_t mono = telemetry__monotonic_ms(), wall = telemetry__snd_now(s), soonest = INT64_MAX;
+    int i;
+    *unsent = 0;
+    *wait_ms = 60000;
+    s->live_writers = 0;
+    if (s->sh && s->sh->revoked) return 0;
+    if (!s->have_lock) {
+        if (s->lock_fd < 0 && s->dir[0]) {
+            char path[1400];
+            snprintf(path, sizeof path, "%s/sender.lock", s->dir);
+            s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        }
+        if (s->lock_fd >= 0 && telemetry__flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) { *wait_ms = 200; *unsent = 1; return 0; }
+        s->have_lock = 1;
+        s->rescan_at = 0;
+    }
+    if (s->have_lock && (s->has_usage || s->has_dsn) && (!s->has_usage || s->down_until[0] > mono) &&
+        (!s->has_dsn || s->down_until[1] > mono)) {
+        /* every endpoint is down (back-off after a failure): nothing can go, however much is
+           queued, so nothing is read (offline, a large backlog costs nothing per wake-up) */
+        int64_t u = s->has_usage ? s->down_until[0] - mono : INT64_MAX, e = s->has_dsn ? s->down_until[1] - mono : INT64_MAX;
+        for (i = 0; i < s->nsegs; i++) {
+            struct stat st;
+            if (fstat(s->segs[i].fd, &st) == 0 && (uint64_t)st.st_size > s->segs[i].pos) (*unsent)++;
+            if (!telemetry__seg_finished(&s->segs[i])) s->live_writers = 1;
+        }
+        *wait_ms = u < e ? u : e;
+        return 0;
+    }
+    if (mono >= s->rescan_at || (s->sh && TELEMETRY__ATOMIC_LOAD(&s->sh->segments) != s->seen_segments)) {
+        if (s->sh) s->seen_segments = TELEMETRY__ATOMIC_LOAD(&s->sh->segments);
+        telemetry__sender_scan(s);                 /* a new segment, or another run's */
+        s->rescan_at = mono + 1000;
+    }
+    for (i = 0; i < s->nsegs; i++) {
+        telemetry__seg *g = &s->segs[i];
+        struct stat st;
+        uint64_t off = g->pos, size;
+        int first = 1;
+        if (fstat(g->fd, &st) != 0) continue;
+        size = (uint64_t)st.st_size;
+        if (!telemetry__seg_finished(g)) s->live_writers = 1;
+        while (off < size) {
+            unsigned char h[TELEMETRY__REC_HEADER];
+            uint32_t len;
+            int64_t held;
+            ssize_t n = pread(g->fd, h, sizeof h, (off_t)off);
+            if (n != (ssize_t)sizeof h || memcmp(h, "TLR1", 4) != 0) {
+                if (n != (ssize_t)sizeof h && !telemetry__seg_finished(g)) break;   /* being written */
+                off = telemetry__seg_resync(g, off, size);                         /* torn: skip it */
+                if (first) g->pos = off;
+                continue;
+            }
+            len = telemetry__get32(h + 4);
+            if ((uint64_t)len > s->cap || h[12] > TELEMETRY__KIND_ENVELOPE || h[13] >= TELEMETRY__CAT_COUNT) {
+                /* larger than the cap (never read whole) or not ours */
+                uint64_t next = off + TELEMETRY__REC_HEADER + (uint64_t)len;
+                if ((uint64_t)len > s->cap && next <= size) telemetry__seg_mark(g, off, 'D');
+                off = next <= size ? next : telemetry__seg_resync(g, off, size);
+                if (first) g->pos = off;
+                continue;
+            }
+            if (off + TELEMETRY__REC_HEADER + len > size) {
+                if (!telemetry__seg_finished(g)) break;                             /* being written */
+                off = telemetry__seg_resync(g, off, size);
+                if (first) g->pos = off;
+                continue;
+            }
+            if (h[15] != 0 && h[15] != 'A') {                                      /* sent or dropped */
+                off += TELEMETRY__REC_HEADER + len;
+                if (first) g->pos = off;
+                continue;
+            }
+            held = telemetry__held_ms(s, h[12], h[13], mono, wall);
+            if (held > 0) {
+                (*unsent)++;
+                if (held < soonest) soonest = held;
+                first = 0;
+                off += TELEMETRY__REC_HEADER + len;
+                continue;
+            }
+            {
+                char *payload = (char *)telemetry__malloc((size_t)len + 1);
+                int done;
+                if (!payload) { *wait_ms = 100; (*unsent)++; return 0; }
+                n = pread(g->fd, payload, len, (off_t)(off + TELEMETRY__REC_HEADER));
+                if (n != (ssize_t)len || telemetry__rec_crc(h, payload, len) != telemetry__get32(h + 8)) {
+                    telemetry__free(payload);
+                    if (!telemetry__seg_finished(g) && off + TELEMETRY__REC_HEADER + len == size) break;   /* still landing */
+                    telemetry__seg_mark(g, off, 'D');                               /* damaged */
+                    continue;
+                }
+                payload[len] = 0;
+                done = telemetry__send_record(s, g, off, h, payload, len);
+                telemetry__free(payload);
+                if (done && first) g->pos = off + TELEMETRY__REC_HEADER + len;
+                if (!done) (*unsent)++;
+                *wait_ms = 0;
+                return 1;
+            }
+        }
+        if (first && off >= size && telemetry__seg_finished(g)) {
+            /* everything in it is done and its writer is gone: the segment goes */
+            char path[1400];
+            snprintf(path, sizeof path, "%s/%s", s->dir, g->name);
+            unlink(path);
+            close(g->fd);
+            memmove(g, g + 1, (size_t)(s->nsegs - i - 1) * sizeof *g);
+            s->nsegs--;
+            i--;
+        }
+    }
+    if (soonest < *wait_ms) *wait_ms = soonest;
+    return 0;
+}
+
+TELEMETRY__INTERNAL void telemetry__sender_free(telemetry__sender *s) {
+    int i;
+    if (!s) return;
+    for (i = 0; i < s->nsegs; i++) if (s->segs[i].fd != s->mem_fd) close(s->segs[i].fd);
+    telemetry__free(s->segs);
+    if (s->lock_fd >= 0) close(s->lock_fd);
+    if (s->http) telemetry__http_client_free((telemetry__http_client *)s->http);
+    telemetry__url_free(&s->usage);
+    telemetry__dsn_free(&s->dsn);
+    telemetry__free(s->ca_file);
+    telemetry__free(s->ca_pem);
+#  if !defined(TELEMETRY_NO_THREADS)
+    telemetry__free(s->session_text);
+    telemetry__cond_destroy(&s->cond);
+    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->session_io);
+#  endif
+    telemetry__free(s);
+}
+#endif /* !_WIN32 */
+
+/* ---- the worker thread (thread mode: cfg.no_sidecar, TELEMETRY_NO_SIDECAR, Windows) ------------- */
+#if !defined(TELEMETRY_NO_THREADS) && !defined(_WIN32)
+TELEMETRY__INTERNAL void telemetry__sender_worker(telemetry__sender *s) {
+    int abandoned;
+    telemetry__lock(&s->lock);
+    while (!s->stop) {
+        int64_t wait;
+        int unsent, did;
+        unsigned gen = TELEMETRY__ATOMIC_LOAD(&s->sh->flush_gen);
+        if (s->session_text) {
+            char *text = s->session_text;
+            s->session_text = NULL;
+            telemetry__unlock(&s->lock);
+            telemetry__lock(&s->session_io);
+            if (!TELEMETRY__ATOMIC_LOAD(&s->session_closed) && s->session_path[0]) {
+                TELEMETRY__ATOMIC_STORE(&telemetry__session_writing, 1);   /* a crash handler waits for it */
+                telemetry__write_file_atomic(s->session_path, text, strlen(text), 0);
+                TELEMETRY__ATOMIC_STORE(&telemetry__session_writing, 0);
+            }
+            telemetry__unlock(&s->session_io);
+            telemetry__free(text);
+            telemetry__lock(&s->lock);
+        }
+        if (TELEMETRY__ATOMIC_LOAD(&s->sh->fresh)) { s->sh->fresh = 0; s->down_until[0] = s->down_until[1] = 0; }
+        s->wake = 0;
+        telemetry__unlock(&s->lock);
+        did = telemetry__sender_step(s, &wait, &unsent);
+        telemetry__lock(&s->lock);
+        if (!did) { s->sh->unsent = unsent; TELEMETRY__ATOMIC_STORE(&s->sh->idle_gen, gen); }
+        telemetry__cond_signal(&s->cond);                   /* flush waits on this */
+        if (did || s->wake || s->stop) continue;
+        s->asleep = 1;
+        telemetry__cond_wait_ms(&s->cond, &s->lock, wait > 60000 ? 60000 : wait);
+        s->asleep = 0;
+    }
+    s->worker_done = 1;
+    abandoned = s->abandoned;
+    telemetry__cond_signal(&s->cond);
+    telemetry__unlock(&s->lock);
+    if (abandoned) telemetry__sender_free(s);              /* shutdown left it to finish alone */
+}
 /* The library's own thread: its faults are the library's (or its callbacks'), never a probe
    the program handles, so the crash handler records them before the program's handler runs. */
 TELEMETRY__DEF pthread_t telemetry__worker_thread;
@@ -6462,100 +6639,335 @@ TELEMETRY__INTERNAL void *telemetry__worker_main(void *arg) {
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     telemetry__worker_thread = pthread_self();
     telemetry__worker_running = 1;
-    telemetry__outbox_worker((telemetry__outbox *)arg);
+    telemetry__sender_worker((telemetry__sender *)arg);
     telemetry__worker_running = 0;
     return NULL;
 }
-#  endif
-
-/* Starts the worker on first need. Lock held. */
-TELEMETRY__INTERNAL void telemetry__outbox_start(telemetry__outbox *ob) {
-    int ok;
-    if (ob->worker_started || ob->stop) return;
-    ob->refs++;
-#  if defined(_WIN32)
-    ob->thread = CreateThread(NULL, 0, telemetry__worker_main, ob, 0, NULL);
-    ok = ob->thread != NULL;
-#  else
-    ok = pthread_create(&ob->thread, NULL, telemetry__worker_main, ob) == 0;
-#  endif
-    if (ok) ob->worker_started = 1;
-    else { ob->refs--; telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot start the sender thread: payloads wait on disk"); }
-}
 #endif
 
-TELEMETRY__INTERNAL telemetry__outbox *telemetry__outbox_new(void) {
-    telemetry__outbox *ob = (telemetry__outbox *)telemetry__malloc(sizeof *ob);
-    if (!ob) return NULL;
-    memset(ob, 0, sizeof *ob);
-#if !defined(TELEMETRY_NO_THREADS)
-#  if defined(_WIN32)
-    InitializeSRWLock(&ob->lock);
-#  else
-    pthread_mutex_init(&ob->lock, NULL);
-#  endif
-    telemetry__cond_init(&ob->cond);
-#endif
-#if !defined(TELEMETRY_NO_THREADS) && !defined(_WIN32)
-    pthread_mutex_init(&ob->session_io, NULL);
-#elif defined(_WIN32) && !defined(TELEMETRY_NO_THREADS)
-    InitializeSRWLock(&ob->session_io);
-#endif
-    ob->refs = 1;
-    ob->disk_ok = 1;
-    ob->net_ok = 1;
-    return ob;
-}
-
-/* Waits until the queue is empty or the deadline passes; items in back-off are tried at once,
-   once. 0 when empty, TELEMETRY_ERR_TIMEOUT when something is left (it stays queued). */
-TELEMETRY__INTERNAL int telemetry__outbox_flush(telemetry__outbox *ob, int64_t deadline) {
-    telemetry__item *it;
-    int rc;
-    unsigned gen;
-    telemetry__lock(&ob->lock);
-    gen = ++ob->flush_gen;
-    for (it = ob->head; it; it = it->next) { it->next_try = 0; it->attempts = 0; }
-    ob->down_until[0] = ob->down_until[1] = 0;
-#if defined(TELEMETRY_NO_THREADS)
-    while (ob->head && telemetry__monotonic_ms() < deadline) {
-        int64_t wait;
-        int untried = 0;
-        for (it = ob->head; it; it = it->next)
-            if ((it->attempts == 0 || it->tried_gen != gen) && ob->down_until[TELEMETRY__ENDPOINT(it)] <= telemetry__monotonic_ms() &&
-                !(it->kind == TELEMETRY__KIND_USAGE && ob->usage_hold_until > telemetry__monotonic_ms())) untried = 1;
-        if (!untried || !telemetry__outbox_step(ob, &wait)) break;
+/* ---- the sidecar: a detached process that sends while the program runs and after it ends -------- */
+#if defined(TELEMETRY__HAVE_SIDECAR)
+/* The program ended without a last word: its session ends as abnormal, and what it dropped at the
+   disk cap is told (the program could not). Written into the store like any payload. */
+TELEMETRY__INTERNAL void telemetry__sidecar_host_gone(telemetry__sender *s) {
+    telemetry__shared *sh = s->sh;
+    telemetry__store st;
+    telemetry__buf env, item;
+    int64_t counts[TELEMETRY__DROP_COUNT][TELEMETRY__CAT_COUNT];
+    char *report;
+    size_t len = 0;
+    if (TELEMETRY__ATOMIC_LOAD(&sh->revoked) || !s->dir[0]) return;
+    memset(&st, 0, sizeof st);
+    telemetry__copy(st.dir, sizeof st.dir, s->dir);
+    st.fd = st.crash_fd = -1;
+    st.cap = s->cap;
+    if (telemetry__segment_new(&st) != 0) return;
+    if (!sh->ended && !sh->crashed && sh->has_session) {
+        telemetry__session se = sh->session;
+        telemetry__copy(se.status, sizeof se.status, "abnormal");
+        telemetry__buf_init(&env);
+        telemetry__buf_init(&item);
+        if (telemetry__envelope_header(&env, NULL, NULL) == 0 && telemetry__session_json(&item, &se) == 0 &&
+            telemetry__envelope_item(&env, "session", item.data, item.len) == 0 && telemetry__envelope_end(&env) == 0)
+            telemetry__store_append(&st, TELEMETRY__KIND_ENVELOPE, TELEMETRY__CAT_SESSION, 0, NULL, env.data, env.len, 1);
+        telemetry__buf_free(&env);
+        telemetry__buf_free(&item);
     }
-#else
-    if (ob->head) telemetry__outbox_start(ob);
-    while (ob->head && ob->worker_started) {
-        int64_t left = deadline - telemetry__monotonic_ms();
-        int untried = 0;
-        for (it = ob->head; it; it = it->next) {
-            int rl = telemetry__item_rl(it);
-            if (it->busy || ((it->attempts == 0 || it->tried_gen != gen) &&
-                             !(rl >= 0 && telemetry__rate_limited(ob->rate_until, rl, telemetry__ob_now(ob))) &&
-                             ob->down_until[TELEMETRY__ENDPOINT(it)] <= telemetry__monotonic_ms() &&
-                             !(it->kind == TELEMETRY__KIND_USAGE && ob->usage_hold_until > telemetry__monotonic_ms())))
-                untried = 1;
+    memset(counts, 0, sizeof counts);
+    if (!sh->ended) memcpy(counts[TELEMETRY__DROP_CACHE], sh->dropped, sizeof sh->dropped);
+    counts[TELEMETRY__DROP_CACHE][TELEMETRY__CAT_USAGE] = 0;      /* usage drops ride in usage reports */
+    if (s->client_reports && s->has_dsn && (report = telemetry__client_report(counts, telemetry__snd_now(s), &len)) != NULL) {
+        telemetry__buf_init(&env);
+        if (telemetry__envelope_header(&env, NULL, NULL) == 0 && telemetry__envelope_item(&env, "client_report", report, len) == 0 &&
+            telemetry__envelope_end(&env) == 0)
+            telemetry__store_append(&st, TELEMETRY__KIND_ENVELOPE, TELEMETRY__CAT_INTERNAL, 0, NULL, env.data, env.len, 1);
+        telemetry__buf_free(&env);
+        telemetry__free(report);
+    }
+    telemetry__store_close(&st);
+    s->rescan_at = 0;
+}
+
+/* The sidecar's request in progress stops when this is set: by SIGALRM, which the program sends
+   on revocation, and which the sidecar arms for its lifetime bound when its program ends (seen
+   through SIGIO on the pipe: the end is noticed even in the middle of a request). */
+static int telemetry__sidecar_cancel;
+static unsigned telemetry__sidecar_lifetime_s;
+static int telemetry__sidecar_pipe = -1;
+static int64_t telemetry__sidecar_end_ms;       /* monotonic ms the program's end was seen, 0 before */
+TELEMETRY__INTERNAL void telemetry__sidecar_on_alarm(int sig) { (void)sig; telemetry__sidecar_cancel = 1; }
+TELEMETRY__INTERNAL void telemetry__sidecar_on_io(int sig) {
+    struct pollfd pf;
+    int saved = errno;
+    (void)sig;
+    pf.fd = telemetry__sidecar_pipe; pf.events = POLLIN; pf.revents = 0;
+    if (poll(&pf, 1, 0) > 0 && (pf.revents & POLLHUP)) {
+        signal(SIGIO, SIG_IGN);
+        telemetry__sidecar_end_ms = telemetry__monotonic_ms();   /* clock_gettime: signal-safe */
+        alarm(telemetry__sidecar_lifetime_s);   /* the bound starts at the program's end */
+    }
+    errno = saved;
+}
+#  if defined(__linux__) && !defined(F_SETOWN) && (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) || \
+      defined(__arm__) || defined(__riscv) || defined(__s390__))
+#    define F_SETOWN 8                          /* hidden by strict POSIX headers: the Linux values */
+#    define O_ASYNC 020000
+#  endif
+
+/* Closes every inherited descriptor but 0, 1, 2 and keep (moved to 3 first). */
+TELEMETRY__INTERNAL void telemetry__close_inherited(int keep) {
+    int fd;
+    if (keep != 3) { dup2(keep, 3); close(keep); }
+#  if defined(__linux__) && defined(SYS_close_range)
+    if (syscall(SYS_close_range, 4u, ~0u, 0u) == 0) return;
+#  elif defined(__linux__)
+    if (syscall(436, 4u, ~0u, 0u) == 0) return;     /* close_range, Linux 5.9 */
+#  endif
+    {
+        long max = sysconf(_SC_OPEN_MAX);
+        if (max < 0 || max > 65536) max = 65536;
+        for (fd = 4; fd < max; fd++) close(fd);
+    }
+}
+
+/* The sidecar's life: detach from the program (its own session, no terminal, stdio on
+   /dev/null, no inherited descriptor, its own name, the terminal's signals ignored), send until
+   the program has ended and the store is empty, or the bound after the end passes. Never returns. */
+TELEMETRY__INTERNAL void telemetry__sidecar_main(telemetry__sender *s, int pipe_fd, const char *app) {
+    static const int ignored[] = { SIGINT, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE, SIGUSR1, SIGUSR2 };
+    struct sigaction sa;
+    sigset_t none;
+    int i, fd, host_alive = 1, final_look = 0;
+    int64_t end_at = 0;
+    char path[1400];
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = SIG_DFL;
+    for (i = 1; i < 32; i++) if (i != SIGKILL && i != SIGSTOP) sigaction(i, &sa, NULL);   /* the program's handlers are not ours */
+    sa.sa_handler = SIG_IGN;
+    for (i = 0; i < (int)(sizeof ignored / sizeof ignored[0]); i++) sigaction(ignored[i], &sa, NULL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* stdio: the pipe's read end (writes fail, nothing of the program's is held, no file is
+       opened: a run that does nothing writes nothing) */
+    telemetry__close_inherited(pipe_fd);
+    pipe_fd = 3;
+    for (fd = 0; fd < 3; fd++) dup2(pipe_fd, fd);
+    telemetry__sidecar_pipe = pipe_fd;
+    telemetry__sidecar_lifetime_s = (s->lifetime_ms + 999) / 1000;
+    sa.sa_handler = telemetry__sidecar_on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+#  if defined(F_SETOWN) && defined(O_ASYNC) && defined(SIGIO)
+    sa.sa_handler = telemetry__sidecar_on_io;
+    sigaction(SIGIO, &sa, NULL);
+    fcntl(pipe_fd, F_SETOWN, (int)getpid());
+    fcntl(pipe_fd, F_SETFL, fcntl(pipe_fd, F_GETFL) | O_ASYNC);
+    telemetry__sidecar_on_io(SIGIO);            /* the program may have ended already */
+#  endif
+    if (chdir("/") != 0) { /* stays where it was */ }
+#  if defined(__linux__)
+    {
+        char name[16];
+        snprintf(name, sizeof name, "%.5s-telemetry", app);
+        prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+    }
+#  else
+    (void)app;
+#  endif
+    telemetry__log_sink.fn = NULL;              /* nobody reads the sidecar's log */
+    telemetry__log_sink.debug = 0;
+    s->lock_fd = -1;                            /* opened at the first work: a run that does nothing writes nothing */
+    (void)path;
+    for (;;) {
+        telemetry__shared *sh = s->sh;
+        int64_t wait, mono;
+        int unsent = 0, did;
+        unsigned gen = TELEMETRY__ATOMIC_LOAD(&sh->flush_gen);
+        struct pollfd pf;
+        if (TELEMETRY__ATOMIC_LOAD(&sh->revoked)) break;
+        if (!TELEMETRY__ATOMIC_LOAD(&sh->active)) {
+            /* dormant: the program has done nothing yet (or may not send this run); its end
+               without work ends the sidecar too, having sent nothing */
+            char buf[64];
+            ssize_t n;
+            pf.fd = pipe_fd; pf.events = POLLIN; pf.revents = 0;
+            TELEMETRY__ATOMIC_STORE(&sh->idle, 1);
+            if (TELEMETRY__ATOMIC_LOAD(&sh->active)) continue;
+            if (poll(&pf, 1, 60000) > 0) {
+                n = read(pipe_fd, buf, sizeof buf);
+                if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) break;
+            }
+            continue;
         }
-        if (!untried || left <= 0) break;              /* the rest is failing or held: later */
-        /* a request that does not end holds the worker: meanwhile keep what waits in memory */
-        if (ob->sending_since && telemetry__monotonic_ms() - ob->sending_since > 100) telemetry__outbox_spill(ob, deadline);
-        left = deadline - telemetry__monotonic_ms();
-        if (left > 0) telemetry__cond_wait_ms(&ob->cond, &ob->lock, left < 50 ? left : 50);
+        if (sh->fresh) { sh->fresh = 0; s->down_until[0] = s->down_until[1] = 0; }
+        did = telemetry__sender_step(s, &wait, &unsent);
+        if (!did) {
+            /* asleep from here: an append now writes a byte to the pipe (no wake-up is lost:
+               idle is set before the second look) */
+            TELEMETRY__ATOMIC_STORE(&sh->idle, 1);
+            did = telemetry__sender_step(s, &wait, &unsent);
+            if (!did) { sh->unsent = unsent; TELEMETRY__ATOMIC_STORE(&sh->idle_gen, gen); }
+        }
+        mono = telemetry__monotonic_ms();
+        if (!host_alive) {
+            /* the program ended: the sender of the folder goes on while it has work and any run
+               still writes (up to the bound); another run's sidecar is the sender, so this one
+               may go (its program's records are in the store, finished: that one sends them) */
+            if (mono >= end_at || !s->have_lock) break;
+            if (!did && (mono + wait >= end_at || (unsent == 0 && !s->live_writers))) {
+                if (!final_look) { final_look = 1; s->rescan_at = 0; continue; }   /* one more look at the folder */
+                break;
+            }
+            if (did) final_look = 0;
+            if (!did) {
+                struct timespec ts;
+                if (wait > end_at - mono) wait = end_at - mono;
+                if (wait > 200) wait = 200;          /* other runs' new segments are looked for */
+                ts.tv_sec = (time_t)(wait / 1000); ts.tv_nsec = (long)(wait % 1000) * 1000000L;
+                nanosleep(&ts, NULL);
+            }
+            continue;
+        }
+        pf.fd = pipe_fd; pf.events = POLLIN; pf.revents = 0;
+        if (did) wait = 0;
+        if (poll(&pf, 1, (int)(wait > 60000 ? 60000 : wait)) > 0) {
+            char buf[64];
+            ssize_t n = read(pipe_fd, buf, sizeof buf);
+            if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+                host_alive = 0;                     /* the program ended: EOF on its pipe */
+                end_at = (telemetry__sidecar_end_ms ? telemetry__sidecar_end_ms : telemetry__monotonic_ms()) + (int64_t)s->lifetime_ms;
+                s->end_at = end_at;
+                telemetry__sidecar_host_gone(s);
+            }
+        }
+        TELEMETRY__ATOMIC_STORE(&sh->idle, 0);
     }
-#endif
-    rc = ob->head ? TELEMETRY_ERR_TIMEOUT : 0;
-    telemetry__unlock(&ob->lock);
-    return rc;
+    _exit(0);
 }
+
+/* Forks the sidecar (twice, so the program can never wait() for it). Only from a single-threaded
+   program: the child then runs ordinary code safely. 0, or -1 (thread mode then). */
+TELEMETRY__INTERNAL int telemetry__sidecar_start(telemetry__sender *s, const char *app, int *pipe_out) {
+    int p[2], status = 0;
+    pid_t pid;
+    if (pipe(p) != 0) return -1;
+    fcntl(p[0], F_SETFD, FD_CLOEXEC);
+    fcntl(p[1], F_SETFD, FD_CLOEXEC);
+    /* The first fork is a clone with no exit signal: the program's wait()/waitpid(-1) never see
+       it (only __WCLONE does), so it can be reaped later without ever being the program's child
+       to wait for, and init does not wait for the scheduler to run it. */
+#  if defined(SYS_clone) && (defined(__x86_64__) || defined(__aarch64__) || defined(__i386__) || defined(__arm__) || defined(__riscv))
+    pid = (pid_t)syscall(SYS_clone, 0L, 0L, 0L, 0L, 0L);
+#  else
+    pid = fork();
+#  endif
+    if (pid == 0) {
+        pid_t g;
+        setsid();
+        g = fork();
+        if (g != 0) { s->sh->sidecar_pid = (long)g; _exit(g > 0 ? 0 : 1); }
+        close(p[1]);
+        telemetry__sidecar_main(s, p[0], app);
+    }
+    close(p[0]);
+    if (pid < 0) { close(p[1]); return -1; }
+    /* the intermediate child exits at once; it is reaped by the next call into the library (or
+       shutdown) rather than waited for here: init does not wait for the scheduler */
+    telemetry__sidecar_child1 = pid;
+    (void)status;
+    fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK);
+    *pipe_out = p[1];
+    return 0;
+}
+
+/* Whether this process has one thread only (Linux: /proc/self/stat field 20). */
+TELEMETRY__INTERNAL int telemetry__single_threaded(void) {
+    char buf[1024], *p;
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), field;
+    ssize_t n;
+    if (fd < 0) return 0;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    p = strrchr(buf, ')');                      /* the name may hold spaces */
+    for (field = 2; p && field < 20; field++) p = strchr(p + 1, ' ');
+    return p && strtol(p + 1, NULL, 10) == 1;
+}
+#endif
 
 /* =============================================================================================
-   >>send: what the caller's thread does: encode, then hand to the outbox
+   >>send: what the caller's thread does: encode, append to the store, wake the sender; and the
+   delivery's life: opened at init (or when consent is given), closed at shutdown or revocation
    ============================================================================================= */
+/* What delivery needs from the config, kept so telemetry_set_consent(1) can open it later. */
+typedef struct telemetry__delivery_config {
+    uint64_t disk_cap;
+    unsigned retry_initial_ms, retry_max_ms;
+    int no_client_reports, no_sidecar, no_atexit;
+    unsigned sidecar_lifetime_ms;
+} telemetry__delivery_config;
+TELEMETRY__DEF telemetry__delivery_config telemetry__dc;
 
-/* An envelope (header without sent_at: the sender writes it) holding an event and/or sessions. */
+/* This run's delivery. */
+typedef struct telemetry__delivery {
+    int open;
+    int sidecar;                /* 1: a sidecar process sends; 0: the worker thread (or flush) */
+    int pipe_fd;                /* sidecar mode: our end of its pipe; its EOF tells it we ended */
+    int store_open;             /* the run's first work opened the store */
+    int64_t usage_dropped;      /* usage reports dropped at the disk cap, told in the next report */
+#if !defined(_WIN32)
+    telemetry__sender *sender;  /* thread mode */
+#endif
+} telemetry__delivery;
+TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0
+#if !defined(_WIN32)
+    , NULL
+#endif
+};
+
+/* Wakes whoever sends: the worker through its condition, the sidecar through its pipe (only
+   when it sleeps: one byte per wake-up, not per payload). */
+TELEMETRY__INTERNAL void telemetry__wake_sender(void) {
+#if !defined(_WIN32)
+    if (telemetry__dl.sidecar) {
+        if (telemetry__sh && TELEMETRY__ATOMIC_CAS_INT(&telemetry__sh->idle, 1, 0)) {
+            ssize_t n = write(telemetry__dl.pipe_fd, "w", 1);
+            (void)n;
+        }
+        return;
+    }
+#  if !defined(TELEMETRY_NO_THREADS)
+    if (telemetry__dl.sender) {
+        telemetry__sender *s = telemetry__dl.sender;
+        telemetry__lock(&s->lock);
+        s->wake = 1;
+        if (s->asleep) telemetry__cond_signal(&s->cond);
+        telemetry__unlock(&s->lock);
+    }
+#  endif
+#endif
+}
+
+/* Appends a payload to the store and wakes the sender. Library lock held. */
+TELEMETRY__INTERNAL int telemetry__enqueue(int kind, int category, const char *push_id, const char *data, size_t len) {
+    int rc;
+    if (!telemetry__dl.open) return TELEMETRY_ERR_NOT_CONFIGURED;
+#if defined(TELEMETRY__HAVE_SIDECAR)
+    telemetry__reap_child1(0);
+#endif
+#if !defined(_WIN32)
+    rc = telemetry__store_append(&telemetry__sto, kind, category, 0, push_id, data, len, category == TELEMETRY__CAT_INTERNAL);
+#else
+    (void)kind; (void)category; (void)push_id; (void)data; (void)len;
+    rc = TELEMETRY_ERR_IO;
+#endif
+    if (rc == TELEMETRY_ERR_NO_SPACE && category == TELEMETRY__CAT_USAGE) telemetry__dl.usage_dropped++;
+    if (rc == 0) telemetry__wake_sender();
+    return rc == TELEMETRY_ERR_NO_SPACE ? 0 : rc;      /* a drop at the cap is counted, not an error */
+}
+
+/* An envelope (header without sent_at: the sender writes it) holding an event and/or a session. */
 TELEMETRY__INTERNAL int telemetry__queue_envelope(const char *event_id, const telemetry__buf *event, const telemetry__session *session) {
     telemetry__buf env, item;
     int rc = 0;
@@ -6570,50 +6982,25 @@ TELEMETRY__INTERNAL int telemetry__queue_envelope(const char *event_id, const te
         telemetry__buf_free(&item);
     }
     if (rc == 0) rc = telemetry__envelope_end(&env);
-    if (rc == 0 && !telemetry__st.outbox) rc = TELEMETRY_ERR_NO_MEMORY;  /* never pushed into nothing */
-    if (rc) { telemetry__buf_free(&env); return rc; }
-    return telemetry__outbox_push((telemetry__outbox *)telemetry__st.outbox, TELEMETRY__KIND_ENVELOPE,
-                                  event ? TELEMETRY__CAT_ERROR : TELEMETRY__CAT_SESSION, NULL, env.data, env.len);
+    if (rc == 0) rc = telemetry__enqueue(TELEMETRY__KIND_ENVELOPE, event ? TELEMETRY__CAT_ERROR : TELEMETRY__CAT_SESSION, NULL, env.data, env.len);
+    telemetry__buf_free(&env);
+    return rc;
 }
 
-/* Usage reports the outbox dropped since the last report; take resets the count. */
+/* Usage reports dropped at the disk cap since the last report; take resets the count. */
 TELEMETRY__INTERNAL int64_t telemetry__usage_dropped(int take) {
-    telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
-    int64_t n;
-    if (!ob) return 0;
-    telemetry__lock(&ob->lock);
-    n = ob->usage_dropped;
-    if (take) ob->usage_dropped = 0;
-    telemetry__unlock(&ob->lock);
+    int64_t n = telemetry__dl.usage_dropped;
+    if (take) telemetry__dl.usage_dropped = 0;
     return n;
-}
-
-/* Hands the session's state to the worker, which writes the file: no disk I/O on the caller's
-   thread. (Without threads there is no worker: written here.) */
-TELEMETRY__INTERNAL void telemetry__note_session(void) {
-    telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
-    telemetry__buf b;
-    if (!telemetry__st.has_session || !telemetry__st.state_dir[0] || !ob) return;
-#if defined(TELEMETRY_NO_THREADS)
-    telemetry__session_save(&telemetry__st.session, ob->session_path);
-    (void)b;
-#else
-    telemetry__buf_init(&b);
-    telemetry__session_text(&telemetry__st.session, &b);
-    if (b.failed) { telemetry__buf_free(&b); return; }
-    telemetry__lock(&ob->lock);
-    telemetry__free(ob->session_text);
-    ob->session_text = b.data;
-    if (ob->asleep) telemetry__cond_signal(&ob->cond);
-    telemetry__unlock(&ob->lock);
-#endif
 }
 
 TELEMETRY__INTERNAL void telemetry__save_session(void) {
     char path[1100];
     if (!telemetry__st.has_session || !telemetry__st.state_dir[0]) return;
     telemetry__state_path("session", path, sizeof path);
+    TELEMETRY__ATOMIC_STORE(&telemetry__session_writing, 1);
     telemetry__session_save(&telemetry__st.session, path);
+    TELEMETRY__ATOMIC_STORE(&telemetry__session_writing, 0);
 }
 
 /* This run's session, in memory only (no file, nothing queued): what the crash handler reports
@@ -6634,19 +7021,47 @@ TELEMETRY__INTERNAL void telemetry__session_prefill(void) {
 /* At init: the last run's session file says how that run ended ("ok" means it never reached
    telemetry_shutdown: abnormal; "exited" means its last update was not sent yet). It is queued
    and spilled at once; then this run's session starts and its file is written. */
+/* The session changed: the sender's copy follows (it ends the session as abnormal if the program
+   dies without a word); in thread mode the session file does that for the next run. Lock held. */
+TELEMETRY__INTERNAL void telemetry__note_session(int write_file) {
+    telemetry__shared *sh = telemetry__sh;
+    if (!telemetry__st.has_session) return;
+    if (sh) {
+        TELEMETRY__ATOMIC_ADD64(&sh->session_seq, 1u);
+        sh->session = telemetry__st.session;
+        sh->has_session = 1;
+        TELEMETRY__ATOMIC_ADD64(&sh->session_seq, 1u);
+    }
+    if (!write_file || telemetry__dl.sidecar) return;
+#if !defined(TELEMETRY_NO_THREADS) && !defined(_WIN32)
+    if (telemetry__dl.sender && telemetry__dl.sender->worker_started) {
+        telemetry__sender *s = telemetry__dl.sender;
+        telemetry__buf b;
+        telemetry__buf_init(&b);
+        telemetry__session_text(&telemetry__st.session, &b);
+        if (b.failed) { telemetry__buf_free(&b); return; }
+        telemetry__lock(&s->lock);
+        telemetry__free(s->session_text);
+        s->session_text = b.data;
+        s->wake = 1;
+        if (s->asleep) telemetry__cond_signal(&s->cond);
+        telemetry__unlock(&s->lock);
+        return;
+    }
+#endif
+    telemetry__save_session();
+}
+
+/* The last run's session file (a run in thread mode that never reached its end) is reported as
+   abnormal; then this run's session starts. Lock held. */
 TELEMETRY__INTERNAL void telemetry__start_session(void) {
     char path[1100], *text = NULL;
     int err;
     telemetry__session prev, *se = &telemetry__st.session;
-    telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
     telemetry__state_path("session", path, sizeof path);
     if (telemetry__state_read("session", 4096, &text, NULL, &err) == 0 && telemetry__session_parse(text, &prev) == 0) {
         if (strcmp(prev.status, "ok") == 0) telemetry__copy(prev.status, sizeof prev.status, "abnormal");
-        if (telemetry__queue_envelope(NULL, NULL, &prev) == 0) {
-            telemetry__lock(&ob->lock);
-            telemetry__outbox_spill(ob, telemetry__monotonic_ms() + 1000);
-            telemetry__unlock(&ob->lock);
-        }
+        if (telemetry__queue_envelope(NULL, NULL, &prev) == 0) remove(path);
     }
     telemetry__free(text);
     memset(se, 0, sizeof *se);
@@ -6658,164 +7073,352 @@ TELEMETRY__INTERNAL void telemetry__start_session(void) {
     se->started_ms = se->updated_ms = telemetry__st.started_ms;
     se->init_pending = 1;
     telemetry__st.has_session = 1;
-    telemetry__save_session();
+    telemetry__note_session(1);
 }
 
-/* The outbox for this run: a copy of what the sender needs, what earlier runs left, and the
-   worker if there is anything to send. */
-TELEMETRY__INTERNAL int telemetry__open_outbox(const telemetry_config *c) {
-    telemetry__outbox *ob = telemetry__outbox_new();
-    if (!ob) return TELEMETRY_ERR_NO_MEMORY;
-    telemetry__st.outbox = ob;
-    if (telemetry__st.has_usage) {
-        ob->has_usage = telemetry__url_parse(telemetry__st.usage_url_text, &ob->usage) == 0;
-        if (ob->has_usage && !telemetry__is_firebase(&ob->usage)) { /* plain POST endpoints */ }
-    }
-    if (telemetry__st.has_dsn) ob->has_dsn = telemetry__dsn_parse(telemetry__st.dsn_text, &ob->dsn) == 0;
-    ob->ca_file = telemetry__strdup(telemetry__st.ca_file);
-    ob->ca_pem = telemetry__strdup(telemetry__st.ca_pem);
-    ob->io = c->io;
-    ob->entropy_fn = c->entropy_fn;
-    ob->clock_fn = c->clock_fn;
-    ob->platform_user_data = c->platform_user_data;
-    ob->timeout_ms = telemetry__st.timeout_ms;
-    ob->retry_initial_ms = c->retry_initial_ms ? c->retry_initial_ms : 1000;
-    ob->retry_max_ms = c->retry_max_ms ? c->retry_max_ms : 300000;
-    if (ob->retry_max_ms < ob->retry_initial_ms) ob->retry_max_ms = ob->retry_initial_ms;
-    ob->memory_cap = c->outbox_memory_bytes ? c->outbox_memory_bytes : TELEMETRY_OUTBOX_MEMORY;
-    ob->disk_cap = c->outbox_disk_bytes ? c->outbox_disk_bytes : TELEMETRY_OUTBOX_DISK;
-    ob->debug = telemetry__st.debug;
-    ob->client_reports = !c->no_client_reports;
-    if (telemetry__st.state_dir[0]) {
-        snprintf(ob->dir, sizeof ob->dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
-        telemetry__state_path("ratelimits", ob->ratelimit_path, sizeof ob->ratelimit_path);
-        telemetry__state_path("tls_sessions", ob->tls_session_path, sizeof ob->tls_session_path);
-        telemetry__state_path("session", ob->session_path, sizeof ob->session_path);
-        if (c->sent_log_bytes != (size_t)TELEMETRY_NO_WAIT) {
-            telemetry__state_path("sent.log", ob->sent_log_path, sizeof ob->sent_log_path);
-            ob->sent_log_cap = c->sent_log_bytes ? c->sent_log_bytes : TELEMETRY__SENT_LOG_DEFAULT;
-        }
-        telemetry__outbox_load(ob);
-        telemetry__load_rate_limits(ob);
-    }
-    if (!ob->debug) telemetry__outbox_client(ob);       /* on failure the sender tries again */
-    return 0;
-}
-
-/* Lets the worker go, if there is anything to send. */
-TELEMETRY__INTERNAL void telemetry__kick_outbox(void) {
-#if !defined(TELEMETRY_NO_THREADS)
-    telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
-    if (!ob || !telemetry__may_send_this_run()) return;
-    telemetry__lock(&ob->lock);
-    if (ob->head) telemetry__outbox_start(ob);
-    telemetry__unlock(&ob->lock);
+/* No late write by the worker may bring the session file back (it ended, or consent went);
+   returns with the worker's session_io held (thread mode) until the caller removed the file. */
+TELEMETRY__INTERNAL void telemetry__session_file_closed(void) {
+#if !defined(TELEMETRY_NO_THREADS) && !defined(_WIN32)
+    telemetry__sender *s = telemetry__dl.sender;
+    if (!s) return;
+    telemetry__lock(&s->lock);
+    TELEMETRY__ATOMIC_STORE(&s->session_closed, 1);
+    telemetry__free(s->session_text);
+    s->session_text = NULL;
+    telemetry__unlock(&s->lock);
+    telemetry__lock(&s->session_io);
 #endif
 }
 
-/* Drops not told yet (the server never answered, or the run ends) become a client report in the
-   outbox folder, so the next run tells them. Lock held. */
-TELEMETRY__INTERNAL void telemetry__outbox_keep_drops(telemetry__outbox *ob) {
-    int64_t taken[TELEMETRY__DROP_COUNT][TELEMETRY__CAT_COUNT];
-    size_t len = 0;
+/* Ends this run's session as exited, with what the run dropped at the disk cap. Lock held. */
+TELEMETRY__INTERNAL void telemetry__end_session(void) {
+    telemetry__session *se = &telemetry__st.session;
+    char path[1100];
+    int64_t counts[TELEMETRY__DROP_COUNT][TELEMETRY__CAT_COUNT];
     char *report;
-    telemetry__buf env;
-    telemetry__item *it, *rit;
-    int r, c;
-    int64_t refused[TELEMETRY__CAT_COUNT];
-    if (!ob->has_dsn || !ob->client_reports || !ob->dir[0] || !ob->disk_ok) return;
-    /* an unspilled item now is lost with the outbox: count it */
-    for (it = ob->mhead; it; it = it->mnext) if (!it->busy && it->category != TELEMETRY__CAT_USAGE) ob->dropped[TELEMETRY__DROP_QUEUE][it->category]++;
-    /* only what the server cannot know: payloads it refused (4xx) are not carried over */
-    memcpy(refused, ob->dropped[TELEMETRY__DROP_SEND_ERROR], sizeof refused);
-    memset(ob->dropped[TELEMETRY__DROP_SEND_ERROR], 0, sizeof refused);
-    report = telemetry__client_report(ob, taken, &len);
-    memcpy(ob->dropped[TELEMETRY__DROP_SEND_ERROR], refused, sizeof refused);
-    if (!report) return;
-    telemetry__buf_init(&env);
-    telemetry__envelope_header(&env, NULL, NULL);
-    telemetry__envelope_item(&env, "client_report", report, len);
-    telemetry__envelope_end(&env);
-    telemetry__free(report);
-    rit = env.failed ? NULL : (telemetry__item *)telemetry__malloc(sizeof *rit);
-    if (!rit) { telemetry__buf_free(&env); return; }
-    memset(rit, 0, sizeof *rit);
-    rit->kind = TELEMETRY__KIND_ENVELOPE;
-    rit->category = TELEMETRY__CAT_INTERNAL;
-    rit->created_ms = telemetry__ob_now(ob);
-    rit->data = env.data; rit->len = env.len;
-    telemetry__mkdirs(ob->dir);
-    if (telemetry__item_write(ob, rit, ob->seq++) == 0) {   /* outside the disk cap: a few hundred bytes */
-        for (r = 0; r < TELEMETRY__DROP_COUNT; r++) for (c = 0; c < TELEMETRY__CAT_COUNT; c++) ob->dropped[r][c] -= taken[r][c];
-    } else {
-        for (it = ob->mhead; it; it = it->mnext) if (!it->busy && it->category != TELEMETRY__CAT_USAGE) ob->dropped[TELEMETRY__DROP_QUEUE][it->category]--;
+    size_t len = 0;
+    telemetry__copy(se->status, sizeof se->status, "exited");
+    se->updated_ms = telemetry__now_ms();
+    if (telemetry__queue_envelope(NULL, NULL, se) != 0) { telemetry__save_session(); return; }
+    memset(counts, 0, sizeof counts);
+    if (telemetry__sh) memcpy(counts[TELEMETRY__DROP_CACHE], telemetry__sh->dropped, sizeof telemetry__sh->dropped);
+    counts[TELEMETRY__DROP_CACHE][TELEMETRY__CAT_USAGE] = 0;      /* usage drops ride in usage reports */
+    if (!telemetry__dc.no_client_reports && (report = telemetry__client_report(counts, telemetry__now_ms(), &len)) != NULL) {
+        telemetry__buf env;
+        telemetry__buf_init(&env);
+        if (telemetry__envelope_header(&env, NULL, NULL) == 0 && telemetry__envelope_item(&env, "client_report", report, len) == 0 &&
+            telemetry__envelope_end(&env) == 0)
+            telemetry__enqueue(TELEMETRY__KIND_ENVELOPE, TELEMETRY__CAT_INTERNAL, NULL, env.data, env.len);
+        telemetry__buf_free(&env);
+        telemetry__free(report);
     }
-    telemetry__item_free(rit);
+    if (telemetry__sh) TELEMETRY__ATOMIC_STORE(&telemetry__sh->ended, 1);
+    telemetry__state_path("session", path, sizeof path);
+    telemetry__session_file_closed();
+    remove(path);                               /* the store holds its last word now */
+#if !defined(TELEMETRY_NO_THREADS) && !defined(_WIN32)
+    if (telemetry__dl.sender) telemetry__unlock(&telemetry__dl.sender->session_io);
+#endif
+    telemetry__st.has_session = 0;
 }
 
-/* Stops the worker by the deadline plus grace_ms (a request in progress notices the stop within
-   TELEMETRY__CANCEL_SLICE_MS; one stuck in name resolution is left to finish on its own,
-   touching only the outbox it co-owns), keeps what is unsent on disk, lets go. */
-TELEMETRY__INTERNAL void telemetry__close_outbox(int64_t deadline, int64_t grace_ms) {
-    telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
-    int64_t spill_deadline;
-    if (!ob) return;
-    if (deadline < telemetry__monotonic_ms() + grace_ms) deadline = telemetry__monotonic_ms() + grace_ms;
-    telemetry__st.outbox = NULL;
-    telemetry__lock(&ob->lock);
-    TELEMETRY__ATOMIC_STORE(&ob->stop, 1);             /* also stops a request in progress */
-#if !defined(TELEMETRY_NO_THREADS)
-    telemetry__cond_signal(&ob->cond);
-    if (ob->worker_started) {
-        while (!ob->worker_done && telemetry__monotonic_ms() < deadline)
-            telemetry__cond_wait_ms(&ob->cond, &ob->lock, deadline - telemetry__monotonic_ms());
-        if (ob->worker_done) {
-            telemetry__unlock(&ob->lock);
-#  if defined(_WIN32)
-            WaitForSingleObject(ob->thread, INFINITE);
-            CloseHandle(ob->thread);
-#  else
-            pthread_join(ob->thread, NULL);
+#if !defined(_WIN32)
+/* A sender with a copy of what it needs. */
+TELEMETRY__INTERNAL telemetry__sender *telemetry__sender_new(void) {
+    telemetry__sender *s = (telemetry__sender *)telemetry__malloc(sizeof *s);
+    if (!s) return NULL;
+    memset(s, 0, sizeof *s);
+    s->lock_fd = s->mem_fd = -1;
+    telemetry__crc_init();                      /* before the sidecar's fork: it checks every record */
+#  if !defined(TELEMETRY_NO_THREADS)
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->session_io, NULL);
+    telemetry__cond_init(&s->cond);
+    if (telemetry__st.state_dir[0]) telemetry__state_path("session", s->session_path, sizeof s->session_path);
 #  endif
-            telemetry__lock(&ob->lock);
-        } else {
-            ob->abandoned = 1;
-#  if defined(_WIN32)
-            CloseHandle(ob->thread);
-#  else
-            pthread_detach(ob->thread);
-#  endif
+    if (telemetry__st.has_usage) s->has_usage = telemetry__url_parse(telemetry__st.usage_url_text, &s->usage) == 0;
+    if (telemetry__st.has_dsn) s->has_dsn = telemetry__dsn_parse(telemetry__st.dsn_text, &s->dsn) == 0;
+    s->ca_file = telemetry__strdup(telemetry__st.ca_file);
+    s->ca_pem = telemetry__strdup(telemetry__st.ca_pem);
+    s->io = telemetry__st.io;
+    s->entropy_fn = telemetry__st.entropy_fn;
+    s->clock_fn = telemetry__st.clock_fn;
+    s->platform_user_data = telemetry__st.platform_user_data;
+    s->timeout_ms = telemetry__st.timeout_ms;
+    s->retry_initial_ms = telemetry__dc.retry_initial_ms ? telemetry__dc.retry_initial_ms : 1000;
+    s->retry_max_ms = telemetry__dc.retry_max_ms ? telemetry__dc.retry_max_ms : 300000;
+    if (s->retry_max_ms < s->retry_initial_ms) s->retry_max_ms = s->retry_initial_ms;
+    s->cap = telemetry__sto.cap;
+    s->debug = telemetry__st.debug;
+    s->client_reports = !telemetry__dc.no_client_reports;
+    s->sh = telemetry__sh;
+    s->lifetime_ms = telemetry__dc.sidecar_lifetime_ms ? telemetry__dc.sidecar_lifetime_ms : TELEMETRY_SIDECAR_LIFETIME_MS;
+    if (telemetry__dl.store_open) telemetry__copy(s->dir, sizeof s->dir, telemetry__sto.dir);
+    else if (telemetry__st.state_dir[0]) snprintf(s->dir, sizeof s->dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
+    if (telemetry__st.state_dir[0]) {
+        telemetry__state_path("ratelimits", s->ratelimit_path, sizeof s->ratelimit_path);
+        telemetry__state_path("tls_sessions", s->tls_session_path, sizeof s->tls_session_path);
+        if (telemetry__st.sent_log_cap) {
+            telemetry__state_path("sent.log", s->sent_log_path, sizeof s->sent_log_path);
+            s->sent_log_cap = telemetry__st.sent_log_cap;
         }
+    }
+    telemetry__load_rate_limits(s);
+    if (!s->dir[0] && telemetry__sto.fd >= 0) {  /* the memory-only store: read through a duplicate */
+        s->mem_fd = dup(telemetry__sto.fd);
+        s->segs = (telemetry__seg *)telemetry__malloc(sizeof *s->segs);
+        if (s->mem_fd >= 0 && s->segs) {
+            memset(s->segs, 0, sizeof *s->segs);
+            s->segs[0].fd = s->mem_fd;
+            s->segs[0].seen = 1;
+            s->nsegs = s->capsegs = 1;
+        }
+    }
+    return s;
+}
+#endif
+
+/* Whether the sidecar can send for this run: see the manual (threads and processes). */
+TELEMETRY__INTERNAL int telemetry__want_sidecar(void) {
+#if defined(TELEMETRY__HAVE_SIDECAR)
+    if (telemetry__dc.no_sidecar || telemetry__st.io || telemetry__st.debug || !telemetry__st.state_dir[0]) return 0;
+    if (telemetry__env_true("TELEMETRY_NO_SIDECAR")) return 0;
+    return telemetry__single_threaded();      /* a fork of a threaded program may only exec */
+#else
+    return 0;
+#endif
+}
+
+/* Stops whoever sends and waits for it (bounded). Revocation: nothing more leaves. */
+TELEMETRY__INTERNAL void telemetry__stop_sender(int64_t deadline) {
+#if !defined(_WIN32)
+    if (telemetry__dl.sidecar) {
+        struct pollfd pf;
+        long pid = telemetry__sh ? telemetry__sh->sidecar_pid : 0;
+        int gone = 0;
+        ssize_t n = write(telemetry__dl.pipe_fd, "r", 1);
+        (void)n;
+        if (pid > 0) kill((pid_t)pid, SIGALRM);     /* its request in progress stops now */
+        /* it is gone when our end of its pipe reports an error (no reader is left) */
+        while (!gone && telemetry__monotonic_ms() < deadline) {
+            pf.fd = telemetry__dl.pipe_fd; pf.events = 0; pf.revents = 0;
+            if (poll(&pf, 1, 10) > 0 && (pf.revents & (POLLERR | POLLHUP))) gone = 1;
+        }
+        if (!gone && pid > 0) kill((pid_t)pid, SIGKILL);   /* still alive: its pid is still its own */
+        return;
+    }
+#  if !defined(TELEMETRY_NO_THREADS)
+    if (telemetry__dl.sender) {
+        telemetry__sender *s = telemetry__dl.sender;
+        telemetry__lock(&s->lock);
+        TELEMETRY__ATOMIC_STORE(&s->stop, 1);               /* also stops a request in progress */
+        telemetry__cond_signal(&s->cond);
+        while (s->worker_started && !s->worker_done && telemetry__monotonic_ms() < deadline)
+            telemetry__cond_wait_ms(&s->cond, &s->lock, deadline - telemetry__monotonic_ms());
+        if (!s->worker_started || s->worker_done) {
+            telemetry__unlock(&s->lock);
+            if (s->worker_started) pthread_join(s->thread, NULL);
+            telemetry__sender_free(s);
+        } else {                                            /* stuck (name resolution): it frees itself */
+            s->abandoned = 1;
+            pthread_detach(s->thread);
+            telemetry__unlock(&s->lock);
+            telemetry__log_detach();
+        }
+        telemetry__dl.sender = NULL;
+    }
+#  else
+    if (telemetry__dl.sender) { telemetry__sender_free(telemetry__dl.sender); telemetry__dl.sender = NULL; }
+#  endif
+#else
+    (void)deadline;
+#endif
+}
+
+/* Waits until every record that may go now has gone, or the deadline; records in back-off get
+   one fresh try. 0 when nothing waits, TELEMETRY_ERR_TIMEOUT otherwise (it stays in the store). */
+TELEMETRY__INTERNAL int telemetry__flush_until(int64_t deadline) {
+#if !defined(_WIN32)
+    telemetry__shared *sh = telemetry__sh;
+    if (!sh) return 0;
+#  if defined(TELEMETRY_NO_THREADS)
+    {   /* no thread: the sending happens here */
+        telemetry__sender *s = telemetry__dl.sender;
+        int64_t wait;
+        int unsent = 0;
+        if (!s) return 0;
+        s->down_until[0] = s->down_until[1] = 0;
+        while (telemetry__monotonic_ms() < deadline && telemetry__sender_step(s, &wait, &unsent)) {}
+        if (telemetry__monotonic_ms() >= deadline) return TELEMETRY_ERR_TIMEOUT;
+        return unsent ? TELEMETRY_ERR_TIMEOUT : 0;
+    }
+#  else
+    unsigned gen = (unsigned)TELEMETRY__ATOMIC_ADD64(&sh->flush_gen, 1u) + 1u;
+    sh->fresh = 1;
+    if (telemetry__dl.sidecar) {
+        ssize_t n;
+        TELEMETRY__ATOMIC_STORE(&sh->idle, 0);
+        n = write(telemetry__dl.pipe_fd, "f", 1);
+        (void)n;
+        while ((int)(TELEMETRY__ATOMIC_LOAD(&sh->idle_gen) - gen) < 0 && telemetry__monotonic_ms() < deadline) {
+            struct timespec ts = { 0, 2000000L };
+            nanosleep(&ts, NULL);
+        }
+    } else if (telemetry__dl.sender) {
+        telemetry__sender *s = telemetry__dl.sender;
+        telemetry__lock(&s->lock);
+        s->wake = 1;
+        telemetry__cond_signal(&s->cond);
+        while ((int)(TELEMETRY__ATOMIC_LOAD(&sh->idle_gen) - gen) < 0 && telemetry__monotonic_ms() < deadline && !s->worker_done)
+            telemetry__cond_wait_ms(&s->cond, &s->lock, deadline - telemetry__monotonic_ms());
+        telemetry__unlock(&s->lock);
+    }
+    if ((int)(TELEMETRY__ATOMIC_LOAD(&sh->idle_gen) - gen) < 0) return TELEMETRY_ERR_TIMEOUT;
+    return sh->unsent ? TELEMETRY_ERR_TIMEOUT : 0;
+#  endif
+#else
+    (void)deadline;
+    return 0;
+#endif
+}
+
+TELEMETRY__INTERNAL void telemetry__at_exit(void);
+
+/* Opens delivery for this run: the store, the session, the crash handler, and the sender (the
+   sidecar, or the worker thread). The one function telemetry_init and telemetry_set_consent(1)
+   both call. O(1) in what earlier runs left: nothing is read here. Lock held. */
+TELEMETRY__INTERNAL int telemetry__open_outbox(void) {
+#if !defined(_WIN32)
+    static int atexit_done;
+    telemetry__shared *sh;
+    if (!telemetry__st.enabled || telemetry__forked_child || (!telemetry__st.has_usage && !telemetry__st.has_dsn)) return 0;
+    if (!telemetry__dl.open) {
+        /* part 1, as early as possible (init: before the program starts threads, so the fork is
+           safe): the shared page and the sidecar, dormant until the run's first work */
+        telemetry__dl.sidecar = telemetry__want_sidecar();
+        sh = telemetry__dl.sidecar ? (telemetry__shared *)mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) : NULL;
+        if (sh == (telemetry__shared *)MAP_FAILED) sh = NULL;
+        if (!sh) { telemetry__dl.sidecar = 0; sh = (telemetry__shared *)telemetry__malloc(sizeof *sh); }
+        if (!sh) return TELEMETRY_ERR_NO_MEMORY;
+        memset(sh, 0, sizeof *sh);
+        telemetry__sh = sh;
+        telemetry__sto.cap = telemetry__dc.disk_cap ? telemetry__dc.disk_cap : TELEMETRY_OUTBOX_DISK;
+        telemetry__dl.open = 1;
+        telemetry__dl.pipe_fd = -1;
+        telemetry__dl.store_open = 0;
+#  if defined(TELEMETRY__HAVE_SIDECAR)
+        if (telemetry__dl.sidecar) {
+            telemetry__sender *s = telemetry__sender_new();
+            telemetry__transport_config tc;
+            int ok = 0;
+            if (s) {
+                memset(&tc, 0, sizeof tc);          /* its requests stop on revocation and at its bound */
+                tc.ca_file = s->ca_file; tc.ca_pem = s->ca_pem; tc.use_proxy_env = 1;
+                tc.tls_session_file = s->tls_session_path[0] ? s->tls_session_path : NULL;
+                tc.cancel = &telemetry__sidecar_cancel;
+                telemetry__http_client_new((telemetry__http_client **)&s->http, &tc);
+                ok = telemetry__sidecar_start(s, telemetry__st.app_name, &telemetry__dl.pipe_fd) == 0;
+                telemetry__sender_free(s);          /* the sidecar has its own copy */
+            }
+            if (!ok) {
+                telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot start the sidecar sender: a thread sends instead");
+                telemetry__dl.sidecar = 0;
+            }
+        }
+#  endif
+        if (!telemetry__dc.no_atexit && !atexit_done) { atexit_done = 1; atexit(telemetry__at_exit); }
+    }
+    if (!telemetry__st.activated || telemetry__dl.store_open) return 0;
+    /* part 2, at the run's first work: the store, the session, and sending (unless this run
+       only showed the notice: then everything waits in the store for the next run) */
+    if (telemetry__store_open(&telemetry__sto, telemetry__st.state_dir, telemetry__sto.cap) != 0) return TELEMETRY_ERR_IO;
+    telemetry__dl.store_open = 1;
+    if (telemetry__dl.sidecar && !telemetry__sto.dir[0]) {   /* memory only: the sidecar cannot read it */
+        TELEMETRY__ATOMIC_STORE(&telemetry__sh->revoked, 1);
+        telemetry__stop_sender(telemetry__monotonic_ms() + 500);
+        if (telemetry__dl.pipe_fd >= 0) { close(telemetry__dl.pipe_fd); telemetry__dl.pipe_fd = -1; }
+        munmap((void *)telemetry__sh, sizeof *telemetry__sh);
+        telemetry__sh = (telemetry__shared *)telemetry__malloc(sizeof *telemetry__sh);
+        if (!telemetry__sh) return TELEMETRY_ERR_NO_MEMORY;
+        memset(telemetry__sh, 0, sizeof *telemetry__sh);
+        telemetry__dl.sidecar = 0;
+    }
+    if (telemetry__st.has_dsn && !telemetry__st.no_sessions && !telemetry__st.has_session) telemetry__start_session();
+    if (!telemetry__may_send_this_run()) return 0;
+    if (telemetry__dl.sidecar) {
+        TELEMETRY__ATOMIC_STORE(&telemetry__sh->active, 1);  /* the sidecar may send from now on */
+        TELEMETRY__ATOMIC_STORE(&telemetry__sh->idle, 1);
+        telemetry__wake_sender();
+        return 0;
+    }
+    telemetry__dl.sender = telemetry__sender_new();
+    if (!telemetry__dl.sender) return TELEMETRY_ERR_NO_MEMORY;
+    if (!telemetry__st.debug) telemetry__sender_client(telemetry__dl.sender);
+#  if !defined(TELEMETRY_NO_THREADS)
+    {
+        telemetry__sender *s = telemetry__dl.sender;
+        s->worker_started = pthread_create(&s->thread, NULL, telemetry__worker_main, s) == 0;
+        if (!s->worker_started) telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot start the sender thread: payloads wait on disk");
+    }
+#  endif
+    return 0;
+#else
+    return TELEMETRY_ERR_IO;
+#endif
+}
+
+/* Ends delivery for this run. Sidecar: the pipe closes and the sidecar goes on alone (the
+   program waits for nothing). Thread: what may go is sent until the deadline, then the worker
+   stops (what is left stays in the store for later). Lock held. */
+TELEMETRY__INTERNAL void telemetry__close_outbox(int64_t deadline, int64_t grace_ms) {
+    if (!telemetry__dl.open) return;
+#if defined(TELEMETRY__HAVE_SIDECAR)
+    telemetry__reap_child1(0);                  /* if it has not run yet, init reaps it when the program ends */
+#endif
+    if (!telemetry__dl.sidecar) {
+        if (deadline > telemetry__monotonic_ms()) telemetry__flush_until(deadline);
+        telemetry__stop_sender(deadline + grace_ms);
+    }
+    telemetry__dl.open = 0;
+#if !defined(_WIN32)
+    telemetry__lock(&telemetry__sto.lock);
+    telemetry__store_close(&telemetry__sto);
+    telemetry__unlock(&telemetry__sto.lock);
+    if (telemetry__dl.pipe_fd >= 0) { close(telemetry__dl.pipe_fd); telemetry__dl.pipe_fd = -1; }   /* EOF: the sidecar sees we ended */
+    if (telemetry__sh) {
+        telemetry__shared *sh = telemetry__sh;
+        telemetry__sh = NULL;
+        if (telemetry__dl.sidecar) munmap((void *)sh, sizeof *sh);
+        else telemetry__free(sh);
     }
 #endif
-    spill_deadline = telemetry__monotonic_ms() + (grace_ms ? 20 : 1);   /* TELEMETRY_NO_WAIT: no floor */
-    telemetry__outbox_spill(ob, deadline > spill_deadline ? deadline : spill_deadline);
-    telemetry__outbox_keep_drops(ob);
-    telemetry__unlock(&ob->lock);
-    if (ob->abandoned) telemetry__log_detach();
-    telemetry__outbox_release(ob);
+    telemetry__dl.sidecar = 0;
 }
 
-/* Deletes every queued payload, in memory and on disk (consent revoked). */
+/* Consent revoked: the sender stops (a request in progress too), the store goes, nothing comes
+   back. Lock held. */
 TELEMETRY__INTERNAL void telemetry__purge_outbox(void) {
-    telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
-    telemetry__item *it, *next;
-    if (!ob) return;
-    telemetry__lock(&ob->lock);
-    for (it = ob->head; it; it = next) {
-        next = it->next;
-        if (!it->busy) telemetry__outbox_remove(ob, it);
-    }
-    telemetry__unlock(&ob->lock);
-    if (ob->dir[0]) {
-        telemetry__lock(&ob->lock);
-        telemetry__outbox_load(ob);                 /* files the worker had not taken in yet */
-        for (it = ob->head; it; it = next) {
-            next = it->next;
-            if (!it->busy) telemetry__outbox_remove(ob, it);
+    char dir[1100];
+    if (!telemetry__dl.open) {
+        if (telemetry__st.state_dir[0]) {
+            snprintf(dir, sizeof dir, "%s/outbox", telemetry__st.state_dir);
+#if !defined(_WIN32)
+            telemetry__store_remove_all(dir);
+#endif
         }
-        telemetry__unlock(&ob->lock);
+        return;
     }
+#if defined(TELEMETRY__HAVE_CRASH)
+    telemetry__crash_uninstall();
+#endif
+    if (telemetry__sh) TELEMETRY__ATOMIC_STORE(&telemetry__sh->revoked, 1);
+    telemetry__stop_sender(telemetry__monotonic_ms() + 500);
+    snprintf(dir, sizeof dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
+    telemetry__close_outbox(0, 0);
+#if !defined(_WIN32)
+    if (telemetry__st.state_dir[0]) telemetry__store_remove_all(dir);
+#endif
 }
 
 /* =============================================================================================
@@ -6877,6 +7480,7 @@ long syscall(long number, ...);
 #    define TELEMETRY_CRASH_BUFFER (192u * 1024u)  /* the crash event's room: breadcrumbs, frames */
 #  endif
 #  define TELEMETRY__CRASH_MODULES 256
+#  define TELEMETRY__CRASH_RECORD (TELEMETRY_CRASH_BUFFER + 8192u)   /* header, envelope, event, session */
 #  define TELEMETRY__ALTSTACK_SIZE (64u * 1024u)
 
 static const int telemetry__crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP };
@@ -6897,6 +7501,7 @@ typedef struct telemetry__crash_state {
     int installed;
     struct sigaction previous[TELEMETRY__NSIG];
     char *event_mem, *session_mem;              /* the handler's buffers, made at install */
+    char *record_mem;                           /* the store record (header + envelope) it writes */
     telemetry__module *modules[2];              /* every loaded module with its build id: two lists, */
     int module_count[2];                        /* one the handler may be reading, one being refreshed */
     volatile int module_set;                    /* the list the handler reads */
@@ -6909,8 +7514,8 @@ typedef struct telemetry__crash_state {
     char event_id[33];                          /* made in advance: no randomness in the handler */
     char state_dir[1100];
     char outbox_dir[1100];
+    char crash_seg[1300];                       /* a crash before the store is open appends here */
     char session_path[1100];
-    char file_tmp[1300], file_final[1300];
     int entered;                                /* a handler is recording (atomic: one thread records) */
     volatile long owner;                        /* the thread recording (Linux thread id) */
     volatile sig_atomic_t done;
@@ -7043,9 +7648,9 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
     const telemetry__module *modules = cr->modules[cr->module_set];
     struct timespec ts;
     const char *name = "SIGNAL", *value = "Signal", *code_name;
-    char addr[24], hdr[200], item[80], value_text[96];
+    char addr[24], value_text[96];
     int64_t now;
-    int i, m, nused = 0, fd, module_count = cr->module_count[cr->module_set];
+    int i, m, nused = 0, module_count = cr->module_count[cr->module_set];
     int sent = info->si_code <= 0;                   /* kill, raise, abort: si_addr is the sender's pid and uid */
     long tid = 0;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -7146,34 +7751,48 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
         memcpy(session->status, "crashed", 8);
         if (telemetry__session_json(&se, session) != 0) se.len = 0;
     }
-    /* the envelope, as the outbox stores it: a meta line, then the header without sent_at */
+    /* the envelope, as the store keeps it (the header without sent_at), appended as one record
+       with one write: a crash at any instant leaves a whole record or a torn one the reader skips */
     {
-        telemetry__buf hb, ib;
-        int ok;
-        telemetry__buf_init_fixed(&hb, hdr, sizeof hdr);
-        telemetry__buf_puts(&hb, TELEMETRY__OUTBOX_MAGIC "envelope error -\n");
-        if (telemetry__envelope_header(&hb, cr->event_id, NULL) != 0) return;
-        fd = open(cr->file_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0) { mkdir(cr->state_dir, 0700); mkdir(cr->outbox_dir, 0700); fd = open(cr->file_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600); }
-        if (fd < 0) return;
-        telemetry__buf_init_fixed(&ib, item, sizeof item);
-        telemetry__buf_puts(&ib, "\n{\"type\":\"event\",\"length\":");
-        telemetry__buf_put_i64(&ib, (int64_t)ev.len);
-        telemetry__buf_puts(&ib, "}\n");
-        ok = !telemetry__write_all(fd, hb.data, hb.len) && !telemetry__write_all(fd, ib.data, ib.len) &&
-             !telemetry__write_all(fd, ev.data, ev.len);
-        if (ok && se.len) {
-            telemetry__buf_init_fixed(&ib, item, sizeof item);
-            telemetry__buf_puts(&ib, "\n{\"type\":\"session\",\"length\":");
-            telemetry__buf_put_i64(&ib, (int64_t)se.len);
-            telemetry__buf_puts(&ib, "}\n");
-            ok = !telemetry__write_all(fd, ib.data, ib.len) && !telemetry__write_all(fd, se.data, se.len);
+        telemetry__buf rb;
+        telemetry__shared *sh = telemetry__sh;
+        int fd = telemetry__sto.crash_fd;
+        ssize_t n;
+        if (fd < 0 && cr->crash_seg[0]) {
+            /* a crash before the run's first work opened the store: a segment of its own (sent
+               by the next run's sender) */
+            mkdir(cr->state_dir, 0700);
+            mkdir(cr->outbox_dir, 0700);
+            fd = open(cr->crash_seg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         }
-        ok = ok && !telemetry__write_all(fd, "\n", 1);
-        if (!ok) { close(fd); unlink(cr->file_tmp); return; }
+        if (fd < 0) return;
+        telemetry__buf_init_fixed(&rb, cr->record_mem + TELEMETRY__REC_HEADER, TELEMETRY__CRASH_RECORD - TELEMETRY__REC_HEADER);
+        if (telemetry__envelope_header(&rb, cr->event_id, NULL) != 0) return;
+        telemetry__envelope_item(&rb, "event", ev.data, ev.len);
+        if (se.len) telemetry__envelope_item(&rb, "session", se.data, se.len);
+        if (telemetry__envelope_end(&rb) != 0) return;
+        telemetry__rec_header((unsigned char *)cr->record_mem, TELEMETRY__KIND_ENVELOPE, TELEMETRY__CAT_ERROR, TELEMETRY__REC_CRASH,
+                              NULL, rb.data, rb.len);
+        do n = write(fd, cr->record_mem, TELEMETRY__REC_HEADER + rb.len); while (n < 0 && errno == EINTR);
+        if (n != (ssize_t)(TELEMETRY__REC_HEADER + rb.len)) return;
+        if (sh) {
+            TELEMETRY__ATOMIC_STORE(&sh->crashed, 1);           /* the sidecar must not say abnormal */
+            if (telemetry__dl.sidecar && telemetry__dl.pipe_fd >= 0) {
+                n = write(telemetry__dl.pipe_fd, "c", 1);         /* wake it: the crash goes out now */
+                (void)n;
+            }
+        }
+        if (cr->session_path[0] && !telemetry__dl.sidecar) {
+            /* thread mode: the session file must not survive to say "abnormal" next run; a host
+               thread replacing it right now finishes first (bounded wait) */
+            for (i = 0; i < 100 && TELEMETRY__ATOMIC_LOAD(&telemetry__session_writing); i++) {
+                struct timespec pause;
+                pause.tv_sec = 0; pause.tv_nsec = 1000000L;
+                nanosleep(&pause, NULL);
+            }
+            unlink(cr->session_path);
+        }
     }
-    close(fd);
-    if (rename(cr->file_tmp, cr->file_final) == 0 && cr->session_path[0]) unlink(cr->session_path);   /* its end is told */
 }
 
 TELEMETRY__INTERNAL int telemetry__crash_index(int sig) {
@@ -7391,45 +8010,34 @@ TELEMETRY__INTERNAL void telemetry__on_terminate() {
 /* Everything the handler will need, made now. Safe to call again to refresh. Lock held. */
 TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
     telemetry__crash_state *cr = &telemetry__cr;
-    unsigned char rnd[4] = { 0, 0, 0, 0 };
-    size_t n;
     if (!cr->event_mem) cr->event_mem = (char *)telemetry__malloc(TELEMETRY_CRASH_BUFFER);
     if (!cr->session_mem) cr->session_mem = (char *)telemetry__malloc(4096);
     if (!cr->modules[cr->module_set])
         cr->modules[cr->module_set] = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY__CRASH_MODULES);
     if (!cr->used) cr->used = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY_MAX_FRAMES);
-    if (!cr->event_mem || !cr->session_mem || !cr->modules[cr->module_set] || !cr->used) return TELEMETRY_ERR_NO_MEMORY;
+    if (!cr->record_mem) cr->record_mem = (char *)telemetry__malloc(TELEMETRY__CRASH_RECORD);
+    if (!cr->event_mem || !cr->session_mem || !cr->modules[cr->module_set] || !cr->used || !cr->record_mem) return TELEMETRY_ERR_NO_MEMORY;
     cr->module_adds = telemetry__module_adds();
     cr->module_count[cr->module_set] = telemetry__find_modules(NULL, cr->modules[cr->module_set], TELEMETRY__CRASH_MODULES);
     if (telemetry__random_id(cr->event_id) != 0) return TELEMETRY_ERR_ENTROPY;
-    snprintf(cr->outbox_dir, sizeof cr->outbox_dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
     telemetry__state_path("session", cr->session_path, sizeof cr->session_path);
     telemetry__copy(cr->state_dir, sizeof cr->state_dir, telemetry__st.state_dir);
-    /* no folder is made here: a run that does nothing writes nothing (the run's first work or
-       the handler itself makes it) */
-    telemetry__os_entropy(rnd, sizeof rnd);
-    /* <ms>-999999-<random>.msg: the name sorts by time like the outbox's own files */
+    snprintf(cr->outbox_dir, sizeof cr->outbox_dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
+    /* no folder is made here: a run that does nothing writes nothing (the handler makes it) */
     {
+        unsigned char rnd[4] = { 0, 0, 0, 0 };
+        char name[80];
         telemetry__buf b;
-        char rhex[9];
-        telemetry__hex(rnd, sizeof rnd, rhex);
-        telemetry__buf_init_fixed(&b, cr->file_final, sizeof cr->file_final - 16);
+        telemetry__os_entropy(rnd, sizeof rnd);
+        snprintf(name, sizeof name, "%013lld-%ld-%02x%02x%02x%02x.seg", (long long)telemetry__system_time_ms(), (long)getpid(),
+                 rnd[0], rnd[1], rnd[2], rnd[3]);
+        telemetry__buf_init_fixed(&b, cr->crash_seg, sizeof cr->crash_seg);
         telemetry__buf_puts(&b, cr->outbox_dir);
         telemetry__buf_puts(&b, TELEMETRY__SEP);
-        n = b.len;
-        telemetry__buf_put_i64(&b, telemetry__now_ms());
-        while (b.len - n < 13 && !b.failed) {              /* 13 digits, like the outbox's names */
-            memmove(b.data + n + 1, b.data + n, b.len - n + 1);
-            b.data[n] = '0';
-            b.len++;
-        }
-        telemetry__buf_puts(&b, "-999999-");
-        telemetry__buf_puts(&b, rhex);
-        telemetry__buf_puts(&b, ".msg");
-        if (b.failed) return TELEMETRY_ERR_IO;
-        memcpy(cr->file_tmp, b.data, b.len);
-        memcpy(cr->file_tmp + b.len, ".tmp-crash", 11);
+        telemetry__buf_puts(&b, name);
+        if (b.failed) cr->crash_seg[0] = 0;
     }
+    telemetry__crc_init();
     return 0;
 }
 
@@ -7643,9 +8251,7 @@ TELEMETRY__INTERNAL void telemetry__activate(void) {
     if (telemetry__cr.installed) telemetry__mkdirs(telemetry__cr.outbox_dir);   /* ready for a crash */
 #endif
     telemetry__notice_gate();
-    if (telemetry__st.has_dsn && telemetry__st.outbox && !telemetry__st.no_sessions && !telemetry__st.has_session)
-        telemetry__start_session();
-    telemetry__kick_outbox();
+    telemetry__open_outbox();                   /* the store, the session, the sender (>>send) */
 }
 TELEMETRY__INTERNAL void telemetry__activate_now(void) {
     telemetry__lock(&telemetry__state_lock);
@@ -8025,6 +8631,14 @@ TELEMETRY__INTERNAL int telemetry__apply_config(const telemetry_config *c) {
     telemetry__st.timeout_ms = c->timeout_ms ? c->timeout_ms : 10000;
     telemetry__st.shutdown_timeout_ms = c->shutdown_timeout_ms == TELEMETRY_NO_WAIT ? 0 : c->shutdown_timeout_ms ? c->shutdown_timeout_ms : 2000;
     telemetry__st.no_crash_handler = c->no_crash_handler;
+    memset(&telemetry__dc, 0, sizeof telemetry__dc);
+    telemetry__dc.disk_cap = c->outbox_disk_bytes;
+    telemetry__dc.retry_initial_ms = c->retry_initial_ms;
+    telemetry__dc.retry_max_ms = c->retry_max_ms;
+    telemetry__dc.no_client_reports = c->no_client_reports;
+    telemetry__dc.no_sidecar = c->no_sidecar;
+    telemetry__dc.no_atexit = c->no_atexit;
+    telemetry__dc.sidecar_lifetime_ms = c->sidecar_lifetime_ms ? c->sidecar_lifetime_ms : TELEMETRY_SIDECAR_LIFETIME_MS;
     telemetry__st.io = c->io;
     telemetry__st.entropy_fn = c->entropy_fn;
     telemetry__st.clock_fn = c->clock_fn;
@@ -8075,7 +8689,7 @@ TELEMETRY__INTERNAL void telemetry__switch_on(void) {
     if (!telemetry__st.started) telemetry__homes_read();
     if (!telemetry__st.install_id[0]) telemetry__peek_state();
     if (!telemetry__st.has_session && telemetry__st.has_dsn && !telemetry__st.no_sessions) telemetry__session_prefill();
-    if (!telemetry__st.outbox && (telemetry__st.has_usage || telemetry__st.has_dsn)) telemetry__open_outbox(&telemetry__st.config);
+    if (telemetry__open_outbox() != 0) telemetry__log(TELEMETRY_LEVEL_WARNING, "delivery could not be opened: nothing is sent this run");
 #if defined(TELEMETRY__HAVE_CRASH)
     if (!telemetry__cr.installed && telemetry__st.has_dsn && telemetry__st.state_dir[0] && !telemetry__st.no_crash_handler &&
         telemetry__crash_install() != 0)
@@ -8089,10 +8703,15 @@ TELEMETRY__INTERNAL void telemetry__switch_on(void) {
 #if !defined(TELEMETRY_NO_THREADS) && !defined(_WIN32)
 /* The child of a fork: telemetry off there (TELEMETRY__OFF_IN_FORK_CHILD), and the crash handler
    gives the child's signals back to the program's handlers, so a crash of the child never writes
-   into the parent's outbox. Only async-signal-safe calls: the child of a threaded program. */
+   into the parent's store. Its copies of the store's files and of the sidecar's pipe are closed:
+   the parent's sidecar waits for the parent alone. Only async-signal-safe calls: the child of a
+   threaded program. */
 TELEMETRY__INTERNAL void telemetry__atfork_child(void) {
     if (!TELEMETRY__ATOMIC_LOAD(&telemetry__live)) return;
     TELEMETRY__ATOMIC_STORE(&telemetry__forked_child, 1);
+    if (telemetry__dl.pipe_fd >= 0) close(telemetry__dl.pipe_fd);
+    if (telemetry__sto.fd >= 0) close(telemetry__sto.fd);
+    if (telemetry__sto.crash_fd >= 0 && telemetry__sto.crash_fd != telemetry__sto.fd) close(telemetry__sto.crash_fd);
 #  if defined(TELEMETRY__HAVE_CRASH)
     if (telemetry__cr.installed) {
         int i;
@@ -8155,10 +8774,10 @@ TELEMETRY_API int telemetry_enabled(void) {
 TELEMETRY__INTERNAL void telemetry__forget_everything(void) {
     static const char *const files[] = { "install_id", "session", "session.previous", "tls_sessions" };
     size_t i;
+    telemetry__purge_outbox();                  /* the sender stops first: nothing it writes comes back */
     for (i = 0; i < sizeof files / sizeof files[0]; i++) telemetry__state_remove(files[i]);
     telemetry__st.install_id[0] = 0;
     telemetry__st.has_session = 0;
-    telemetry__purge_outbox();
 }
 
 TELEMETRY_API int telemetry_set_consent(int given) {
@@ -8182,9 +8801,7 @@ TELEMETRY_API int telemetry_set_consent(int given) {
     }
     /* re-decide: the other sources still count (DO_NOT_TRACK stays stronger than consent) */
     telemetry__decide();
-#if defined(TELEMETRY__HAVE_CRASH)
-    if (!telemetry__st.enabled) telemetry__crash_uninstall();   /* off now: a crash writes nothing */
-#endif
+    if (!telemetry__st.enabled) telemetry__purge_outbox();     /* off now: nothing more is sent, a crash writes nothing */
     if (telemetry__st.enabled) telemetry__switch_on();
     else if (given && telemetry__opted_out_elsewhere()) {
         telemetry__log(TELEMETRY_LEVEL_WARNING, "consent is recorded, but telemetry stays off: %s", telemetry__reason);
@@ -8239,7 +8856,7 @@ TELEMETRY_API int telemetry_report_usage(void) {
     if (!telemetry__st.initialized) rc = TELEMETRY_ERR_NOT_INITIALIZED;
     else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
     else if (!telemetry__st.has_usage) rc = telemetry__st.usage_url_text && telemetry__st.usage_url_text[0] ? TELEMETRY_ERR_INVALID_URL : TELEMETRY_ERR_NOT_CONFIGURED;
-    else if (!telemetry__st.outbox) rc = TELEMETRY_ERR_NO_MEMORY;        /* it could not be made */
+    else if (!telemetry__dl.open) rc = TELEMETRY_ERR_NO_MEMORY;          /* delivery could not be opened */
     else if ((telemetry__activate(), !telemetry__interval_due())) rc = 0;   /* kept for the interval's report */
     else {
         char push_id[21] = "";
@@ -8252,10 +8869,7 @@ TELEMETRY_API int telemetry_report_usage(void) {
             if (rc == 0) telemetry__push_id(telemetry__now_ms(), rnd, &telemetry__st.push_last_ms, telemetry__st.push_last_rand, push_id);
         }
         if (rc == 0) {
-            rc = telemetry__outbox_push((telemetry__outbox *)telemetry__st.outbox, TELEMETRY__KIND_USAGE, TELEMETRY__CAT_USAGE,
-                                        push_id, b.data, b.len);
-            telemetry__buf_init(&b);                          /* the outbox owns the bytes now */
-            telemetry__kick_outbox();
+            rc = telemetry__enqueue(TELEMETRY__KIND_USAGE, TELEMETRY__CAT_USAGE, push_id, b.data, b.len);
         }
     }
     telemetry__unlock(&telemetry__state_lock);
@@ -8290,7 +8904,7 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
     if (!telemetry__st.initialized) rc = TELEMETRY_ERR_NOT_INITIALIZED;
     else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
     else if (!telemetry__st.has_dsn) rc = telemetry__st.dsn_text && telemetry__st.dsn_text[0] ? TELEMETRY_ERR_INVALID_DSN : TELEMETRY_ERR_NOT_CONFIGURED;
-    else if (!telemetry__st.outbox) rc = TELEMETRY_ERR_NO_MEMORY;        /* it could not be made */
+    else if (!telemetry__dl.open) rc = TELEMETRY_ERR_NO_MEMORY;          /* delivery could not be opened */
     else if ((telemetry__activate(), rc = telemetry__random_id(event_id)) == 0) {
         TELEMETRY__CRASH_REFRESH_MODULES();               /* a library dlopen'ed since: in a crash too */
         now = telemetry__now_ms();
@@ -8338,9 +8952,8 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
                 /* the file only matters if this run never reaches shutdown: written when the
                    session starts and at its first error, not at every error (this is disk I/O on
                    the caller's thread, under the library's lock) */
-                if (was_pending || level >= TELEMETRY_LEVEL_ERROR) telemetry__note_session();
+                telemetry__note_session(was_pending || (level >= TELEMETRY_LEVEL_ERROR && telemetry__st.session.errors == 1));
             }
-            if (rc == 0) telemetry__kick_outbox();
         }
     }
     if (event->cap > 65536) telemetry__buf_free(event);         /* a huge one is not kept */
@@ -8435,49 +9048,15 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value) {
 
 TELEMETRY_API int telemetry_flush(unsigned timeout_ms) {
     TELEMETRY__OFF_IN_FORK_CHILD(TELEMETRY_DISABLED);
-    telemetry__outbox *ob;
     int rc;
     TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
     telemetry__lock(&telemetry__state_lock);
-    ob = (telemetry__outbox *)telemetry__st.outbox;
     if (!telemetry__st.initialized) rc = TELEMETRY_ERR_NOT_INITIALIZED;
     else if (!telemetry__st.enabled) rc = TELEMETRY_DISABLED;
-    else if ((telemetry__activate(), !ob || !telemetry__may_send_this_run())) rc = 0;   /* held for the next run */
-    else {
-        telemetry__lock(&ob->lock);         /* refs is guarded by the outbox's lock */
-        ob->refs++;                         /* flush waits without holding the library's lock */
-        telemetry__unlock(&ob->lock);
-        rc = 1;
-    }
+    else if ((telemetry__activate(), !telemetry__dl.open || !telemetry__may_send_this_run())) rc = 0;   /* held for the next run */
+    else rc = telemetry__flush_until(telemetry__monotonic_ms() + (int64_t)timeout_ms);
     telemetry__unlock(&telemetry__state_lock);
-    if (rc != 1) return rc;
-    rc = telemetry__outbox_flush(ob, telemetry__monotonic_ms() + (int64_t)timeout_ms);
-    telemetry__outbox_release(ob);
     return rc;
-}
-
-/* Ends this run's session: queued as "exited"; what cannot be sent in time stays on disk. */
-TELEMETRY__INTERNAL void telemetry__end_session(void) {
-    telemetry__session *se = &telemetry__st.session;
-    telemetry__copy(se->status, sizeof se->status, "exited");
-    se->updated_ms = telemetry__now_ms();
-    if (telemetry__queue_envelope(NULL, NULL, se) == 0) {
-        telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
-        char path[1100];
-        telemetry__state_path("session", path, sizeof path);
-        if (ob) {                           /* no late write by the worker may bring it back */
-            telemetry__lock(&ob->lock);
-            TELEMETRY__ATOMIC_STORE(&ob->session_closed, 1);
-            telemetry__free(ob->session_text);
-            ob->session_text = NULL;
-            telemetry__unlock(&ob->lock);
-            telemetry__lock(&ob->session_io);
-        }
-        telemetry__state_remove("session"); /* the outbox holds its last word now */
-        if (ob) telemetry__unlock(&ob->session_io);
-    } else {
-        telemetry__save_session();
-    }
 }
 
 TELEMETRY_API void telemetry_shutdown(void) {
@@ -8492,24 +9071,17 @@ TELEMETRY_API void telemetry_shutdown(void) {
     if (telemetry__st.initialized && telemetry__st.enabled && telemetry__st.has_session) telemetry__end_session();
     if (telemetry__st.initialized) telemetry__interval_keep();
     TELEMETRY__ATOMIC_STORE(&telemetry__activation_pending, 0);
-    if (telemetry__st.outbox) {
-        telemetry__outbox *ob = (telemetry__outbox *)telemetry__st.outbox;
-        if (telemetry__may_send_this_run()) {             /* else everything waits on disk (>>enduser) */
-#if defined(TELEMETRY_NO_THREADS)
-            telemetry__outbox_flush(ob, deadline);
-#else
-            telemetry__lock(&ob->lock);
-            if (ob->head && deadline > telemetry__monotonic_ms()) telemetry__outbox_start(ob);
-            telemetry__unlock(&ob->lock);
-            telemetry__outbox_flush(ob, deadline);
-#endif
-        }
-        telemetry__close_outbox(deadline, telemetry__st.shutdown_timeout_ms ? 2 * TELEMETRY__CANCEL_SLICE_MS : 0);
-    }
+    telemetry__close_outbox(deadline, telemetry__st.shutdown_timeout_ms ? 2 * TELEMETRY__CANCEL_SLICE_MS : 0);
     telemetry__release_state();
     snprintf(telemetry__reason, sizeof telemetry__reason, "telemetry_shutdown ended telemetry");
     telemetry__unlock(&telemetry__state_lock);
     TELEMETRY__ATOMIC_STORE(&telemetry__live, 0);
+}
+
+/* exit() without telemetry_shutdown: the session ends as exited all the same. */
+TELEMETRY__INTERNAL void telemetry__at_exit(void) {
+    if (telemetry__forked_child || telemetry__dc.no_atexit) return;
+    telemetry_shutdown();
 }
 
 TELEMETRY_API int telemetry_print_disclosure(FILE *out) {

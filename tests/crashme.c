@@ -153,6 +153,9 @@ int main(int argc, char **argv) {
     if (!strcmp(mode, "altafter")) small_altstack();
     telemetry_set_tag("mode", mode);
     telemetry_add_breadcrumb("test", "about to crash: %s", mode);
+    /* the run's first work (a run that does nothing sends nothing): the store opens, the
+       sidecar may send; the crash then arrives with no next run */
+    if (strcmp(mode, "none") != 0) telemetry_capture_message(TELEMETRY_LEVEL_INFO, "crashme %s starts", mode);
     if (!strcmp(mode, "null") || !strcmp(mode, "chained")) parse_config();
     else if (!strcmp(mode, "abort")) abort();
     else if (!strcmp(mode, "fpe")) { volatile int seven = 7, x = seven / zero; (void)x; }  /* 1/x would become a compare */

@@ -45,6 +45,7 @@ int main(int argc, char **argv) {
     int i;
     if (argc < 4) { fprintf(stderr, "usage: enduser_tool STATE_DIR USAGE_URL|- DSN|- ACTION...\n"); return 2; }
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_sidecar = getenv("TOOL_SIDECAR") == NULL;   /* the end-user checks run in thread mode (see test_delivery for the sidecar) */
     cfg.app_name = "enduser_tool";
     cfg.app_version = "3.1";
     cfg.state_dir = argv[1];

@@ -32,6 +32,7 @@ TELEMETRY_METRIC(nothing, "A null value") { return telemetry_null(); }
 static telemetry_config config(const char *dir, const char *url) {
     telemetry_config cfg;
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
     cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = "capture";
     cfg.app_version = "3.1.4-beta+build.7";
@@ -90,7 +91,6 @@ int main(int argc, char **argv) {
     /* 5. reports dropped while the server failed: the next one says how many */
     dir = make_temp_dir();
     cfg = config(dir, url);
-    cfg.outbox_memory_bytes = 6000;
     cfg.outbox_disk_bytes = 6000;
     with_custom = 0;
     CHECK(sink_mode(&s, "m=500&only=firebase"));

@@ -48,13 +48,32 @@ TEST_UNUSED static int count_entries(const char *path) {
     return n;
 }
 
-/* Files waiting in <state_dir>/outbox (0 when the folder does not exist). */
+/* Payloads waiting in the store <state_dir>/outbox: records of every segment whose state byte
+   says unsent (0 when the folder does not exist). Read with our own parser of the documented
+   record layout, not the library's. */
 TEST_UNUSED static int outbox_files(const char *dir) {
-    char path[1200];
-    int n;
+    char path[1400];
+    DIR *d;
+    struct dirent *e;
+    int n = 0;
     snprintf(path, sizeof path, "%s/outbox", dir);
-    n = count_entries(path);
-    return n < 0 ? 0 : n;
+    if (!(d = opendir(path))) return 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        FILE *f;
+        unsigned char h[40];
+        if (len < 5 || strcmp(e->d_name + len - 4, ".seg") != 0) continue;
+        snprintf(path, sizeof path, "%s/outbox/%s", dir, e->d_name);
+        if (!(f = fopen(path, "rb"))) continue;
+        while (fread(h, 1, sizeof h, f) == sizeof h && memcmp(h, "TLR1", 4) == 0) {
+            long plen = (long)h[4] | (long)h[5] << 8 | (long)h[6] << 16 | (long)h[7] << 24;
+            if (h[15] == 0 || h[15] == 'A') n++;            /* unsent ('A': tried, not acknowledged) */
+            if (fseek(f, plen, SEEK_CUR) != 0) break;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return n;
 }
 
 /* Sends stderr to path until stderr_restore(saved) (for the TELEMETRY_DEBUG print). */

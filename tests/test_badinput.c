@@ -53,12 +53,13 @@ static void test_events(void) {
     char key[40];
     int i, accepted = 0, events = 0;
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
     cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = "badinput";
     cfg.state_dir = make_temp_dir();
     cfg.sentry_dsn = "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/42";
     cfg.log_fn = keep_log;
-    cfg.outbox_memory_bytes = 8u << 20;
+    cfg.outbox_disk_bytes = 8u << 20;
     setenv("TELEMETRY_DEBUG", "1", 1);
     CHECK_INT(telemetry_init(&cfg), 0);
     for (i = 0; i < 3000; i++) {                        /* thousands of tags: bounded at 64 */
@@ -109,6 +110,7 @@ static void test_metric_values(void) {
     size_t len = 0, i;
     for (i = 0; i < sizeof nasty - 1; i++) nasty[i] = (char)(0x80 + i % 128);   /* never valid UTF-8 */
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
     cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = "badinput";
     cfg.state_dir = make_temp_dir();

@@ -17,6 +17,9 @@ passed=0 failed=0
 pass() { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); echo "FAILED: $*"; }
 check() { if eval "$1"; then pass; else fail "$2"; fi; }
+# the tool's sidecar sends after the tool ended: wait (bounded) until it is done
+# (a sidecar not yet renamed still has the tool's name; the tool itself has ended)
+settle() { for _ in $(seq 200); do pgrep -x 'endus-telemetry|enduser_tool' >/dev/null || break; sleep 0.05; done; }
 for f in "$TOOL" "$TOOLXX" "$BUILD/telemetry_sink"; do
     [ -x "$f" ] || { echo "FAILED: $f is not built"; echo "0 passed, 1 failed"; exit 1; }
 done
@@ -40,7 +43,24 @@ DSN="http://$KEY@127.0.0.1:$port/42"
 records() { wc -l <"$tmp/record.jsonl" | tr -d ' '; }
 # on a terminal: script(1) gives the tool a pty for stdin, stdout and stderr
 on_tty() { local out=$1; shift; script -qec "$(printf '%q ' "$@")" /dev/null >"$out" 2>&1 </dev/null; }
-outbox_count() { ls "$1/outbox" 2>/dev/null | grep -c '\.msg$'; }
+# payloads waiting in the store: unsent records of its segments (the documented record layout)
+outbox_count() {
+    python3 - "$1/outbox" <<'PY'
+import os, struct, sys
+n = 0
+d = sys.argv[1]
+for f in (os.listdir(d) if os.path.isdir(d) else []):
+    if not f.endswith('.seg'):
+        continue
+    b = open(os.path.join(d, f), 'rb').read()
+    off = 0
+    while off + 40 <= len(b) and b[off:off + 4] == b'TLR1':
+        if b[off + 15] in (0, ord('A')):
+            n += 1
+        off += 40 + struct.unpack_from('<I', b, off + 4)[0]
+print(n)
+PY
+}
 usage_reports_since() {   # usage reports in the record from line $1 on; prints "count sum-of-files_processed"
     tail -n +"$(( $1 + 1 ))" "$tmp/record.jsonl" | python3 -c '
 import json, sys
@@ -67,11 +87,11 @@ check 'grep -q "run \`enduser_tool telemetry off\`" "$tmp/tty1.out" && grep -q "
       "the notice does not name the opt-out commands"
 check 'grep -q "Nothing has been sent yet" "$tmp/tty1.out"' "the notice does not say nothing was sent"
 check '[ -e "$st/notice_shown" ]' "the notice run left no notice_shown"
-sleep 0.2
+settle
 check '[ "$(records)" -eq "$from" ]' "the notice run or the pipe run before it sent $(( $(records) - from )) payloads"
 on_tty "$tmp/tty2.out" "$TOOL" "$st" "$URL" "$DSN" count 4 report
 check '! grep -q "collects anonymous telemetry" "$tmp/tty2.out"' "the notice was shown twice"
-sleep 0.3
+settle
 read -r n sum <<<"$(usage_reports_since "$from")"
 check '[ "$n" -eq 3 ] && [ "$sum" -eq 9 ]' "after the notice run: want the 3 kept and new usage reports summing 9, got $n summing $sum"
 check '[ "$(outbox_count "$st")" -eq 0 ]' "$(outbox_count "$st") payloads left in the outbox after the sending run"
@@ -84,7 +104,7 @@ check 'grep -q "Hello from the tool.s own notice" "$tmp/tty3.out" && ! grep -q "
 st3=$tmp/notice3
 from=$(records)
 TOOL_NO_NOTICE=1 on_tty "$tmp/tty4.out" "$TOOL" "$st3" "$URL" - count 1 report
-sleep 0.2
+settle
 check '! grep -q "collects anonymous" "$tmp/tty4.out" && [ "$(records)" -eq $((from + 1)) ]' "cfg.no_notice: notice shown or report not sent"
 # captured before the notice, then opted out with the command: deleted, never sent
 st4=$tmp/optout
@@ -95,7 +115,7 @@ kept=$(outbox_count "$st4")
 check '[ "$kept" -ge 2 ] && [ "$(outbox_count "$st4")" -eq 0 ] && [ ! -e "$st4/install_id" ]' \
       "opting out before the notice: $kept kept, $(outbox_count "$st4") left, install id $( [ -e "$st4/install_id" ] && echo kept || echo gone)"
 on_tty "$tmp/tty5.out" "$TOOL" "$st4" "$URL" "$DSN" count 1 report
-sleep 0.2
+settle
 check '[ "$(records)" -eq "$from" ]' "an opted-out tool sent $(( $(records) - from )) payloads"
 
 # ---- 2. each telemetry_command word, with its output (state from part 1: notice shown, sent)
@@ -175,7 +195,7 @@ ns=$tmp/nosessions
 from=$(records)
 TOOL_NO_NOTICE=1 TOOL_NO_SESSIONS=1 "$TOOL" "$ns" - "$DSN" count 1 error >/dev/null 2>&1
 TOOL_NO_NOTICE=1 TOOL_NO_SESSIONS=1 "$TOOL" "$ns" - "$DSN" count 1 >/dev/null 2>&1
-sleep 0.2
+settle
 got=$(tail -n +"$(( from + 1 ))" "$tmp/record.jsonl")
 check '[ "$(grep -c . <<<"$got")" -eq 1 ] && grep -q "\"type\":\"event\"" <<<"$got" && ! grep -q "\"type\":\"session\"" <<<"$got"' \
       "cfg.no_sessions: want one envelope with the event and no session, got: $(echo "$got" | cut -c1-200)"
@@ -203,12 +223,12 @@ t0=1800000000000
 for i in 0 1 2 3; do
     TOOL_NO_NOTICE=1 TOOL_INTERVAL=3600 TOOL_CLOCK_MS=$((t0 + i * 1000)) "$TOOL" "$iv" "$URL" - count 1 report >/dev/null 2>&1
 done
-sleep 0.2
+settle
 read -r n sum <<<"$(usage_reports_since "$from")"
 check '[ "$n" -eq 0 ]' "runs inside the interval sent $n usage reports"
 check 'grep -q "^files_processed 4$" "$iv/counters"' "the counters file does not hold the 4 runs' sum: $(cat "$iv/counters" 2>/dev/null)"
 TOOL_NO_NOTICE=1 TOOL_INTERVAL=3600 TOOL_CLOCK_MS=$((t0 + 3601 * 1000)) "$TOOL" "$iv" "$URL" - count 1 report >/dev/null 2>&1
-sleep 0.2
+settle
 read -r n sum <<<"$(usage_reports_since "$from")"
 check '[ "$n" -eq 1 ] && [ "$sum" -eq 5 ]' "after the interval: want 1 report summing 5, got $n summing $sum"
 check '! grep -q files_processed "$iv/counters"' "the counters were not reset after the report"
@@ -225,7 +245,7 @@ rc=$( (TOOL_NO_NOTICE=1 exec "$TOOLXX" "$cx" - "$DSN" count 1 throw >/dev/null 2
 check '[ "$rc" -eq 134 ]' "the uncaught exception ended with $rc, want 134 (SIGABRT, as without the library)"
 check 'grep -q "terminate called after throwing" "$tmp/throw.err"' "the previous terminate handler did not run: $(head -2 "$tmp/throw.err")"
 TOOL_NO_NOTICE=1 "$TOOLXX" "$cx" - "$DSN" flush >/dev/null 2>&1
-sleep 0.2
+settle
 out=$(tail -n +"$(( from + 1 ))" "$tmp/record.jsonl" | python3 -c '
 import json, sys
 fatal = []

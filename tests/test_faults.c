@@ -106,6 +106,7 @@ static void set_urls(int tls, int port) {
 static telemetry_config fault_config(const char *dir) {
     telemetry_config cfg;
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
     cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = "faults";
     cfg.app_version = "2.0";
@@ -177,6 +178,9 @@ static int flush_until_empty(double ms) {
 /* The outbox folder's files: how many, and the event id in each. */
 #define MAX_SPILLED 1024
 typedef struct spilled { char ids[MAX_SPILLED][33]; int n, files, tmp, other; } spilled;
+/* What the store holds unsent, read with our own parser of the documented record layout:
+   files = unsent records, n = those that are event envelopes (their ids), tmp = torn bytes
+   skipped, other = files that are neither segments nor the sender's lock. */
 static void read_spilled(const char *dir, spilled *sp) {
     char path[512], file[1024];
     DIR *d;
@@ -185,20 +189,32 @@ static void read_spilled(const char *dir, spilled *sp) {
     snprintf(path, sizeof path, "%s/outbox", dir);
     d = opendir(path);
     while (d && (e = readdir(d)) != NULL) {
-        char *text, *p;
+        FILE *f;
+        unsigned char h[40];
         size_t n = strlen(e->d_name);
-        if (e->d_name[0] == '.') continue;
-        if (strstr(e->d_name, ".tmp-")) { sp->tmp++; continue; }
-        if (n < 4 || strcmp(e->d_name + n - 4, ".msg") != 0) { sp->other++; continue; }
-        sp->files++;
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "sender.lock") == 0) continue;
+        if (n < 4 || strcmp(e->d_name + n - 4, ".seg") != 0) { sp->other++; continue; }
         snprintf(file, sizeof file, "%s/%s", path, e->d_name);
-        text = sh_read_file(file);
-        p = strchr(text, '\n');
-        if (p && strncmp(p + 1, "{\"event_id\":\"", 13) == 0 && sp->n < MAX_SPILLED) {
-            snprintf(sp->ids[sp->n], 33, "%.32s", p + 14);
-            sp->n++;
+        if (!(f = fopen(file, "rb"))) continue;
+        for (;;) {
+            size_t got = fread(h, 1, sizeof h, f);
+            long len;
+            char head[64];
+            if (got == 0) break;
+            if (got < sizeof h || memcmp(h, "TLR1", 4) != 0) { sp->tmp++; break; }
+            len = (long)h[4] | (long)h[5] << 8 | (long)h[6] << 16 | (long)h[7] << 24;
+            memset(head, 0, sizeof head);
+            if (fread(head, 1, len < 63 ? (size_t)len : 63, f) == 0 && len > 0) { sp->tmp++; break; }
+            if (h[15] == 0 || h[15] == 'A') {
+                sp->files++;
+                if (strncmp(head, "{\"event_id\":\"", 13) == 0 && sp->n < MAX_SPILLED) {
+                    snprintf(sp->ids[sp->n], 33, "%.32s", head + 13);
+                    sp->n++;
+                }
+            }
+            if (fseek(f, len - (len < 63 ? len : 63), SEEK_CUR) != 0) break;
         }
-        free(text);
+        fclose(f);
     }
     if (d) closedir(d);
 }
@@ -494,20 +510,7 @@ static int child_flood(const char *flood_dsn, const char *dir) {
     sh_sleep_ms(20000);                                              /* waits for the SIGKILL */
     _exit(0);
 }
-static int has_msg_file(const char *dir) {
-    char path[512];
-    DIR *d;
-    struct dirent *e;
-    int found = 0;
-    snprintf(path, sizeof path, "%s/outbox", dir);
-    d = opendir(path);
-    while (d && !found && (e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        found = n > 4 && strcmp(e->d_name + n - 4, ".msg") == 0;
-    }
-    if (d) closedir(d);
-    return found;
-}
+static int has_msg_file(const char *dir) { return outbox_files(dir) > 0; }
 static void test_sigkill_flood(sink *s) {
     char *dir = make_temp_dir(), flood_dsn[256], *argv[5], *st, *rec;
     telemetry_config cfg;

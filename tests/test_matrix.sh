@@ -156,7 +156,8 @@ job static-two-tu-c++ builds static-two-tu-c++ clang++ -std=c++11 "${WARN[@]}" "
 job static-symbols   static_symbols static-symbols
 job no-threads       without no-threads '^pthread_' -DTELEMETRY_NO_THREADS -lbearssl -lm
 job no-tls           without no-tls '^br_' -DTELEMETRY_NO_TLS -lpthread -lm
-job no-crash-handler without no-crash-handler '^(sigaction|sigaltstack|signal|backtrace)$' -DTELEMETRY_NO_CRASH_HANDLER "${LIBS[@]}"
+# (sigaction stays: the sidecar resets the program's handlers in its own process)
+job no-crash-handler without no-crash-handler '^(sigaltstack|signal|backtrace)$' -DTELEMETRY_NO_CRASH_HANDLER "${LIBS[@]}"
 job minimal          builds minimal clang "${C99[@]}" -DTELEMETRY_NO_THREADS -DTELEMETRY_NO_TLS -DTELEMETRY_NO_CRASH_HANDLER "$MAIN" -lm
 job no-auto-register builds no-auto-register gcc "${C99[@]}" -DTELEMETRY_NO_AUTO_REGISTER "$MAIN" "${LIBS[@]}"
 job alloc-override   builds alloc-override gcc "${C99[@]}" -DMATRIX_ALLOC "$MAIN" "${LIBS[@]}"

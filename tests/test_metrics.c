@@ -77,6 +77,7 @@ static void test_report_contents(void) {
     char expect[8000];
     memset(long_text, 'x', sizeof long_text - 1);
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
     cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = "mtest";
     cfg.app_version = "2.0";
@@ -107,6 +108,7 @@ static void test_counters(void) {
     CHECK_INT(telemetry_count(NULL, 1), TELEMETRY_ERR_INVALID_ARGUMENT);
     CHECK_INT(telemetry_count("neg", -5), 0);
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
     cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = "ctest";
     cfg.state_dir = make_temp_dir();

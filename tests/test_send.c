@@ -23,6 +23,7 @@ static const char *self_path;
 static telemetry_config base_config(const char *dir) {
     telemetry_config cfg;
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
     cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = "e2e";
     cfg.app_version = "1.2.3";

@@ -200,6 +200,7 @@ static void test_error_event(void) {
     const char *text;
     int saved;
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
     cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = "sentrytest";
     cfg.state_dir = dir;

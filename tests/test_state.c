@@ -12,6 +12,7 @@
 static int init_app(const char *state_dir, const char *usage_url) {
     telemetry_config cfg;
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
     cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = "stateapp";
     cfg.state_dir = state_dir;
@@ -36,6 +37,7 @@ static void test_default_folder(void) {
     unsetenv("XDG_STATE_HOME");
     /* created on the first enabled run, owner-only, with missing parents */
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
     cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = "app1";
     CHECK_INT(telemetry_init(&cfg), 0);
@@ -48,6 +50,7 @@ static void test_default_folder(void) {
     /* no HOME: memory only, still works */
     unsetenv("HOME");
     memset(&cfg, 0, sizeof cfg);
+    cfg.no_sidecar = 1;          /* in-process observation: the log, flush, the worker */
     cfg.no_notice = 1;               /* these runs are not about the first-run notice */
     cfg.app_name = "app2";
     CHECK_INT(telemetry_init(&cfg), 0);

@@ -1,35 +1,29 @@
-/* fuzz_crashfile.c - libFuzzer target for the reader that names the frames of a crash report the
-   crash handler left in the outbox (telemetry__symbolicate_file): the input is written to a file
-   and read back. Checks: no crash; a rewritten file still starts with the meta and header lines
-   and its event item's length matches the bytes that follow. */
+/* fuzz_crashfile.c - libFuzzer target for the reader that names the frames of a crash envelope
+   the crash handler left in the store (telemetry__symbolicate_envelope). Checks: no crash; a
+   rewritten envelope still starts with the header line and its event item's length matches the
+   bytes that follow. */
 #define TELEMETRY_IMPLEMENTATION
 #include "telemetry.h"
 #include <stdlib.h>
-#include <unistd.h>
 
 #define REQUIRE(c) do { if (!(c)) { fprintf(stderr, "fuzz_crashfile: %s\n", #c); abort(); } } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static char path[64];
-    char *text = NULL;
-    size_t n = 0, len = 0;
-    int err;
-    FILE *f;
-    if (!path[0]) snprintf(path, sizeof path, "/tmp/fuzz_crashfile.%d", (int)getpid());
-    f = fopen(path, "wb");
-    if (!f) return 0;
-    if (size) fwrite(data, 1, size, f);
-    fclose(f);
-    if (telemetry__symbolicate_file(path, &n) == 0 && telemetry__read_file(path, 8u << 20, &text, &len, &err) == 0) {
-        char *p = strchr(text, '\n');
-        REQUIRE(n == len && p);
-        p = strchr(p + 1, '\n');
-        REQUIRE(p && strncmp(p + 1, "{\"type\":\"event\",\"length\":", 25) == 0);
-        REQUIRE(strtoull(p + 26, NULL, 10) <= len);
-        telemetry__free(text);
+    char *text = (char *)malloc(size + 1);
+    telemetry__buf out;
+    if (!text) return 0;
+    if (size) memcpy(text, data, size);
+    text[size] = 0;                             /* the sender reads records NUL-terminated */
+    telemetry__buf_init(&out);
+    if (telemetry__symbolicate_envelope(text, size, &out) == 0) {
+        char *p = (char *)memchr(out.data, '\n', out.len);
+        REQUIRE(p);
+        REQUIRE(strncmp(p + 1, "{\"type\":\"event\",\"length\":", 25) == 0);
+        REQUIRE(strtoull(p + 26, NULL, 10) <= out.len);
     }
-    remove(path);
+    telemetry__buf_free(&out);
+    free(text);
     return 0;
 }
 
