@@ -4890,6 +4890,11 @@ TELEMETRY__INTERNAL int telemetry__module_visit(struct dl_phdr_info *raw, size_t
             ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
             exe[n > 0 ? n : 0] = 0;
             name = exe;
+        } else if (name[0] != '/' && getcwd(exe, sizeof exe)) {
+            /* dlopen("lib/x.so") is relative to the folder the program was in: the sender (and
+               Sentry) need the whole path */
+            size_t n = strlen(exe);
+            if (n + 1 + strlen(name) < sizeof exe) { exe[n] = '/'; strcpy(exe + n + 1, name); name = exe; }
         }
         m->has_text_id = m->build_id_len == 0 && name[0] == '/' && telemetry__text_id(name, m->text_id) == 0;
         telemetry__redact_home(name, m->path, sizeof m->path);

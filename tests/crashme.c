@@ -22,8 +22,8 @@
      regiven      consent revoked and given again in the same run, then a fault: reported again
      selfcheck    exits 97 when the allocator interposition works
      none         a next run that sends what the last one left and exits cleanly
-   malloc, calloc, realloc and free are interposed: called while the crash handler runs, they end
-   the process with status 97, which the test reports as "the handler is not async-signal-safe". */
+   malloc, calloc, realloc and free are interposed: called by the thread the crash handler runs on
+   while it records, they end the process with status 97, which the test reports as "the handler is not async-signal-safe". */
 #define _DEFAULT_SOURCE 1                 /* MAP_ANONYMOUS */
 #define TELEMETRY_IMPLEMENTATION
 #include "telemetry.h"
@@ -45,10 +45,15 @@ static void in_handler_alarm(void) {
     if (write(2, msg, sizeof msg - 1) < 0) {}
     _exit(97);
 }
-void *malloc(size_t n) { if (telemetry__in_crash_handler) in_handler_alarm(); return __libc_malloc(n); }
-void *calloc(size_t a, size_t b) { if (telemetry__in_crash_handler) in_handler_alarm(); return __libc_calloc(a, b); }
-void *realloc(void *p, size_t n) { if (telemetry__in_crash_handler) in_handler_alarm(); return __libc_realloc(p, n); }
-void free(void *p) { if (telemetry__in_crash_handler) in_handler_alarm(); __libc_free(p); }
+/* Only the thread that records: the library's sender thread may allocate meanwhile (it was not
+   interrupted inside the allocator). selfcheck has no recording thread: owner 0 matches. */
+static int on_recording_thread(void) {
+    return telemetry__in_crash_handler && (telemetry__cr.owner == 0 || telemetry__cr.owner == (long)syscall(SYS_gettid));
+}
+void *malloc(size_t n) { if (on_recording_thread()) in_handler_alarm(); return __libc_malloc(n); }
+void *calloc(size_t a, size_t b) { if (on_recording_thread()) in_handler_alarm(); return __libc_calloc(a, b); }
+void *realloc(void *p, size_t n) { if (on_recording_thread()) in_handler_alarm(); return __libc_realloc(p, n); }
+void free(void *p) { if (on_recording_thread()) in_handler_alarm(); __libc_free(p); }
 
 static int *volatile nowhere;
 static volatile int zero;

@@ -11,50 +11,8 @@ passed=0 failed=0
 pass() { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); echo "FAILED: $*"; }
 
-command -v strace >/dev/null || { fail "strace is not installed"; # F21: every file the library opens is close-on-exec (a child the host execs inherits none), and
-# no read of a file blocks (O_NONBLOCK). An enabled run with a config file and an https endpoint
-# (CA bundle), then a run that reads back what the first left (outbox files, session).
-printf 'verbose = true\n' >"$tmp/on.conf"
-for round in 1 2; do
-    env -u DO_NOT_TRACK -u DEMO_NO_TELEMETRY HOME="$tmp/home-cloexec" ASAN_OPTIONS=detect_leaks=0 \
-        strace -f -qq -o "$tmp/cloexec$round.trace" -e trace=open,openat,creat \
-        "$DEMO" --state-dir "$tmp/state-cloexec" --config-file "$tmp/on.conf" \
-        --usage-url "https://127.0.0.1:9/usage.json" --dsn "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/42" --error \
-        >"$tmp/cloexec$round.out" 2>&1
-done
-cat "$tmp/cloexec1.trace" "$tmp/cloexec2.trace" >"$tmp/cloexec.trace"
-nocloexec=$(grep -E 'open(at)?\(|creat\(' "$tmp/cloexec.trace" | grep -v 'O_CLOEXEC' || true)
-if [ -z "$nocloexec" ]; then pass; else fail "fds opened without O_CLOEXEC:"; echo "$nocloexec" | head -5; fi
-blocking=$(grep -E 'O_RDONLY' "$tmp/cloexec.trace" | grep -E 'state-cloexec|on.conf|os-release' | grep -v -E 'O_NONBLOCK|O_DIRECTORY' || true)
-if [ -z "$blocking" ]; then pass; else fail "files read without O_NONBLOCK:"; echo "$blocking" | head -5; fi
-# the check saw the files it is about, or it proves nothing
-for f in on.conf os-release install_id.tmp- '/outbox/.*\.msg"'; do
-    if grep -q -E "$f" "$tmp/cloexec.trace"; then pass; else fail "the traced runs never opened $f"; fi
-done
-
-echo "$passed passed, $failed failed"; exit 1; }
-[ -x "$DEMO" ] || { fail "$DEMO is not built"; # F21: every file the library opens is close-on-exec (a child the host execs inherits none), and
-# no read of a file blocks (O_NONBLOCK). An enabled run with a config file and an https endpoint
-# (CA bundle), then a run that reads back what the first left (outbox files, session).
-printf 'verbose = true\n' >"$tmp/on.conf"
-for round in 1 2; do
-    env -u DO_NOT_TRACK -u DEMO_NO_TELEMETRY HOME="$tmp/home-cloexec" ASAN_OPTIONS=detect_leaks=0 \
-        strace -f -qq -o "$tmp/cloexec$round.trace" -e trace=open,openat,creat \
-        "$DEMO" --state-dir "$tmp/state-cloexec" --config-file "$tmp/on.conf" \
-        --usage-url "https://127.0.0.1:9/usage.json" --dsn "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/42" --error \
-        >"$tmp/cloexec$round.out" 2>&1
-done
-cat "$tmp/cloexec1.trace" "$tmp/cloexec2.trace" >"$tmp/cloexec.trace"
-nocloexec=$(grep -E 'open(at)?\(|creat\(' "$tmp/cloexec.trace" | grep -v 'O_CLOEXEC' || true)
-if [ -z "$nocloexec" ]; then pass; else fail "fds opened without O_CLOEXEC:"; echo "$nocloexec" | head -5; fi
-blocking=$(grep -E 'O_RDONLY' "$tmp/cloexec.trace" | grep -E 'state-cloexec|on.conf|os-release' | grep -v -E 'O_NONBLOCK|O_DIRECTORY' || true)
-if [ -z "$blocking" ]; then pass; else fail "files read without O_NONBLOCK:"; echo "$blocking" | head -5; fi
-# the check saw the files it is about, or it proves nothing
-for f in on.conf os-release install_id.tmp- '/outbox/.*\.msg"'; do
-    if grep -q -E "$f" "$tmp/cloexec.trace"; then pass; else fail "the traced runs never opened $f"; fi
-done
-
-echo "$passed passed, $failed failed"; exit 1; }
+command -v strace >/dev/null || { fail "strace is not installed"; echo "$passed passed, $failed failed"; exit 1; }
+[ -x "$DEMO" ] || { fail "$DEMO is not built"; echo "$passed passed, $failed failed"; exit 1; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -115,7 +73,7 @@ if [ -z "$nocloexec" ]; then pass; else fail "fds opened without O_CLOEXEC:"; ec
 blocking=$(grep -E 'O_RDONLY' "$tmp/cloexec.trace" | grep -E 'state-cloexec|on.conf|os-release' | grep -v -E 'O_NONBLOCK|O_DIRECTORY' || true)
 if [ -z "$blocking" ]; then pass; else fail "files read without O_NONBLOCK:"; echo "$blocking" | head -5; fi
 # the check saw the files it is about, or it proves nothing
-for f in on.conf os-release install_id.tmp- '/outbox/.*\.msg"'; do
+for f in on.conf os-release install_id.tmp- '/outbox/.*\.seg"'; do
     if grep -q -E "$f" "$tmp/cloexec.trace"; then pass; else fail "the traced runs never opened $f"; fi
 done
 
