@@ -65,8 +65,10 @@
        TELEMETRY_STATIC               off          make every symbol (functions and data) static,
                                                    for a program that embeds the library twice
        TELEMETRY_API                  extern       decoration of every public function
-       TELEMETRY_NO_THREADS           off          no worker thread and no locks; sends happen
-                                                   in telemetry_flush / telemetry_shutdown
+       TELEMETRY_NO_THREADS           off          no sender thread, no sidecar and no locks;
+                                                   sends happen in telemetry_flush / shutdown
+       TELEMETRY_NO_SIDECAR           off          never fork a sender process: a thread in the
+                                                   program sends (as cfg.no_sidecar)
        TELEMETRY_NO_TLS               off          no BearSSL: plain http or your own I/O only
        TELEMETRY_SMALL_TLS            off          one portable implementation of each TLS
                                                    algorithm, no ChaCha20 (16 KB smaller, slower
@@ -85,8 +87,9 @@
        TELEMETRY_MAX_TAGS             64           tags kept for events
        TELEMETRY_MAX_BREADCRUMBS      100          breadcrumbs kept (a ring: the oldest goes first)
        TELEMETRY_MAX_FRAMES           64           stack frames in an error or crash event
-       TELEMETRY_OUTBOX_MEMORY        1 MiB        default of cfg.outbox_memory_bytes
        TELEMETRY_OUTBOX_DISK          8 MiB        default of cfg.outbox_disk_bytes
+       TELEMETRY_SEGMENT_BYTES        256 KiB      a process starts a new store segment past it
+       TELEMETRY_SIDECAR_LIFETIME_MS  30000        default of cfg.sidecar_lifetime_ms
        TELEMETRY_CRASH_BUFFER         192 KiB      room for the crash event, made at init
 
    ============================================================================================
@@ -146,7 +149,7 @@
    The first-run notice (TELEMETRY_HAS_NOTICE): at the run's first work, if it was never shown,
    cfg.notice (default: the app, what is sent, the exact opt-out commands) goes to stderr, only
    when stderr is a terminal, and <state_dir>/notice_shown records it. That run and every run
-   before one did send nothing: what they capture waits in the outbox and goes from the next run
+   before one did send nothing: what they capture waits in the store and goes from the next run
    on, or is deleted by `telemetry off` first. cfg.no_notice: the program tells its users itself.
 
    telemetry_command(argc, argv, out) is a `telemetry` subcommand for the program: on, off,
@@ -181,7 +184,8 @@
    ~/Library/Application Support/<app> (macOS), %LOCALAPPDATA%\<app> (Windows). Created with
    owner-only permissions at the first work of an enabled run. It holds `install_id`, `consent`,
    `notice_shown`, `sent.log`, `counters` (with report_interval_s), `session`, `tls_sessions`
-   (the last TLS session per server, so the next run resumes it) and `outbox/`.
+   (the last TLS session per server, so the next run resumes it), `ratelimits` and `outbox/` (the
+   store: segment files and sender.lock, section 9).
    Every file is written atomically (temporary file, flush, fsync, rename). An existing folder is
    used only when it is a real folder (not a symlink) owned by the user (effective uid) that
    neither group nor others can write; else telemetry is off and the log says why. Files in it
@@ -204,29 +208,53 @@
    fork(): in a child made between telemetry_init and telemetry_shutdown, telemetry is off
    (pthread_atfork): every call
    returns TELEMETRY_DISABLED (telemetry_enabled 0) at once, before any lock a parent thread may
-   have held at the fork, and touches nothing of the parent (session, outbox, consent); the crash
+   have held at the fork, and touches nothing of the parent (session, store, consent); the crash
    handler gives the child's signals back to the program's own handlers. A child that wants its
    own telemetry execs a program that calls telemetry_init (tests/test_fork.c).
 
    ============================================================================================
-   9. SENDING: THE OUTBOX, THE WORKER, SHUTDOWN
+   9. SENDING: THE STORE, THE SIDECAR, SHUTDOWN
    ============================================================================================
 
-   The calling thread only encodes a payload and queues it (no network, no disk). One worker
-   thread, started on first need, writes each payload to <state_dir>/outbox/ (one file each,
-   temporary file + rename) and sends them oldest first over one reused connection. 2xx: done.
-   4xx other than 429: dropped with a log line, never retried (except a Firebase 401/403 to a
-   report an earlier try may have stored: create-only rules refuse the repeat, so it counts as
-   delivered; docs/server.md). Network errors, 5xx and 429: kept,
-   retried with exponential back-off (cfg.retry_initial_ms 1 s, doubling to cfg.retry_max_ms
-   5 min, 50-100 % jitter); Sentry rate limits hold their category until they end, remembered
-   across runs. Memory (cfg.outbox_memory_bytes, 1 MiB) and disk (cfg.outbox_disk_bytes, 8 MiB)
-   are capped: the oldest usage report goes first, an error report only when no usage report is
-   left; drops are counted and reported (Sentry client reports; "dropped_reports" in the next
-   usage report). telemetry_shutdown() waits at most cfg.shutdown_timeout_ms (TELEMETRY_NO_WAIT:
-   not at all), stops a request in progress within 20 ms, and leaves the rest on disk for the next
-   run's worker. Under TELEMETRY_NO_THREADS nothing runs in the background: telemetry_flush and
-   telemetry_shutdown send, within the same bounds.
+   Durable at capture: before telemetry_report_usage or a capture returns, its payload is in the
+   state folder's store (<state_dir>/outbox/: each process appends checksummed records to a
+   segment file of its own, one write() each; the page cache is enough: a process killed at any
+   instant loses nothing it captured). The crash handler appends its event to the same store.
+   The calling thread does no network I/O.
+
+   Who sends (docs/design.md has the picture and the costs):
+   - The sidecar (POSIX default): telemetry_init of a single-threaded program forks a small
+     sender process (twice: the program can never wait() for it; setsid, stdio on the read end
+     of a pipe, every other inherited descriptor closed, terminal signals ignored, named
+     "<app>-telemetry" in ps). It sends while the program runs and after it ends - by
+     telemetry_shutdown, exit(), a crash or SIGKILL (it sees the pipe's end) - for at most
+     cfg.sidecar_lifetime_ms (30 s), then exits; what is left stays in the store for the next
+     run. A run killed without a word has its session reported "abnormal" by the sidecar at
+     once. One sender per state folder (flock on outbox/sender.lock): concurrent runs hand
+     over to it and every record is sent once (a sent or dropped mark is written in place). A
+     run that does nothing writes nothing and the dormant sidecar exits with it.
+   - A thread in the program: with cfg.no_sidecar or TELEMETRY_NO_SIDECAR, when the program
+     already has threads at init (a fork there may only exec), with cfg.io or TELEMETRY_DEBUG,
+     on Windows, and without a state folder (then the store is an unlinked temporary file: this
+     run's payloads only). Under TELEMETRY_NO_THREADS nothing runs in the background:
+     telemetry_flush and telemetry_shutdown send, within the same bounds.
+
+   The sender sends oldest first over a kept-alive connection. 2xx: done. 4xx
+   other than 429: dropped with a log line, never retried (except a Firebase 401/403 to a report
+   an earlier try may have stored: create-only rules refuse the repeat, so it counts as
+   delivered; docs/server.md). Network errors, 5xx and 429: kept, retried with exponential
+   back-off per endpoint (cfg.retry_initial_ms 1 s, doubling to cfg.retry_max_ms 5 min, 50-100 %
+   jitter); Sentry rate limits hold their category until they end, remembered across runs. The
+   store is capped at cfg.outbox_disk_bytes (8 MiB, real bytes on disk); past it a new payload
+   is dropped and counted exactly (Sentry client reports; "dropped_reports" in the next usage
+   report). telemetry_init reads nothing of what earlier runs left (O(1) in the queue).
+
+   telemetry_shutdown() ends the session. With the sidecar it returns at once (well under 1 ms:
+   no network wait is added to the program's exit). In thread mode it waits at most
+   cfg.shutdown_timeout_ms (TELEMETRY_NO_WAIT: not at all), stops a request in progress within
+   20 ms, and leaves the rest in the store for the next run. exit() without telemetry_shutdown
+   ends the session as "exited" too (an atexit handler; cfg.no_atexit refuses it). Revoking
+   consent stops the sender (a request in progress too) and deletes the store at once.
 
    ============================================================================================
    10. TRANSPORT: HTTP/1.1, TLS, PROXIES, LIMITS
@@ -264,11 +292,12 @@
    registers) is no crash; one it passes on (raises again, returns into the same fault, abort)
    is. At a crash it writes a fatal Sentry event (signal, fault address, the crashing thread's
    stack, the images the frames fall in, tags, breadcrumbs, the session marked crashed) into the
-   outbox folder with open/write/rename, no malloc and no lock, then restores the previous
+   store as one record with one write(), no malloc and no lock, then restores the previous
    handlers and raises the signal again: the process ends as it would have without the library,
    and the program's own handler runs. A fault while walking a wild stack only shortens the
-   report. The next run sends the report, first naming the frames from the ELF symbol tables
-   where the binary is unchanged. In C++ builds (with exceptions) a std::set_terminate hook,
+   report. The sidecar sends it within moments of the crash (in thread mode, or when the crash
+   came before the sidecar could start, the next run does), first naming the frames from the
+   ELF symbol tables where the binary is unchanged. In C++ builds (with exceptions) a std::set_terminate hook,
    chaining to the previous one, turns an uncaught exception into the same fatal event, named by
    its type and what(). cfg.no_crash_handler or TELEMETRY_NO_CRASH_HANDLER turn it off. Not
    captured: memory, registers, environment, other threads. The handler's memory stays
@@ -541,8 +570,8 @@ typedef struct telemetry_config {
     const char *config_key;      /* default "telemetry": the key in config_file */
     int opt_in;                  /* default 0 (opt-out mode). Nonzero: off until consent given */
     unsigned timeout_ms;         /* default 10000: deadline of one request, connect to response */
-    unsigned shutdown_timeout_ms;/* default 2000: most telemetry_shutdown waits.
-                                    TELEMETRY_NO_WAIT: do not wait at all */
+    unsigned shutdown_timeout_ms;/* default 2000: most telemetry_shutdown waits in thread mode
+                                    (the sidecar never makes it wait). TELEMETRY_NO_WAIT: never */
     int no_crash_handler;        /* default 0: install the crash handler when a DSN is set */
     telemetry_log_fn log_fn;     /* default: stderr, only when TELEMETRY_DEBUG is set */
     void *log_user_data;         /* passed to log_fn */
@@ -595,10 +624,12 @@ typedef struct telemetry_config {
    is on, TELEMETRY_DISABLED when the user opted out (still a valid state: every other call then
    does nothing), or a negative error for an invalid config (telemetry then stays off). */
 TELEMETRY_API int telemetry_init(const telemetry_config *config);
-/* Waits at most timeout_ms for queued payloads to be sent. 0 when the queue is empty. */
+/* Waits at most timeout_ms until every payload that may go now was sent (one fresh try for an
+   endpoint in back-off). 0 when none waits, TELEMETRY_ERR_TIMEOUT otherwise (it stays stored). */
 TELEMETRY_API int telemetry_flush(unsigned timeout_ms);
-/* Ends the session, waits at most shutdown_timeout_ms, keeps unsent payloads for the next run,
-   releases everything. Safe to call when init failed or was never called. */
+/* Ends the session and releases everything. With the sidecar it returns at once (the sidecar
+   sends); in thread mode it waits at most shutdown_timeout_ms. Unsent payloads stay in the store.
+   Safe to call when init failed or was never called. */
 TELEMETRY_API void telemetry_shutdown(void);
 TELEMETRY_API const char *telemetry_result_string(int result);
 

@@ -53,6 +53,10 @@ crash() {
     if [ "$mode" = inhandler ]; then
         # a fault inside the handler: no hang (the timeout did not fire), the default action
         if [ $ms -lt 10000 ]; then pass; else fail "inhandler: took $ms ms"; fi
+        # no crash record could be written: the sidecar tells the run's end as abnormal (and
+        # this run's late report must not land in the next mode's record)
+        for _ in $(seq 100); do grep -q '"status":"abnormal"' "$tmp/record.jsonl" 2>/dev/null && break; sleep 0.05; done
+        if grep -q '"status":"abnormal"' "$tmp/record.jsonl"; then pass; else fail "inhandler: no abnormal session arrived"; fi
         return
     fi
     # no next run: within 5 s of the crash the sidecar has delivered it (a fatal event in the record)

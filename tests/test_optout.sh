@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test_optout.sh - proves that an opted-out program opens no socket and creates, changes or
-# deletes no file: the demo runs under strace, and every system call that could create a socket
+# test_optout.sh - proves that an opted-out program opens no socket, starts no process or thread,
+# and creates, changes or deletes no file: the demo runs under strace, and every system call that could create a socket
 # or touch the file system for writing fails the test. A control run with telemetry on must show
 # such calls, so the check itself is known to work.
 set -u
@@ -26,9 +26,9 @@ traced() {
     # LeakSanitizer cannot run under ptrace: sanitizer builds keep the rest of their checks
     env -u DO_NOT_TRACK -u DEMO_NO_TELEMETRY HOME="$tmp/home-$name" ASAN_OPTIONS=detect_leaks=0 "$@" \
         strace -f -qq -o "$tmp/$name.trace" \
-        -e trace=socket,connect,open,openat,creat,mkdir,mkdirat,rename,renameat,renameat2,unlink,unlinkat,truncate,ftruncate \
+        -e trace=socket,connect,open,openat,creat,mkdir,mkdirat,rename,renameat,renameat2,unlink,unlinkat,truncate,ftruncate,clone,clone3,fork,vfork \
         "$DEMO" --state-dir "$tmp/state-$name" "${args[@]}" "${EXTRA[@]}" >"$tmp/$name.out" 2>&1
-    grep -E 'socket\(|connect\(|creat\(|mkdir|rename|unlink|truncate|O_WRONLY|O_RDWR|O_CREAT' "$tmp/$name.trace" \
+    grep -E 'socket\(|connect\(|creat\(|mkdir|rename|unlink|truncate|O_WRONLY|O_RDWR|O_CREAT|clone3?\(|fork\(' "$tmp/$name.trace" \
         | grep -v -E 'socket\(AF_UNIX|= -1 ENOENT .*(mkdir|unlink)' || true
 }
 
@@ -55,6 +55,7 @@ EXTRA=()
 bad=$(traced control env)
 if grep -q -E 'mkdir|O_CREAT' <<<"$bad"; then pass; else fail "control run created no file: the trace check is broken"; fi
 if grep -q -E 'connect\(' <<<"$bad"; then pass; else fail "control run made no connection attempt"; fi
+if grep -q -E 'clone3?\(|fork\(' <<<"$bad"; then pass; else fail "control run started no sender (sidecar or thread): the process check is broken"; fi
 
 # F21: every file the library opens is close-on-exec (a child the host execs inherits none), and
 # no read of a file blocks (O_NONBLOCK). An enabled run with a config file and an https endpoint
