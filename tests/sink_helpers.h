@@ -52,6 +52,19 @@ SH_UNUSED static void sh_sleep_ms(double ms) {
 #ifndef SH_SANITIZED
 #  define SH_SANITIZED 0
 #endif
+#if defined(__SANITIZE_ADDRESS__)
+#  define SH_ASAN 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define SH_ASAN 1
+#  endif
+#endif
+#if defined(SH_ASAN)
+/* The tests crash programs on purpose: AddressSanitizer leaves the fatal signals to the library's
+   crash handler (and the default action after it), as in a normal build. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:handle_abort=0"; }
+#endif
 SH_UNUSED static int sh_under_valgrind(void) {
     static int known = -1;
     if (known < 0) {

@@ -48,7 +48,7 @@ static int child_calls(int crash) {
     if (telemetry_set_consent(0) != TELEMETRY_DISABLED) return 19;
     if (telemetry_consent_state() != TELEMETRY_CONSENT_UNKNOWN) return 20;
     if (strstr(telemetry_status_reason(), "forked") == NULL) return 21;
-    if (crash) { volatile int *p = NULL; *p = 1; }
+    if (crash) { volatile uintptr_t bad = 16; *(volatile int *)bad = 1; }   /* a null-page write (not NULL: UBSan) */
     telemetry_shutdown();
     return 0;
 }
