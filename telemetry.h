@@ -6527,7 +6527,8 @@ TELEMETRY__DEF telemetry__store telemetry__sto = { "", -1, -1, "", 0, 0, 0, 0, 0
 TELEMETRY__DEF telemetry__shared *telemetry__sh;
 /* Thread mode: the session file is being replaced (a crash handler on another thread waits). */
 TELEMETRY__DEF int telemetry__session_writing;
-#if !defined(TELEMETRY_NO_THREADS) && !defined(TELEMETRY_NO_SIDECAR) && defined(__linux__)
+/* (TELEMETRY_NO_SOCKETS: the program's own stream lives in the program, so its thread sends) */
+#if !defined(TELEMETRY_NO_THREADS) && !defined(TELEMETRY_NO_SIDECAR) && !defined(TELEMETRY_NO_SOCKETS) && defined(__linux__)
 #  define TELEMETRY__HAVE_SIDECAR 1
 /* Our own fork of the sidecar skips the fork handlers (it holds the lock they would take). */
 static pid_t telemetry__sidecar_child1;        /* the first of the two forks, until reaped */
@@ -6577,7 +6578,7 @@ TELEMETRY__INTERNAL uint64_t telemetry__store_count(const telemetry__store *s) {
 
 /* Opens a new segment for this process; 0 or TELEMETRY_ERR_IO. Store lock held (or init). */
 TELEMETRY__INTERNAL int telemetry__segment_new(telemetry__store *s) {
-    char path[1400];
+    char path[1400], fresh[1410];
     unsigned char rnd[4] = { 0, 0, 0, 0 };
     int fd, old = s->fd;
     if (!s->dir[0]) return TELEMETRY_ERR_IO;
@@ -6585,9 +6586,13 @@ TELEMETRY__INTERNAL int telemetry__segment_new(telemetry__store *s) {
     snprintf(s->name, sizeof s->name, "%013lld-%ld-%02x%02x%02x%02x.seg", (long long)telemetry__system_time_ms(),
              (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3]);
     snprintf(path, sizeof path, "%s/%s", s->dir, s->name);
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    /* made under another name and locked before it is a segment: a sender never sees it empty and
+       unlocked, which would look finished (and be deleted under the writer) */
+    snprintf(fresh, sizeof fresh, "%s.new", path);
+    fd = open(fresh, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) { s->name[0] = 0; return TELEMETRY_ERR_IO; }
     telemetry__flock(fd, LOCK_EX | LOCK_NB);    /* ours while this process lives */
+    if (rename(fresh, path) != 0) { close(fd); unlink(fresh); s->name[0] = 0; return TELEMETRY_ERR_IO; }
     s->fd = fd;                                 /* the new one first: a crash never sees a closed fd */
     if (telemetry__sh) TELEMETRY__ATOMIC_ADD64(&telemetry__sh->segments, 1u);
     if (old >= 0 && old != s->crash_fd) close(old);
@@ -7863,6 +7868,7 @@ TELEMETRY__INTERNAL int telemetry__want_sidecar(void) {
 /* Stops whoever sends and waits for it (bounded). Revocation: nothing more leaves. */
 TELEMETRY__INTERNAL void telemetry__stop_sender(int64_t deadline) {
 #if !defined(_WIN32)
+#  if defined(TELEMETRY__HAVE_SIDECAR)
     if (telemetry__dl.sidecar) {
         struct pollfd pf;
         long pid = telemetry__sh ? telemetry__sh->sidecar_pid : 0;
@@ -7878,6 +7884,7 @@ TELEMETRY__INTERNAL void telemetry__stop_sender(int64_t deadline) {
         if (!gone && pid > 0) kill((pid_t)pid, SIGKILL);   /* still alive: its pid is still its own */
         return;
     }
+#  endif
 #  if !defined(TELEMETRY_NO_THREADS)
     if (telemetry__dl.sender) {
         telemetry__sender *s = telemetry__dl.sender;
@@ -8185,6 +8192,7 @@ typedef struct telemetry__crash_state {
     char state_dir[1100];
     char outbox_dir[1100];
     char crash_seg[1300];                       /* a crash before the store is open appends here */
+    char crash_seg_new[1310];                   /* (first under this name, then renamed) */
     char session_path[1100];
     int entered;                                /* a handler is recording (atomic: one thread records) */
     volatile long owner;                        /* the thread recording (Linux thread id) */
@@ -8426,14 +8434,16 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
     {
         telemetry__buf rb;
         telemetry__shared *sh = telemetry__sh;
-        int fd = telemetry__sto.crash_fd;
+        int fd = telemetry__sto.crash_fd, own_segment = 0;
         ssize_t n;
         if (fd < 0 && cr->crash_seg[0]) {
             /* a crash before the run's first work opened the store: a segment of its own (sent
-               by the next run's sender) */
+               by the next run's sender), written under another name and then renamed, so no
+               sender sees it empty (finished, to be deleted) */
             mkdir(cr->state_dir, 0700);
             mkdir(cr->outbox_dir, 0700);
-            fd = open(cr->crash_seg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+            fd = open(cr->crash_seg_new, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+            own_segment = fd >= 0;
         }
         if (fd < 0) return;
         telemetry__buf_init_fixed(&rb, cr->record_mem + TELEMETRY__REC_HEADER, TELEMETRY__CRASH_RECORD - TELEMETRY__REC_HEADER);
@@ -8445,6 +8455,7 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
                               NULL, rb.data, rb.len);
         do n = write(fd, cr->record_mem, TELEMETRY__REC_HEADER + rb.len); while (n < 0 && errno == EINTR);
         if (n != (ssize_t)(TELEMETRY__REC_HEADER + rb.len)) return;
+        if (own_segment && rename(cr->crash_seg_new, cr->crash_seg) != 0) return;
         if (sh) {
             TELEMETRY__ATOMIC_STORE(&sh->crashed, 1);           /* the sidecar must not say abnormal */
             if (telemetry__dl.sidecar && telemetry__dl.pipe_fd >= 0) {
@@ -8706,6 +8717,9 @@ TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
         telemetry__buf_puts(&b, TELEMETRY__SEP);
         telemetry__buf_puts(&b, name);
         if (b.failed) cr->crash_seg[0] = 0;
+        telemetry__buf_init_fixed(&b, cr->crash_seg_new, sizeof cr->crash_seg_new);
+        telemetry__buf_puts(&b, cr->crash_seg);
+        telemetry__buf_puts(&b, ".new");
     }
     telemetry__crc_init();
     return 0;
