@@ -68,6 +68,9 @@
        TELEMETRY_NO_THREADS           off          no worker thread and no locks; sends happen
                                                    in telemetry_flush / telemetry_shutdown
        TELEMETRY_NO_TLS               off          no BearSSL: plain http or your own I/O only
+       TELEMETRY_NO_SOCKETS           off          the program's own byte stream (cfg.io) is the
+                                                   only way out: no socket, resolver or uname
+                                                   code (devices; docs/building.md "Bare metal")
        TELEMETRY_SMALL_TLS            off          one portable implementation of each TLS
                                                    algorithm, no ChaCha20 (16 KB smaller, slower
                                                    bulk encryption; docs/building.md "Size")
@@ -252,6 +255,9 @@
    - TELEMETRY_NO_TLS: https URLs go to cfg.io unencrypted (your stream must provide TLS) or fail
      with TELEMETRY_ERR_UNSUPPORTED without cfg.io.
    - cfg.io replaces the sockets (embedded systems): each callback gets the milliseconds left.
+     TELEMETRY_NO_SOCKETS leaves the socket code out (an endpoint without cfg.io is then an
+     invalid configuration); cfg.monotonic_fn gives deadlines and back-off a tick counter where
+     the OS has no monotonic clock. IP-literal hosts are parsed by the library itself.
 
    ============================================================================================
    11. CRASHES
@@ -551,7 +557,7 @@ typedef struct telemetry_config {
     int (*entropy_fn)(void *user_data, void *buf, size_t len);
     /* default: the system clock. Current UTC time in milliseconds since 1970 */
     int64_t (*clock_fn)(void *user_data);
-    void *platform_user_data;    /* passed to entropy_fn and clock_fn */
+    void *platform_user_data;    /* passed to entropy_fn, clock_fn and monotonic_fn */
     size_t outbox_memory_bytes;  /* default 1 MiB: unsent payloads kept in memory (oldest usage
                                     reports are dropped first when full; drops are counted) */
     size_t outbox_disk_bytes;    /* default 8 MiB: unsent payloads kept in the state folder */
@@ -579,6 +585,11 @@ typedef struct telemetry_config {
     const char *config_section;  /* default none: the [section] of config_file that is the app's.
                                     The key counts at the top level and in this section; in other
                                     sections it never turns telemetry on (a false still counts) */
+    /* ---- devices (docs/building.md, "Bare metal") ---- */
+    /* default: the OS's monotonic clock. Milliseconds from any fixed start that never go back (a
+       tick counter): request deadlines, retry back-off, waits. Set it where there is no
+       clock_gettime(CLOCK_MONOTONIC); called from the sending thread too */
+    int64_t (*monotonic_fn)(void *user_data);
 } telemetry_config;
 
 #define TELEMETRY_NO_WAIT 0xFFFFFFFFu
@@ -710,7 +721,9 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value);
 #  include <sys/stat.h>
 #  include <sys/time.h>
 #  include <sys/resource.h>
-#  include <sys/utsname.h>
+#  if !defined(TELEMETRY_NO_SOCKETS)
+#    include <sys/utsname.h>
+#  endif
 #  include <time.h>
 #  include <dirent.h>
 #  include <signal.h>
@@ -902,8 +915,14 @@ TELEMETRY__INTERNAL int64_t telemetry__system_time_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 #endif
 }
+/* cfg.monotonic_fn and its user data (platform_user_data), set by telemetry_init: a device's tick
+   counter where the OS has no monotonic clock. */
+TELEMETRY__DEF int64_t (*telemetry__monotonic_fn)(void *user_data);
+TELEMETRY__DEF void *telemetry__monotonic_user;
 /* Monotonic milliseconds (for deadlines): never jumps with the wall clock. */
 TELEMETRY__INTERNAL int64_t telemetry__monotonic_ms(void) {
+    if (telemetry__monotonic_fn) return telemetry__monotonic_fn(telemetry__monotonic_user);
+    {
 #if defined(_WIN32)
     return (int64_t)GetTickCount64();
 #else
@@ -911,6 +930,7 @@ TELEMETRY__INTERNAL int64_t telemetry__monotonic_ms(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 #endif
+    }
 }
 
 /* Civil date from days since 1970-01-01 (proleptic Gregorian; Howard Hinnant's well-known
@@ -1496,6 +1516,85 @@ TELEMETRY__INTERNAL void telemetry__url_free(telemetry__url *u) {
     memset(u, 0, sizeof *u);
 }
 
+/* A hex digit's value, or -1. */
+TELEMETRY__INTERNAL int telemetry__hexval(int c) {
+    c = telemetry__lower(c);
+    return (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+/* IP literals, as inet_pton reads them but without the socket headers (TLS checks an address host
+   against the certificate's IP names). An IPv4 dotted quad: four decimal numbers 0-255 with no
+   leading zeros, from s to end. 0 with the 4 bytes in out, or -1. */
+TELEMETRY__INTERNAL int telemetry__ip4_parse(const char *s, const char *end, unsigned char out[4]) {
+    unsigned char b[4];
+    unsigned v = 0;
+    int octets = 0, digits = 0;
+    for (; s < end; s++) {
+        if (*s >= '0' && *s <= '9') {
+            if (digits && v == 0) return -1;                   /* "01": a leading zero */
+            v = v * 10 + (unsigned)(*s - '0');
+            if (v > 255) return -1;
+            if (!digits++ && ++octets > 4) return -1;
+        } else if (*s == '.' && digits) {
+            if (octets == 4) return -1;
+            b[octets - 1] = (unsigned char)v;
+            v = 0; digits = 0;
+        } else {
+            return -1;
+        }
+    }
+    if (octets != 4 || !digits) return -1;
+    b[3] = (unsigned char)v;
+    memcpy(out, b, 4);
+    return 0;
+}
+/* An IPv6 address (RFC 4291 text: eight groups of 1-4 hex digits, one "::" for a run of zero
+   groups, optionally ending in a dotted quad). No zone ("%eth0"). 0 with the 16 bytes, or -1. */
+TELEMETRY__INTERNAL int telemetry__ip6_parse(const char *s, unsigned char out[16]) {
+    unsigned char b[16];
+    const char *group = s, *end = s + strlen(s);
+    size_t o = 0, gap = (size_t)-1;
+    unsigned v = 0;
+    int digits = 0;
+    memset(b, 0, sizeof b);
+    if (*s == ':' && *++s != ':') return -1;                   /* a lone leading ':' */
+    for (; *s; s++) {
+        int x = telemetry__hexval((unsigned char)*s);
+        if (x >= 0) {
+            if (++digits > 4) return -1;
+            v = v << 4 | (unsigned)x;
+        } else if (*s == ':') {
+            group = s + 1;
+            if (!digits) {                                      /* "::" */
+                if (gap != (size_t)-1) return -1;
+                gap = o;
+                continue;
+            }
+            if (!s[1] || o + 2 > 16) return -1;                 /* a trailing ':', or too many groups */
+            b[o++] = (unsigned char)(v >> 8); b[o++] = (unsigned char)v;
+            v = 0; digits = 0;
+        } else if (*s == '.' && o + 4 <= 16 && telemetry__ip4_parse(group, end, b + o) == 0) {
+            o += 4; digits = 0;
+            break;
+        } else {
+            return -1;
+        }
+    }
+    if (digits) {
+        if (o + 2 > 16) return -1;
+        b[o++] = (unsigned char)(v >> 8); b[o++] = (unsigned char)v;
+    }
+    if (gap != (size_t)-1) {                                    /* the zero run fills the middle */
+        if (o == 16) return -1;
+        memmove(b + 16 - (o - gap), b + gap, o - gap);
+        memset(b + gap, 0, 16 - o);
+        o = 16;
+    }
+    if (o != 16) return -1;
+    memcpy(out, b, 16);
+    return 0;
+}
+
 /* Parses the authority "host[:port]" (host may be "[v6]"). 0 or TELEMETRY_ERR_INVALID_URL. */
 TELEMETRY__INTERNAL int telemetry__parse_authority(const char *a, size_t n, telemetry__url *u) {
     size_t host_start = 0, host_end, i;
@@ -1670,7 +1769,12 @@ fail:
    Sockets are non-blocking, close-on-exec, TCP_NODELAY, and never raise SIGPIPE.
    ============================================================================================= */
 #include <limits.h>
-#if defined(_WIN32)
+#if defined(TELEMETRY_NO_SOCKETS)
+/* TELEMETRY_NO_SOCKETS: no socket, resolver or poll header is read; cfg.io is the only way out */
+typedef int telemetry__socket;
+#  define TELEMETRY__NO_SOCKET (-1)
+#  define telemetry__sock_close(s) ((void)(s))
+#elif defined(_WIN32)
 #  include <winsock2.h>
 #  include <ws2tcpip.h>
 #  if defined(_MSC_VER)
@@ -1755,6 +1859,8 @@ TELEMETRY__INTERNAL unsigned telemetry__ms_left_u(int64_t deadline) {
     int64_t left = telemetry__ms_left(deadline);
     return left > (int64_t)UINT_MAX ? UINT_MAX : (unsigned)left;
 }
+/* ---- the library's own sockets (under TELEMETRY_NO_SOCKETS: stubs that say so) ------------ */
+#if !defined(TELEMETRY_NO_SOCKETS)
 TELEMETRY__INTERNAL int telemetry__would_block(int e) {
     return e == TELEMETRY__EWOULDBLOCK || e == TELEMETRY__EINPROGRESS
 #if !defined(_WIN32)
@@ -1836,22 +1942,10 @@ TELEMETRY__INTERNAL int telemetry__net_try(telemetry__net *n, const struct addri
 
 /* Connects to host:port, trying each address in turn; each gets an equal share of the time left so
    that one unreachable address (say, IPv6 without a route) cannot use up the whole deadline. */
-/* Opens a connection before the deadline; a nonzero *cancel (when given) stops every wait. */
-TELEMETRY__INTERNAL int telemetry__net_connect_c(telemetry__net *n, const telemetry_io *io, const char *host,
-                                                 unsigned port, int64_t deadline, const int *cancel) {
+TELEMETRY__INTERNAL int telemetry__sock_connect(telemetry__net *n, const char *host, unsigned port, int64_t deadline) {
     struct addrinfo hints, *res = NULL, *ai;
     char portstr[8];
     int gai, count = 0, i = 0;
-    n->fd = TELEMETRY__NO_SOCKET; n->io = io; n->io_conn = NULL; n->open = 0; n->cancel = cancel;
-    if (telemetry__ms_left(deadline) <= 0)
-        return telemetry__net_fail(n, TELEMETRY_ERR_TIMEOUT, "deadline passed before connecting");
-    if (io) {
-        int rc = io->connect(io->user_data, host, (int)port, telemetry__ms_left_u(deadline), &n->io_conn);
-        if (rc < 0) return telemetry__net_fail(n, rc == TELEMETRY_ERR_TIMEOUT ? rc : TELEMETRY_ERR_NETWORK,
-                                               "connect to %s:%u failed (telemetry_io: %d)", host, port, rc);
-        n->open = 1;
-        return 0;
-    }
     snprintf(portstr, sizeof portstr, "%u", port);
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
@@ -1866,7 +1960,6 @@ TELEMETRY__INTERNAL int telemetry__net_connect_c(telemetry__net *n, const teleme
         if (left <= 0) break;
         if (telemetry__net_try(n, ai, telemetry__monotonic_ms() + left / (count - i)) == 0) {
             freeaddrinfo(res);
-            n->open = 1;
             return 0;
         }
     }
@@ -1879,26 +1972,10 @@ TELEMETRY__INTERNAL int telemetry__net_connect_c(telemetry__net *n, const teleme
         return telemetry__net_fail(n, TELEMETRY_ERR_NETWORK, "connect to %s:%u failed: %s", host, port, why);
     }
 }
-TELEMETRY__INTERNAL int telemetry__net_connect(telemetry__net *n, const telemetry_io *io, const char *host,
-                                               unsigned port, int64_t deadline) {
-    return telemetry__net_connect_c(n, io, host, port, deadline, NULL);
-}
 
-/* One read (writing = 0) or write on the connection: bytes moved (> 0), 0 at the end of the
-   stream (reading only), or a negative telemetry_result. */
-TELEMETRY__INTERNAL long telemetry__net_io(telemetry__net *n, int writing, void *buf, size_t len, int64_t deadline) {
+/* One send or receive, waited for until the deadline (see telemetry__net_io). */
+TELEMETRY__INTERNAL long telemetry__sock_io(telemetry__net *n, int writing, void *buf, size_t len, int64_t deadline) {
     char tmp[48];
-    if (len > (size_t)INT_MAX) len = (size_t)INT_MAX;
-    if (n->io) {
-        long r = TELEMETRY_ERR_TIMEOUT;
-        if (telemetry__ms_left(deadline) > 0)
-            r = writing ? n->io->write(n->io->user_data, n->io_conn, buf, len, telemetry__ms_left_u(deadline))
-                        : n->io->read(n->io->user_data, n->io_conn, buf, len, telemetry__ms_left_u(deadline));
-        if (r < 0 || (writing && r == 0))
-            return telemetry__net_fail(n, r == TELEMETRY_ERR_TIMEOUT ? TELEMETRY_ERR_TIMEOUT : TELEMETRY_ERR_NETWORK,
-                                       "telemetry_io %s failed (%ld)", writing ? "write" : "read", r);
-        return r;
-    }
     for (;;) {
         long r = writing ? (long)send(n->fd, (const char *)buf, (int)len, TELEMETRY__SEND_FLAGS)
                          : (long)recv(n->fd, (char *)buf, (int)len, 0);
@@ -1912,6 +1989,63 @@ TELEMETRY__INTERNAL long telemetry__net_io(telemetry__net *n, int writing, void 
     }
 }
 
+/* An idle kept-alive socket must have nothing to read: readable means closed, reset or junk. */
+TELEMETRY__INTERNAL int telemetry__sock_idle_ok(telemetry__net *n) {
+    telemetry__pollfd p;
+    p.fd = n->fd; p.events = POLLIN; p.revents = 0;
+    return telemetry__sock_poll(&p, 1, 0) == 0;
+}
+#else /* TELEMETRY_NO_SOCKETS */
+TELEMETRY__INTERNAL int telemetry__sock_connect(telemetry__net *n, const char *host, unsigned port, int64_t deadline) {
+    (void)host; (void)port; (void)deadline;
+    return telemetry__net_fail(n, TELEMETRY_ERR_UNSUPPORTED, "no sockets in this build (TELEMETRY_NO_SOCKETS): cfg.io is the only transport");
+}
+TELEMETRY__INTERNAL long telemetry__sock_io(telemetry__net *n, int writing, void *buf, size_t len, int64_t deadline) {
+    (void)n; (void)writing; (void)buf; (void)len; (void)deadline;
+    return TELEMETRY_ERR_UNSUPPORTED;             /* never reached: no socket was ever opened */
+}
+TELEMETRY__INTERNAL int telemetry__sock_idle_ok(telemetry__net *n) { (void)n; return 0; }
+#endif
+
+/* Opens a connection before the deadline; a nonzero *cancel (when given) stops every wait. */
+TELEMETRY__INTERNAL int telemetry__net_connect_c(telemetry__net *n, const telemetry_io *io, const char *host,
+                                                 unsigned port, int64_t deadline, const int *cancel) {
+    int rc;
+    n->fd = TELEMETRY__NO_SOCKET; n->io = io; n->io_conn = NULL; n->open = 0; n->cancel = cancel;
+    if (telemetry__ms_left(deadline) <= 0)
+        return telemetry__net_fail(n, TELEMETRY_ERR_TIMEOUT, "deadline passed before connecting");
+    if (io) {
+        rc = io->connect(io->user_data, host, (int)port, telemetry__ms_left_u(deadline), &n->io_conn);
+        if (rc < 0) return telemetry__net_fail(n, rc == TELEMETRY_ERR_TIMEOUT ? rc : TELEMETRY_ERR_NETWORK,
+                                               "connect to %s:%u failed (telemetry_io: %d)", host, port, rc);
+    } else if ((rc = telemetry__sock_connect(n, host, port, deadline)) != 0) {
+        return rc;
+    }
+    n->open = 1;
+    return 0;
+}
+TELEMETRY__INTERNAL int telemetry__net_connect(telemetry__net *n, const telemetry_io *io, const char *host,
+                                               unsigned port, int64_t deadline) {
+    return telemetry__net_connect_c(n, io, host, port, deadline, NULL);
+}
+
+/* One read (writing = 0) or write on the connection: bytes moved (> 0), 0 at the end of the
+   stream (reading only), or a negative telemetry_result. */
+TELEMETRY__INTERNAL long telemetry__net_io(telemetry__net *n, int writing, void *buf, size_t len, int64_t deadline) {
+    long r;
+    if (len > (size_t)INT_MAX) len = (size_t)INT_MAX;
+    if (!n->io) return telemetry__sock_io(n, writing, buf, len, deadline);
+    if (telemetry__ms_left(deadline) <= 0)
+        return telemetry__net_fail(n, TELEMETRY_ERR_TIMEOUT, "timed out (the deadline passed before the telemetry_io %s)",
+                                   writing ? "write" : "read");
+    r = writing ? n->io->write(n->io->user_data, n->io_conn, buf, len, telemetry__ms_left_u(deadline))
+                : n->io->read(n->io->user_data, n->io_conn, buf, len, telemetry__ms_left_u(deadline));
+    if (r < 0 || (writing && r == 0))
+        return telemetry__net_fail(n, r == TELEMETRY_ERR_TIMEOUT ? TELEMETRY_ERR_TIMEOUT : TELEMETRY_ERR_NETWORK,
+                                   "telemetry_io %s failed (%ld)", writing ? "write" : "read", r);
+    return r;
+}
+
 TELEMETRY__INTERNAL int telemetry__net_write_all(telemetry__net *n, const void *buf, size_t len, int64_t deadline) {
     const char *p = (const char *)buf;
     while (len > 0) {
@@ -1922,13 +2056,11 @@ TELEMETRY__INTERNAL int telemetry__net_write_all(telemetry__net *n, const void *
     return 0;
 }
 
-/* An idle kept-alive socket must have nothing to read: readable means closed, reset or junk. */
+/* Whether a kept-alive connection may be used again. */
 TELEMETRY__INTERNAL int telemetry__net_idle_ok(telemetry__net *n) {
-    telemetry__pollfd p;
     if (!n->open) return 0;
     if (n->io) return 1;          /* cannot tell: a dead stream is found by the retry */
-    p.fd = n->fd; p.events = POLLIN; p.revents = 0;
-    return telemetry__sock_poll(&p, 1, 0) == 0;
+    return telemetry__sock_idle_ok(n);
 }
 
 TELEMETRY__INTERNAL void telemetry__net_close(telemetry__net *n) {
@@ -2405,7 +2537,6 @@ TELEMETRY__INTERNAL int telemetry__tls_run(telemetry__tls *t, telemetry__net *n,
    the worst a bad line can cause is a full handshake. */
 #define TELEMETRY__TLS_SESSIONS 8
 
-TELEMETRY__INTERNAL int telemetry__hexval(int c);
 TELEMETRY__INTERNAL int telemetry__read_file(const char *path, size_t max, char **out, size_t *len, int *err);
 TELEMETRY__INTERNAL int telemetry__write_file_atomic(const char *path, const void *data, size_t len, int durable);
 
@@ -2510,8 +2641,8 @@ TELEMETRY__INTERNAL int telemetry__tls_handshake(telemetry__tls *t, telemetry__n
     int rc;
     br_x509_minimal_set_time(&t->xc, (uint32_t)(days + 719528), (uint32_t)(secs - days * 86400)); /* days since 0 AD */
     t->xip.ip_len = 0;
-    if (u->host_is_ipv6 && inet_pton(AF_INET6, u->host, t->xip.ip) == 1) t->xip.ip_len = 16;
-    else if (!u->host_is_ipv6 && inet_pton(AF_INET, u->host, t->xip.ip) == 1) t->xip.ip_len = 4;
+    if (u->host_is_ipv6 && telemetry__ip6_parse(u->host, t->xip.ip) == 0) t->xip.ip_len = 16;
+    else if (!u->host_is_ipv6 && telemetry__ip4_parse(u->host, u->host + strlen(u->host), t->xip.ip) == 0) t->xip.ip_len = 4;
     else if (u->host_is_ipv6) return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "cannot check an IPv6 literal %s", u->host);
     snprintf(key, sizeof key, "%s:%u", u->host, u->port);
     memset(&sp, 0, sizeof sp);
@@ -2929,10 +3060,6 @@ TELEMETRY__INTERNAL void telemetry__base64(const unsigned char *s, size_t n, cha
         out += 4;
     }
     *out = 0;
-}
-TELEMETRY__INTERNAL int telemetry__hexval(int c) {
-    c = telemetry__lower(c);
-    return (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
 }
 
 /* "[http://][user[:password]@]host[:port][/]"; the port defaults to 1080 as in curl. Userinfo is
@@ -4376,6 +4503,8 @@ TELEMETRY__INTERNAL void telemetry__os_version(char *out, size_t cap) {
 #    pragma warning(suppress: 4996)
 #  endif
     if (GetVersionExA(&v)) snprintf(out, cap, "%lu.%lu.%lu", v.dwMajorVersion, v.dwMinorVersion, v.dwBuildNumber);
+#elif defined(TELEMETRY_NO_SOCKETS)
+    telemetry__copy(out, cap, "unknown");       /* the program's own I/O only: no uname either */
 #else
     struct utsname u;
     if (uname(&u) == 0) telemetry__copy(out, cap, u.release);
@@ -8643,6 +8772,8 @@ TELEMETRY__INTERNAL int telemetry__apply_config(const telemetry_config *c) {
     telemetry__log_sink.user_data = c->log_user_data;
     telemetry__log_sink.debug = telemetry__env_true("TELEMETRY_DEBUG");
     telemetry__unlock(&telemetry__log_lock);
+    telemetry__monotonic_user = c->platform_user_data;       /* first: everything after may wait */
+    telemetry__monotonic_fn = c->monotonic_fn;
     if (!c->app_name || !telemetry__valid_name(c->app_name)) fail = "app_name must be 1 to 63 characters of [A-Za-z0-9_-]";
     else if (c->app_version && !telemetry__valid_label(c->app_version, 128)) fail = "app_version must be 1 to 128 characters without '/', '\\' or control characters";
     else if (c->environment && !telemetry__valid_label(c->environment, 64)) fail = "environment must be 1 to 64 characters without '/', '\\' or control characters";
@@ -8650,6 +8781,10 @@ TELEMETRY__INTERNAL int telemetry__apply_config(const telemetry_config *c) {
     else if (c->config_key && !c->config_key[0]) fail = "config_key must not be empty";
     else if (c->state_dir && strlen(c->state_dir) >= sizeof telemetry__st.state_dir)
         fail = "state_dir is longer than 1023 bytes (it is never cut short: that would be another folder)";
+#if defined(TELEMETRY_NO_SOCKETS)
+    else if (!c->io && ((c->usage_url && c->usage_url[0]) || (c->sentry_dsn && c->sentry_dsn[0])))
+        fail = "this build has no sockets (TELEMETRY_NO_SOCKETS): an endpoint needs cfg.io, the program's own byte stream";
+#endif
     if (fail) {
         telemetry__config_issue("invalid configuration: %s; telemetry is off", fail);
         snprintf(telemetry__reason, sizeof telemetry__reason, "telemetry_init refused the configuration: %s", fail);

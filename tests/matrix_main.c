@@ -48,6 +48,19 @@ int matrix_second(void);
 TELEMETRY_METRIC_DECLARE(lib_metric);
 #endif
 
+#ifdef TELEMETRY_NO_SOCKETS
+/* the program's own byte stream, the only transport of this build (never reached: TELEMETRY_DEBUG
+   prints instead of sending) */
+static int matrix_connect(void *ud, const char *host, int port, unsigned ms, void **conn) {
+    (void)ud; (void)host; (void)port; (void)ms; (void)conn;
+    return TELEMETRY_ERR_NETWORK;
+}
+static long matrix_rw(void *ud, void *conn, void *buf, size_t len, unsigned ms) { (void)ud; (void)conn; (void)buf; (void)len; (void)ms; return -1; }
+static long matrix_w(void *ud, void *conn, const void *buf, size_t len, unsigned ms) { (void)ud; (void)conn; (void)buf; (void)len; (void)ms; return -1; }
+static void matrix_close(void *ud, void *conn) { (void)ud; (void)conn; }
+static telemetry_io matrix_io = { matrix_connect, matrix_rw, matrix_w, matrix_close, NULL };
+#endif
+
 static int failures;
 #define EXPECT(cond) do { if (!(cond)) { failures++; fprintf(stderr, "matrix_main:%d: expected %s\n", __LINE__, #cond); } } while (0)
 
@@ -90,6 +103,9 @@ int main(void) {
     cfg.app_version = "1.0";
     cfg.state_dir = state;
     cfg.usage_url = "http://127.0.0.1:9/usage.json";
+#ifdef TELEMETRY_NO_SOCKETS
+    cfg.io = &matrix_io;
+#endif
     rc = telemetry_init(&cfg);
     EXPECT(rc == TELEMETRY_OK);
     EXPECT(telemetry_enabled() == 1);
