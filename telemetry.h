@@ -24,7 +24,9 @@
    On 32-bit Linux the implementation's file gets 64-bit off_t and time_t when its include comes
    before any system header (else build that file with -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64).
    On ARM build with -funwind-tables, or events carry no stack; link with -Wl,--build-id where
-   the toolchain does not (musl-gcc), or images carry no debug_id.
+   the toolchain does not (musl-gcc, mingw-w64: there it writes the CodeView record), or images
+   carry no debug_id. On Windows crashes are structured exceptions and abort() (docs/crashes.md,
+   "Windows"); 32-bit Windows builds need -fno-omit-frame-pointer for whole stacks.
 
    ============================================================================================
    2. A SHORT EXAMPLE
@@ -74,7 +76,8 @@
        TELEMETRY_SMALL_TLS            off          one portable implementation of each TLS
                                                    algorithm, no ChaCha20 (16 KB smaller, slower
                                                    bulk encryption; docs/building.md "Size")
-       TELEMETRY_NO_CRASH_HANDLER     off          never install signal handlers
+       TELEMETRY_NO_CRASH_HANDLER     off          never install signal handlers (Windows:
+                                                   exception filters)
        TELEMETRY_NO_AUTO_REGISTER     off          TELEMETRY_METRIC does not self-register; call
                                                    TELEMETRY_REGISTER(id) for each metric
        TELEMETRY_MALLOC(sz)           malloc       allocator override: define all three or none

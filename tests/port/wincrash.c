@@ -7,10 +7,29 @@
    MODE: error  three nested functions, the innermost captures an error; then flush
          send   init, then flush: sends what an earlier run left (a crash report)
          av | div | ill | abort | stack | segv-thread   crash that way in wincrash_crash_*
-   Every crash mode first captures nothing and never flushes: the report is what the crash
-   handler wrote. */
+   Every crash mode counts once (the run's first work) and never flushes: the report is what the
+   crash handler wrote. The library's allocator ends the process with status 97 if the handler
+   calls it. */
+#include <stdlib.h>
+/* The library's allocator: a call while the crash handler runs ends the process with status 97,
+   which the script sees as an exit status different from the run without the handler. */
+static void *wincrash_malloc(size_t n);
+static void *wincrash_realloc(void *p, size_t n);
+static void wincrash_free(void *p);
+#define TELEMETRY_MALLOC(sz) wincrash_malloc(sz)
+#define TELEMETRY_REALLOC(p, sz) wincrash_realloc((p), (sz))
+#define TELEMETRY_FREE(p) wincrash_free(p)
 #define TELEMETRY_IMPLEMENTATION
 #include "telemetry.h"
+
+#if !defined(TELEMETRY_NO_CRASH_HANDLER)
+static void wincrash_no_heap(void) { if (telemetry__in_crash_handler) TerminateProcess(GetCurrentProcess(), 97); }
+#else
+static void wincrash_no_heap(void) {}
+#endif
+static void *wincrash_malloc(size_t n) { wincrash_no_heap(); return malloc(n); }
+static void *wincrash_realloc(void *p, size_t n) { wincrash_no_heap(); return realloc(p, n); }
+static void wincrash_free(void *p) { wincrash_no_heap(); free(p); }
 
 #include <signal.h>
 #include <stdio.h>

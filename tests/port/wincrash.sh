@@ -6,7 +6,8 @@
 #   - an error event from three nested functions, sent at once: its stack and PE image list;
 #   - each crash kind (access violation, integer divide by zero, illegal instruction, abort,
 #     stack overflow): the run crashes, its exit status must equal the status of the same crash
-#     with the handler off (WINCRASH_NO_HANDLER), and the crash event the handler wrote into the
+#     with the handler off (WINCRASH_NO_HANDLER; the program's allocator exits 97 when the handler
+#     calls it), and the crash event the handler wrote into the
 #     state folder is checked: type, top frame, thread, images, the session ended crashed.
 # tests/port/check_wincrash.py reads the .exe's own PE headers and RSDS record (and objdump -p's
 # reading) to check code_id, debug_id and image_size. Prints "N passed, M failed".
