@@ -9,12 +9,13 @@ cd "$(dirname "$0")/.."
 # some nodejs builds bring npm along; Debian's own nodejs needs the npm package
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 # The platform jobs (tests/port/run.sh): cross compilers, their libc, qemu-user, musl, mingw-w64,
-# Cortex-M newlib; dpkg-dev for `apt-get source bearssl` (tests/port/bearssl.sh). 32-bit x86 uses
+# Cortex-M newlib, wine (64-bit and, from the i386 architecture, 32-bit: the Windows jobs run their
+# programs under it); dpkg-dev for `apt-get source bearssl` (tests/port/bearssl.sh). 32-bit x86 uses
 # the i686-linux-gnu cross compiler, not gcc-multilib: on bookworm gcc-multilib removes the armhf
 # and s390x cross compilers. BearSSL for i386, armhf and s390x is Debian's own (multiarch
 # libbearssl-dev:<arch>, a static libbearssl.a); the other targets build it from the source package.
 PORT_ARCHS=(i386 armhf s390x)
-PACKAGES+=(dpkg-dev qemu-user musl-tools mingw-w64 gcc-arm-none-eabi libnewlib-arm-none-eabi
+PACKAGES+=(dpkg-dev qemu-user musl-tools mingw-w64 wine wine64 wine32:i386 gcc-arm-none-eabi libnewlib-arm-none-eabi
            gcc-i686-linux-gnu libc6-dev-i386-cross libbearssl-dev:i386
            gcc-arm-linux-gnueabihf libc6-dev-armhf-cross libbearssl-dev:armhf
            gcc-s390x-linux-gnu libc6-dev-s390x-cross libbearssl-dev:s390x)

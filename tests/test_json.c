@@ -793,6 +793,10 @@ static void test_locale(void) {
 
     /* The decimal point is a string: in ps_AF it is U+066B, two bytes in UTF-8. */
     name = use_locale(multibyte, "\xD9\xAB");
+#if defined(_WIN32)
+    /* msvcrt.dll (mingw's C runtime) has no UTF-8 locales: a multi-byte point cannot be set */
+    if (!name) { printf("skipped: the multi-byte decimal point (no UTF-8 locale in this C runtime)\n"); return; }
+#endif
     if (!name) {
         fprintf(stderr, "%s:%d: FAILED: the locale ps_AF.UTF-8 (multi-byte decimal point) is not installed.\n"
                         "  On Debian: apt-get install -y locales && localedef -i ps_AF -f UTF-8 ps_AF.UTF-8\n",

@@ -64,7 +64,7 @@ static void check_results(const char *where) {
 
 static void *other_thread(void *arg) {
     (void)arg;
-    return (void *)(long)telemetry_report_usage();         /* waits its turn, then works */
+    return (void *)(intptr_t)telemetry_report_usage();         /* waits its turn, then works */
 }
 
 static void test_metric_calls_back(void) {
@@ -92,7 +92,7 @@ static void test_metric_calls_back(void) {
     CHECK(pthread_create(&t, NULL, other_thread, NULL) == 0);
     CHECK_INT(telemetry_report_usage(), 0);
     pthread_join(t, &trc);
-    CHECK_INT((long)trc, 0);
+    CHECK_INT((intptr_t)trc, 0);
     CHECK_INT(calls, 6);                                   /* the disclosure runs them twice */
     CHECK_INT(telemetry_enabled(), 1);                     /* outside a metric: the normal path again */
     CHECK_INT(late.registered, 0);

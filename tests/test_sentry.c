@@ -212,9 +212,13 @@ static void test_error_event(void) {
     CHECK_INT(telemetry_flush(5000), 0);
     stderr_restore(saved);
     text = read_text(errpath);
+#if defined(_WIN32)                  /* no stack capture or PE image list on Windows yet (issue 12) */
+    CHECK(strstr(text, "\"exception\":{\"values\":[{\"type\":\"TestError\",\"value\":\"value 7\",\"mechanism\":{\"type\":\"generic\",\"handled\":true}") != NULL);
+#else
     CHECK(strstr(text, "\"exception\":{\"values\":[{\"type\":\"TestError\",\"value\":\"value 7\",\"mechanism\":{\"type\":\"generic\",\"handled\":true},\"stacktrace\":{\"frames\":[{\"instruction_addr\":\"0x") != NULL);
     CHECK(strstr(text, "\"debug_meta\":{\"images\":[{\"type\":\"elf\",\"image_addr\":\"0x") != NULL);
     CHECK(strstr(text, "test_sentry\",\"code_id\":\"") != NULL);          /* this program's own image */
+#endif
     CHECK(strstr(text, "{\"type\":\"session\",\"length\":") != NULL);    /* the session rides along */
     CHECK(strstr(text, "\"init\":true") != NULL && strstr(text, "\"errors\":1") != NULL);
     CHECK(strstr(text, "\"user\":{\"id\":\"") != NULL);

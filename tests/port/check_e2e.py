@@ -50,6 +50,8 @@ def own_image(ev):
         path = im.get("code_file") or ""
         if path.startswith("~") and home:
             path = home + path[1:]
+        if path[:3].upper() == "Z:\\":           # wine: drive Z: is the Linux root
+            path = "/" + path[3:].replace("\\", "/")
         if os.path.realpath(path) == binary:
             return im
     return None

@@ -6,14 +6,16 @@
      e2e [--usage-url URL] [--dsn DSN] [--ca-file FILE] [--state-dir DIR] [--threads N] [--crash]
 
    It prints one line per call and exits 0 when every call succeeded. Portable C99 plus POSIX
-   threads (no threads on Windows builds). */
+   threads (Win32 threads on Windows). */
 #define TELEMETRY_IMPLEMENTATION
 #include "telemetry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#if !defined(_WIN32)
+#if defined(_WIN32)
+#  include <windows.h>
+#else
 #  include <pthread.h>
 #endif
 #if defined(__linux__)
@@ -39,6 +41,10 @@ static void *worker(void *arg) {
     if (telemetry_capture_message(TELEMETRY_LEVEL_WARNING, "e2e thread %d done", n) < 0) failures++;
     return NULL;
 }
+
+#if defined(_WIN32)
+static DWORD WINAPI worker_win(void *arg) { worker(arg); return 0; }
+#endif
 
 /* Kept out of line so the crash's stack has frames of this program the next run can name. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -79,17 +85,19 @@ int main(int argc, char **argv) {
     if (cfg.usage_url) check("usage report", telemetry_report_usage());
     check("message", telemetry_capture_message(TELEMETRY_LEVEL_INFO, "e2e message %d", 1));
     check("error", telemetry_capture_error("E2EError", "e2e error in %s", "main"));
-#if !defined(_WIN32)
     if (threads > 0) {
-        pthread_t t[16];
         int ids[16], n = threads > 16 ? 16 : threads;
+#if defined(_WIN32)
+        HANDLE t[16];
+        for (i = 0; i < n; i++) { ids[i] = i; if (!(t[i] = CreateThread(NULL, 0, worker_win, &ids[i], 0, NULL))) failures++; }
+        for (i = 0; i < n; i++) if (t[i]) { WaitForSingleObject(t[i], INFINITE); CloseHandle(t[i]); }
+#else
+        pthread_t t[16];
         for (i = 0; i < n; i++) { ids[i] = i; if (pthread_create(&t[i], NULL, worker, &ids[i]) != 0) failures++; }
         for (i = 0; i < n; i++) pthread_join(t[i], NULL);
+#endif
         printf("e2e: %d threads done\n", n);
     }
-#else
-    (void)worker;
-#endif
     if (crash) e2e_crash((volatile int *)(void *)0);
     check("flush", telemetry_flush(20000));
     telemetry_shutdown();

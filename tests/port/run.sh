@@ -8,7 +8,8 @@
 #   linux-armhf  arm-linux-gnueabihf-gcc -static -funwind-tables under qemu-arm: the same
 #   linux-s390x  s390x-linux-gnu-gcc -static under qemu-s390x (64-bit big-endian): the same
 #   linux-musl   musl-gcc -static (BearSSL built with musl): e2e.c end to end and a crash
-#   win-x86_64, win-i686   mingw-w64 gcc: e2e.c compiled -Werror and linked (not run)
+#   win-x86_64, win-i686   mingw-w64 gcc -static, run under wine: the tests that make sense there
+#                (WIN_TESTS), then e2e.c end to end over HTTPS; every build option compiled -Werror
 #   cortex-m4    arm-none-eabi-gcc + newlib: BearSSL built; the header is expected not to compile
 #                yet (issue 12, bare metal), so the job checks that it still fails and why
 # Under emulation (qemu) the tests get TELEMETRY_TEST_EMULATED=1, which skips their timing checks
@@ -49,27 +50,28 @@ stop_sink() {
 result() { echo "$2=$3" >>"$OUT/$1/result"; }
 
 # ---- the project's tests, built for the target and run through RUNNER -----------------------
-# run_tests TARGET CC "CFLAGS" "LIBS" "RUNNER" : every tests/test_*.c; adds passed/failed counts
+# run_tests TARGET CC "CFLAGS" "LIBS" "RUNNER" ["TESTS"] [EXE-SUFFIX]: every tests/test_*.c (or
+# PORT_TESTS, or TESTS); adds passed/failed counts
 run_tests() {
-    local t=$1 cc=$2 cflags=$3 libs=$4 runner=$5 d=$OUT/$1/tests n p f line rc s0 src tp=0 tf=0 built=0 broken=0
+    local t=$1 cc=$2 cflags=$3 libs=$4 runner=$5 list=${PORT_TESTS:-${6:-tests/test_*.c}} x=${7:-} d=$OUT/$1/tests n p f line rc s0 src tp=0 tf=0 built=0 broken=0
     mkdir -p "$d"
     ln -sf "$ROOT/$BUILD/telemetry_sink" "$d/telemetry_sink"   # the receiver runs natively
     # all built first (BUILD_JOBS at once), then run one after the other
-    for src in ${PORT_TESTS:-tests/test_*.c}; do
+    for src in $list; do
         n=$(basename "$src" .c)
         while [ "$(jobs -pr | wc -l)" -ge "${BUILD_JOBS:-1}" ]; do wait -n; done
         $cc -std=c99 $WARN -O2 -g -D_POSIX_C_SOURCE=200809L -I. $cflags "$src" -o "$d/$n" $libs >"$d/$n.build.log" 2>&1 &
     done
     wait
-    for src in ${PORT_TESTS:-tests/test_*.c}; do
+    for src in $list; do
         n=$(basename "$src" .c)
-        if [ ! -x "$d/$n" ]; then
+        if [ ! -x "$d/$n$x" ]; then
             echo "  $t $n: BUILD FAILED: $(grep -m1 -E 'error|undefined reference' "$d/$n.build.log")"
             broken=$((broken + 1)); tf=$((tf + 1)); continue
         fi
         built=$((built + 1))
         s0=$(date +%s)
-        timeout 900 $runner "$d/$n" >"$d/$n.log" 2>&1; rc=$?
+        timeout 900 $runner "$d/$n$x" >"$d/$n.log" 2>&1; rc=$?
         line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$d/$n.log" | tail -1)
         p=$(sed -E 's/(^|.*[^0-9])([0-9]+) passed, ([0-9]+) failed.*/\2/' <<<"$line")
         f=$(sed -E 's/(^|.*[^0-9])([0-9]+) passed, ([0-9]+) failed.*/\3/' <<<"$line")
@@ -84,14 +86,15 @@ run_tests() {
 }
 
 # ---- e2e.c end to end: a normal run, then a crash and the run after it -----------------------
-# run_e2e TARGET BINARY "RUNNER"
+# run_e2e TARGET BINARY "RUNNER" ["NO-CRASH REASON"] [E2E ARGUMENTS, for every run...]
 run_e2e() {
-    local t=$1 bin=$2 runner=$3 d=$OUT/$1/e2e-run rc base
+    local t=$1 bin=$2 runner=$3 nocrash=${4:-} d=$OUT/$1/e2e-run rc base
+    shift 4 2>/dev/null || shift $#
     rm -rf "$d"; mkdir -p "$d"
     start_sink "$d/sink" || { result "$t" e2e "no (receiver)"; result "$t" crash "no"; return; }
     base=https://localhost:$HTTPS_PORT
     HOME=$d/home timeout 300 $runner "$bin" --usage-url "$base/usage/e2e.json" --dsn "https://$KEY@localhost:$HTTPS_PORT/1" \
-        --ca-file tests/certs/ca.pem --threads 4 >"$d/run.log" 2>&1
+        --ca-file tests/certs/ca.pem --threads 4 "$@" >"$d/run.log" 2>&1
     echo "exit=$?" >>"$d/run.log"
     if python3 tests/port/check_e2e.py run "$d/sink/record.jsonl" "$bin" "$d/run.log" >"$d/check-run.log" 2>&1; then
         result "$t" e2e yes
@@ -100,9 +103,10 @@ run_e2e() {
     fi
     sed 's/^/    e2e: /' "$d/check-run.log"
     cp "$d/sink/record.jsonl" "$d/run-record.jsonl"; : >"$d/sink/record.jsonl"   # the receiver appends
-    HOME=$d/home timeout 300 $runner "$bin" --dsn "http://$KEY@127.0.0.1:$HTTP_PORT/1" --crash >"$d/crash.log" 2>&1
+    if [ -n "$nocrash" ]; then result "$t" crash "not run ($nocrash)"; stop_sink; return; fi
+    HOME=$d/home timeout 300 $runner "$bin" --dsn "http://$KEY@127.0.0.1:$HTTP_PORT/1" --crash "$@" >"$d/crash.log" 2>&1
     rc=$?
-    HOME=$d/home timeout 300 $runner "$bin" --dsn "http://$KEY@127.0.0.1:$HTTP_PORT/1" >"$d/next.log" 2>&1
+    HOME=$d/home timeout 300 $runner "$bin" --dsn "http://$KEY@127.0.0.1:$HTTP_PORT/1" "$@" >"$d/next.log" 2>&1
     echo "crash run exit=$rc" >>"$d/next.log"
     if python3 tests/port/check_e2e.py crash "$d/sink/record.jsonl" "$bin" "$d/next.log" >"$d/check-crash.log" 2>&1; then
         result "$t" crash "yes: $(tail -1 "$d/check-crash.log")"
@@ -170,11 +174,30 @@ job_linux-musl() {
     fi
 }
 
+# ---- Windows under wine: one prefix for both targets (a win64 prefix runs 32-bit programs too),
+# made once under build/port/wine, quiet (WINEDEBUG=-all) and never asking (no Mono/Gecko)
+export WINEPREFIX=$OUT/wine WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" WINEARCH=win64
+wine_ready() {
+    (
+        flock 9
+        [ -f "$WINEPREFIX/.telemetry-ready" ] && exit 0
+        rm -rf "$WINEPREFIX"
+        timeout 300 wineboot --init >/dev/null 2>&1 && timeout 120 wineserver -w && touch "$WINEPREFIX/.telemetry-ready"
+    ) 9>"$OUT/wine.lock"
+}
+# the test programs that make sense on Windows: the others need fork, poll, sys/wait.h or
+# setitimer in their own harness (tests/sink_helpers.h, test_state, test_tls, test_signal_safe)
+# or test the ELF reader
+WIN_TESTS="tests/test_json.c tests/test_http.c tests/test_metrics.c tests/test_sentry.c tests/test_badinput.c
+           tests/test_reentry.c tests/test_consent.c"
+
 job_win() {   # TARGET GCC BEARSSL-NAME
-    local t=$1 cc=$2 lib opt bad=0 n=0
+    local t=$1 cc=$2 lib opt bad=0 n=0 libs
     bash tests/port/bearssl.sh "$3" || { result "$t" builds "no (BearSSL)"; return; }
     lib=$OUT/bearssl/$3/libbearssl.a
-    if $cc -std=c99 $WARN -O2 -g -I. -I"$OUT/bearssl/inc" tests/port/e2e.c -o "$OUT/$t/e2e.exe" "$lib" -lws2_32 -lbcrypt \
+    libs="$lib -lws2_32 -lbcrypt"
+    # --build-id: GNU ld writes the CodeView record the images' debug_id comes from
+    if $cc -std=c99 $WARN -O2 -g -static -Wl,--build-id -I. -I"$OUT/bearssl/inc" tests/port/e2e.c -o "$OUT/$t/e2e.exe" $libs \
             >"$OUT/$t/e2e.build.log" 2>&1; then
         result "$t" builds yes
     else
@@ -188,16 +211,26 @@ job_win() {   # TARGET GCC BEARSSL-NAME
             { bad=$((bad + 1)); echo "  $t $opt: $(grep -m1 error "$OUT/$t/opt$n.log")"; }
     done
     [ $bad -eq 0 ] || result "$t" builds "no ($bad of $n build options)"
-    if [ "$t" = win-i686 ]; then
-        # the worker thread's entry realigns the stack (x86 Windows starts threads 4-byte aligned)
-        if i686-w64-mingw32-objdump -d "$OUT/$t/e2e.exe" | grep -A3 '<_telemetry__worker_main@4>:' | grep -q 'and .*0xfffffff0,%esp'; then
-            result "$t" e2e "not run; thread entry realigns"
-        else
-            result "$t" e2e "no: the thread entry does not realign the stack"
-        fi
-    else
-        result "$t" e2e "not run (wine: later)"
+    if [ "$t" = win-i686 ] && ! i686-w64-mingw32-objdump -d "$OUT/$t/e2e.exe" | grep -A3 '<_telemetry__worker_main@4>:' | grep -q 'and .*0xfffffff0,%esp'; then
+        result "$t" failed "the worker thread's entry does not realign the stack"
     fi
+    wine_ready || { result "$t" e2e "no (wine prefix)"; return; }
+    # the tests' harness gets the few POSIX calls the CRT lacks (tests/port/win_compat.h)
+    run_tests "$t" "$cc" "-static -include tests/port/win_compat.h -I$OUT/bearssl/inc" "$libs -lpthread" wine "$WIN_TESTS" .exe
+    # the state folder a Windows path (the default, %LOCALAPPDATA%, is the prefix's: shared)
+    mkdir -p "$OUT/$t/e2e-state"
+    run_e2e "$t" "$OUT/$t/e2e.exe" wine "the Windows outbox is not read back yet" --state-dir "$(winepath -w "$OUT/$t/e2e-state")"
+    # the crash handler and the error events' stacks and images: five real crashes, checked in
+    # what the handler wrote (tests/port/wincrash.sh); its checks count with the tests'
+    local wlog=$OUT/$t/wincrash.log line wp wf
+    bash tests/port/wincrash.sh "${t#win-}" >"$wlog" 2>&1
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$wlog" | tail -1)
+    wp=$(cut -d' ' -f1 <<<"$line"); wf=$(cut -d' ' -f3 <<<"$line")
+    [ -n "$line" ] || { wp=0; wf=1; }
+    grep FAILED "$wlog" | sed "s/^/  $t wincrash: /"
+    result "$t" tests_passed $(( $(sed -n 's/^tests_passed=//p' "$OUT/$t/result" | tail -1) + wp ))
+    result "$t" tests_failed $(( $(sed -n 's/^tests_failed=//p' "$OUT/$t/result" | tail -1) + wf ))
+    result "$t" crash "not run (no outbox reload); handler: $wp/$((wp + wf)) checks"
 }
 job_win-x86_64() { job_win win-x86_64 x86_64-w64-mingw32-gcc mingw64; }
 job_win-i686()   { job_win win-i686 i686-w64-mingw32-gcc mingw32; }
@@ -227,7 +260,8 @@ targets=("$@")
 for t in "${targets[@]}"; do
     declare -F "job_$t" >/dev/null || { echo "unknown target $t (known: $ALL_TARGETS)"; exit 2; }
 done
-trap 'stop_sink; kill $(jobs -p) 2>/dev/null' EXIT
+# wine's server outlives its last program by a few seconds: stopped at the end too
+trap 'stop_sink; kill $(jobs -p) 2>/dev/null; [ -d "$WINEPREFIX" ] && wineserver -k 2>/dev/null' EXIT
 start_all=$(date +%s)
 run_job() {   # runs one job in the background, its output into its log
     local t=$1
@@ -249,20 +283,21 @@ done
 
 # ---- the table ----------------------------------------------------------------------------------
 passed=0 failed=0 bad=()
-printf '\n%-12s | %-26s | %-16s | %-22s | %s\n' target builds "tests passed/all" "end to end" "crash report (next run)"
-printf -- '-------------+----------------------------+------------------+------------------------+------------------------\n'
+printf '\n%-12s | %5s | %-26s | %-16s | %-22s | %s\n' target time builds "tests passed/all" "end to end" "crash report (next run)"
+printf -- '-------------+-------+----------------------------+------------------+------------------------+------------------------\n'
 for t in "${targets[@]}"; do
     r=$OUT/$t/result
     get() { sed -n "s/^$1=//p" "$r" 2>/dev/null | tail -1; }
     b=$(get builds); tp=$(get tests_passed); tf=$(get tests_failed); e=$(get e2e); c=$(get crash)
     tests="-"; [ -n "$tp" ] && tests="$tp/$((tp + tf))"
-    printf '%-12s | %-26s | %-16s | %-22s | %s\n' "$t" "${b:-?}" "$tests" "${e:--}" "${c:--}"
-    [ -n "$(get bearssl)" ] && printf '%-12s   BearSSL: %s\n' "" "$(get bearssl)"
+    printf '%-12s | %4ss | %-26s | %-16s | %-22s | %s\n' "$t" "$(get seconds)" "${b:-?}" "$tests" "${e:--}" "${c:--}"
+    [ -n "$(get bearssl)" ] && printf '%-12s           BearSSL: %s\n' "" "$(get bearssl)"
+    [ -n "$(get failed)" ] && printf '%-12s           FAILED: %s\n' "" "$(get failed)"
     f0=$failed
     passed=$((passed + ${tp:-0})); failed=$((failed + ${tf:-0}))
     case $b in yes|"not yet"*) passed=$((passed + 1));; *) failed=$((failed + 1));; esac
     case $e in "") ;; yes) passed=$((passed + 1));; "not run"*) ;; *) failed=$((failed + 1));; esac
-    case $c in "") ;; yes*) passed=$((passed + 1));; *) failed=$((failed + 1));; esac
+    case $c in "") ;; yes*) passed=$((passed + 1));; "not run"*) ;; *) failed=$((failed + 1));; esac
     [ -n "$(get failed)" ] && failed=$((failed + 1))
     [ $failed -eq $f0 ] || bad+=("$t")
 done

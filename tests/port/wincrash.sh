@@ -20,6 +20,7 @@ OUT=$ROOT/$BUILD/port/wincrash
 mkdir -p "$OUT"
 KEY=0123456789abcdef0123456789abcdef
 WARN="-Wall -Wextra -Werror -pedantic"
+OWN_PREFIX=0; [ -n "${WINEPREFIX:-}" ] || OWN_PREFIX=1      # a shared prefix's server is its owner's to stop
 export WINEPREFIX=${WINEPREFIX:-$ROOT/$BUILD/port/wine-crash} WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" WINEARCH=win64
 TARGETS=${*:-x86_64 i686}
 PASSED=0 FAILED=0
@@ -53,7 +54,7 @@ start_sink() {
     [ -n "$HTTP_PORT" ]
 }
 stop_sink() { [ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null; SINK_PID=; }
-trap 'stop_sink; wineserver -k 2>/dev/null' EXIT
+trap 'stop_sink; [ $OWN_PREFIX -eq 0 ] || wineserver -k 2>/dev/null' EXIT
 
 for t in $TARGETS; do
     case $t in
