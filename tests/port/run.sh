@@ -196,8 +196,9 @@ job_win() {   # TARGET GCC BEARSSL-NAME
     bash tests/port/bearssl.sh "$3" || { result "$t" builds "no (BearSSL)"; return; }
     lib=$OUT/bearssl/$3/libbearssl.a
     libs="$lib -lws2_32 -lbcrypt"
-    # --build-id: GNU ld writes the CodeView record the images' debug_id comes from
-    if $cc -std=c99 $WARN -O2 -g -static -Wl,--build-id -I. -I"$OUT/bearssl/inc" tests/port/e2e.c -o "$OUT/$t/e2e.exe" $libs \
+    # --build-id: GNU ld writes the CodeView record the images' debug_id comes from; x86 stacks
+    # follow frame pointers (docs/crashes.md, "Windows")
+    if $cc -std=c99 $WARN -O2 -g -static -Wl,--build-id $([ "$t" = win-i686 ] && echo -fno-omit-frame-pointer) -I. -I"$OUT/bearssl/inc" tests/port/e2e.c -o "$OUT/$t/e2e.exe" $libs \
             >"$OUT/$t/e2e.build.log" 2>&1; then
         result "$t" builds yes
     else

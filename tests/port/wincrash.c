@@ -89,6 +89,10 @@ int main(int argc, char **argv) {
     cfg.sentry_dsn = argv[2];
     cfg.no_crash_handler = getenv("WINCRASH_NO_HANDLER") && getenv("WINCRASH_NO_HANDLER")[0];   /* the exit status without the library's handler */
     cfg.state_dir = argv[4];
+    /* no error dialog at an unhandled exception on Windows (wine ignores this; the script turns
+       its debugger off): the process ends with the exception's code, with the library's handler
+       as without it */
+    SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
     rc = telemetry_init(&cfg);
     printf("wincrash: init %s\n", telemetry_result_string(rc));
     if (rc < 0) return 1;
