@@ -4,7 +4,9 @@ against the .exe itself: the PE headers and the CodeView RSDS record are read fr
 (not by the library), and frames are named with binutils' addr2line for the target.
 
   check_wincrash.py error RECORD.jsonl EXE ADDR2LINE      the error event the receiver got
-  check_wincrash.py crash MODE RECORD.jsonl EXE ADDR2LINE  the crash event the receiver got
+  check_wincrash.py crash MODE SOURCE EXE ADDR2LINE [DLL] [full]   the crash event in SOURCE (a
+                       receiver's record, or a state folder: the file the handler wrote); DLL for
+                       mode dll; full: main must be on the stack
   check_wincrash.py pe EXE                                 prints what the file says (a tool)
 
 Prints one line per check and "N passed, M failed"; exits 1 on any failure."""
@@ -137,12 +139,12 @@ def name(addr2line, exe, info, image_addr, addr):
     return out[0] if out and out[0] != "??" else nm_symbol(addr2line, exe, file_addr)
 
 
-def check_images(ev, exe, info, frames):
+def check_images(ev, exe, info, frames, what="the program's"):
     images = ev.get("debug_meta", {}).get("images", [])
     check("debug_meta.images present", len(images) > 0)
     exe_name = exe.replace("/", "\\").split("\\")[-1].lower()
     mine = [im for im in images if im.get("code_file", "").replace("/", "\\").split("\\")[-1].lower() == exe_name]
-    check("the program's own image is listed", len(mine) == 1, [im.get("code_file") for im in images])
+    check(f"{what} image is listed", len(mine) == 1, [im.get("code_file") for im in images])
     check("every image has type pe", all(im.get("type") == "pe" for im in images), [im.get("type") for im in images])
     for f in frames:
         a = int(f["instruction_addr"], 16)
@@ -154,14 +156,14 @@ def check_images(ev, exe, info, frames):
     if not mine:
         return None
     im = mine[0]
-    check("image_size is the file's SizeOfImage", im.get("image_size") == info["size"], f'{im.get("image_size")} vs {info["size"]}')
+    check(f"{what} image_size is the file's SizeOfImage", im.get("image_size") == info["size"], f'{im.get("image_size")} vs {info["size"]}')
     want_code = "%08x%X" % (info["stamp"], info["size"])
-    check("code_id is TimeDateStamp + SizeOfImage", im.get("code_id") == want_code, f'{im.get("code_id")} vs {want_code}')
+    check(f"{what} code_id is TimeDateStamp + SizeOfImage", im.get("code_id") == want_code, f'{im.get("code_id")} vs {want_code}')
     if info["guid"] is None:
         check("no RSDS record in the file, no debug_id", "debug_id" not in im, im.get("debug_id"))
     else:
         want = f'{info["guid"]}-{info["age"]:x}'
-        check("debug_id is the file's RSDS GUID + age", im.get("debug_id") == want, f'{im.get("debug_id")} vs {want}')
+        check(f"{what} debug_id is the file's RSDS GUID + age", im.get("debug_id") == want, f'{im.get("debug_id")} vs {want}')
         od = objdump_rsds(exe) if info["pe64"] else None
         if od:
             check("objdump -p reads the same RSDS GUID", od[0] == info["guid"].replace("-", "") and od[1] == info["age"], od)
@@ -179,6 +181,7 @@ CRASH = {   # mode: (exception type, value start, function of the innermost fram
     "ill": ("EXCEPTION_ILLEGAL_INSTRUCTION", "IllegalInstruction", ["wincrash_crash_ill"]),
     "abort": ("SIGABRT", "Abort", ["wincrash_crash_abort"]),
     "stack": ("EXCEPTION_STACK_OVERFLOW", "StackOverflow", ["wincrash_crash_stack", "chkstk_ms"]),
+    "dll": ("EXCEPTION_ACCESS_VIOLATION", "AccessViolation at 0x0", ["wincrash_plugin_crash"]),
 }
 
 
@@ -232,6 +235,22 @@ def main():
         check("the crash event has a stack", len(frames) >= 1, len(frames))
         info = pe_info(exe)
         base = check_images(ev, exe, info, frames)
+        if kind == "dll":
+            # the DLL loaded after init: its image listed (home folder redacted), the crash in it
+            dll = sys.argv[6]
+            dinfo = pe_info(dll)
+            dbase = check_images(ev, dll, dinfo, frames, "the DLL's")
+            im = [i for i in ev.get("debug_meta", {}).get("images", []) if i.get("code_file", "").lower().endswith("wincrash_plugin.dll")]
+            check("the DLL's path has the user's folder as ~", bool(im) and im[0]["code_file"].startswith("~\\plugin\\"),
+                  [i.get("code_file") for i in im])
+            if dbase is not None and frames:
+                inner = int(frames[-1]["instruction_addr"], 16)
+                check("the innermost frame is in the DLL's wincrash_plugin_crash",
+                      name(addr2line, dll, dinfo, dbase, inner) == "wincrash_plugin_crash", hex(inner))
+                names = [name(addr2line, exe, info, base, int(f["instruction_addr"], 16) - 1) for f in reversed(frames[:-1])
+                         if base <= int(f["instruction_addr"], 16) < base + info["size"]]
+                check("the program's caller follows (wincrash_crash_dll)", names[:1] == ["wincrash_crash_dll"], names[:3])
+            base = None                          # the program's frame checks below do not apply
         if base is not None and frames:
             inner = int(frames[-1]["instruction_addr"], 16)
             in_exe = base <= inner < base + info["size"]
@@ -244,7 +263,7 @@ def main():
                 check("the program's function that called abort is on the stack", want_fn[0] in names[:8], names[:8])
             else:
                 check(f"the innermost frame is in {want_fn[0]}", names[0] in want_fn and want_fn[0] in names[:3], names[:4])
-            fp = len(sys.argv) > 6 and sys.argv[6] == "full"
+            fp = len(sys.argv) > 6 and sys.argv[-1] == "full"
             if fp and kind != "stack":           # an overflow's 64 frames are all the recursion
                 check("main is on the stack", "main" in names, names[:12])
     print(f"{passed} passed, {failed} failed")

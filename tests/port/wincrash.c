@@ -6,7 +6,8 @@
 
    MODE: error  three nested functions, the innermost captures an error; then flush
          send   init, then flush: sends what an earlier run left (a crash report)
-         av | div | ill | abort | stack | segv-thread   crash that way in wincrash_crash_*
+         av | div | ill | abort | stack   crash that way in wincrash_crash_*
+         dll    load tests/port/wincrash_plugin.c's DLL (WINCRASH_PLUGIN), then crash in it
    Every crash mode counts once (the run's first work) and never flushes: the report is what the
    crash handler wrote. The library's allocator ends the process with status 97 if the handler
    calls it. */
@@ -63,12 +64,24 @@ NOINLINE int wincrash_crash_stack(int n) {
     pad[0] = (char)n; pad[4095] = 1;
     return (deeper ? wincrash_crash_stack(n + 1) : 0) + pad[0] + pad[4095];
 }
+/* a DLL loaded after telemetry_init (WINCRASH_PLUGIN names it), with a breadcrumb after it: the
+   crash handler's image list is made again at the breadcrumb */
+NOINLINE void wincrash_crash_dll(void) {
+    typedef void (*crash_fn)(volatile int *);
+    union { FARPROC proc; crash_fn fn; } f;
+    HMODULE h = LoadLibraryA(getenv("WINCRASH_PLUGIN") ? getenv("WINCRASH_PLUGIN") : "wincrash_plugin.dll");
+    if (!h || !(f.proc = GetProcAddress(h, "wincrash_plugin_crash"))) { printf("wincrash: no plugin\n"); exit(4); }
+    telemetry_add_breadcrumb("plugin", "loaded");
+    f.fn((volatile int *)(void *)0);
+    sink_int++;
+}
 NOINLINE void wincrash_outer(const char *mode) {
     if (!strcmp(mode, "av")) wincrash_crash_av((volatile int *)(void *)0);
     else if (!strcmp(mode, "div")) sink_int = wincrash_crash_div(0);
     else if (!strcmp(mode, "ill")) wincrash_crash_ill();
     else if (!strcmp(mode, "abort")) wincrash_crash_abort();
     else if (!strcmp(mode, "stack")) sink_int = wincrash_crash_stack(0);
+    else if (!strcmp(mode, "dll")) wincrash_crash_dll();
     sink_int++;
 }
 

@@ -5,7 +5,8 @@
 # with -fno-omit-frame-pointer, docs/crashes.md), then:
 #   - an error event from three nested functions, sent at once: its stack and PE image list;
 #   - each crash kind (access violation, integer divide by zero, illegal instruction, abort,
-#     stack overflow): the run crashes, its exit status must equal the status of the same crash
+#     stack overflow, and an access violation in a DLL loaded after telemetry_init from under a
+#     C:\users\<name>\ folder): the run crashes, its exit status must equal the status of the same crash
 #     with the handler off (WINCRASH_NO_HANDLER; the program's allocator exits 97 when the handler
 #     calls it), and the crash event the handler wrote into the
 #     state folder is checked: type, top frame, thread, images, the session ended crashed.
@@ -65,6 +66,11 @@ for t in $TARGETS; do
     d=$OUT/$t; rm -rf "$d"; mkdir -p "$d"
     bash tests/port/bearssl.sh "$lib" >"$d/bearssl.log" 2>&1 || { bad "$t: BearSSL for $lib"; continue; }
     exe=$d/wincrash.exe
+    # the plugin under some user's folder in the prefix's C:\users (its path must be redacted)
+    pdir=$WINEPREFIX/drive_c/users/wincrash-user/plugin; mkdir -p "$pdir"
+    dll=$pdir/wincrash_plugin.dll
+    $cc -std=c99 $WARN -O2 -g $extra -shared tests/port/wincrash_plugin.c -o "$dll" -Wl,--build-id >"$d/plugin.build.log" 2>&1 ||
+        bad "$t: plugin build: $(grep -m1 -E 'error|undefined' "$d/plugin.build.log")"
     if $cc -std=c99 $WARN -O2 -g $extra -static -I. -I"$BUILD/port/bearssl/inc" tests/port/wincrash.c -o "$exe" \
             "$BUILD/port/bearssl/$lib/libbearssl.a" -lws2_32 -lbcrypt -Wl,--build-id >"$d/build.log" 2>&1; then
         ok "$t: wincrash.exe builds -Werror"
@@ -80,7 +86,8 @@ for t in $TARGETS; do
     [ $? -eq 0 ] && ok "$t: error run exits 0" || bad "$t: error run: $(tail -3 "$d/error.log")"
     python3 tests/port/check_wincrash.py error "$d/sink/record.jsonl" "$exe" "$a2l" >"$d/check-error.log" 2>&1
     tally "$d/check-error.log" "$t error"
-    for kind in av div ill abort stack; do
+    export WINCRASH_PLUGIN='C:\users\wincrash-user\plugin\wincrash_plugin.dll'
+    for kind in av div ill abort stack dll; do
         : >"$d/sink/record.jsonl"
         rm -rf "$state"; mkdir -p "$state"
         # no winedbg at the unhandled exception (it slows the end and sometimes changes the status)
@@ -93,7 +100,7 @@ for t in $TARGETS; do
             bad "$t $kind: exit status $rc, without the handler $want"
         # what the handler wrote into the state folder (the Windows outbox is not read back yet:
         # a next run sends nothing, issue 12)
-        python3 tests/port/check_wincrash.py crash $kind "$state" "$exe" "$a2l" \
+        python3 tests/port/check_wincrash.py crash $kind "$state" "$exe" "$a2l" $([ $kind = dll ] && echo "$dll") \
             $([ "$t" = x86_64 ] && echo full) >"$d/check-$kind.log" 2>&1
         tally "$d/check-$kind.log" "$t $kind"
     done
