@@ -182,6 +182,7 @@ CRASH = {   # mode: (exception type, value start, function of the innermost fram
     "abort": ("SIGABRT", "Abort", ["wincrash_crash_abort"]),
     "stack": ("EXCEPTION_STACK_OVERFLOW", "StackOverflow", ["wincrash_crash_stack", "chkstk_ms"]),
     "dll": ("EXCEPTION_ACCESS_VIOLATION", "AccessViolation at 0x0", ["wincrash_plugin_crash"]),
+    "thread": ("EXCEPTION_ACCESS_VIOLATION", "AccessViolation at 0x0", ["wincrash_crash_av"]),
 }
 
 
@@ -230,7 +231,9 @@ def main():
                   mech.get("data", {}).get("fault_address") == "0x0", mech.get("data"))
             check("exception_code 0xc0000005", mech.get("data", {}).get("exception_code") == "0xc0000005", mech.get("data"))
         thr = ev.get("threads", {}).get("values", [{}])[0]
-        check("the crashed thread is the main thread", thr.get("crashed") and thr.get("main") and thr.get("id") == exc.get("thread_id"), thr)
+        on_main = kind != "thread"
+        check("the crashed thread is " + ("the main thread" if on_main else "a second thread, not main"),
+              thr.get("crashed") and thr.get("main") is on_main and thr.get("id") == exc.get("thread_id"), thr)
         frames = exc.get("stacktrace", {}).get("frames", [])
         check("the crash event has a stack", len(frames) >= 1, len(frames))
         info = pe_info(exe)
@@ -264,8 +267,10 @@ def main():
             else:
                 check(f"the innermost frame is in {want_fn[0]}", names[0] in want_fn and want_fn[0] in names[:3], names[:4])
             fp = len(sys.argv) > 6 and sys.argv[-1] == "full"
-            if fp and kind != "stack":           # an overflow's 64 frames are all the recursion
+            if fp and kind not in ("stack", "thread"):   # an overflow's 64 frames are all the recursion
                 check("main is on the stack", "main" in names, names[:12])
+            if kind == "thread":
+                check("the thread's own stack: its start function follows", "wincrash_thread_main" in names[:3] and "main" not in names, names[:6])
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

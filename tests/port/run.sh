@@ -225,7 +225,7 @@ job_win() {   # TARGET GCC BEARSSL-NAME
     # the state folder a Windows path (the default, %LOCALAPPDATA%, is the prefix's: shared)
     mkdir -p "$OUT/$t/e2e-state"
     run_e2e "$t" "$OUT/$t/e2e.exe" wine "the Windows outbox is not read back yet" --state-dir "$(winepath -w "$OUT/$t/e2e-state")"
-    # the crash handler and the error events' stacks and images: six real crashes, checked in
+    # the crash handler and the error events' stacks and images: seven real crashes, checked in
     # what the handler wrote (tests/port/wincrash.sh); its checks count with the tests'
     local wlog=$OUT/$t/wincrash.log line wp wf
     bash tests/port/wincrash.sh "${t#win-}" >"$wlog" 2>&1

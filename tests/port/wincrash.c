@@ -8,6 +8,7 @@
          send   init, then flush: sends what an earlier run left (a crash report)
          av | div | ill | abort | stack   crash that way in wincrash_crash_*
          dll    load tests/port/wincrash_plugin.c's DLL (WINCRASH_PLUGIN), then crash in it
+         thread an access violation on a second thread
    Every crash mode counts once (the run's first work) and never flushes: the report is what the
    crash handler wrote. The library's allocator ends the process with status 97 if the handler
    calls it. */
@@ -75,6 +76,12 @@ NOINLINE void wincrash_crash_dll(void) {
     f.fn((volatile int *)(void *)0);
     sink_int++;
 }
+/* an access violation on a thread of the program's own */
+static DWORD WINAPI wincrash_thread_main(LPVOID arg) { wincrash_crash_av((volatile int *)arg); return 0; }
+NOINLINE void wincrash_crash_thread(void) {
+    HANDLE t = CreateThread(NULL, 0, wincrash_thread_main, NULL, 0, NULL);
+    if (t) WaitForSingleObject(t, 20000);
+}
 NOINLINE void wincrash_outer(const char *mode) {
     if (!strcmp(mode, "av")) wincrash_crash_av((volatile int *)(void *)0);
     else if (!strcmp(mode, "div")) sink_int = wincrash_crash_div(0);
@@ -82,6 +89,7 @@ NOINLINE void wincrash_outer(const char *mode) {
     else if (!strcmp(mode, "abort")) wincrash_crash_abort();
     else if (!strcmp(mode, "stack")) sink_int = wincrash_crash_stack(0);
     else if (!strcmp(mode, "dll")) wincrash_crash_dll();
+    else if (!strcmp(mode, "thread")) wincrash_crash_thread();
     sink_int++;
 }
 

@@ -5,10 +5,10 @@
 # with -fno-omit-frame-pointer, docs/crashes.md), then:
 #   - an error event from three nested functions, sent at once: its stack and PE image list;
 #   - each crash kind (access violation, integer divide by zero, illegal instruction, abort,
-#     stack overflow, and an access violation in a DLL loaded after telemetry_init from under a
-#     C:\users\<name>\ folder): the run crashes, its exit status must equal the status of the same crash
-#     with the handler off (WINCRASH_NO_HANDLER; the program's allocator exits 97 when the handler
-#     calls it), and the crash event the handler wrote into the
+#     stack overflow, an access violation in a DLL loaded after telemetry_init from under a
+#     C:\users\<name>\ folder, and one on a second thread): the run crashes; its exit status must
+#     equal that of the same crash with the handler off (WINCRASH_NO_HANDLER; the program's
+#     allocator exits 97 when the handler calls it); the crash event the handler wrote into the
 #     state folder is checked: type, top frame, thread, images, the session ended crashed.
 # tests/port/check_wincrash.py reads the .exe's own PE headers and RSDS record (and objdump -p's
 # reading) to check code_id, debug_id and image_size. Prints "N passed, M failed".
@@ -87,7 +87,7 @@ for t in $TARGETS; do
     python3 tests/port/check_wincrash.py error "$d/sink/record.jsonl" "$exe" "$a2l" >"$d/check-error.log" 2>&1
     tally "$d/check-error.log" "$t error"
     export WINCRASH_PLUGIN='C:\users\wincrash-user\plugin\wincrash_plugin.dll'
-    for kind in av div ill abort stack dll; do
+    for kind in av div ill abort stack dll thread; do
         : >"$d/sink/record.jsonl"
         rm -rf "$state"; mkdir -p "$state"
         # no winedbg at the unhandled exception (it slows the end and sometimes changes the status)
