@@ -9,6 +9,7 @@
          av | div | ill | abort | stack   crash that way in wincrash_crash_*
          dll    load tests/port/wincrash_plugin.c's DLL (WINCRASH_PLUGIN), then crash in it
          thread an access violation on a second thread
+         revoked  consent revoked, then an access violation: the handler is gone, nothing written
    Every crash mode counts once (the run's first work) and never flushes: the report is what the
    crash handler wrote. The library's allocator ends the process with status 97 if the handler
    calls it. */
@@ -90,6 +91,7 @@ NOINLINE void wincrash_outer(const char *mode) {
     else if (!strcmp(mode, "stack")) sink_int = wincrash_crash_stack(0);
     else if (!strcmp(mode, "dll")) wincrash_crash_dll();
     else if (!strcmp(mode, "thread")) wincrash_crash_thread();
+    else if (!strcmp(mode, "revoked")) { telemetry_set_consent(0); wincrash_crash_av((volatile int *)(void *)0); }
     sink_int++;
 }
 

@@ -104,6 +104,13 @@ for t in $TARGETS; do
             $([ "$t" = x86_64 ] && echo full) >"$d/check-$kind.log" 2>&1
         tally "$d/check-$kind.log" "$t $kind"
     done
+    # revoked consent takes the handler away: the same exit status, no crash report in the folder
+    rm -rf "$state"; mkdir -p "$state"
+    WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d" timeout 120 wine "$exe" --dsn "$dsn" --state-dir "$wstate" revoked >"$d/revoked.log" 2>&1 </dev/null
+    rc=$?
+    [ "$rc" -eq 5 ] && ok "$t revoked: exit status 5 (the access violation's, as without the handler)" || bad "$t revoked: exit status $rc"
+    left=$(find "$state" -name '*.msg*' | wc -l)
+    [ "$left" -eq 0 ] && ok "$t revoked: no crash report written" || bad "$t revoked: $left crash files written"
     stop_sink
 done
 echo "$PASSED passed, $FAILED failed"
