@@ -8822,7 +8822,8 @@ typedef struct telemetry__crash_state {
     telemetry__module *used;                    /* scratch: the images the frames fall in */
     telemetry__stack stack;
     telemetry__session session;
-    CONTEXT walk, resume;                       /* the frame being unwound; where a fault in the walk returns */
+    CONTEXT walk, resume, here;                 /* the frame being unwound; where a fault in the walk
+                                                   returns; abort()'s own registers */
     char event_id[33];
     char state_dir[1100], outbox_dir[1100];
     wchar_t wstate_dir[1100], woutbox_dir[1100], wsession[1100], wtmp[1300], wfinal[1300];
@@ -9134,9 +9135,8 @@ TELEMETRY__INTERNAL void __cdecl telemetry__crash_on_abort(int sig) {
     telemetry__crash_state *cr = &telemetry__cr;
     void (__cdecl *previous)(int) = cr->previous_abort;
     if (cr->installed && telemetry__crash_enter()) {
-        CONTEXT *here = &cr->walk;                /* only the recording thread is here */
-        RtlCaptureContext(here);
-        telemetry__crash_walk(here, 1);            /* not this function's own frame */
+        RtlCaptureContext(&cr->here);             /* only the recording thread is here */
+        telemetry__crash_walk(&cr->here, 1);       /* not this function's own frame */
         telemetry__crash_record(NULL);
         telemetry__crash_leave();
     }
