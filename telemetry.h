@@ -6054,38 +6054,37 @@ TELEMETRY__INTERNAL int telemetry__hex_digits(uint64_t v) {
 
 /* "stacktrace":{"frames":[oldest ... newest]} and, after it, the images those frames use. */
 TELEMETRY__INTERNAL void telemetry__json_stacktrace(telemetry__json *j, const telemetry__stack *st, const char *adjustment) {
+    /* {"frames":[{"instruction_addr":"0x..."},...],"instruction_addr_adjustment":"..."}: measured
+       exactly (a fixed buffer may be nearly full), then written in one piece (adjustment is one of
+       our own words: nothing to escape) */
+    size_t adj = strlen(adjustment), need = 11 + 33 + adj + 2, at = 0;
+    char *d;
     int i;
+    for (i = 0; i < st->count; i++) need += (i ? 26 : 25) + (size_t)telemetry__hex_digits((uint64_t)st->addr[i]);
     telemetry__json_key(j, "stacktrace");
-    telemetry__json_object_begin(j);
-    telemetry__json_key(j, "frames");
-    telemetry__json_array_begin(j);
-    if (st->count) {
-        /* {"instruction_addr":"0x..."},...: measured exactly (a fixed buffer may be nearly full),
-           then written in one piece */
-        size_t need = (size_t)st->count - 1, at = 0;
-        char *d;
-        for (i = 0; i < st->count; i++) need += 25 + (size_t)telemetry__hex_digits((uint64_t)st->addr[i]);
-        telemetry__json_value_start(j);
-        d = telemetry__buf_room(j->out, need);
-        if (d) {
-            for (i = st->count - 1; i >= 0; i--) {
-                uint64_t v = (uint64_t)st->addr[i];
-                int n = telemetry__hex_digits(v), k = n;
-                if (at) d[at++] = ',';
-                memcpy(d + at, "{\"instruction_addr\":\"0x", 23);
-                at += 23;
-                for (; k >= 2; k -= 2, v >>= 8) memcpy(d + at + (size_t)k - 2, telemetry__hex_pairs + 2 * (v & 255), 2);
-                if (k) d[at] = "0123456789abcdef"[v & 15];
-                at += (size_t)n;
-                d[at++] = '"'; d[at++] = '}';
-            }
-            d[at] = 0;
-            j->out->len += at;
-        }
+    telemetry__json_value_start(j);
+    d = telemetry__buf_room(j->out, need);
+    if (!d) return;
+    memcpy(d, "{\"frames\":[", 11);
+    at = 11;
+    for (i = st->count - 1; i >= 0; i--) {
+        uint64_t v = (uint64_t)st->addr[i];
+        int n = telemetry__hex_digits(v), k = n;
+        if (i != st->count - 1) d[at++] = ',';
+        memcpy(d + at, "{\"instruction_addr\":\"0x", 23);
+        at += 23;
+        for (; k >= 2; k -= 2, v >>= 8) memcpy(d + at + (size_t)k - 2, telemetry__hex_pairs + 2 * (v & 255), 2);
+        if (k) d[at] = "0123456789abcdef"[v & 15];
+        at += (size_t)n;
+        d[at++] = '"'; d[at++] = '}';
     }
-    telemetry__json_array_end(j);
-    telemetry__json_key(j, "instruction_addr_adjustment"); telemetry__json_string(j, adjustment);
-    telemetry__json_object_end(j);
+    memcpy(d + at, "],\"instruction_addr_adjustment\":\"", 33);
+    at += 33;
+    memcpy(d + at, adjustment, adj);
+    at += adj;
+    d[at++] = '"'; d[at++] = '}';
+    d[at] = 0;
+    j->out->len += at;
 }
 
 /* One image of debug_meta.images: {"type":"elf","image_addr":...,"code_id":...,"debug_id":...}. */
