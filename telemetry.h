@@ -2145,6 +2145,95 @@ TELEMETRY__INTERNAL int telemetry__der_enter(const unsigned char **p, const unsi
     return 0;
 }
 
+/* ---- trust anchors without BearSSL's X.509 decoder -------------------------------------------
+   An anchor needs three things from its certificate: the subject name (as encoded), the public
+   key and whether basicConstraints says it is a CA. BearSSL's decoder runs every byte of the
+   certificate through its interpreter (~540,000 instructions a certificate: 78 million for a
+   144-certificate system bundle, on each run's first connection); this reads the few DER headers
+   on the way to them. The same results as br_x509_decoder (tests/test_tls.c compares the two on
+   the system bundle and the test certificates, fuzz_anchor on any bytes). */
+
+/* The element at *p (< end) if it has tag (then *p moves past it), else -1 and *p stays. */
+TELEMETRY__INTERNAL int telemetry__der_want(const unsigned char **p, const unsigned char *end, unsigned tag, const unsigned char **v, size_t *n) {
+    const unsigned char *q = *p;
+    unsigned t;
+    if (telemetry__der_next(&q, end, &t, v, n) || t != tag) return -1;
+    *p = q;
+    return 0;
+}
+/* An INTEGER's unsigned value without its leading zeros, as BearSSL gives an RSA key's. */
+TELEMETRY__INTERNAL int telemetry__der_uint(const unsigned char **p, const unsigned char *end, const unsigned char **v, size_t *n) {
+    if (telemetry__der_want(p, end, 0x02, v, n) || *n == 0 || (**v & 0x80)) return -1;
+    while (*n && **v == 0) { (*v)++; (*n)--; }
+    return *n ? 0 : -1;
+}
+#define TELEMETRY__DER_IS(v, n, bytes) ((n) == sizeof bytes - 1 && memcmp((v), bytes, sizeof bytes - 1) == 0)
+
+typedef struct telemetry__anchor_parts {
+    const unsigned char *dn, *n, *e, *q;        /* the subject name (whole), RSA n and e, EC point */
+    size_t dn_len, n_len, e_len, q_len;
+    int key_type, curve, is_ca;                 /* BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
+} telemetry__anchor_parts;
+
+/* The parts of one DER certificate; 0 when it is well-formed and has an RSA or EC key. */
+TELEMETRY__INTERNAL int telemetry__anchor_parse(const unsigned char *der, size_t len, telemetry__anchor_parts *a) {
+    const unsigned char *p = der, *end = der + len, *spki, *spki_end, *alg, *alg_end, *oid, *v, *bits;
+    size_t oid_len, n, bits_len;
+    memset(a, 0, sizeof *a);
+    if (telemetry__der_enter(&p, &end, 0x30) || telemetry__der_enter(&p, &end, 0x30)) return -1;   /* cert, tbs */
+    telemetry__der_want(&p, end, 0xa0, &v, &n);                                     /* version (not v1) */
+    if (telemetry__der_want(&p, end, 0x02, &v, &n) || telemetry__der_want(&p, end, 0x30, &v, &n) ||   /* serial, signature */
+        telemetry__der_want(&p, end, 0x30, &v, &n) || telemetry__der_want(&p, end, 0x30, &v, &n))     /* issuer, validity */
+        return -1;
+    a->dn = p;
+    if (telemetry__der_want(&p, end, 0x30, &v, &n)) return -1;                      /* subject */
+    a->dn_len = (size_t)(p - a->dn);
+    spki = p; spki_end = end;
+    if (telemetry__der_enter(&spki, &spki_end, 0x30)) return -1;
+    p = spki_end;
+    alg = spki; alg_end = spki_end;
+    if (telemetry__der_enter(&alg, &alg_end, 0x30) || telemetry__der_want(&alg, alg_end, 0x06, &oid, &oid_len)) return -1;
+    spki = alg_end;
+    if (telemetry__der_want(&spki, spki_end, 0x03, &bits, &bits_len) || bits_len == 0 || bits[0] != 0) return -1;
+    bits++; bits_len--;                                                             /* no unused bits */
+    if (TELEMETRY__DER_IS(oid, oid_len, "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01")) {       /* rsaEncryption */
+        const unsigned char *k = bits, *kend = bits + bits_len;
+        if (telemetry__der_enter(&k, &kend, 0x30) || telemetry__der_uint(&k, kend, &a->n, &a->n_len) ||
+            telemetry__der_uint(&k, kend, &a->e, &a->e_len))
+            return -1;
+        a->key_type = BR_KEYTYPE_RSA;
+    } else if (TELEMETRY__DER_IS(oid, oid_len, "\x2a\x86\x48\xce\x3d\x02\x01")) {        /* id-ecPublicKey */
+        if (telemetry__der_want(&alg, alg_end, 0x06, &v, &n)) return -1;
+        if (TELEMETRY__DER_IS(v, n, "\x2a\x86\x48\xce\x3d\x03\x01\x07")) a->curve = BR_EC_secp256r1;
+        else if (TELEMETRY__DER_IS(v, n, "\x2b\x81\x04\x00\x22")) a->curve = BR_EC_secp384r1;
+        else if (TELEMETRY__DER_IS(v, n, "\x2b\x81\x04\x00\x23")) a->curve = BR_EC_secp521r1;
+        else return -1;
+        a->q = bits; a->q_len = bits_len;
+        a->key_type = BR_KEYTYPE_EC;
+    } else return -1;
+    /* the extensions: basicConstraints' cA */
+    telemetry__der_want(&p, end, 0x81, &v, &n);                                     /* unique ids */
+    telemetry__der_want(&p, end, 0x82, &v, &n);
+    if (telemetry__der_want(&p, end, 0xa3, &v, &n) == 0) {
+        const unsigned char *x = v, *xend = v + n;
+        if (telemetry__der_enter(&x, &xend, 0x30)) return -1;
+        while (x < xend) {
+            const unsigned char *e = x, *eend = xend, *val;
+            size_t val_len;
+            if (telemetry__der_enter(&e, &eend, 0x30)) return -1;
+            x = eend;
+            if (telemetry__der_want(&e, eend, 0x06, &oid, &oid_len)) return -1;
+            telemetry__der_want(&e, eend, 0x01, &v, &n);                            /* critical */
+            if (telemetry__der_want(&e, eend, 0x04, &val, &val_len)) return -1;
+            if (!TELEMETRY__DER_IS(oid, oid_len, "\x55\x1d\x13")) continue;         /* basicConstraints */
+            e = val; eend = val + val_len;
+            if (telemetry__der_enter(&e, &eend, 0x30)) return -1;
+            if (telemetry__der_want(&e, eend, 0x01, &v, &n) == 0) a->is_ca = n == 1 && v[0] != 0;
+        }
+    }
+    return 0;
+}
+
 /* 1 when the DER certificate lists ip (4 or 16 bytes) as an iPAddress subjectAltName. */
 TELEMETRY__INTERNAL int telemetry__cert_has_ip(const unsigned char *der, size_t len, const unsigned char *ip, size_t ip_len) {
     static const unsigned char san_oid[3] = { 0x55, 0x1D, 0x11 };         /* 2.5.29.17 */
@@ -2253,51 +2342,37 @@ TELEMETRY__INTERNAL void telemetry__tls_free(telemetry__tls *t) {
     telemetry__free(t);
 }
 
-TELEMETRY__INTERNAL void telemetry__tls_append(void *ctx, const void *buf, size_t len) {
-    telemetry__buf_append((telemetry__buf *)ctx, buf, len);
-}
-
 /* One DER certificate becomes an anchor that owns a copy of its DN and key. Others are skipped. */
 TELEMETRY__INTERNAL void telemetry__tls_add_anchor(telemetry__tls *t, const unsigned char *der, size_t len) {
-    br_x509_decoder_context dc;
-    telemetry__buf dn;
-    const br_x509_pkey *pk;
+    telemetry__anchor_parts a;
     br_x509_trust_anchor *ta;
-    size_t klen;
     unsigned char *mem;
-    telemetry__buf_init(&dn);
-    br_x509_decoder_init(&dc, telemetry__tls_append, &dn);
-    br_x509_decoder_push(&dc, der, len);
-    pk = br_x509_decoder_get_pkey(&dc);
-    if (!pk || dn.failed || (pk->key_type != BR_KEYTYPE_RSA && pk->key_type != BR_KEYTYPE_EC)) goto done;
+    if (telemetry__anchor_parse(der, len, &a) != 0) return;
     if (t->n_tas == t->cap_tas) {
         size_t cap = t->cap_tas ? t->cap_tas * 2 : 64;
         br_x509_trust_anchor *p = (br_x509_trust_anchor *)telemetry__realloc(t->tas, cap * sizeof *p);
-        if (!p) goto done;
+        if (!p) return;
         t->tas = p; t->cap_tas = cap;
     }
-    klen = pk->key_type == BR_KEYTYPE_RSA ? pk->key.rsa.nlen + pk->key.rsa.elen : pk->key.ec.qlen;
-    mem = (unsigned char *)telemetry__malloc(dn.len + klen);
-    if (!mem) goto done;
+    mem = (unsigned char *)telemetry__malloc(a.dn_len + a.n_len + a.e_len + a.q_len);
+    if (!mem) return;
     ta = &t->tas[t->n_tas++];
     memset(ta, 0, sizeof *ta);
-    if (dn.len) memcpy(mem, dn.data, dn.len);
-    ta->dn.data = mem; ta->dn.len = dn.len;
-    ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
-    ta->pkey.key_type = pk->key_type;
-    mem += dn.len;
-    if (pk->key_type == BR_KEYTYPE_RSA) {
-        ta->pkey.key.rsa.n = mem; ta->pkey.key.rsa.nlen = pk->key.rsa.nlen;
-        memcpy(mem, pk->key.rsa.n, pk->key.rsa.nlen);
-        ta->pkey.key.rsa.e = mem + pk->key.rsa.nlen; ta->pkey.key.rsa.elen = pk->key.rsa.elen;
-        memcpy(mem + pk->key.rsa.nlen, pk->key.rsa.e, pk->key.rsa.elen);
+    memcpy(mem, a.dn, a.dn_len);
+    ta->dn.data = mem; ta->dn.len = a.dn_len;
+    ta->flags = a.is_ca ? BR_X509_TA_CA : 0;
+    ta->pkey.key_type = (unsigned char)a.key_type;
+    mem += a.dn_len;
+    if (a.key_type == BR_KEYTYPE_RSA) {
+        ta->pkey.key.rsa.n = mem; ta->pkey.key.rsa.nlen = a.n_len;
+        memcpy(mem, a.n, a.n_len);
+        ta->pkey.key.rsa.e = mem + a.n_len; ta->pkey.key.rsa.elen = a.e_len;
+        memcpy(mem + a.n_len, a.e, a.e_len);
     } else {
-        ta->pkey.key.ec.curve = pk->key.ec.curve;
-        ta->pkey.key.ec.q = mem; ta->pkey.key.ec.qlen = pk->key.ec.qlen;
-        memcpy(mem, pk->key.ec.q, pk->key.ec.qlen);
+        ta->pkey.key.ec.curve = a.curve;
+        ta->pkey.key.ec.q = mem; ta->pkey.key.ec.qlen = a.q_len;
+        memcpy(mem, a.q, a.q_len);
     }
-done:
-    telemetry__buf_free(&dn);
 }
 
 /* ---- PEM: our own decoder. BearSSL's is a byte-code interpreter at ~1,400 instructions a byte:
@@ -2687,8 +2762,10 @@ TELEMETRY__INTERNAL int telemetry__tls_setup(telemetry__tls *t, const telemetry_
 #endif
         BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
     };
+    /* no SHA-1: TLS 1.2's PRF does not use it, and a SHA-1 signature (key exchange or
+       certificate) is refused anyway, so it is not offered; ~2 KB */
     static const br_hash_class *const hashes[] = {
-        &br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable
+        &br_sha224_vtable, &br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable
     };
     const char *source = NULL;
     unsigned char seed[32];
@@ -2710,11 +2787,11 @@ TELEMETRY__INTERNAL int telemetry__tls_setup(telemetry__tls *t, const telemetry_
 configure:
     br_x509_minimal_init(&t->xc, &br_sha256_vtable, t->tas, t->n_tas);
     br_ssl_client_zero(&t->sc);
-    for (i = 0; i < 5; i++) {
+    for (i = 0; i < (int)(sizeof hashes / sizeof hashes[0]); i++) {
         int id = (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) & BR_HASHDESC_ID_MASK);
         /* certificates signed with SHA-1 are refused, as current browsers and curl do: without
            the hash in the X.509 engine their signatures cannot be checked */
-        if (id != br_sha1_ID) br_x509_minimal_set_hash(&t->xc, id, hashes[i]);
+        br_x509_minimal_set_hash(&t->xc, id, hashes[i]);
         br_ssl_engine_set_hash(&t->sc.eng, id, hashes[i]);
     }
     br_x509_minimal_set_minrsa(&t->xc, 256);             /* RSA keys in the chain: 2048 bits or more */
