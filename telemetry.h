@@ -24,7 +24,9 @@
    On 32-bit Linux the implementation's file gets 64-bit off_t and time_t when its include comes
    before any system header (else build that file with -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64).
    On ARM build with -funwind-tables, or events carry no stack; link with -Wl,--build-id where
-   the toolchain does not (musl-gcc), or images carry no debug_id.
+   the toolchain does not (musl-gcc, mingw-w64: there it writes the CodeView record), or images
+   carry no debug_id. On Windows crashes are structured exceptions and abort() (docs/crashes.md,
+   "Windows"); 32-bit Windows builds need -fno-omit-frame-pointer for whole stacks.
 
    ============================================================================================
    2. A SHORT EXAMPLE
@@ -76,7 +78,8 @@
        TELEMETRY_SMALL_TLS            off          one portable implementation of each TLS
                                                    algorithm, no ChaCha20 (16 KB smaller, slower
                                                    bulk encryption; docs/building.md "Size")
-       TELEMETRY_NO_CRASH_HANDLER     off          never install signal handlers
+       TELEMETRY_NO_CRASH_HANDLER     off          never install signal handlers (Windows:
+                                                   exception filters)
        TELEMETRY_NO_AUTO_REGISTER     off          TELEMETRY_METRIC does not self-register; call
                                                    TELEMETRY_REGISTER(id) for each metric
        TELEMETRY_MALLOC(sz)           malloc       allocator override: define all three or none
@@ -2178,6 +2181,95 @@ TELEMETRY__INTERNAL int telemetry__der_enter(const unsigned char **p, const unsi
     return 0;
 }
 
+/* ---- trust anchors without BearSSL's X.509 decoder -------------------------------------------
+   An anchor needs three things from its certificate: the subject name (as encoded), the public
+   key and whether basicConstraints says it is a CA. BearSSL's decoder runs every byte of the
+   certificate through its interpreter (~540,000 instructions a certificate: 78 million for a
+   144-certificate system bundle, on each run's first connection); this reads the few DER headers
+   on the way to them. The same results as br_x509_decoder (tests/test_tls.c compares the two on
+   the system bundle and the test certificates, fuzz_anchor on any bytes). */
+
+/* The element at *p (< end) if it has tag (then *p moves past it), else -1 and *p stays. */
+TELEMETRY__INTERNAL int telemetry__der_want(const unsigned char **p, const unsigned char *end, unsigned tag, const unsigned char **v, size_t *n) {
+    const unsigned char *q = *p;
+    unsigned t;
+    if (telemetry__der_next(&q, end, &t, v, n) || t != tag) return -1;
+    *p = q;
+    return 0;
+}
+/* An INTEGER's unsigned value without its leading zeros, as BearSSL gives an RSA key's. */
+TELEMETRY__INTERNAL int telemetry__der_uint(const unsigned char **p, const unsigned char *end, const unsigned char **v, size_t *n) {
+    if (telemetry__der_want(p, end, 0x02, v, n) || *n == 0 || (**v & 0x80)) return -1;
+    while (*n && **v == 0) { (*v)++; (*n)--; }
+    return *n ? 0 : -1;
+}
+#define TELEMETRY__DER_IS(v, n, bytes) ((n) == sizeof bytes - 1 && memcmp((v), bytes, sizeof bytes - 1) == 0)
+
+typedef struct telemetry__anchor_parts {
+    const unsigned char *dn, *n, *e, *q;        /* the subject name (whole), RSA n and e, EC point */
+    size_t dn_len, n_len, e_len, q_len;
+    int key_type, curve, is_ca;                 /* BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
+} telemetry__anchor_parts;
+
+/* The parts of one DER certificate; 0 when it is well-formed and has an RSA or EC key. */
+TELEMETRY__INTERNAL int telemetry__anchor_parse(const unsigned char *der, size_t len, telemetry__anchor_parts *a) {
+    const unsigned char *p = der, *end = der + len, *spki, *spki_end, *alg, *alg_end, *oid, *v, *bits;
+    size_t oid_len, n, bits_len;
+    memset(a, 0, sizeof *a);
+    if (telemetry__der_enter(&p, &end, 0x30) || telemetry__der_enter(&p, &end, 0x30)) return -1;   /* cert, tbs */
+    telemetry__der_want(&p, end, 0xa0, &v, &n);                                     /* version (not v1) */
+    if (telemetry__der_want(&p, end, 0x02, &v, &n) || telemetry__der_want(&p, end, 0x30, &v, &n) ||   /* serial, signature */
+        telemetry__der_want(&p, end, 0x30, &v, &n) || telemetry__der_want(&p, end, 0x30, &v, &n))     /* issuer, validity */
+        return -1;
+    a->dn = p;
+    if (telemetry__der_want(&p, end, 0x30, &v, &n)) return -1;                      /* subject */
+    a->dn_len = (size_t)(p - a->dn);
+    spki = p; spki_end = end;
+    if (telemetry__der_enter(&spki, &spki_end, 0x30)) return -1;
+    p = spki_end;
+    alg = spki; alg_end = spki_end;
+    if (telemetry__der_enter(&alg, &alg_end, 0x30) || telemetry__der_want(&alg, alg_end, 0x06, &oid, &oid_len)) return -1;
+    spki = alg_end;
+    if (telemetry__der_want(&spki, spki_end, 0x03, &bits, &bits_len) || bits_len == 0 || bits[0] != 0) return -1;
+    bits++; bits_len--;                                                             /* no unused bits */
+    if (TELEMETRY__DER_IS(oid, oid_len, "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01")) {       /* rsaEncryption */
+        const unsigned char *k = bits, *kend = bits + bits_len;
+        if (telemetry__der_enter(&k, &kend, 0x30) || telemetry__der_uint(&k, kend, &a->n, &a->n_len) ||
+            telemetry__der_uint(&k, kend, &a->e, &a->e_len))
+            return -1;
+        a->key_type = BR_KEYTYPE_RSA;
+    } else if (TELEMETRY__DER_IS(oid, oid_len, "\x2a\x86\x48\xce\x3d\x02\x01")) {        /* id-ecPublicKey */
+        if (telemetry__der_want(&alg, alg_end, 0x06, &v, &n)) return -1;
+        if (TELEMETRY__DER_IS(v, n, "\x2a\x86\x48\xce\x3d\x03\x01\x07")) a->curve = BR_EC_secp256r1;
+        else if (TELEMETRY__DER_IS(v, n, "\x2b\x81\x04\x00\x22")) a->curve = BR_EC_secp384r1;
+        else if (TELEMETRY__DER_IS(v, n, "\x2b\x81\x04\x00\x23")) a->curve = BR_EC_secp521r1;
+        else return -1;
+        a->q = bits; a->q_len = bits_len;
+        a->key_type = BR_KEYTYPE_EC;
+    } else return -1;
+    /* the extensions: basicConstraints' cA */
+    telemetry__der_want(&p, end, 0x81, &v, &n);                                     /* unique ids */
+    telemetry__der_want(&p, end, 0x82, &v, &n);
+    if (telemetry__der_want(&p, end, 0xa3, &v, &n) == 0) {
+        const unsigned char *x = v, *xend = v + n;
+        if (telemetry__der_enter(&x, &xend, 0x30)) return -1;
+        while (x < xend) {
+            const unsigned char *e = x, *eend = xend, *val;
+            size_t val_len;
+            if (telemetry__der_enter(&e, &eend, 0x30)) return -1;
+            x = eend;
+            if (telemetry__der_want(&e, eend, 0x06, &oid, &oid_len)) return -1;
+            telemetry__der_want(&e, eend, 0x01, &v, &n);                            /* critical */
+            if (telemetry__der_want(&e, eend, 0x04, &val, &val_len)) return -1;
+            if (!TELEMETRY__DER_IS(oid, oid_len, "\x55\x1d\x13")) continue;         /* basicConstraints */
+            e = val; eend = val + val_len;
+            if (telemetry__der_enter(&e, &eend, 0x30)) return -1;
+            if (telemetry__der_want(&e, eend, 0x01, &v, &n) == 0) a->is_ca = n == 1 && v[0] != 0;
+        }
+    }
+    return 0;
+}
+
 /* 1 when the DER certificate lists ip (4 or 16 bytes) as an iPAddress subjectAltName. */
 TELEMETRY__INTERNAL int telemetry__cert_has_ip(const unsigned char *der, size_t len, const unsigned char *ip, size_t ip_len) {
     static const unsigned char san_oid[3] = { 0x55, 0x1D, 0x11 };         /* 2.5.29.17 */
@@ -2286,51 +2378,37 @@ TELEMETRY__INTERNAL void telemetry__tls_free(telemetry__tls *t) {
     telemetry__free(t);
 }
 
-TELEMETRY__INTERNAL void telemetry__tls_append(void *ctx, const void *buf, size_t len) {
-    telemetry__buf_append((telemetry__buf *)ctx, buf, len);
-}
-
 /* One DER certificate becomes an anchor that owns a copy of its DN and key. Others are skipped. */
 TELEMETRY__INTERNAL void telemetry__tls_add_anchor(telemetry__tls *t, const unsigned char *der, size_t len) {
-    br_x509_decoder_context dc;
-    telemetry__buf dn;
-    const br_x509_pkey *pk;
+    telemetry__anchor_parts a;
     br_x509_trust_anchor *ta;
-    size_t klen;
     unsigned char *mem;
-    telemetry__buf_init(&dn);
-    br_x509_decoder_init(&dc, telemetry__tls_append, &dn);
-    br_x509_decoder_push(&dc, der, len);
-    pk = br_x509_decoder_get_pkey(&dc);
-    if (!pk || dn.failed || (pk->key_type != BR_KEYTYPE_RSA && pk->key_type != BR_KEYTYPE_EC)) goto done;
+    if (telemetry__anchor_parse(der, len, &a) != 0) return;
     if (t->n_tas == t->cap_tas) {
         size_t cap = t->cap_tas ? t->cap_tas * 2 : 64;
         br_x509_trust_anchor *p = (br_x509_trust_anchor *)telemetry__realloc(t->tas, cap * sizeof *p);
-        if (!p) goto done;
+        if (!p) return;
         t->tas = p; t->cap_tas = cap;
     }
-    klen = pk->key_type == BR_KEYTYPE_RSA ? pk->key.rsa.nlen + pk->key.rsa.elen : pk->key.ec.qlen;
-    mem = (unsigned char *)telemetry__malloc(dn.len + klen);
-    if (!mem) goto done;
+    mem = (unsigned char *)telemetry__malloc(a.dn_len + a.n_len + a.e_len + a.q_len);
+    if (!mem) return;
     ta = &t->tas[t->n_tas++];
     memset(ta, 0, sizeof *ta);
-    if (dn.len) memcpy(mem, dn.data, dn.len);
-    ta->dn.data = mem; ta->dn.len = dn.len;
-    ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
-    ta->pkey.key_type = pk->key_type;
-    mem += dn.len;
-    if (pk->key_type == BR_KEYTYPE_RSA) {
-        ta->pkey.key.rsa.n = mem; ta->pkey.key.rsa.nlen = pk->key.rsa.nlen;
-        memcpy(mem, pk->key.rsa.n, pk->key.rsa.nlen);
-        ta->pkey.key.rsa.e = mem + pk->key.rsa.nlen; ta->pkey.key.rsa.elen = pk->key.rsa.elen;
-        memcpy(mem + pk->key.rsa.nlen, pk->key.rsa.e, pk->key.rsa.elen);
+    memcpy(mem, a.dn, a.dn_len);
+    ta->dn.data = mem; ta->dn.len = a.dn_len;
+    ta->flags = a.is_ca ? BR_X509_TA_CA : 0;
+    ta->pkey.key_type = (unsigned char)a.key_type;
+    mem += a.dn_len;
+    if (a.key_type == BR_KEYTYPE_RSA) {
+        ta->pkey.key.rsa.n = mem; ta->pkey.key.rsa.nlen = a.n_len;
+        memcpy(mem, a.n, a.n_len);
+        ta->pkey.key.rsa.e = mem + a.n_len; ta->pkey.key.rsa.elen = a.e_len;
+        memcpy(mem + a.n_len, a.e, a.e_len);
     } else {
-        ta->pkey.key.ec.curve = pk->key.ec.curve;
-        ta->pkey.key.ec.q = mem; ta->pkey.key.ec.qlen = pk->key.ec.qlen;
-        memcpy(mem, pk->key.ec.q, pk->key.ec.qlen);
+        ta->pkey.key.ec.curve = a.curve;
+        ta->pkey.key.ec.q = mem; ta->pkey.key.ec.qlen = a.q_len;
+        memcpy(mem, a.q, a.q_len);
     }
-done:
-    telemetry__buf_free(&dn);
 }
 
 /* ---- PEM: our own decoder. BearSSL's is a byte-code interpreter at ~1,400 instructions a byte:
@@ -2421,6 +2499,284 @@ TELEMETRY__INTERNAL int telemetry__tls_pem_file(telemetry__tls *t, const char *p
     return 0;
 }
 
+/* ---- ECDSA P-256 signature checks, 64-bit ---------------------------------------------------
+   A fresh HTTPS connection to a server with an ECDSA P-256 certificate checks two signatures (the
+   certificate's, by its issuer, and the key exchange's, by the certificate's key): 20 of its 27
+   million instructions in BearSSL 0.6 as Debian ships it, which has only the 31-bit code for this
+   curve (br_ec_p256_m31). Verifying handles public data only, so it need not be constant-time:
+   here it is done with 64-bit limbs (a compiler's 128-bit product), Montgomery arithmetic modulo
+   p and the group order n, Jacobian coordinates and one pass over both scalars (Shamir's trick):
+   ~25x fewer instructions. Anything else (other curves, unusual encodings) goes to BearSSL.
+   tests/test_tls.c and fuzz_p256 check it against BearSSL's own verifier. */
+#if !defined(TELEMETRY_SMALL_TLS) && defined(__SIZEOF_INT128__) && (defined(__GNUC__) || defined(__clang__))
+#  define TELEMETRY__P256 1
+__extension__ typedef unsigned __int128 telemetry__u128;
+typedef struct telemetry__mod { uint64_t m[4], n0, r2[4], one[4]; } telemetry__mod;   /* one: R mod m */
+typedef struct telemetry__jpoint { uint64_t x[4], y[4], z[4]; } telemetry__jpoint;    /* z == 0: infinity */
+
+/* big-endian bytes (at most 32) as 4 little-endian limbs */
+TELEMETRY__INTERNAL void telemetry__p256_load(uint64_t r[4], const unsigned char *b, size_t n) {
+    size_t i;
+    r[0] = r[1] = r[2] = r[3] = 0;
+    for (i = 0; i < n; i++) r[(n - 1 - i) / 8] |= (uint64_t)b[i] << (8 * ((n - 1 - i) % 8));
+}
+TELEMETRY__INTERNAL int telemetry__p256_is_zero(const uint64_t a[4]) { return (a[0] | a[1] | a[2] | a[3]) == 0; }
+/* a < b */
+TELEMETRY__INTERNAL int telemetry__p256_less(const uint64_t a[4], const uint64_t b[4]) {
+    int i;
+    for (i = 3; i >= 0; i--) if (a[i] != b[i]) return a[i] < b[i];
+    return 0;
+}
+/* r = a - b, the borrow out */
+TELEMETRY__INTERNAL uint64_t telemetry__p256_sub4(uint64_t r[4], const uint64_t a[4], const uint64_t b[4]) {
+    uint64_t borrow = 0;
+    int i;
+    for (i = 0; i < 4; i++) {
+        uint64_t d = a[i] - b[i], d2 = d - borrow;
+        borrow = (a[i] < b[i]) | (d < borrow);
+        r[i] = d2;
+    }
+    return borrow;
+}
+/* r = a + b mod m (a, b < m) */
+TELEMETRY__INTERNAL void telemetry__p256_add(uint64_t r[4], const uint64_t a[4], const uint64_t b[4], const telemetry__mod *M) {
+    uint64_t s[4], d[4], carry = 0;
+    int i;
+    for (i = 0; i < 4; i++) {
+        telemetry__u128 t = (telemetry__u128)a[i] + b[i] + carry;
+        s[i] = (uint64_t)t;
+        carry = (uint64_t)(t >> 64);
+    }
+    if (telemetry__p256_sub4(d, s, M->m) <= carry) memcpy(s, d, sizeof d);   /* s >= m, or it overflowed */
+    memcpy(r, s, sizeof s);
+}
+/* r = a - b mod m (a, b < m) */
+TELEMETRY__INTERNAL void telemetry__p256_sub(uint64_t r[4], const uint64_t a[4], const uint64_t b[4], const telemetry__mod *M) {
+    uint64_t d[4], carry = 0;
+    int i;
+    if (telemetry__p256_sub4(d, a, b)) {
+        for (i = 0; i < 4; i++) {
+            telemetry__u128 t = (telemetry__u128)d[i] + M->m[i] + carry;
+            d[i] = (uint64_t)t;
+            carry = (uint64_t)(t >> 64);
+        }
+    }
+    memcpy(r, d, sizeof d);
+}
+/* r = a * b / 2^256 mod m (Montgomery, word by word; a, b < m), the loops written out */
+#  define TELEMETRY__P256_MAC(x, y, k) \
+    acc = (telemetry__u128)(x) * (y) + t[k] + carry; t[k] = (uint64_t)acc; carry = (uint64_t)(acc >> 64)
+#  define TELEMETRY__P256_RED(k) \
+    acc = (telemetry__u128)m * M->m[k] + t[k] + carry; t[k - 1] = (uint64_t)acc; carry = (uint64_t)(acc >> 64)
+#  define TELEMETRY__P256_ROUND(i) \
+    carry = 0; \
+    TELEMETRY__P256_MAC(a[0], b[i], 0); TELEMETRY__P256_MAC(a[1], b[i], 1); \
+    TELEMETRY__P256_MAC(a[2], b[i], 2); TELEMETRY__P256_MAC(a[3], b[i], 3); \
+    acc = (telemetry__u128)t[4] + carry; t[4] = (uint64_t)acc; top = (uint64_t)(acc >> 64); \
+    m = t[0] * M->n0; \
+    acc = (telemetry__u128)m * M->m[0] + t[0]; carry = (uint64_t)(acc >> 64); \
+    TELEMETRY__P256_RED(1); TELEMETRY__P256_RED(2); TELEMETRY__P256_RED(3); \
+    acc = (telemetry__u128)t[4] + carry; t[3] = (uint64_t)acc; t[4] = top + (uint64_t)(acc >> 64)
+TELEMETRY__INTERNAL void telemetry__p256_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4], const telemetry__mod *M) {
+    uint64_t t[5] = { 0, 0, 0, 0, 0 }, d[4], carry, m, top;
+    telemetry__u128 acc;
+    TELEMETRY__P256_ROUND(0);
+    TELEMETRY__P256_ROUND(1);
+    TELEMETRY__P256_ROUND(2);
+    TELEMETRY__P256_ROUND(3);
+    if (telemetry__p256_sub4(d, t, M->m) <= t[4]) memcpy(t, d, sizeof d);   /* t < 2m: once */
+    memcpy(r, t, sizeof d);
+}
+TELEMETRY__INTERNAL void telemetry__p256_mod_init(telemetry__mod *M, const unsigned char be[32]) {
+    uint64_t inv, x[4] = { 1, 0, 0, 0 };
+    int i;
+    telemetry__p256_load(M->m, be, 32);
+    inv = M->m[0];                               /* right to 3 bits (m is odd); Newton doubles them */
+    for (i = 0; i < 5; i++) inv *= 2 - M->m[0] * inv;
+    M->n0 = (uint64_t)0 - inv;
+    for (i = 0; i < 512; i++) telemetry__p256_add(x, x, x, M);   /* 2^512 mod m */
+    memcpy(M->r2, x, sizeof x);
+    x[0] = 1; x[1] = x[2] = x[3] = 0;
+    telemetry__p256_mul(M->one, x, M->r2, M);                  /* 2^256 mod m */
+}
+/* r = a^(m-2) = 1/a mod m (Montgomery form in and out; m prime) */
+TELEMETRY__INTERNAL void telemetry__p256_inv(uint64_t r[4], const uint64_t a[4], const telemetry__mod *M) {
+    uint64_t e[4], two[4] = { 2, 0, 0, 0 }, x[4];
+    int i;
+    telemetry__p256_sub4(e, M->m, two);
+    memcpy(x, M->one, sizeof x);
+    for (i = 255; i >= 0; i--) {
+        telemetry__p256_mul(x, x, x, M);
+        if ((e[i / 64] >> (i % 64)) & 1) telemetry__p256_mul(x, x, a, M);
+    }
+    memcpy(r, x, sizeof x);
+}
+
+/* Jacobian doubling for a = -3 */
+TELEMETRY__INTERNAL void telemetry__p256_double(telemetry__jpoint *p, const telemetry__mod *P) {
+    uint64_t delta[4], gamma[4], beta[4], alpha[4], t1[4], t2[4];
+    if (telemetry__p256_is_zero(p->z)) return;
+    telemetry__p256_mul(delta, p->z, p->z, P);
+    telemetry__p256_mul(gamma, p->y, p->y, P);
+    telemetry__p256_mul(beta, p->x, gamma, P);
+    telemetry__p256_sub(t1, p->x, delta, P);
+    telemetry__p256_add(t2, p->x, delta, P);
+    telemetry__p256_mul(alpha, t1, t2, P);
+    telemetry__p256_add(t1, alpha, alpha, P);
+    telemetry__p256_add(alpha, t1, alpha, P);                 /* 3 (x - delta)(x + delta) */
+    telemetry__p256_add(t1, p->y, p->z, P);
+    telemetry__p256_mul(t1, t1, t1, P);
+    telemetry__p256_sub(t1, t1, gamma, P);
+    telemetry__p256_sub(p->z, t1, delta, P);                  /* z3 = (y + z)^2 - gamma - delta */
+    telemetry__p256_add(beta, beta, beta, P);
+    telemetry__p256_add(beta, beta, beta, P);                 /* 4 beta */
+    telemetry__p256_mul(t1, alpha, alpha, P);
+    telemetry__p256_add(t2, beta, beta, P);
+    telemetry__p256_sub(p->x, t1, t2, P);                     /* x3 = alpha^2 - 8 beta */
+    telemetry__p256_sub(t1, beta, p->x, P);
+    telemetry__p256_mul(t1, alpha, t1, P);
+    telemetry__p256_mul(gamma, gamma, gamma, P);
+    telemetry__p256_add(gamma, gamma, gamma, P);
+    telemetry__p256_add(gamma, gamma, gamma, P);
+    telemetry__p256_add(gamma, gamma, gamma, P);              /* 8 gamma^2 */
+    telemetry__p256_sub(p->y, t1, gamma, P);                  /* y3 = alpha (4 beta - x3) - 8 gamma^2 */
+}
+/* p += q (Jacobian, any points, infinity and p == q included) */
+TELEMETRY__INTERNAL void telemetry__p256_add_point(telemetry__jpoint *p, const telemetry__jpoint *q, const telemetry__mod *P) {
+    uint64_t z1z1[4], z2z2[4], u1[4], u2[4], s1[4], s2[4], h[4], r[4], i[4], j[4], v[4], t[4];
+    if (telemetry__p256_is_zero(q->z)) return;
+    if (telemetry__p256_is_zero(p->z)) { *p = *q; return; }
+    telemetry__p256_mul(z1z1, p->z, p->z, P);
+    telemetry__p256_mul(z2z2, q->z, q->z, P);
+    telemetry__p256_mul(u1, p->x, z2z2, P);
+    telemetry__p256_mul(u2, q->x, z1z1, P);
+    telemetry__p256_mul(s1, p->y, q->z, P);
+    telemetry__p256_mul(s1, s1, z2z2, P);
+    telemetry__p256_mul(s2, q->y, p->z, P);
+    telemetry__p256_mul(s2, s2, z1z1, P);
+    telemetry__p256_sub(h, u2, u1, P);
+    telemetry__p256_sub(r, s2, s1, P);
+    if (telemetry__p256_is_zero(h)) {
+        if (telemetry__p256_is_zero(r)) telemetry__p256_double(p, P);   /* the same point */
+        else memset(p->z, 0, sizeof p->z);                             /* p == -q */
+        return;
+    }
+    telemetry__p256_add(r, r, r, P);                          /* r = 2 (s2 - s1) */
+    telemetry__p256_add(i, h, h, P);
+    telemetry__p256_mul(i, i, i, P);                          /* i = (2h)^2 */
+    telemetry__p256_mul(j, h, i, P);
+    telemetry__p256_mul(v, u1, i, P);
+    telemetry__p256_mul(t, r, r, P);
+    telemetry__p256_sub(t, t, j, P);
+    telemetry__p256_sub(t, t, v, P);
+    telemetry__p256_sub(t, t, v, P);                          /* x3 = r^2 - j - 2v */
+    telemetry__p256_add(z1z1, z1z1, z2z2, P);                 /* z1z1 + z2z2, then z3 */
+    telemetry__p256_add(u2, p->z, q->z, P);
+    telemetry__p256_mul(u2, u2, u2, P);
+    telemetry__p256_sub(u2, u2, z1z1, P);
+    telemetry__p256_mul(p->z, u2, h, P);                      /* z3 = ((z1 + z2)^2 - z1z1 - z2z2) h */
+    memcpy(p->x, t, sizeof t);
+    telemetry__p256_sub(v, v, t, P);
+    telemetry__p256_mul(v, r, v, P);
+    telemetry__p256_mul(s1, s1, j, P);
+    telemetry__p256_add(s1, s1, s1, P);
+    telemetry__p256_sub(p->y, v, s1, P);                      /* y3 = r (v - x3) - 2 s1 j */
+}
+
+static const unsigned char telemetry__p256_p[32] = {
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static const unsigned char telemetry__p256_n[32] = {
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51 };
+static const unsigned char telemetry__p256_b[32] = {
+    0x5a, 0xc6, 0x35, 0xd8, 0xaa, 0x3a, 0x93, 0xe7, 0xb3, 0xeb, 0xbd, 0x55, 0x76, 0x98, 0x86, 0xbc,
+    0x65, 0x1d, 0x06, 0xb0, 0xcc, 0x53, 0xb0, 0xf6, 0x3b, 0xce, 0x3c, 0x3e, 0x27, 0xd2, 0x60, 0x4b };
+static const unsigned char telemetry__p256_g[64] = {
+    0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63, 0xa4, 0x40, 0xf2,
+    0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4, 0xa1, 0x39, 0x45, 0xd8, 0x98, 0xc2, 0x96,
+    0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a, 0x7f, 0x9b, 0x8e, 0xe7, 0xeb, 0x4a, 0x7c, 0x0f, 0x9e, 0x16,
+    0x2b, 0xce, 0x33, 0x57, 0x6b, 0x31, 0x5e, 0xce, 0xcb, 0xb6, 0x40, 0x68, 0x37, 0xbf, 0x51, 0xf5 };
+
+/* An affine point (64 bytes x || y) as a Jacobian one in Montgomery form; 0 when it is on the
+   curve (x, y < p, y^2 = x^3 - 3x + b). */
+TELEMETRY__INTERNAL int telemetry__p256_point(telemetry__jpoint *pt, const unsigned char xy[64], const telemetry__mod *P) {
+    uint64_t x[4], y[4], lhs[4], rhs[4], t[4];
+    telemetry__p256_load(x, xy, 32);
+    telemetry__p256_load(y, xy + 32, 32);
+    if (!telemetry__p256_less(x, P->m) || !telemetry__p256_less(y, P->m)) return -1;
+    telemetry__p256_mul(pt->x, x, P->r2, P);
+    telemetry__p256_mul(pt->y, y, P->r2, P);
+    memcpy(pt->z, P->one, sizeof pt->z);
+    telemetry__p256_mul(lhs, pt->y, pt->y, P);
+    telemetry__p256_mul(rhs, pt->x, pt->x, P);
+    telemetry__p256_mul(rhs, rhs, pt->x, P);                  /* x^3 */
+    telemetry__p256_sub(rhs, rhs, pt->x, P);
+    telemetry__p256_sub(rhs, rhs, pt->x, P);
+    telemetry__p256_sub(rhs, rhs, pt->x, P);                  /* x^3 - 3x */
+    telemetry__p256_load(t, telemetry__p256_b, 32);
+    telemetry__p256_mul(t, t, P->r2, P);
+    telemetry__p256_add(rhs, rhs, t, P);
+    return memcmp(lhs, rhs, sizeof lhs) == 0 ? 0 : -1;
+}
+
+/* 1 when sig (r || s, 32 bytes each) is the signature of hash by the public key q (65 bytes,
+   0x04 || x || y), as br_ecdsa_i31_vrfy_raw decides; else 0. */
+TELEMETRY__INTERNAL uint32_t telemetry__p256_vrfy(const unsigned char *hash, size_t hash_len, const unsigned char *q, const unsigned char sig[64]) {
+    telemetry__mod P, N;
+    telemetry__jpoint table[4], acc;
+    uint64_t r[4], s[4], e[4], w[4], u1[4], u2[4], x[4], t[4], plain1[4] = { 1, 0, 0, 0 };
+    int i;
+    telemetry__p256_mod_init(&P, telemetry__p256_p);
+    telemetry__p256_mod_init(&N, telemetry__p256_n);
+    telemetry__p256_load(r, sig, 32);
+    telemetry__p256_load(s, sig + 32, 32);
+    if (telemetry__p256_is_zero(r) || telemetry__p256_is_zero(s) || !telemetry__p256_less(r, N.m) || !telemetry__p256_less(s, N.m)) return 0;
+    if (telemetry__p256_point(&table[2], q + 1, &P) != 0) return 0;
+    telemetry__p256_point(&table[1], telemetry__p256_g, &P);
+    /* e: the hash's leftmost 256 bits, mod n (one subtraction: n > 2^255) */
+    telemetry__p256_load(e, (const unsigned char *)hash, hash_len < 32 ? hash_len : 32);
+    if (!telemetry__p256_less(e, N.m)) telemetry__p256_sub4(e, e, N.m);
+    /* w = 1/s, u1 = e w, u2 = r w (mod n), back out of Montgomery form */
+    telemetry__p256_mul(w, s, N.r2, &N);
+    telemetry__p256_inv(w, w, &N);
+    telemetry__p256_mul(u1, e, N.r2, &N);
+    telemetry__p256_mul(u1, u1, w, &N);
+    telemetry__p256_mul(u1, u1, plain1, &N);
+    telemetry__p256_mul(u2, r, N.r2, &N);
+    telemetry__p256_mul(u2, u2, w, &N);
+    telemetry__p256_mul(u2, u2, plain1, &N);
+    /* u1 G + u2 Q, both scalars' bits at once */
+    table[3] = table[1];
+    telemetry__p256_add_point(&table[3], &table[2], &P);
+    memset(&acc, 0, sizeof acc);
+    for (i = 255; i >= 0; i--) {
+        int k = (int)((u1[i / 64] >> (i % 64)) & 1) | (int)((u2[i / 64] >> (i % 64)) & 1) << 1;
+        telemetry__p256_double(&acc, &P);
+        if (k) telemetry__p256_add_point(&acc, &table[k], &P);
+    }
+    if (telemetry__p256_is_zero(acc.z)) return 0;
+    /* x = X / Z^2, out of Montgomery form, mod n: it must be r */
+    telemetry__p256_inv(t, acc.z, &P);
+    telemetry__p256_mul(t, t, t, &P);
+    telemetry__p256_mul(x, acc.x, t, &P);
+    telemetry__p256_mul(x, x, plain1, &P);
+    if (!telemetry__p256_less(x, N.m)) telemetry__p256_sub4(x, x, N.m);
+    return memcmp(x, r, sizeof x) == 0;
+}
+
+/* BearSSL's ECDSA check (the asn1 form TLS and X.509 use), P-256 signatures done above. */
+TELEMETRY__INTERNAL uint32_t telemetry__ecdsa_vrfy_asn1(const br_ec_impl *impl, const void *hash, size_t hash_len, const br_ec_public_key *pk,
+                                                       const void *sig, size_t sig_len) {
+    unsigned char raw[160];
+    if (pk->curve == BR_EC_secp256r1 && pk->qlen == 65 && pk->q[0] == 0x04 && sig_len <= sizeof raw) {
+        memcpy(raw, sig, sig_len);
+        if (br_ecdsa_asn1_to_raw(raw, sig_len) == 64) return telemetry__p256_vrfy((const unsigned char *)hash, hash_len, pk->q, raw);
+    }
+    return br_ecdsa_vrfy_asn1_get_default()(impl, hash, hash_len, pk, sig, sig_len);
+}
+#endif
+
 /* Loads the anchors (once) and configures the engine: TLS 1.2 only, six ECDHE AEAD suites. */
 TELEMETRY__INTERNAL int telemetry__tls_setup(telemetry__tls *t, const telemetry__transport_config *cfg,
                                              const char *ca_pem, const char *ca_file, telemetry__net *n) {
@@ -2442,8 +2798,10 @@ TELEMETRY__INTERNAL int telemetry__tls_setup(telemetry__tls *t, const telemetry_
 #endif
         BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
     };
+    /* no SHA-1: TLS 1.2's PRF does not use it, and a SHA-1 signature (key exchange or
+       certificate) is refused anyway, so it is not offered; ~2 KB */
     static const br_hash_class *const hashes[] = {
-        &br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable
+        &br_sha224_vtable, &br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable
     };
     const char *source = NULL;
     unsigned char seed[32];
@@ -2465,11 +2823,11 @@ TELEMETRY__INTERNAL int telemetry__tls_setup(telemetry__tls *t, const telemetry_
 configure:
     br_x509_minimal_init(&t->xc, &br_sha256_vtable, t->tas, t->n_tas);
     br_ssl_client_zero(&t->sc);
-    for (i = 0; i < 5; i++) {
+    for (i = 0; i < (int)(sizeof hashes / sizeof hashes[0]); i++) {
         int id = (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) & BR_HASHDESC_ID_MASK);
         /* certificates signed with SHA-1 are refused, as current browsers and curl do: without
            the hash in the X.509 engine their signatures cannot be checked */
-        if (id != br_sha1_ID) br_x509_minimal_set_hash(&t->xc, id, hashes[i]);
+        br_x509_minimal_set_hash(&t->xc, id, hashes[i]);
         br_ssl_engine_set_hash(&t->sc.eng, id, hashes[i]);
     }
     br_x509_minimal_set_minrsa(&t->xc, 256);             /* RSA keys in the chain: 2048 bits or more */
@@ -2478,7 +2836,11 @@ configure:
     br_x509_minimal_set_ecdsa(&t->xc, &br_ec_all_m31, &br_ecdsa_i31_vrfy_asn1);
 #else
     br_x509_minimal_set_rsa(&t->xc, br_rsa_pkcs1_vrfy_get_default());
+#  if defined(TELEMETRY__P256)
+    br_x509_minimal_set_ecdsa(&t->xc, br_ec_get_default(), telemetry__ecdsa_vrfy_asn1);
+#  else
     br_x509_minimal_set_ecdsa(&t->xc, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
+#  endif
 #endif
     t->xip.vtable = &telemetry__xip_vtable;
     t->xip.inner = &t->xc;
@@ -2502,6 +2864,9 @@ configure:
     br_ssl_engine_set_default_chapol(&t->sc.eng);
     br_ssl_engine_set_default_rsavrfy(&t->sc.eng);
     br_ssl_engine_set_default_ecdsa(&t->sc.eng);
+#  if defined(TELEMETRY__P256)
+    br_ssl_engine_set_ecdsa(&t->sc.eng, telemetry__ecdsa_vrfy_asn1);   /* P-256 ~25x faster */
+#  endif
 #endif
     br_ssl_engine_set_x509(&t->sc.eng, &t->xip.vtable);
     br_ssl_engine_set_buffer(&t->sc.eng, t->iobuf, sizeof t->iobuf, 1);
@@ -4764,6 +5129,10 @@ typedef struct telemetry__module {
     unsigned char text_id[16];               /* without a build id: Sentry's hash of .text */
     int has_text_id;
     char path[512];
+#if defined(_WIN32)
+    uint32_t pe_stamp, pe_size;              /* PE: TimeDateStamp, SizeOfImage (code_id); build_id */
+    char debug_file[260];                    /* holds the CodeView GUID + age, this its PDB path */
+#endif
 } telemetry__module;
 
 /* Sentry's debug_id for an ELF build id (protocols.md 3.11): the first 16 bytes read as a
@@ -4902,6 +5271,202 @@ TELEMETRY__INTERNAL void telemetry__redact_home(const char *path, char *out, siz
     if (rest) snprintf(out, cap, "~%s", rest);
     else telemetry__copy(out, cap, path);
 }
+
+/* ---- Windows: the stack from RtlCaptureStackBackTrace, PE images from the loader ----------
+   Only kernel32 and ntdll, which every Windows program links (no psapi, no dbghelp). Every
+   loaded image from the loader's list under the loader lock (error events copy the images their
+   frames fall in from >>stack's cache of them; the crash handler's list is made in advance). What Sentry reads of a PE image
+   (sentry-native's form): code_id = TimeDateStamp (8 hex) + SizeOfImage (hex), debug_id = the
+   CodeView RSDS record's GUID + "-" + age, debug_file = the PDB path that record names. mingw's
+   ld writes an RSDS record only with -Wl,--build-id (or -Wl,--pdb=); docs/crashes.md. */
+#if defined(_WIN32)
+#  include <tlhelp32.h>
+#  include <winternl.h>
+
+#  if defined(__GNUC__) && !defined(__clang__)
+#    pragma GCC diagnostic push
+#    pragma GCC diagnostic ignored "-Warray-bounds"    /* gcc 12 takes the gs:/fs: read for an array */
+#  endif
+TELEMETRY__INTERNAL TEB *telemetry__teb(void) { return (TEB *)NtCurrentTeb(); }
+#  if defined(__GNUC__) && !defined(__clang__)
+#    pragma GCC diagnostic pop
+#  endif
+
+/* x64 walks the unwind tables (.pdata, which mingw and MSVC always emit); x86 the frame-pointer
+   chain, so an x86 build without frame pointers gets a short stack. */
+TELEMETRY__INTERNAL void telemetry__win_capture_stack(telemetry__stack *st, uintptr_t from) {
+    void *pc[TELEMETRY_MAX_FRAMES + 16];          /* room for the library's own frames */
+    int n = (int)RtlCaptureStackBackTrace(0, (DWORD)(sizeof pc / sizeof pc[0]), pc, NULL), i, first = 0;
+    if (from) {
+        for (i = 0; i < n && (uintptr_t)pc[i] != from; i++) {}
+        first = i < n ? i : 0;                    /* not found (an unusual frame): every frame */
+    }
+    st->count = 0;
+    /* the first 64 KiB are never code: a walk that reaches them (wine's past the thread's start)
+       has left the stack */
+    for (i = first; i < n && st->count < TELEMETRY_MAX_FRAMES && (uintptr_t)pc[i] >= 0x10000; i++) st->addr[st->count++] = (uintptr_t)pc[i];
+}
+
+/* A wide path as UTF-8 with the home folder redacted. */
+TELEMETRY__INTERNAL void telemetry__win_path(const wchar_t *w, char *out, size_t cap) {
+    char utf8[1024];
+    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, utf8, (int)sizeof utf8, NULL, NULL);
+    if (n <= 0) utf8[0] = 0;
+    telemetry__redact_home(utf8, out, cap);
+}
+
+/* The image loaded at base, read from its headers in memory: range, code id, and the CodeView
+   record (GUID + age into build_id, 20 bytes, and the PDB path). -1 when it is no PE image. */
+TELEMETRY__INTERNAL int telemetry__pe_read(uintptr_t base, telemetry__module *m) {
+    const IMAGE_DOS_HEADER *dos = (const IMAGE_DOS_HEADER *)base;
+    const IMAGE_NT_HEADERS *nt;
+    const IMAGE_DATA_DIRECTORY *dd;
+    uint32_t size, k;
+    if (!base || dos->e_magic != IMAGE_DOS_SIGNATURE || dos->e_lfanew <= 0) return -1;
+    nt = (const IMAGE_NT_HEADERS *)(base + (uintptr_t)dos->e_lfanew);
+    if (nt->Signature != IMAGE_NT_SIGNATURE) return -1;
+    size = nt->OptionalHeader.SizeOfImage;
+    m->start = base;
+    m->end = base + size;
+    m->pe_stamp = nt->FileHeader.TimeDateStamp;
+    m->pe_size = size;
+    m->build_id_len = 0;
+    m->has_text_id = 0;
+    m->debug_file[0] = 0;
+    if (nt->OptionalHeader.NumberOfRvaAndSizes <= IMAGE_DIRECTORY_ENTRY_DEBUG) return 0;
+    dd = &nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_DEBUG];
+    if (!dd->VirtualAddress || dd->VirtualAddress > size || dd->Size > size - dd->VirtualAddress) return 0;
+    for (k = 0; k + sizeof(IMAGE_DEBUG_DIRECTORY) <= dd->Size; k += sizeof(IMAGE_DEBUG_DIRECTORY)) {
+        const IMAGE_DEBUG_DIRECTORY *d = (const IMAGE_DEBUG_DIRECTORY *)(base + dd->VirtualAddress + k);
+        const unsigned char *cv;
+        char pdb[sizeof m->debug_file];
+        size_t n = 0;
+        if (d->Type != IMAGE_DEBUG_TYPE_CODEVIEW || !d->AddressOfRawData || d->SizeOfData < 24 ||
+            d->AddressOfRawData > size || d->SizeOfData > size - d->AddressOfRawData)
+            continue;                             /* not mapped, or not inside the image */
+        cv = (const unsigned char *)(base + d->AddressOfRawData);
+        if (memcmp(cv, "RSDS", 4) != 0) continue;
+        memcpy(m->build_id, cv + 4, 20);          /* GUID (16 bytes as stored) and age */
+        m->build_id_len = 20;
+        while (n + 1 < sizeof pdb && 24 + n < d->SizeOfData && cv[24 + n]) { pdb[n] = (char)cv[24 + n]; n++; }
+        pdb[n] = 0;
+        telemetry__redact_home(pdb, m->debug_file, sizeof m->debug_file);
+        break;
+    }
+    return 0;
+}
+
+/* One image from its module handle, with its path. */
+TELEMETRY__INTERNAL int telemetry__pe_module(HMODULE h, telemetry__module *m) {
+    wchar_t w[1024];
+    DWORD n;
+    if (telemetry__pe_read((uintptr_t)h, m) != 0) return -1;
+    n = GetModuleFileNameW(h, w, (DWORD)(sizeof w / sizeof w[0]));
+    if (n == 0 || n >= sizeof w / sizeof w[0]) w[0] = 0;
+    telemetry__win_path(w, m->path, sizeof m->path);
+    return 0;
+}
+
+typedef LONG (NTAPI *telemetry__ldr_lock_fn)(ULONG flags, ULONG *disposition, ULONG_PTR *cookie);
+typedef LONG (NTAPI *telemetry__ldr_unlock_fn)(ULONG flags, ULONG_PTR cookie);
+/* FARPROC to a typed pointer through a union: a direct cast is a warning under -Wcast-function-type */
+typedef union telemetry__proc { FARPROC proc; telemetry__ldr_lock_fn lock; telemetry__ldr_unlock_fn unlock; } telemetry__proc;
+typedef int (*telemetry__ldr_visit)(const LDR_DATA_TABLE_ENTRY *d, void *arg);   /* 1: stop */
+
+/* Calls visit for each loaded image in the loader's own list (the PEB's, in load order), under
+   the loader lock: microseconds, where a toolhelp snapshot takes milliseconds (22 ms under wine).
+   -1 when ntdll does not offer the lock. */
+TELEMETRY__INTERNAL int telemetry__win_loader_walk(telemetry__ldr_visit visit, void *arg) {
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    telemetry__proc lock, unlock;
+    ULONG_PTR cookie = 0;
+    const LIST_ENTRY *head, *e;
+    if (!ntdll) return -1;
+    lock.proc = GetProcAddress(ntdll, "LdrLockLoaderLock");
+    unlock.proc = GetProcAddress(ntdll, "LdrUnlockLoaderLock");
+    if (!lock.proc || !unlock.proc || lock.lock(0, NULL, &cookie) != 0) return -1;
+    head = &telemetry__teb()->ProcessEnvironmentBlock->Ldr->InMemoryOrderModuleList;
+    for (e = head->Flink; e && e != head; e = e->Flink)
+        if (visit(CONTAINING_RECORD(e, LDR_DATA_TABLE_ENTRY, InMemoryOrderLinks), arg)) break;
+    unlock.unlock(0, cookie);
+    return 0;
+}
+
+typedef struct telemetry__win_list { telemetry__module *out; int max, count; } telemetry__win_list;
+TELEMETRY__INTERNAL int telemetry__win_list_visit(const LDR_DATA_TABLE_ENTRY *d, void *arg) {
+    telemetry__win_list *l = (telemetry__win_list *)arg;
+    wchar_t w[1024];
+    size_t n = d->FullDllName.Buffer ? d->FullDllName.Length / sizeof(wchar_t) : 0;
+    if (l->count >= l->max) return 1;
+    if (telemetry__pe_read((uintptr_t)d->DllBase, &l->out[l->count]) != 0) return 0;
+    if (n >= sizeof w / sizeof w[0]) n = 0;
+    if (n) memcpy(w, d->FullDllName.Buffer, n * sizeof(wchar_t));
+    w[n] = 0;
+    telemetry__win_path(w, l->out[l->count].path, sizeof l->out[l->count].path);
+    l->count++;
+    return 0;
+}
+
+/* Every loaded image: the loader's list, or a toolhelp snapshot where ntdll has no loader lock
+   to offer. */
+TELEMETRY__INTERNAL int telemetry__win_find_modules(telemetry__module *out, int max) {
+    telemetry__win_list l;
+    HANDLE snap;
+    MODULEENTRY32W me;
+    int more;
+    l.out = out; l.max = max; l.count = 0;
+    if (telemetry__win_loader_walk(telemetry__win_list_visit, &l) == 0) return l.count;
+    snap = CreateToolhelp32Snapshot(TH32CS_SNAPMODULE, 0);
+    if (snap == INVALID_HANDLE_VALUE) return 0;
+    me.dwSize = sizeof me;
+    for (more = Module32FirstW(snap, &me); more && l.count < max; more = Module32NextW(snap, &me)) {
+        if (telemetry__pe_read((uintptr_t)me.modBaseAddr, &out[l.count]) != 0) continue;
+        telemetry__win_path(me.szExePath, out[l.count].path, sizeof out[l.count].path);
+        l.count++;
+    }
+    CloseHandle(snap);
+    return l.count;
+}
+
+/* Changes when an image is loaded or unloaded (the image lists are then made again): a hash of
+   the loader's list, each image's base and name length (a count of loads, as on Linux, would need
+   a notification callback registered for the library's lifetime). */
+TELEMETRY__INTERNAL int telemetry__win_hash_visit(const LDR_DATA_TABLE_ENTRY *d, void *arg) {
+    unsigned long long *h = (unsigned long long *)arg;
+    *h = (*h ^ (unsigned long long)(uintptr_t)d->DllBase) * 1099511628211ULL;
+    *h = (*h ^ d->FullDllName.Length) * 1099511628211ULL;
+    return 0;
+}
+TELEMETRY__INTERNAL unsigned long long telemetry__module_adds(void) {
+    unsigned long long h = 14695981039346656037ULL;
+    telemetry__win_loader_walk(telemetry__win_hash_visit, &h);
+    return h;
+}
+
+/* {"type":"pe", ...}: one image of debug_meta.images. */
+TELEMETRY__INTERNAL void telemetry__json_pe_image(telemetry__json *j, const telemetry__module *m) {
+    char hex[24], id[48];
+    telemetry__buf b;
+    telemetry__buf_init_fixed(&b, hex, sizeof hex);
+    telemetry__buf_put_hex(&b, (uint64_t)m->start);
+    telemetry__json_object_begin(j);
+    telemetry__json_key(j, "type"); telemetry__json_string(j, "pe");
+    telemetry__json_key(j, "image_addr"); telemetry__json_string(j, hex);
+    telemetry__json_key(j, "image_size"); telemetry__json_int(j, (int64_t)(m->end - m->start));
+    telemetry__json_key(j, "code_file"); telemetry__json_string(j, m->path);
+    snprintf(id, sizeof id, "%08lx%lX", (unsigned long)m->pe_stamp, (unsigned long)m->pe_size);   /* sentry-native's case */
+    telemetry__json_key(j, "code_id"); telemetry__json_string(j, id);
+    if (m->build_id_len == 20) {
+        uint32_t age = (uint32_t)m->build_id[16] | (uint32_t)m->build_id[17] << 8 | (uint32_t)m->build_id[18] << 16 |
+                       (uint32_t)m->build_id[19] << 24;
+        telemetry__debug_id(m->build_id, 16, id);  /* the GUID's first three fields are little-endian */
+        snprintf(id + 36, sizeof id - 36, "-%lx", (unsigned long)age);
+        telemetry__json_key(j, "debug_id"); telemetry__json_string(j, id);
+        if (m->debug_file[0]) { telemetry__json_key(j, "debug_file"); telemetry__json_string(j, m->debug_file); }
+    }
+    telemetry__json_object_end(j);
+}
+#endif
 
 #if defined(TELEMETRY__HAVE_PHDR)
 #  if !defined(ElfW)
@@ -5053,13 +5618,15 @@ TELEMETRY__INTERNAL int telemetry__find_modules(telemetry__module *out, int max)
     s.out = out; s.max = max; s.count = 0;
     dl_iterate_phdr(telemetry__module_visit, &s);
     return s.count;
+#elif defined(_WIN32)
+    return telemetry__win_find_modules(out, max);
 #else
     (void)out; (void)max;
     return 0;
 #endif
 }
 
-#if !defined(TELEMETRY__HAVE_PHDR)
+#if !defined(TELEMETRY__HAVE_PHDR) && !defined(_WIN32)
 TELEMETRY__INTERNAL unsigned long long telemetry__module_adds(void) { return 0; }
 #endif
 
@@ -5070,7 +5637,7 @@ TELEMETRY__INTERNAL unsigned long long telemetry__module_adds(void) { return 0; 
    slot. Those are read once per return address from the module's .eh_frame_hdr / .eh_frame
    (every byte read within the segment that holds them) and kept in a table, emptied whenever the
    loader has loaded a module since. Anything unusual on the way (a signal frame, a DWARF
-   expression, a CFA in another register, an address no FDE covers) hands the whole walk to
+   expression, a CFA in another register, an address in no module) hands the whole walk to
    libgcc, so the result is always libgcc's. Not used by the crash handler (which asks libgcc). */
 #if defined(__x86_64__) && defined(TELEMETRY__HAVE_UNWIND) && defined(TELEMETRY__HAVE_PHDR)
 #  define TELEMETRY__FAST_UNWIND 1
@@ -5365,8 +5932,9 @@ TELEMETRY__INTERNAL void telemetry__cfi_find(const unsigned char *hdr, const uns
     out->kind = TELEMETRY__CFI_OK;
 }
 
-/* The module holding pc: its .eh_frame_hdr and the loaded segment that holds the header. */
-typedef struct telemetry__eh_search { uintptr_t pc; const unsigned char *hdr, *lo, *hi; } telemetry__eh_search;
+/* The module holding pc: its .eh_frame_hdr, the loaded segment that holds the header, and the
+   readable segment that holds pc (code_hi its end; 0 when no module holds pc). */
+typedef struct telemetry__eh_search { uintptr_t pc, code_hi; int readable; const unsigned char *hdr, *lo, *hi; } telemetry__eh_search;
 TELEMETRY__INTERNAL int telemetry__eh_visit(struct dl_phdr_info *raw, size_t size, void *arg) {
     telemetry__eh_search *s = (telemetry__eh_search *)arg;
     const telemetry__phdr_info *info = (const telemetry__phdr_info *)(const void *)raw;
@@ -5376,7 +5944,11 @@ TELEMETRY__INTERNAL int telemetry__eh_visit(struct dl_phdr_info *raw, size_t siz
     for (i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         uintptr_t start = (uintptr_t)(info->dlpi_addr + ph->p_vaddr);
-        if (ph->p_type == PT_LOAD && s->pc >= start && s->pc - start < ph->p_memsz) in = 1;
+        if (ph->p_type == PT_LOAD && s->pc >= start && s->pc - start < ph->p_memsz) {
+            in = 1;
+            s->code_hi = start + ph->p_filesz;
+            s->readable = (ph->p_flags & PF_R) != 0;
+        }
         if (ph->p_type == PT_GNU_EH_FRAME) eh = ph;
     }
     if (!in) return 0;
@@ -5404,16 +5976,25 @@ TELEMETRY__DEF telemetry__cfi_cache telemetry__cfi;
 TELEMETRY__DEF telemetry__mutex telemetry__cfi_lock = TELEMETRY__MUTEX_INIT;
 TELEMETRY__DEF unsigned long telemetry__unwind_fallbacks;   /* walks handed to libgcc (tests read it) */
 
-/* The rule for pc, from the table or read now. Lock held. */
+/* The rule for pc (a return address - 1), from the table or read now. Where no FDE covers it,
+   libgcc's walk ends, unless the return address is a signal return trampoline (the kernel's
+   rt_sigreturn call: mov $15, %rax; syscall), which a C library without unwind tables has
+   (musl): that frame, and an address in no module at all, go to libgcc. Lock held. */
 TELEMETRY__INTERNAL const telemetry__cfi_rule *telemetry__cfi_rule_for(uintptr_t pc) {
+    static const unsigned char sigreturn[9] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
     telemetry__cfi_rule *r = &telemetry__cfi.slot[((pc >> 2) ^ (pc >> 11)) % TELEMETRY__CFI_SLOTS];
     if (r->pc != pc) {
         telemetry__eh_search s;
         memset(&s, 0, sizeof s);
         s.pc = pc;
         dl_iterate_phdr(telemetry__eh_visit, &s);
+        memset(r, 0, sizeof *r);
+        r->pc = pc;
+        r->kind = TELEMETRY__CFI_NONE;
         if (s.hdr) telemetry__cfi_find(s.hdr, s.lo, s.hi, pc, r);
-        else { memset(r, 0, sizeof *r); r->pc = pc; r->kind = TELEMETRY__CFI_NONE; }
+        if (r->kind == TELEMETRY__CFI_NONE)
+            r->kind = s.code_hi && s.readable && s.code_hi - pc > sizeof sigreturn && memcmp((const void *)(pc + 1), sigreturn, sizeof sigreturn) != 0
+                      ? TELEMETRY__CFI_END : TELEMETRY__CFI_ODD;
     }
     return r;
 }
@@ -5475,14 +6056,21 @@ TELEMETRY__INTERNAL void telemetry__unwind_libgcc(telemetry__stack *st, uintptr_
 #endif
 }
 TELEMETRY__INTERNAL void telemetry__capture_stack_from(telemetry__stack *st, uintptr_t from) {
-#if defined(TELEMETRY__FAST_UNWIND)
+#if defined(_WIN32)
+    telemetry__win_capture_stack(st, from);              /* the Windows sub-section */
+#else
+#  if defined(TELEMETRY__FAST_UNWIND)
     if (telemetry__unwind_fast(st, from) == 0) return;   /* the same frames, at a tenth of the cost */
-#endif
+#  endif
     telemetry__unwind_libgcc(st, from);
+#endif
     st->loads = telemetry__module_adds();
 }
-#if defined(TELEMETRY__HAVE_UNWIND)
+#if defined(TELEMETRY__HAVE_UNWIND) || (defined(_WIN32) && (defined(__GNUC__) || defined(__clang__)))
 #  define telemetry__capture_stack(st) telemetry__capture_stack_from((st), (uintptr_t)__builtin_return_address(0))
+#elif defined(_WIN32) && defined(_MSC_VER)
+#  include <intrin.h>
+#  define telemetry__capture_stack(st) telemetry__capture_stack_from((st), (uintptr_t)_ReturnAddress())
 #else
 #  define telemetry__capture_stack(st) telemetry__capture_stack_from((st), 0)
 #endif
@@ -5507,42 +6095,45 @@ TELEMETRY__INTERNAL int telemetry__hex_digits(uint64_t v) {
 
 /* "stacktrace":{"frames":[oldest ... newest]} and, after it, the images those frames use. */
 TELEMETRY__INTERNAL void telemetry__json_stacktrace(telemetry__json *j, const telemetry__stack *st, const char *adjustment) {
+    /* {"frames":[{"instruction_addr":"0x..."},...],"instruction_addr_adjustment":"..."}: measured
+       exactly (a fixed buffer may be nearly full), then written in one piece (adjustment is one of
+       our own words: nothing to escape) */
+    size_t adj = strlen(adjustment), need = 11 + 33 + adj + 2, at = 0;
+    char *d;
     int i;
+    for (i = 0; i < st->count; i++) need += (i ? 26 : 25) + (size_t)telemetry__hex_digits((uint64_t)st->addr[i]);
     telemetry__json_key(j, "stacktrace");
-    telemetry__json_object_begin(j);
-    telemetry__json_key(j, "frames");
-    telemetry__json_array_begin(j);
-    if (st->count) {
-        /* {"instruction_addr":"0x..."},...: measured exactly (a fixed buffer may be nearly full),
-           then written in one piece */
-        size_t need = (size_t)st->count - 1, at = 0;
-        char *d;
-        for (i = 0; i < st->count; i++) need += 25 + (size_t)telemetry__hex_digits((uint64_t)st->addr[i]);
-        telemetry__json_value_start(j);
-        d = telemetry__buf_room(j->out, need);
-        if (d) {
-            for (i = st->count - 1; i >= 0; i--) {
-                uint64_t v = (uint64_t)st->addr[i];
-                int n = telemetry__hex_digits(v), k = n;
-                if (at) d[at++] = ',';
-                memcpy(d + at, "{\"instruction_addr\":\"0x", 23);
-                at += 23;
-                for (; k >= 2; k -= 2, v >>= 8) memcpy(d + at + (size_t)k - 2, telemetry__hex_pairs + 2 * (v & 255), 2);
-                if (k) d[at] = "0123456789abcdef"[v & 15];
-                at += (size_t)n;
-                d[at++] = '"'; d[at++] = '}';
-            }
-            d[at] = 0;
-            j->out->len += at;
-        }
+    telemetry__json_value_start(j);
+    d = telemetry__buf_room(j->out, need);
+    if (!d) return;
+    memcpy(d, "{\"frames\":[", 11);
+    at = 11;
+    for (i = st->count - 1; i >= 0; i--) {
+        uint64_t v = (uint64_t)st->addr[i];
+        int n = telemetry__hex_digits(v), k = n;
+        if (i != st->count - 1) d[at++] = ',';
+        memcpy(d + at, "{\"instruction_addr\":\"0x", 23);
+        at += 23;
+        for (; k >= 2; k -= 2, v >>= 8) memcpy(d + at + (size_t)k - 2, telemetry__hex_pairs + 2 * (v & 255), 2);
+        if (k) d[at] = "0123456789abcdef"[v & 15];
+        at += (size_t)n;
+        d[at++] = '"'; d[at++] = '}';
     }
-    telemetry__json_array_end(j);
-    telemetry__json_key(j, "instruction_addr_adjustment"); telemetry__json_string(j, adjustment);
-    telemetry__json_object_end(j);
+    memcpy(d + at, "],\"instruction_addr_adjustment\":\"", 33);
+    at += 33;
+    memcpy(d + at, adjustment, adj);
+    at += adj;
+    d[at++] = '"'; d[at++] = '}';
+    d[at] = 0;
+    j->out->len += at;
 }
 
 /* One image of debug_meta.images: {"type":"elf","image_addr":...,"code_id":...,"debug_id":...}. */
 TELEMETRY__INTERNAL void telemetry__json_image(telemetry__json *j, const telemetry__module *m) {
+#if defined(_WIN32)
+    telemetry__json_pe_image(j, m);                      /* {"type":"pe",...}: the Windows sub-section */
+}
+#else
     char hex[24], debug_id[37], code_id[129];
     telemetry__buf hb;
     telemetry__buf_init_fixed(&hb, hex, sizeof hex);
@@ -5563,6 +6154,7 @@ TELEMETRY__INTERNAL void telemetry__json_image(telemetry__json *j, const telemet
     }
     telemetry__json_object_end(j);
 }
+#endif
 
 TELEMETRY__INTERNAL void telemetry__json_debug_meta(telemetry__json *j, const telemetry__module *mods, int n) {
     int i;
@@ -8847,6 +9439,454 @@ TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
 }
 #else
 #  define TELEMETRY__CRASH_REFRESH_MODULES() ((void)0)
+#endif
+
+/* ---- Windows: exceptions become the same fatal event --------------------------------------
+   An unhandled exception filter (access violation, illegal instruction, divide by zero, stack
+   overflow, any other exception nobody handles), a SIGABRT handler (abort), and a vectored
+   handler for what never reaches the filter (heap corruption and fail-fast codes raised as
+   exceptions; a real __fastfail goes straight to the system and reaches no handler in the
+   process) and to catch a fault of the stack walk itself. As on POSIX, everything is made by
+   telemetry_init: buffers, the image list, the event id, the file names (wide). In the handler:
+   no heap, no CRT, no lock, only the JSON writer on fixed buffers and CreateFileW, WriteFile,
+   MoveFileExW. Then the program's previous filter runs (mingw's CRT has one: it calls a
+   signal(SIGSEGV) handler), and the exception goes on as it would have without the library. */
+#if !defined(TELEMETRY_NO_CRASH_HANDLER) && defined(_WIN32)
+#  define TELEMETRY__HAVE_CRASH 1
+#  undef TELEMETRY__CRASH_REFRESH_MODULES
+#  define TELEMETRY__CRASH_REFRESH_MODULES() telemetry__crash_refresh_modules()
+#  include <signal.h>
+#  ifndef TELEMETRY_CRASH_BUFFER
+#    define TELEMETRY_CRASH_BUFFER (192u * 1024u)
+#  endif
+#  define TELEMETRY__CRASH_MODULES 256
+#  define TELEMETRY__STACK_GUARANTEE 65536ul     /* left to the handler after a stack overflow */
+#  if defined(__GNUC__) || defined(__clang__)
+#    define TELEMETRY__NOINLINE __attribute__((noinline))
+#  elif defined(_MSC_VER)
+#    define TELEMETRY__NOINLINE __declspec(noinline)
+#  else
+#    define TELEMETRY__NOINLINE
+#  endif
+
+typedef struct telemetry__crash_state {
+    int installed;
+    char *event_mem, *session_mem;              /* the handler's buffers, made at install */
+    telemetry__module *modules[2];              /* every loaded image: one list the handler may */
+    int module_count[2];                        /* read, one being made again */
+    volatile LONG module_set;
+    unsigned long long module_adds;
+    telemetry__module *used;                    /* scratch: the images the frames fall in */
+    telemetry__stack stack;
+    telemetry__session session;
+    CONTEXT walk, resume, here;                 /* the frame being unwound; where a fault in the walk
+                                                   returns; abort()'s own registers */
+    char event_id[33];
+    char state_dir[1100], outbox_dir[1100];
+    wchar_t wstate_dir[1100], woutbox_dir[1100], wsession[1100], wtmp[1300], wfinal[1300];
+    volatile LONG entered, done, walking, walk_faulted;
+    volatile DWORD owner;
+    DWORD main_thread;
+    PVOID veh;
+    LPTOP_LEVEL_EXCEPTION_FILTER previous_filter;
+    void (__cdecl *previous_abort)(int);
+} telemetry__crash_state;
+
+TELEMETRY__DEF telemetry__crash_state telemetry__cr;
+/* Set while the handler runs; tests make their allocator fail when it is called then. */
+TELEMETRY__DEF volatile LONG telemetry__in_crash_handler = 0;
+
+typedef struct telemetry__exception_text { DWORD code; const char *name, *value; } telemetry__exception_text;
+/* Names as sentry-native writes them for Windows, so issues group the same way. */
+static const telemetry__exception_text telemetry__exception_texts[] = {
+    { EXCEPTION_ACCESS_VIOLATION, "EXCEPTION_ACCESS_VIOLATION", "AccessViolation" },
+    { EXCEPTION_ARRAY_BOUNDS_EXCEEDED, "EXCEPTION_ARRAY_BOUNDS_EXCEEDED", "ArrayBoundsExceeded" },
+    { EXCEPTION_BREAKPOINT, "EXCEPTION_BREAKPOINT", "BreakPoint" },
+    { EXCEPTION_DATATYPE_MISALIGNMENT, "EXCEPTION_DATATYPE_MISALIGNMENT", "DatatypeMisalignment" },
+    { EXCEPTION_FLT_DIVIDE_BY_ZERO, "EXCEPTION_FLT_DIVIDE_BY_ZERO", "FloatDivideByZero" },
+    { EXCEPTION_FLT_INVALID_OPERATION, "EXCEPTION_FLT_INVALID_OPERATION", "FloatInvalidOperation" },
+    { EXCEPTION_FLT_OVERFLOW, "EXCEPTION_FLT_OVERFLOW", "FloatOverflow" },
+    { EXCEPTION_ILLEGAL_INSTRUCTION, "EXCEPTION_ILLEGAL_INSTRUCTION", "IllegalInstruction" },
+    { EXCEPTION_IN_PAGE_ERROR, "EXCEPTION_IN_PAGE_ERROR", "InPageError" },
+    { EXCEPTION_INT_DIVIDE_BY_ZERO, "EXCEPTION_INT_DIVIDE_BY_ZERO", "IntegerDivideByZero" },
+    { EXCEPTION_INT_OVERFLOW, "EXCEPTION_INT_OVERFLOW", "IntegerOverflow" },
+    { EXCEPTION_PRIV_INSTRUCTION, "EXCEPTION_PRIV_INSTRUCTION", "PrivilegedInstruction" },
+    { EXCEPTION_STACK_OVERFLOW, "EXCEPTION_STACK_OVERFLOW", "StackOverflow" },
+    { 0xC0000374u, "STATUS_HEAP_CORRUPTION", "HeapCorruption" },
+    { 0xC0000409u, "STATUS_STACK_BUFFER_OVERRUN", "StackBufferOverrun" },
+    { 0xC0000602u, "STATUS_FAIL_FAST_EXCEPTION", "FailFast" }
+};
+
+/* The exceptions that never reach the unhandled exception filter: recorded by the vectored
+   handler, which sees every exception first (these are never handled further up). */
+TELEMETRY__INTERNAL int telemetry__crash_fail_fast(DWORD code) {
+    return code == 0xC0000374u || code == 0xC0000409u || code == 0xC0000602u;
+}
+
+/* The frames from ctx outwards, skipping the first `skip`. x64: the unwind tables (what
+   RtlCaptureStackBackTrace does, but from the exception's registers); x86: the frame-pointer
+   chain, read only inside the thread's stack. A fault while walking (a wild frame register)
+   comes back here through the vectored handler, with the frames found so far. */
+TELEMETRY__INTERNAL TELEMETRY__NOINLINE void telemetry__crash_walk(const CONTEXT *ctx, int skip) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    telemetry__stack *st = &cr->stack;
+    const NT_TIB *tib = (const NT_TIB *)(const void *)telemetry__teb();   /* the TEB begins with it */
+    uintptr_t lo = (uintptr_t)tib->StackLimit, hi = (uintptr_t)tib->StackBase;
+    MEMORY_BASIC_INFORMATION mbi;
+    /* after a stack overflow the registers point below StackLimit: the bound is the whole
+       reservation (a read of its uncommitted part faults, and comes back below) */
+    if (VirtualQuery(tib->StackLimit, &mbi, sizeof mbi) == sizeof mbi && (uintptr_t)mbi.AllocationBase < lo) lo = (uintptr_t)mbi.AllocationBase;
+    st->count = 0;
+    cr->walk = *ctx;
+    cr->walk_faulted = 0;
+    RtlCaptureContext(&cr->resume);
+    if (cr->walk_faulted) { cr->walking = 0; return; }   /* back from a fault in the walk */
+    cr->walking = 1;
+#  if defined(_M_X64) || defined(__x86_64__)
+    while (st->count < TELEMETRY_MAX_FRAMES) {
+        DWORD64 pc = cr->walk.Rip, sp = cr->walk.Rsp, base = 0, frame = 0;
+        PRUNTIME_FUNCTION fn;
+        PVOID data = NULL;
+        if (pc < 0x10000 || sp < lo || sp >= hi) break;
+        if (skip > 0) skip--;
+        else st->addr[st->count++] = (uintptr_t)pc;
+        fn = RtlLookupFunctionEntry(pc, &base, NULL);
+        if (fn) RtlVirtualUnwind(UNW_FLAG_NHANDLER, base, pc, fn, &cr->walk, &data, &frame, NULL);
+        else {
+            /* no unwind entry: a leaf function, the return address on top; or a stack probe
+               without one (mingw's ___chkstk_ms pushes two registers first): the first of the
+               top slots that is code with an unwind entry */
+            int k, at = 0;
+            DWORD64 b2;
+            if (sp + 24 > hi) break;
+            for (k = 0; k < 3 && !at; k++) if (RtlLookupFunctionEntry(((const DWORD64 *)(uintptr_t)sp)[k], &b2, NULL)) at = k + 1;
+            at = at ? at - 1 : 0;
+            cr->walk.Rip = ((const DWORD64 *)(uintptr_t)sp)[at];
+            cr->walk.Rsp = sp + 8 * (DWORD64)at + 8;
+        }
+        if (cr->walk.Rsp <= sp) break;            /* a walk must go outwards */
+    }
+#  elif defined(_M_IX86) || defined(__i386__)
+    {
+        uintptr_t pc = cr->walk.Eip, fp = cr->walk.Ebp;
+        while (st->count < TELEMETRY_MAX_FRAMES && pc >= 0x10000) {
+            uintptr_t next;
+            if (skip > 0) skip--;
+            else st->addr[st->count++] = pc;
+            if (fp < lo || fp + 8 > hi || (fp & 3)) break;
+            next = ((const uintptr_t *)fp)[0];
+            pc = ((const uintptr_t *)fp)[1];
+            if (next <= fp) { if (pc >= 0x10000 && st->count < TELEMETRY_MAX_FRAMES) st->addr[st->count++] = pc; break; }
+            fp = next;
+        }
+    }
+#  else
+    (void)lo; (void)hi; (void)skip;
+#  endif
+    cr->walking = 0;
+}
+
+/* The crash record's writer: the envelope as the outbox stores it (a meta line, then the
+   envelope without sent_at), written to a temporary name and renamed, and the session file
+   removed (the envelope tells its end). The one place that knows where a crash goes. */
+TELEMETRY__INTERNAL int telemetry__crash_write(const telemetry__buf *hdr, const telemetry__buf *ev, const telemetry__buf *se) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    char item[80];
+    telemetry__buf ib;
+    DWORD wrote;
+    int ok;
+    HANDLE h = CreateFileW(cr->wtmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (h == INVALID_HANDLE_VALUE) {
+        CreateDirectoryW(cr->wstate_dir, NULL);
+        CreateDirectoryW(cr->woutbox_dir, NULL);
+        h = CreateFileW(cr->wtmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    }
+    if (h == INVALID_HANDLE_VALUE) return -1;
+    telemetry__buf_init_fixed(&ib, item, sizeof item);
+    telemetry__buf_puts(&ib, "\n{\"type\":\"event\",\"length\":");
+    telemetry__buf_put_i64(&ib, (int64_t)ev->len);
+    telemetry__buf_puts(&ib, "}\n");
+    ok = WriteFile(h, hdr->data, (DWORD)hdr->len, &wrote, NULL) && wrote == hdr->len &&
+         WriteFile(h, ib.data, (DWORD)ib.len, &wrote, NULL) && wrote == ib.len &&
+         WriteFile(h, ev->data, (DWORD)ev->len, &wrote, NULL) && wrote == ev->len;
+    if (ok && se->len) {
+        telemetry__buf_init_fixed(&ib, item, sizeof item);
+        telemetry__buf_puts(&ib, "\n{\"type\":\"session\",\"length\":");
+        telemetry__buf_put_i64(&ib, (int64_t)se->len);
+        telemetry__buf_puts(&ib, "}\n");
+        ok = WriteFile(h, ib.data, (DWORD)ib.len, &wrote, NULL) && wrote == ib.len &&
+             WriteFile(h, se->data, (DWORD)se->len, &wrote, NULL) && wrote == se->len;
+    }
+    ok = ok && WriteFile(h, "\n", 1, &wrote, NULL) && wrote == 1;
+    CloseHandle(h);
+    if (!ok || !MoveFileExW(cr->wtmp, cr->wfinal, MOVEFILE_REPLACE_EXISTING)) { DeleteFileW(cr->wtmp); return -1; }
+    if (cr->wsession[0]) DeleteFileW(cr->wsession);
+    return 0;
+}
+
+/* Builds the fatal event from the walked stack and hands it to the writer. er is NULL for
+   abort(). */
+TELEMETRY__INTERNAL void telemetry__crash_record(const EXCEPTION_RECORD *er) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    telemetry__buf ev, se, hb, vb;
+    telemetry__json j;
+    telemetry__stack *st = &cr->stack;
+    telemetry__session *session = &cr->session;
+    const telemetry__module *modules = cr->modules[cr->module_set];
+    const char *name = "SIGABRT", *value = "Abort", *access = NULL;
+    char code[12], addr[24], value_text[96], hdr[200];
+    FILETIME ft;
+    int64_t now;
+    int i, m, nused = 0, module_count = cr->module_count[cr->module_set];
+    DWORD tid = GetCurrentThreadId();
+    uintptr_t fault = 0;
+    int has_fault = 0;
+    GetSystemTimeAsFileTime(&ft);
+    now = (int64_t)((((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime) / 10000u) - 11644473600000LL;
+    if (er) {
+        name = "EXCEPTION"; value = "UnknownException";
+        for (i = 0; i < (int)(sizeof telemetry__exception_texts / sizeof telemetry__exception_texts[0]); i++)
+            if (telemetry__exception_texts[i].code == er->ExceptionCode) { name = telemetry__exception_texts[i].name; value = telemetry__exception_texts[i].value; }
+        if ((er->ExceptionCode == EXCEPTION_ACCESS_VIOLATION || er->ExceptionCode == EXCEPTION_IN_PAGE_ERROR) && er->NumberParameters >= 2) {
+            access = er->ExceptionInformation[0] == 0 ? "read" : er->ExceptionInformation[0] == 1 ? "write" : er->ExceptionInformation[0] == 8 ? "execute" : NULL;
+            fault = (uintptr_t)er->ExceptionInformation[1];
+            has_fault = 1;
+        }
+    }
+    for (i = 0; i < st->count; i++) {                /* the images the frames fall in */
+        for (m = 0; m < module_count; m++) {
+            const telemetry__module *mod = &modules[m];
+            int seen = 0, u2;
+            if (st->addr[i] < mod->start || st->addr[i] >= mod->end) continue;
+            for (u2 = 0; u2 < nused; u2++) if (cr->used[u2].start == mod->start) seen = 1;
+            if (!seen && nused < TELEMETRY_MAX_FRAMES) cr->used[nused++] = *mod;
+            break;
+        }
+    }
+    /* "AccessViolation at 0x0" */
+    telemetry__buf_init_fixed(&vb, value_text, sizeof value_text);
+    telemetry__buf_puts(&vb, value);
+    if (has_fault) { telemetry__buf_puts(&vb, " at "); telemetry__buf_put_hex(&vb, (uint64_t)fault); }
+    telemetry__buf_init_fixed(&hb, addr, sizeof addr);
+    telemetry__buf_put_hex(&hb, (uint64_t)fault);
+    telemetry__buf_init_fixed(&hb, code, sizeof code);
+    telemetry__buf_put_hex(&hb, er ? (uint64_t)er->ExceptionCode : 0);
+    telemetry__buf_init_fixed(&ev, cr->event_mem, TELEMETRY_CRASH_BUFFER);
+    telemetry__json_init(&j, &ev);
+    telemetry__event_begin(&j, cr->event_id, TELEMETRY_LEVEL_FATAL, now);
+    telemetry__json_key(&j, "exception");
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "values");
+    telemetry__json_array_begin(&j);
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "type"); telemetry__json_string(&j, name);
+    telemetry__json_key(&j, "value"); telemetry__json_string(&j, value_text);
+    telemetry__json_key(&j, "thread_id"); telemetry__json_int(&j, (int64_t)tid);
+    telemetry__json_key(&j, "mechanism");
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "type"); telemetry__json_string(&j, er ? "UnhandledExceptionFilter" : "signalhandler");
+    telemetry__json_key(&j, "handled"); telemetry__json_bool(&j, 0);
+    telemetry__json_key(&j, "synthetic"); telemetry__json_bool(&j, 1);
+    if (er) {
+        telemetry__json_key(&j, "data");
+        telemetry__json_object_begin(&j);
+        telemetry__json_key(&j, "exception_code"); telemetry__json_string(&j, code);
+        if (has_fault) {
+            telemetry__json_key(&j, "fault_address"); telemetry__json_string(&j, addr);
+            if (access) { telemetry__json_key(&j, "access"); telemetry__json_string(&j, access); }
+        }
+        telemetry__json_object_end(&j);
+    } else {
+        telemetry__json_key(&j, "meta");
+        telemetry__json_object_begin(&j);
+        telemetry__json_key(&j, "signal");
+        telemetry__json_object_begin(&j);
+        telemetry__json_key(&j, "number"); telemetry__json_int(&j, SIGABRT);
+        telemetry__json_key(&j, "name"); telemetry__json_string(&j, "SIGABRT");
+        telemetry__json_object_end(&j);
+        telemetry__json_object_end(&j);
+    }
+    telemetry__json_object_end(&j);
+    /* an exception's first frame is the faulting instruction: "auto"; abort's are all return
+       addresses */
+    if (st->count) telemetry__json_stacktrace(&j, st, er ? "auto" : "all");
+    telemetry__json_object_end(&j);
+    telemetry__json_array_end(&j);
+    telemetry__json_object_end(&j);
+    telemetry__json_key(&j, "threads");
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "values");
+    telemetry__json_array_begin(&j);
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "id"); telemetry__json_int(&j, (int64_t)tid);
+    telemetry__json_key(&j, "crashed"); telemetry__json_bool(&j, 1);
+    telemetry__json_key(&j, "current"); telemetry__json_bool(&j, 1);
+    telemetry__json_key(&j, "main"); telemetry__json_bool(&j, tid == cr->main_thread);
+    telemetry__json_object_end(&j);
+    telemetry__json_array_end(&j);
+    telemetry__json_object_end(&j);
+    telemetry__json_debug_meta(&j, cr->used, nused);
+    telemetry__json_object_end(&j);
+    if (telemetry__json_finish(&j) != 0) return;     /* never a cut event */
+    /* the session ends here */
+    *session = telemetry__st.session;
+    telemetry__buf_init_fixed(&se, cr->session_mem, 4096);
+    if (telemetry__st.has_session || telemetry__st.session_prefilled) {
+        session->errors++;
+        session->updated_ms = now;
+        memcpy(session->status, "crashed", 8);
+        if (telemetry__session_json(&se, session) != 0) se.len = 0;
+    }
+    telemetry__buf_init_fixed(&hb, hdr, sizeof hdr);
+    telemetry__buf_puts(&hb, TELEMETRY__OUTBOX_MAGIC "envelope error -\n");
+    if (telemetry__envelope_header(&hb, cr->event_id, NULL) != 0) return;
+    telemetry__crash_write(&hb, &ev, &se);
+}
+
+/* One thread records; another that crashes meanwhile waits for it (2 s at most). 1: this
+   thread records. */
+TELEMETRY__INTERNAL int telemetry__crash_enter(void) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    int i;
+    if (InterlockedCompareExchange(&cr->entered, 1, 0) == 0) {
+        cr->owner = GetCurrentThreadId();
+        telemetry__in_crash_handler = 1;
+        return 1;
+    }
+    for (i = 0; i < 200 && !cr->done && cr->owner != GetCurrentThreadId(); i++) Sleep(10);
+    return 0;
+}
+TELEMETRY__INTERNAL void telemetry__crash_leave(void) {
+    telemetry__in_crash_handler = 0;
+    telemetry__cr.done = 1;
+}
+
+TELEMETRY__INTERNAL LONG WINAPI telemetry__crash_filter(EXCEPTION_POINTERS *ep) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    if (cr->installed && telemetry__crash_enter()) {
+        telemetry__crash_walk(ep->ContextRecord, 0);
+        telemetry__crash_record(ep->ExceptionRecord);
+        telemetry__crash_leave();
+    }
+    return cr->previous_filter ? cr->previous_filter(ep) : EXCEPTION_CONTINUE_SEARCH;
+}
+
+TELEMETRY__INTERNAL LONG WINAPI telemetry__crash_vectored(EXCEPTION_POINTERS *ep) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    if (cr->walking && cr->owner == GetCurrentThreadId()) {   /* the walk read a wild frame */
+        cr->walk_faulted = 1;
+        *ep->ContextRecord = cr->resume;
+        return EXCEPTION_CONTINUE_EXECUTION;
+    }
+    if (cr->installed && telemetry__crash_fail_fast(ep->ExceptionRecord->ExceptionCode) && telemetry__crash_enter()) {
+        telemetry__crash_walk(ep->ContextRecord, 0);
+        telemetry__crash_record(ep->ExceptionRecord);
+        telemetry__crash_leave();
+    }
+    return EXCEPTION_CONTINUE_SEARCH;
+}
+
+/* abort(): the CRT raises SIGABRT (the disposition is reset to the default first), then ends
+   the process with exit code 3 when the handler returns. */
+TELEMETRY__INTERNAL void __cdecl telemetry__crash_on_abort(int sig) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    void (__cdecl *previous)(int) = cr->previous_abort;
+    if (cr->installed && telemetry__crash_enter()) {
+        RtlCaptureContext(&cr->here);             /* only the recording thread is here */
+        telemetry__crash_walk(&cr->here, 1);       /* not this function's own frame */
+        telemetry__crash_record(NULL);
+        telemetry__crash_leave();
+    }
+    if (previous != SIG_DFL && previous != SIG_IGN && previous != SIG_ERR && previous) previous(sig);
+}
+
+/* Everything the handler will need, made now. Safe to call again. Lock held. */
+TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    unsigned char rnd[4] = { 0, 0, 0, 0 };
+    char rhex[9], path[1300], session[1100];
+    int64_t ms = telemetry__now_ms();
+    if (!cr->event_mem) cr->event_mem = (char *)telemetry__malloc(TELEMETRY_CRASH_BUFFER);
+    if (!cr->session_mem) cr->session_mem = (char *)telemetry__malloc(4096);
+    if (!cr->modules[cr->module_set])
+        cr->modules[cr->module_set] = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY__CRASH_MODULES);
+    if (!cr->used) cr->used = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY_MAX_FRAMES);
+    if (!cr->event_mem || !cr->session_mem || !cr->modules[cr->module_set] || !cr->used) return TELEMETRY_ERR_NO_MEMORY;
+    cr->module_adds = telemetry__module_adds();
+    cr->module_count[cr->module_set] = telemetry__find_modules(cr->modules[cr->module_set], TELEMETRY__CRASH_MODULES);
+    if (telemetry__random_id(cr->event_id) != 0) return TELEMETRY_ERR_ENTROPY;
+    telemetry__copy(cr->state_dir, sizeof cr->state_dir, telemetry__st.state_dir);
+    snprintf(cr->outbox_dir, sizeof cr->outbox_dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
+    telemetry__state_path("session", session, sizeof session);
+    telemetry__os_entropy(rnd, sizeof rnd);
+    telemetry__hex(rnd, sizeof rnd, rhex);
+    /* <ms, 13 digits>-999999-<random>.msg: sorts by time like the outbox's own files */
+    if (snprintf(path, sizeof path, "%s" TELEMETRY__SEP "%013lld-999999-%s.msg", cr->outbox_dir, (long long)ms, rhex) >= (int)sizeof path)
+        return TELEMETRY_ERR_IO;
+    /* the folder names as the C runtime's narrow file calls read them (the ANSI code page) */
+    if (!MultiByteToWideChar(CP_ACP, 0, cr->state_dir, -1, cr->wstate_dir, 1100) ||
+        !MultiByteToWideChar(CP_ACP, 0, cr->outbox_dir, -1, cr->woutbox_dir, 1100) ||
+        !MultiByteToWideChar(CP_ACP, 0, session, -1, cr->wsession, 1100) ||
+        !MultiByteToWideChar(CP_ACP, 0, path, -1, cr->wfinal, 1300))
+        return TELEMETRY_ERR_IO;
+    memcpy(cr->wtmp, cr->wfinal, sizeof cr->wtmp);
+    wcsncat(cr->wtmp, L".tmp-crash", 1300 - wcslen(cr->wtmp) - 1);
+    return 0;
+}
+
+/* The image list again when an image was loaded since it was made (LoadLibrary after init).
+   Called at every capture and breadcrumb. Lock held. */
+TELEMETRY__INTERNAL void telemetry__crash_refresh_modules(void) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    unsigned long long adds;
+    int next;
+    if (!cr->installed || cr->entered) return;
+    adds = telemetry__module_adds();
+    if (adds == cr->module_adds) return;
+    next = !cr->module_set;
+    if (!cr->modules[next]) {
+        cr->modules[next] = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY__CRASH_MODULES);
+        if (!cr->modules[next]) return;
+    }
+    cr->module_count[next] = telemetry__find_modules(cr->modules[next], TELEMETRY__CRASH_MODULES);
+    cr->module_adds = adds;
+    InterlockedExchange(&cr->module_set, next);
+}
+
+/* Installs the filter, the vectored handler and the SIGABRT handler, keeping the previous
+   filter and handler; the calling thread keeps 64 KiB for the handler after a stack overflow.
+   Lock held. */
+TELEMETRY__INTERNAL int telemetry__crash_install(void) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    ULONG guarantee = TELEMETRY__STACK_GUARANTEE;
+    int rc;
+    if (cr->installed) return 0;
+    if ((rc = telemetry__crash_prepare()) != 0) return rc;
+    cr->main_thread = GetCurrentThreadId();
+    cr->done = 0;
+    cr->entered = 0;
+    SetThreadStackGuarantee(&guarantee);
+    if (!cr->veh) cr->veh = AddVectoredExceptionHandler(1, telemetry__crash_vectored);
+    cr->previous_filter = SetUnhandledExceptionFilter(telemetry__crash_filter);
+    cr->previous_abort = signal(SIGABRT, telemetry__crash_on_abort);
+    cr->installed = 1;
+    return 0;
+}
+
+/* Puts the previous filter and SIGABRT handler back where the program did not set others
+   meanwhile (shutdown, consent revoked). The buffers stay. Lock held. */
+TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    LPTOP_LEVEL_EXCEPTION_FILTER current;
+    void (__cdecl *abort_now)(int);
+    if (!cr->installed || cr->entered) return;
+    current = SetUnhandledExceptionFilter(cr->previous_filter);
+    if (current != telemetry__crash_filter) SetUnhandledExceptionFilter(current);   /* the program's own since */
+    abort_now = signal(SIGABRT, cr->previous_abort);
+    if (abort_now != telemetry__crash_on_abort && abort_now != SIG_ERR) signal(SIGABRT, abort_now);
+    if (cr->veh) { RemoveVectoredExceptionHandler(cr->veh); cr->veh = NULL; }
+    cr->installed = 0;
+}
 #endif
 
 /* =============================================================================================
