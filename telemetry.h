@@ -8459,6 +8459,7 @@ TELEMETRY__INTERNAL int telemetry__want_sidecar(void) {
 
 /* Stops whoever sends and waits for it (bounded). Revocation: nothing more leaves. */
 TELEMETRY__INTERNAL void telemetry__stop_sender(int64_t deadline) {
+    (void)deadline;                             /* (no sidecar and no thread: nothing to wait for) */
 #if !defined(_WIN32)
 #  if defined(TELEMETRY__HAVE_SIDECAR)
     if (telemetry__dl.sidecar) {
