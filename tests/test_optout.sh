@@ -74,7 +74,7 @@ if [ -z "$nocloexec" ]; then pass; else fail "fds opened without O_CLOEXEC:"; ec
 blocking=$(grep -E 'O_RDONLY' "$tmp/cloexec.trace" | grep -E 'state-cloexec|on.conf|os-release' | grep -v -E 'O_NONBLOCK|O_DIRECTORY' || true)
 if [ -z "$blocking" ]; then pass; else fail "files read without O_NONBLOCK:"; echo "$blocking" | head -5; fi
 # the check saw the files it is about, or it proves nothing
-for f in on.conf os-release install_id.tmp- '/outbox/.*\.seg"'; do
+for f in on.conf os-release install_id.tmp- '/outbox/.*\.seg(\.new)?"'; do
     if grep -q -E "$f" "$tmp/cloexec.trace"; then pass; else fail "the traced runs never opened $f"; fi
 done
 
