@@ -4882,6 +4882,7 @@ TELEMETRY__INTERNAL int telemetry__usage_report(telemetry__buf *out, int take_co
 typedef struct telemetry__stack {
     uintptr_t addr[TELEMETRY_MAX_FRAMES];    /* innermost first, as the unwinder finds them */
     int count;
+    unsigned long long loads;                /* the loader's load count then (telemetry__module_adds) */
 } telemetry__stack;
 
 #if defined(TELEMETRY__HAVE_UNWIND)
@@ -4897,33 +4898,6 @@ TELEMETRY__INTERNAL _Unwind_Reason_Code telemetry__unwind_step(struct _Unwind_Co
     u->stack->addr[u->stack->count++] = ip;
     return u->stack->count >= TELEMETRY_MAX_FRAMES ? _URC_END_OF_STACK : _URC_NO_REASON;
 }
-#endif
-
-/* Fills st with the calling thread's return addresses, from the frame that returns to `from`
-   outwards: a public function passes __builtin_return_address(0), its return address into the
-   program, so the first frame is the program's call at every optimisation level (a count of
-   frames to skip depends on what the compiler inlined). from 0: every frame. Empty where the
-   platform has no unwinder. */
-TELEMETRY__INTERNAL void telemetry__capture_stack_from(telemetry__stack *st, uintptr_t from) {
-    st->count = 0;
-#if defined(TELEMETRY__HAVE_UNWIND)
-    {
-        telemetry__unwind_state u;
-        u.stack = st; u.from = from;
-        _Unwind_Backtrace(telemetry__unwind_step, &u);
-        if (from && st->count == 0) {            /* not found (an unusual frame): every frame */
-            u.from = 0;
-            _Unwind_Backtrace(telemetry__unwind_step, &u);
-        }
-    }
-#else
-    (void)from;
-#endif
-}
-#if defined(TELEMETRY__HAVE_UNWIND)
-#  define telemetry__capture_stack(st) telemetry__capture_stack_from((st), (uintptr_t)__builtin_return_address(0))
-#else
-#  define telemetry__capture_stack(st) telemetry__capture_stack_from((st), 0)
 #endif
 
 typedef struct telemetry__module {
@@ -4950,6 +4924,17 @@ TELEMETRY__INTERNAL void telemetry__debug_id(const unsigned char *id, int len, c
     }
     out[o] = 0;
 }
+
+/* The images of error events, encoded once (see telemetry__json_debug_meta_cached). */
+#define TELEMETRY__IMAGE_MAX 256
+typedef struct telemetry__image_span { uintptr_t start, end; size_t at, len; } telemetry__image_span;
+typedef struct telemetry__image_cache {
+    unsigned long long adds;                    /* the loader's load count when it was made */
+    int valid, count;
+    telemetry__image_span *span;
+    telemetry__buf json;                        /* the objects, one after the other */
+} telemetry__image_cache;
+TELEMETRY__DEF telemetry__image_cache telemetry__images;
 
 /* The user's home folders, read once by an enabled telemetry_init on the program's thread (getenv is not
    safe against a concurrent setenv, so the worker never calls it): $HOME as given, its real path
@@ -5022,6 +5007,7 @@ TELEMETRY__INTERNAL void telemetry__homes_read(void) {
     char real[4096], pw[1024];
 #endif
     memset(&telemetry__home, 0, sizeof telemetry__home);
+    telemetry__images.valid = 0;                         /* their paths are redacted with these */
     telemetry__home_add(env);
 #if defined(_WIN32)
     {
@@ -5142,7 +5128,6 @@ TELEMETRY__INTERNAL unsigned long long telemetry__module_adds(void) {
 }
 
 typedef struct telemetry__module_search {
-    const telemetry__stack *stack;
     telemetry__module *out;
     int max, count;
 } telemetry__module_search;
@@ -5178,7 +5163,7 @@ TELEMETRY__INTERNAL int telemetry__module_visit(struct dl_phdr_info *raw, size_t
     telemetry__module_search *s = (telemetry__module_search *)arg;
     const telemetry__phdr_info *info = (const telemetry__phdr_info *)(const void *)raw;
     uintptr_t lo = UINTPTR_MAX, hi = 0;
-    int i, used = s->stack == NULL;
+    int i;
     (void)size;
     if (s->count >= s->max) return 1;
     for (i = 0; i < info->dlpi_phnum; i++) {
@@ -5188,8 +5173,6 @@ TELEMETRY__INTERNAL int telemetry__module_visit(struct dl_phdr_info *raw, size_t
         if (info->dlpi_addr + ph->p_vaddr + ph->p_memsz > hi) hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
     }
     if (hi <= lo) return 0;
-    for (i = 0; !used && i < s->stack->count; i++) used = s->stack->addr[i] >= lo && s->stack->addr[i] < hi;
-    if (!used) return 0;
     {
         telemetry__module *m = &s->out[s->count++];
         char exe[512];
@@ -5209,16 +5192,15 @@ TELEMETRY__INTERNAL int telemetry__module_visit(struct dl_phdr_info *raw, size_t
 }
 #endif
 
-/* The modules that contain at least one of the stack's addresses (all loaded modules when
-   stack is NULL). Returns how many were written to out. */
-TELEMETRY__INTERNAL int telemetry__find_modules(const telemetry__stack *stack, telemetry__module *out, int max) {
+/* Every loaded module, in the loader's order; how many were written to out. */
+TELEMETRY__INTERNAL int telemetry__find_modules(telemetry__module *out, int max) {
 #if defined(TELEMETRY__HAVE_PHDR)
     telemetry__module_search s;
-    s.stack = stack; s.out = out; s.max = max; s.count = 0;
+    s.out = out; s.max = max; s.count = 0;
     dl_iterate_phdr(telemetry__module_visit, &s);
     return s.count;
 #else
-    (void)stack; (void)out; (void)max;
+    (void)out; (void)max;
     return 0;
 #endif
 }
@@ -5227,65 +5209,578 @@ TELEMETRY__INTERNAL int telemetry__find_modules(const telemetry__stack *stack, t
 TELEMETRY__INTERNAL unsigned long long telemetry__module_adds(void) { return 0; }
 #endif
 
+/* ---- x86-64: the same walk without libgcc's per-frame cost -------------------------------------
+   _Unwind_Backtrace interprets each frame's DWARF call-frame program on every call (~1,600
+   instructions a frame). What a frame needs on x86-64 is small: the CFA (canonical frame address)
+   as rsp or rbp plus an offset, the return address saved at an offset from it, and rbp's save
+   slot. Those are read once per return address from the module's .eh_frame_hdr / .eh_frame
+   (every byte read within the segment that holds them) and kept in a table, emptied whenever the
+   loader has loaded a module since. Anything unusual on the way (a signal frame, a DWARF
+   expression, a CFA in another register, an address no FDE covers) hands the whole walk to
+   libgcc, so the result is always libgcc's. Not used by the crash handler (which asks libgcc). */
+#if defined(__x86_64__) && defined(TELEMETRY__HAVE_UNWIND) && defined(TELEMETRY__HAVE_PHDR)
+#  define TELEMETRY__FAST_UNWIND 1
+#  ifndef PT_GNU_EH_FRAME
+#    define PT_GNU_EH_FRAME 0x6474e550
+#  endif
+enum { TELEMETRY__CFI_OK = 1, TELEMETRY__CFI_END, TELEMETRY__CFI_NONE, TELEMETRY__CFI_ODD };
+/* One frame's rule: CFA = (cfa_bp ? rbp : rsp) + cfa_off; the return address at CFA + ra_off;
+   rbp saved at CFA + bp_off when has_bp (else it is the same in the caller). */
+typedef struct telemetry__cfi_rule {
+    uintptr_t pc;                               /* the address looked up; 0: an empty slot */
+    int32_t cfa_off, ra_off, bp_off;
+    unsigned char kind, cfa_bp, has_bp;
+} telemetry__cfi_rule;
+
+/* A bounded reader over [p, end) of the segment; any read past it marks it bad. */
+typedef struct telemetry__cfi_in { const unsigned char *p, *end; int bad; } telemetry__cfi_in;
+TELEMETRY__INTERNAL uint64_t telemetry__cfi_fixed(telemetry__cfi_in *in, int n) {
+    uint64_t v = 0;
+    int i;
+    if (in->bad || (size_t)(in->end - in->p) < (size_t)n) { in->bad = 1; return 0; }
+    for (i = 0; i < n; i++) v |= (uint64_t)in->p[i] << (8 * i);
+    in->p += n;
+    return v;
+}
+TELEMETRY__INTERNAL uint64_t telemetry__cfi_uleb(telemetry__cfi_in *in) {
+    uint64_t v = 0;
+    int shift = 0;
+    for (;;) {
+        unsigned b = (unsigned)telemetry__cfi_fixed(in, 1);
+        if (in->bad) return 0;
+        if (shift < 64) v |= (uint64_t)(b & 0x7f) << shift;
+        shift += 7;
+        if (!(b & 0x80)) return v;
+    }
+}
+TELEMETRY__INTERNAL int64_t telemetry__cfi_sleb(telemetry__cfi_in *in) {
+    uint64_t v = 0;
+    int shift = 0;
+    unsigned b;
+    do {
+        b = (unsigned)telemetry__cfi_fixed(in, 1);
+        if (in->bad) return 0;
+        if (shift < 64) v |= (uint64_t)(b & 0x7f) << shift;
+        shift += 7;
+    } while (b & 0x80);
+    if (shift < 64 && (b & 0x40)) v |= ~(uint64_t)0 << shift;
+    return (int64_t)v;
+}
+/* A pointer in DWARF's exception-header encoding: absolute or relative to the field itself
+   (pcrel) or to base (datarel); -1 for the encodings compilers do not use here (indirect,
+   textrel, funcrel, aligned). */
+TELEMETRY__INTERNAL int telemetry__cfi_ptr(telemetry__cfi_in *in, unsigned enc, uintptr_t base, uintptr_t *out) {
+    uintptr_t field = (uintptr_t)in->p;
+    uint64_t v;
+    switch (enc & 0x0f) {
+    case 0x00: case 0x04: case 0x0c: v = telemetry__cfi_fixed(in, 8); break;
+    case 0x01: v = telemetry__cfi_uleb(in); break;
+    case 0x02: v = telemetry__cfi_fixed(in, 2); break;
+    case 0x03: v = telemetry__cfi_fixed(in, 4); break;
+    case 0x09: v = (uint64_t)telemetry__cfi_sleb(in); break;
+    case 0x0a: v = (uint64_t)(int64_t)(int16_t)telemetry__cfi_fixed(in, 2); break;
+    case 0x0b: v = (uint64_t)(int64_t)(int32_t)telemetry__cfi_fixed(in, 4); break;
+    default: return -1;
+    }
+    switch (enc & 0x70) {
+    case 0x00: break;
+    case 0x10: v += field; break;
+    case 0x30: v += base; break;
+    default: return -1;
+    }
+    if ((enc & 0x80) || in->bad) return -1;
+    *out = (uintptr_t)v;
+    return 0;
+}
+
+/* A register offset: a LEB128 factored by the data alignment (|factor| <= 64 is checked), kept
+   within 2^32 so that nothing overflows; larger marks the input bad. */
+TELEMETRY__INTERNAL int64_t telemetry__cfi_off(telemetry__cfi_in *in, int is_signed, int64_t factor) {
+    int64_t v = is_signed ? telemetry__cfi_sleb(in) : (int64_t)(telemetry__cfi_uleb(in) & 0x7fffffffffffffffULL);
+    if (v > 0xffffffffLL || v < -0xffffffffLL) { in->bad = 1; return 0; }
+    return v * factor;
+}
+
+/* The rules of one row as the call-frame program builds them: how 0 unsaved (the same in the
+   caller), 1 at CFA + off, 2 undefined. */
+typedef struct telemetry__cfi_row { int64_t cfa_off, bp_off, ra_off; uint64_t cfa_reg; int bp_how, ra_how; } telemetry__cfi_row;
+typedef struct telemetry__cfi_prog {
+    uint64_t code_align;
+    int64_t data_align;
+    unsigned fde_enc;
+    uint64_t ra_reg;
+    uintptr_t loc, pc;
+    telemetry__cfi_row init;                    /* the row after the CIE's program (DW_CFA_restore) */
+} telemetry__cfi_prog;
+
+/* A register rule: rsp, or a tracked register moved elsewhere, is beyond this unwinder. */
+TELEMETRY__INTERNAL int telemetry__cfi_set(const telemetry__cfi_prog *g, telemetry__cfi_row *r, uint64_t reg, int how, int64_t off) {
+    if (reg == 7) return -1;
+    if (reg == 6) { r->bp_how = how == 2 ? 0 : how; r->bp_off = off; }
+    else if (reg == g->ra_reg) { r->ra_how = how; r->ra_off = off; }
+    return 0;
+}
+/* Runs the call-frame instructions in [in) until the location passes g->pc (an FDE) or to the
+   end (the CIE: in_cie). 0, or -1 for what this unwinder leaves to libgcc. */
+TELEMETRY__INTERNAL int telemetry__cfi_run(telemetry__cfi_prog *g, telemetry__cfi_in *in, telemetry__cfi_row *r, int in_cie) {
+    telemetry__cfi_row saved[4];
+    int depth = 0;
+    while (in->p < in->end && !in->bad) {
+        unsigned op = (unsigned)telemetry__cfi_fixed(in, 1);
+        uint64_t reg, adv = 0, len;
+        int rc = 0;
+        if ((op & 0xc0) == 0x40) adv = op & 0x3f;
+        else if ((op & 0xc0) == 0x80) rc = telemetry__cfi_set(g, r, op & 0x3f, 1, telemetry__cfi_off(in, 0, g->data_align));
+        else if ((op & 0xc0) == 0xc0) {
+            reg = op & 0x3f;
+            if (reg == 6) { r->bp_how = g->init.bp_how; r->bp_off = g->init.bp_off; }
+            else if (reg == g->ra_reg) { r->ra_how = g->init.ra_how; r->ra_off = g->init.ra_off; }
+        } else switch (op) {
+        case 0x00: break;                                            /* nop */
+        case 0x01: {                                                 /* set_loc */
+            uintptr_t loc;
+            if (in_cie || telemetry__cfi_ptr(in, g->fde_enc, 0, &loc) != 0) return -1;
+            if (loc > g->pc) return 0;
+            g->loc = loc;
+            break;
+        }
+        case 0x02: adv = telemetry__cfi_fixed(in, 1); break;        /* advance_loc1, 2, 4 */
+        case 0x03: adv = telemetry__cfi_fixed(in, 2); break;
+        case 0x04: adv = telemetry__cfi_fixed(in, 4); break;
+        case 0x05: reg = telemetry__cfi_uleb(in); rc = telemetry__cfi_set(g, r, reg, 1, telemetry__cfi_off(in, 0, g->data_align)); break;
+        case 0x06:                                                   /* restore_extended */
+            reg = telemetry__cfi_uleb(in);
+            if (reg == 6) { r->bp_how = g->init.bp_how; r->bp_off = g->init.bp_off; }
+            else if (reg == g->ra_reg) { r->ra_how = g->init.ra_how; r->ra_off = g->init.ra_off; }
+            break;
+        case 0x07: rc = telemetry__cfi_set(g, r, telemetry__cfi_uleb(in), 2, 0); break;   /* undefined */
+        case 0x08: rc = telemetry__cfi_set(g, r, telemetry__cfi_uleb(in), 0, 0); break;   /* same_value */
+        case 0x09:                                                   /* register */
+            reg = telemetry__cfi_uleb(in); (void)telemetry__cfi_uleb(in);
+            if (reg == 6 || reg == 7 || reg == g->ra_reg) return -1;
+            break;
+        case 0x0a: if (depth == 4) return -1; saved[depth++] = *r; break;          /* remember_state */
+        case 0x0b: if (depth == 0) return -1; *r = saved[--depth]; break;          /* restore_state */
+        case 0x0c: r->cfa_reg = telemetry__cfi_uleb(in); r->cfa_off = telemetry__cfi_off(in, 0, 1); break;
+        case 0x0d: r->cfa_reg = telemetry__cfi_uleb(in); break;
+        case 0x0e: r->cfa_off = telemetry__cfi_off(in, 0, 1); break;
+        case 0x10: case 0x16:                                        /* expression, val_expression */
+            reg = telemetry__cfi_uleb(in);
+            len = telemetry__cfi_uleb(in);
+            if (reg == 6 || reg == 7 || reg == g->ra_reg || len > (uint64_t)(in->end - in->p)) return -1;
+            in->p += len;
+            break;
+        case 0x11: reg = telemetry__cfi_uleb(in); rc = telemetry__cfi_set(g, r, reg, 1, telemetry__cfi_off(in, 1, g->data_align)); break;
+        case 0x12: r->cfa_reg = telemetry__cfi_uleb(in); r->cfa_off = telemetry__cfi_off(in, 1, g->data_align); break;
+        case 0x13: r->cfa_off = telemetry__cfi_off(in, 1, g->data_align); break;
+        case 0x14: case 0x15:                                        /* val_offset(_sf) */
+            reg = telemetry__cfi_uleb(in);
+            if (op == 0x14) (void)telemetry__cfi_uleb(in); else (void)telemetry__cfi_sleb(in);
+            if (reg == 6 || reg == 7 || reg == g->ra_reg) return -1;
+            break;
+        case 0x2e: (void)telemetry__cfi_uleb(in); break;             /* GNU_args_size */
+        case 0x2f: reg = telemetry__cfi_uleb(in); rc = telemetry__cfi_set(g, r, reg, 1, -telemetry__cfi_off(in, 0, g->data_align)); break;
+        default: return -1;                                          /* def_cfa_expression and the rest */
+        }
+        if (rc) return -1;
+        if (adv) {
+            if (in_cie) return -1;
+            adv *= g->code_align;
+            if (adv > g->pc - g->loc) return 0;                      /* the row covering pc is done */
+            g->loc += (uintptr_t)adv;
+        }
+    }
+    return in->bad ? -1 : 0;
+}
+
+/* The rule for pc from the .eh_frame_hdr at hdr, every byte read within [lo, hi): kind OK, END
+   (the outermost frame: no return address), NONE (no FDE covers pc) or ODD (left to libgcc). */
+TELEMETRY__INTERNAL void telemetry__cfi_find(const unsigned char *hdr, const unsigned char *lo, const unsigned char *hi, uintptr_t pc,
+                                            telemetry__cfi_rule *out) {
+    telemetry__cfi_in in, cie;
+    telemetry__cfi_prog g;
+    telemetry__cfi_row row;
+    uintptr_t ignored, count, range, begin;
+    const unsigned char *table, *fde_end, *cie_at, *cie_end;
+    uintptr_t fde_addr;
+    uint64_t first, last, len, cie_off;
+    char aug[8];
+    size_t k = 0;
+    unsigned version, eh_enc, fde_count_enc;
+    memset(out, 0, sizeof *out);
+    out->pc = pc;
+    out->kind = TELEMETRY__CFI_ODD;
+    memset(&g, 0, sizeof g);
+    g.pc = pc;
+    /* the header: version 1, the encodings, the .eh_frame pointer, the count, the table of
+       (initial location, FDE) pairs sorted by location, both datarel sdata4 */
+    if ((uintptr_t)hdr < (uintptr_t)lo || (uintptr_t)hdr >= (uintptr_t)hi) return;
+    in.p = hdr; in.end = hi; in.bad = 0;
+    version = (unsigned)telemetry__cfi_fixed(&in, 1);
+    eh_enc = (unsigned)telemetry__cfi_fixed(&in, 1);
+    fde_count_enc = (unsigned)telemetry__cfi_fixed(&in, 1);
+    if (version != 1 || telemetry__cfi_fixed(&in, 1) != 0x3b) return;
+    if (telemetry__cfi_ptr(&in, eh_enc, (uintptr_t)hdr, &ignored) != 0 || telemetry__cfi_ptr(&in, fde_count_enc, (uintptr_t)hdr, &count) != 0) return;
+    table = in.p;
+    if (count == 0) { out->kind = TELEMETRY__CFI_NONE; return; }
+    if (count > (uintptr_t)(hi - table) / 8) return;
+    first = 0; last = count;                                       /* the last entry <= pc */
+    while (last - first > 1) {
+        uint64_t mid = first + (last - first) / 2;
+        int32_t loc;
+        memcpy(&loc, table + mid * 8, 4);
+        if ((uintptr_t)hdr + (uintptr_t)(intptr_t)loc <= pc) first = mid; else last = mid;
+    }
+    {
+        int32_t loc, off;
+        memcpy(&loc, table + first * 8, 4);
+        memcpy(&off, table + first * 8 + 4, 4);
+        if ((uintptr_t)hdr + (uintptr_t)(intptr_t)loc > pc) { out->kind = TELEMETRY__CFI_NONE; return; }
+        fde_addr = (uintptr_t)hdr + (uintptr_t)(intptr_t)off;
+    }
+    /* the FDE: length, the offset back to its CIE, then (after the CIE is read) pc range */
+    if (fde_addr < (uintptr_t)lo || fde_addr >= (uintptr_t)hi) return;
+    in.p = lo + (fde_addr - (uintptr_t)lo); in.end = hi; in.bad = 0;
+    len = telemetry__cfi_fixed(&in, 4);
+    if (in.bad || len == 0 || len >= 0xfffffff0u || len > (uint64_t)(hi - in.p)) return;
+    fde_end = in.p + len;
+    in.end = fde_end;
+    cie_off = telemetry__cfi_fixed(&in, 4);
+    if (in.bad || cie_off == 0 || cie_off > (uint64_t)(in.p - 4 - lo)) return;
+    cie_at = in.p - 4 - cie_off;
+    /* the CIE: version, augmentation, alignments, the return address column, its data */
+    cie.p = cie_at; cie.end = hi; cie.bad = 0;
+    len = telemetry__cfi_fixed(&cie, 4);
+    if (cie.bad || len == 0 || len >= 0xfffffff0u || len > (uint64_t)(hi - cie.p)) return;
+    cie_end = cie.p + len;
+    cie.end = cie_end;
+    if (telemetry__cfi_fixed(&cie, 4) != 0) return;                /* a CIE's id is 0 */
+    version = (unsigned)telemetry__cfi_fixed(&cie, 1);
+    if (version != 1 && version != 3) return;
+    for (;;) {
+        int c = (int)telemetry__cfi_fixed(&cie, 1);
+        if (cie.bad || k == sizeof aug) return;
+        aug[k++] = (char)c;
+        if (c == 0) break;
+    }
+    g.code_align = telemetry__cfi_uleb(&cie);
+    g.data_align = telemetry__cfi_sleb(&cie);
+    g.ra_reg = version == 1 ? telemetry__cfi_fixed(&cie, 1) : telemetry__cfi_uleb(&cie);
+    if (cie.bad || g.ra_reg != 16 || g.code_align == 0 || g.code_align > 64 || g.data_align < -64 || g.data_align > 64) return;
+    if (aug[0] == 'z') {
+        const unsigned char *aug_end;
+        len = telemetry__cfi_uleb(&cie);
+        if (cie.bad || len > (uint64_t)(cie.end - cie.p)) return;
+        aug_end = cie.p + len;
+        for (k = 1; aug[k]; k++) {
+            if (aug[k] == 'R') g.fde_enc = (unsigned)telemetry__cfi_fixed(&cie, 1);
+            else if (aug[k] == 'L') (void)telemetry__cfi_fixed(&cie, 1);
+            else if (aug[k] == 'P') {                              /* skipped: only its size matters */
+                unsigned penc = (unsigned)telemetry__cfi_fixed(&cie, 1);
+                if (telemetry__cfi_ptr(&cie, penc & 0x7f, 0, &ignored) != 0) return;
+            } else return;                                         /* 'S' (a signal frame) and others */
+        }
+        if (cie.bad || cie.p > aug_end) return;
+        cie.p = aug_end;
+    } else if (aug[0]) return;
+    memset(&row, 0, sizeof row);
+    row.cfa_reg = 7;
+    g.init = row;
+    if (telemetry__cfi_run(&g, &cie, &row, 1) != 0) return;
+    g.init = row;
+    /* back in the FDE: the range it covers, its augmentation data, its program up to pc */
+    if (telemetry__cfi_ptr(&in, g.fde_enc, 0, &begin) != 0 || telemetry__cfi_ptr(&in, g.fde_enc & 0x0f, 0, &range) != 0) return;
+    if (pc < begin || pc - begin >= range) { out->kind = TELEMETRY__CFI_NONE; return; }
+    if (aug[0] == 'z') {
+        len = telemetry__cfi_uleb(&in);
+        if (in.bad || len > (uint64_t)(in.end - in.p)) return;
+        in.p += len;
+    }
+    g.loc = begin;
+    if (telemetry__cfi_run(&g, &in, &row, 0) != 0) return;
+    if ((row.cfa_reg != 6 && row.cfa_reg != 7) || row.cfa_off < 0 || row.cfa_off > INT32_MAX ||
+        row.bp_off < INT32_MIN || row.bp_off > INT32_MAX || row.ra_off < INT32_MIN || row.ra_off > INT32_MAX)
+        return;
+    if (row.ra_how == 2) { out->kind = TELEMETRY__CFI_END; return; }
+    if (row.ra_how != 1) return;
+    out->cfa_bp = row.cfa_reg == 6;
+    out->cfa_off = (int32_t)row.cfa_off;
+    out->ra_off = (int32_t)row.ra_off;
+    out->has_bp = row.bp_how == 1;
+    out->bp_off = (int32_t)row.bp_off;
+    out->kind = TELEMETRY__CFI_OK;
+}
+
+/* The module holding pc: its .eh_frame_hdr and the loaded segment that holds the header. */
+typedef struct telemetry__eh_search { uintptr_t pc; const unsigned char *hdr, *lo, *hi; } telemetry__eh_search;
+TELEMETRY__INTERNAL int telemetry__eh_visit(struct dl_phdr_info *raw, size_t size, void *arg) {
+    telemetry__eh_search *s = (telemetry__eh_search *)arg;
+    const telemetry__phdr_info *info = (const telemetry__phdr_info *)(const void *)raw;
+    const ElfW(Phdr) *eh = NULL;
+    int i, in = 0;
+    (void)size;
+    for (i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t start = (uintptr_t)(info->dlpi_addr + ph->p_vaddr);
+        if (ph->p_type == PT_LOAD && s->pc >= start && s->pc - start < ph->p_memsz) in = 1;
+        if (ph->p_type == PT_GNU_EH_FRAME) eh = ph;
+    }
+    if (!in) return 0;
+    if (eh) {
+        uintptr_t hdr = (uintptr_t)(info->dlpi_addr + eh->p_vaddr);
+        for (i = 0; i < info->dlpi_phnum; i++) {
+            const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+            uintptr_t start = (uintptr_t)(info->dlpi_addr + ph->p_vaddr);
+            if (ph->p_type == PT_LOAD && hdr >= start && hdr - start < ph->p_filesz) {
+                s->hdr = (const unsigned char *)hdr;
+                s->lo = (const unsigned char *)start;
+                s->hi = (const unsigned char *)(start + ph->p_filesz);
+            }
+        }
+    }
+    return 1;
+}
+
+#  define TELEMETRY__CFI_SLOTS 512
+typedef struct telemetry__cfi_cache {
+    unsigned long long adds;                    /* the loader's load count the rules belong to */
+    telemetry__cfi_rule slot[TELEMETRY__CFI_SLOTS];
+} telemetry__cfi_cache;
+TELEMETRY__DEF telemetry__cfi_cache telemetry__cfi;
+TELEMETRY__DEF telemetry__mutex telemetry__cfi_lock = TELEMETRY__MUTEX_INIT;
+TELEMETRY__DEF unsigned long telemetry__unwind_fallbacks;   /* walks handed to libgcc (tests read it) */
+
+/* The rule for pc, from the table or read now. Lock held. */
+TELEMETRY__INTERNAL const telemetry__cfi_rule *telemetry__cfi_rule_for(uintptr_t pc) {
+    telemetry__cfi_rule *r = &telemetry__cfi.slot[((pc >> 2) ^ (pc >> 11)) % TELEMETRY__CFI_SLOTS];
+    if (r->pc != pc) {
+        telemetry__eh_search s;
+        memset(&s, 0, sizeof s);
+        s.pc = pc;
+        dl_iterate_phdr(telemetry__eh_visit, &s);
+        if (s.hdr) telemetry__cfi_find(s.hdr, s.lo, s.hi, pc, r);
+        else { memset(r, 0, sizeof *r); r->pc = pc; r->kind = TELEMETRY__CFI_NONE; }
+    }
+    return r;
+}
+
+/* The walk itself, from the registers of this function's frame; 0, or -1 when libgcc must do it. */
+TELEMETRY__INTERNAL int telemetry__unwind_fast(telemetry__stack *st, uintptr_t from) {
+    uintptr_t ip, sp, bp;
+    int first = 1, rc = 0;
+    unsigned long long adds = telemetry__module_adds();
+    __asm__ volatile("leaq 0(%%rip), %0\n\tmovq %%rsp, %1\n\tmovq %%rbp, %2" : "=r"(ip), "=r"(sp), "=r"(bp));
+    st->count = 0;
+    st->loads = adds;
+    telemetry__lock(&telemetry__cfi_lock);
+    if (adds != telemetry__cfi.adds) {                          /* a module loaded since: forget all */
+        memset(telemetry__cfi.slot, 0, sizeof telemetry__cfi.slot);
+        telemetry__cfi.adds = adds;
+    }
+    while (st->count < TELEMETRY_MAX_FRAMES) {
+        const telemetry__cfi_rule *r = telemetry__cfi_rule_for(first ? ip : ip - 1);
+        uintptr_t cfa;
+        if (from) { if (ip == from) from = 0; }
+        if (!from) st->addr[st->count++] = ip;
+        if (r->kind == TELEMETRY__CFI_END) break;
+        if (r->kind != TELEMETRY__CFI_OK) { rc = -1; break; }
+        cfa = (r->cfa_bp ? bp : sp) + (uintptr_t)(intptr_t)r->cfa_off;
+        if (cfa <= sp || cfa - sp > ((uintptr_t)1 << 28) || (cfa & 7)) { rc = -1; break; }   /* not a stack */
+        if (r->has_bp) memcpy(&bp, (const void *)(cfa + (uintptr_t)(intptr_t)r->bp_off), sizeof bp);
+        memcpy(&ip, (const void *)(cfa + (uintptr_t)(intptr_t)r->ra_off), sizeof ip);
+        sp = cfa;
+        first = 0;
+        if (ip == 0) break;
+    }
+    if (rc) telemetry__unwind_fallbacks++;
+    telemetry__unlock(&telemetry__cfi_lock);
+    if (from) rc = -1;                                          /* `from` never seen: as libgcc would */
+    return rc;
+}
+#endif
+
+/* Fills st with the calling thread's return addresses, from the frame that returns to `from`
+   outwards: a public function passes __builtin_return_address(0), its return address into the
+   program, so the first frame is the program's call at every optimisation level (a count of
+   frames to skip depends on what the compiler inlined). from 0: every frame. Empty where the
+   platform has no unwinder. */
+TELEMETRY__INTERNAL void telemetry__unwind_libgcc(telemetry__stack *st, uintptr_t from) {
+    st->count = 0;
+#if defined(TELEMETRY__HAVE_UNWIND)
+    {
+        telemetry__unwind_state u;
+        u.stack = st; u.from = from;
+        _Unwind_Backtrace(telemetry__unwind_step, &u);
+        if (from && st->count == 0) {            /* not found (an unusual frame): every frame */
+            u.from = 0;
+            _Unwind_Backtrace(telemetry__unwind_step, &u);
+        }
+    }
+#else
+    (void)from;
+#endif
+}
+TELEMETRY__INTERNAL void telemetry__capture_stack_from(telemetry__stack *st, uintptr_t from) {
+#if defined(TELEMETRY__FAST_UNWIND)
+    if (telemetry__unwind_fast(st, from) == 0) return;   /* the same frames, at a tenth of the cost */
+#endif
+    telemetry__unwind_libgcc(st, from);
+    st->loads = telemetry__module_adds();
+}
+#if defined(TELEMETRY__HAVE_UNWIND)
+#  define telemetry__capture_stack(st) telemetry__capture_stack_from((st), (uintptr_t)__builtin_return_address(0))
+#else
+#  define telemetry__capture_stack(st) telemetry__capture_stack_from((st), 0)
+#endif
+
+
+/* "000102...feff": two hex digits at a time. */
+#define TELEMETRY__HEX_ROW(h) h "0" h "1" h "2" h "3" h "4" h "5" h "6" h "7" h "8" h "9" h "a" h "b" h "c" h "d" h "e" h "f"
+static const char telemetry__hex_pairs[] = TELEMETRY__HEX_ROW("0") TELEMETRY__HEX_ROW("1") TELEMETRY__HEX_ROW("2") TELEMETRY__HEX_ROW("3")
+    TELEMETRY__HEX_ROW("4") TELEMETRY__HEX_ROW("5") TELEMETRY__HEX_ROW("6") TELEMETRY__HEX_ROW("7") TELEMETRY__HEX_ROW("8")
+    TELEMETRY__HEX_ROW("9") TELEMETRY__HEX_ROW("a") TELEMETRY__HEX_ROW("b") TELEMETRY__HEX_ROW("c") TELEMETRY__HEX_ROW("d")
+    TELEMETRY__HEX_ROW("e") TELEMETRY__HEX_ROW("f");
+/* How many hex digits v needs (1 for 0). */
+TELEMETRY__INTERNAL int telemetry__hex_digits(uint64_t v) {
+#if defined(__GNUC__) || defined(__clang__)
+    return v ? (67 - __builtin_clzll(v)) / 4 : 1;
+#else
+    int n = 1;
+    while (v >>= 4) n++;
+    return n;
+#endif
+}
+
 /* "stacktrace":{"frames":[oldest ... newest]} and, after it, the images those frames use. */
 TELEMETRY__INTERNAL void telemetry__json_stacktrace(telemetry__json *j, const telemetry__stack *st, const char *adjustment) {
     int i;
-    char hex[24];
     telemetry__json_key(j, "stacktrace");
     telemetry__json_object_begin(j);
     telemetry__json_key(j, "frames");
     telemetry__json_array_begin(j);
-    for (i = st->count - 1; i >= 0; i--) {
-        /* {"instruction_addr":"0x..."}: one piece (a hex number needs no escaping) */
-        uint64_t v = (uint64_t)st->addr[i];
-        int k = 24;
+    if (st->count) {
+        /* {"instruction_addr":"0x..."},...: measured exactly (a fixed buffer may be nearly full),
+           then written in one piece */
+        size_t need = (size_t)st->count - 1, at = 0;
         char *d;
-        hex[--k] = '}'; hex[--k] = '"';
-        do { hex[--k] = "0123456789abcdef"[v & 15]; v >>= 4; } while (v);
+        for (i = 0; i < st->count; i++) need += 25 + (size_t)telemetry__hex_digits((uint64_t)st->addr[i]);
         telemetry__json_value_start(j);
-        d = telemetry__buf_room(j->out, 23 + (size_t)(24 - k));
-        if (!d) break;
-        memcpy(d, "{\"instruction_addr\":\"0x", 23);
-        memcpy(d + 23, hex + k, (size_t)(24 - k));
-        d[23 + 24 - k] = 0;
-        j->out->len += 23 + (size_t)(24 - k);
+        d = telemetry__buf_room(j->out, need);
+        if (d) {
+            for (i = st->count - 1; i >= 0; i--) {
+                uint64_t v = (uint64_t)st->addr[i];
+                int n = telemetry__hex_digits(v), k = n;
+                if (at) d[at++] = ',';
+                memcpy(d + at, "{\"instruction_addr\":\"0x", 23);
+                at += 23;
+                for (; k >= 2; k -= 2, v >>= 8) memcpy(d + at + (size_t)k - 2, telemetry__hex_pairs + 2 * (v & 255), 2);
+                if (k) d[at] = "0123456789abcdef"[v & 15];
+                at += (size_t)n;
+                d[at++] = '"'; d[at++] = '}';
+            }
+            d[at] = 0;
+            j->out->len += at;
+        }
     }
     telemetry__json_array_end(j);
     telemetry__json_key(j, "instruction_addr_adjustment"); telemetry__json_string(j, adjustment);
     telemetry__json_object_end(j);
 }
 
+/* One image of debug_meta.images: {"type":"elf","image_addr":...,"code_id":...,"debug_id":...}. */
+TELEMETRY__INTERNAL void telemetry__json_image(telemetry__json *j, const telemetry__module *m) {
+    char hex[24], debug_id[37], code_id[129];
+    telemetry__buf hb;
+    telemetry__buf_init_fixed(&hb, hex, sizeof hex);
+    telemetry__buf_put_hex(&hb, (uint64_t)m->start);
+    telemetry__json_object_begin(j);
+    telemetry__json_key(j, "type"); telemetry__json_string(j, "elf");
+    telemetry__json_key(j, "image_addr"); telemetry__json_string(j, hex);
+    telemetry__json_key(j, "image_size"); telemetry__json_int(j, (int64_t)(m->end - m->start));
+    telemetry__json_key(j, "code_file"); telemetry__json_string(j, m->path);
+    if (m->build_id_len) {
+        telemetry__hex(m->build_id, (size_t)m->build_id_len, code_id);
+        telemetry__debug_id(m->build_id, m->build_id_len, debug_id);
+        telemetry__json_key(j, "code_id"); telemetry__json_string(j, code_id);
+        telemetry__json_key(j, "debug_id"); telemetry__json_string(j, debug_id);
+    } else if (m->has_text_id) {             /* no code_id: that is the build id, and there is none */
+        telemetry__debug_id(m->text_id, 16, debug_id);
+        telemetry__json_key(j, "debug_id"); telemetry__json_string(j, debug_id);
+    }
+    telemetry__json_object_end(j);
+}
+
 TELEMETRY__INTERNAL void telemetry__json_debug_meta(telemetry__json *j, const telemetry__module *mods, int n) {
     int i;
-    char hex[24], debug_id[37], code_id[129];
     if (n == 0) return;
     telemetry__json_key(j, "debug_meta");
     telemetry__json_object_begin(j);
     telemetry__json_key(j, "images");
     telemetry__json_array_begin(j);
-    for (i = 0; i < n; i++) {
-        const telemetry__module *m = &mods[i];
-        telemetry__buf hb;
-        telemetry__buf_init_fixed(&hb, hex, sizeof hex);
-        telemetry__buf_put_hex(&hb, (uint64_t)m->start);
-        telemetry__json_object_begin(j);
-        telemetry__json_key(j, "type"); telemetry__json_string(j, "elf");
-        telemetry__json_key(j, "image_addr"); telemetry__json_string(j, hex);
-        telemetry__json_key(j, "image_size"); telemetry__json_int(j, (int64_t)(m->end - m->start));
-        telemetry__json_key(j, "code_file"); telemetry__json_string(j, m->path);
-        if (m->build_id_len) {
-            telemetry__hex(m->build_id, (size_t)m->build_id_len, code_id);
-            telemetry__debug_id(m->build_id, m->build_id_len, debug_id);
-            telemetry__json_key(j, "code_id"); telemetry__json_string(j, code_id);
-            telemetry__json_key(j, "debug_id"); telemetry__json_string(j, debug_id);
-        } else if (m->has_text_id) {         /* no code_id: that is the build id, and there is none */
-            telemetry__debug_id(m->text_id, 16, debug_id);
-            telemetry__json_key(j, "debug_id"); telemetry__json_string(j, debug_id);
-        }
-        telemetry__json_object_end(j);
-    }
+    for (i = 0; i < n; i++) telemetry__json_image(j, &mods[i]);
     telemetry__json_array_end(j);
     telemetry__json_object_end(j);
+}
+
+/* ---- the images of telemetry_capture_error's events, encoded once ---------------------------
+   Every loaded module's image object is encoded when first needed and copied into each event
+   whose frames fall in it (the same bytes as telemetry__json_debug_meta); made again when the
+   loader has loaded a module since (dlopen) and after telemetry__homes_read (paths are redacted
+   with the home folders). Library lock held. */
+TELEMETRY__INTERNAL void telemetry__images_free(void) {
+    telemetry__free(telemetry__images.span);
+    telemetry__buf_free(&telemetry__images.json);
+    memset(&telemetry__images, 0, sizeof telemetry__images);
+}
+/* 0 when the cache holds the images of the modules loaded when the loader's load count was
+   adds (a stack's: no module loaded after it was captured holds its frames). */
+TELEMETRY__INTERNAL int telemetry__images_fresh(unsigned long long adds) {
+    telemetry__image_cache *c = &telemetry__images;
+    telemetry__module *mods;
+    int i, n;
+    if (c->valid && c->adds == adds) return 0;
+    telemetry__images_free();
+    mods = (telemetry__module *)telemetry__malloc(sizeof *mods * TELEMETRY__IMAGE_MAX);
+    if (!mods) return -1;
+    n = telemetry__find_modules(mods, TELEMETRY__IMAGE_MAX);
+    c->span = (telemetry__image_span *)telemetry__malloc(sizeof *c->span * (size_t)(n ? n : 1));
+    telemetry__buf_init(&c->json);
+    for (i = 0; c->span && i < n; i++) {
+        telemetry__json j;
+        telemetry__json_init(&j, &c->json);
+        c->span[i].start = mods[i].start;
+        c->span[i].end = mods[i].end;
+        c->span[i].at = c->json.len;
+        telemetry__json_image(&j, &mods[i]);
+        c->span[i].len = c->json.len - c->span[i].at;
+    }
+    telemetry__free(mods);
+    if (!c->span || c->json.failed) { telemetry__images_free(); return -1; }
+    c->count = n;
+    c->adds = adds;
+    c->valid = 1;
+    return 0;
+}
+/* "debug_meta":{"images":[...]} of the modules the stack's frames fall in, copied from the cache
+   (none when it cannot be made: out of memory). */
+TELEMETRY__INTERNAL void telemetry__json_debug_meta_cached(telemetry__json *j, const telemetry__stack *st) {
+    const telemetry__image_cache *c = &telemetry__images;
+    int i, k, any = 0;
+    if (telemetry__images_fresh(st->loads) != 0) return;
+    for (i = 0; i < c->count; i++) {
+        const telemetry__image_span *m = &c->span[i];
+        for (k = 0; k < st->count && (st->addr[k] < m->start || st->addr[k] >= m->end); k++) {}
+        if (k == st->count) continue;
+        if (!any) {
+            telemetry__json_key(j, "debug_meta");
+            telemetry__json_object_begin(j);
+            telemetry__json_key(j, "images");
+            telemetry__json_array_begin(j);
+            any = 1;
+        }
+        telemetry__json_raw(j, c->json.data + m->at, m->len);
+    }
+    if (any) { telemetry__json_array_end(j); telemetry__json_object_end(j); }
 }
 
 /* ---- the next run names the frames --------------------------------------------------------
@@ -5749,6 +6244,7 @@ TELEMETRY__INTERNAL void telemetry__event_fixed_free(void) {
     telemetry__buf_free(&telemetry__evf.scratch);
     telemetry__buf_free(&telemetry__evf.bytes);
     memset(&telemetry__evf, 0, sizeof telemetry__evf);
+    telemetry__images_free();                            /* the images of error events (>>stack) */
 }
 
 /* telemetry__event_begin for the caller's thread: the fixed fields copied from their encoding.
@@ -5830,31 +6326,40 @@ TELEMETRY__INTERNAL int telemetry__envelope_end(telemetry__buf *out) {
 
 /* ---- release health sessions (protocols.md section 4) ------------------------------------- */
 
+/* Written in pieces rather than through the writer's keys (the same bytes): it rides along with
+   every error event, on the caller's thread. Into a fixed buffer it is signal-safe. */
 TELEMETRY__INTERNAL int telemetry__session_json(telemetry__buf *out, const telemetry__session *se) {
-    telemetry__json j;
     char started[32], ts[32];
+    size_t release_len = strlen(se->release), environment_len = strlen(se->environment);
     telemetry__format_time(se->started_ms, started);
     telemetry__format_time(se->updated_ms, ts);
-    telemetry__json_init(&j, out);
-    telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "sid"); telemetry__json_string(&j, se->sid);
-    if (se->did[0]) { telemetry__json_key(&j, "did"); telemetry__json_string(&j, se->did); }
-    if (se->init_pending) { telemetry__json_key(&j, "init"); telemetry__json_bool(&j, 1); }
-    telemetry__json_key(&j, "started"); telemetry__json_string(&j, started);
-    telemetry__json_key(&j, "timestamp"); telemetry__json_string(&j, ts);
+    telemetry__buf_presize(out, 240 + release_len + environment_len);
+    telemetry__buf_append(out, "{\"sid\":", 7);
+    telemetry__json_quote(out, se->sid, strlen(se->sid));
+    if (se->did[0]) { telemetry__buf_append(out, ",\"did\":", 7); telemetry__json_quote(out, se->did, strlen(se->did)); }
+    if (se->init_pending) telemetry__buf_append(out, ",\"init\":true", 12);
+    telemetry__buf_append(out, ",\"started\":\"", 12);
+    telemetry__buf_puts(out, started);
+    telemetry__buf_append(out, "\",\"timestamp\":\"", 15);
+    telemetry__buf_puts(out, ts);
+    telemetry__buf_putc(out, '"');
     if (strcmp(se->status, "ok") != 0) {
-        telemetry__json_key(&j, "duration");
+        telemetry__json j;                        /* a writer just past a key: the number alone */
+        telemetry__json_init(&j, out);
+        j.depth = 1; j.is_object[1] = 1; j.count[1] = 1; j.after_key = 1;
+        telemetry__buf_append(out, ",\"duration\":", 12);
         telemetry__json_decimal(&j, se->updated_ms > se->started_ms ? se->updated_ms - se->started_ms : 0, 3);
     }
-    telemetry__json_key(&j, "status"); telemetry__json_string(&j, se->status);
-    telemetry__json_key(&j, "errors"); telemetry__json_int(&j, se->errors);
-    telemetry__json_key(&j, "attrs");
-    telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "release"); telemetry__json_string(&j, se->release);
-    telemetry__json_key(&j, "environment"); telemetry__json_string(&j, se->environment);
-    telemetry__json_object_end(&j);
-    telemetry__json_object_end(&j);
-    return telemetry__json_finish(&j);
+    telemetry__buf_append(out, ",\"status\":", 10);
+    telemetry__json_quote(out, se->status, strlen(se->status));
+    telemetry__buf_append(out, ",\"errors\":", 10);
+    telemetry__buf_put_i64(out, se->errors);
+    telemetry__buf_append(out, ",\"attrs\":{\"release\":", 20);
+    telemetry__json_quote(out, se->release, release_len);
+    telemetry__buf_append(out, ",\"environment\":", 15);
+    telemetry__json_quote(out, se->environment, environment_len);
+    telemetry__buf_append(out, "}}", 2);
+    return out->failed ? (out->fixed ? TELEMETRY_ERR_NO_SPACE : TELEMETRY_ERR_NO_MEMORY) : TELEMETRY_OK;
 }
 
 /* The session file: "key=value" lines, so a run that never reaches shutdown leaves its session
@@ -7718,7 +8223,7 @@ TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
     if (!cr->used) cr->used = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY_MAX_FRAMES);
     if (!cr->event_mem || !cr->session_mem || !cr->modules[cr->module_set] || !cr->used) return TELEMETRY_ERR_NO_MEMORY;
     cr->module_adds = telemetry__module_adds();
-    cr->module_count[cr->module_set] = telemetry__find_modules(NULL, cr->modules[cr->module_set], TELEMETRY__CRASH_MODULES);
+    cr->module_count[cr->module_set] = telemetry__find_modules(cr->modules[cr->module_set], TELEMETRY__CRASH_MODULES);
     if (telemetry__random_id(cr->event_id) != 0) return TELEMETRY_ERR_ENTROPY;
     snprintf(cr->outbox_dir, sizeof cr->outbox_dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
     telemetry__state_path("session", cr->session_path, sizeof cr->session_path);
@@ -7811,7 +8316,7 @@ TELEMETRY__INTERNAL void telemetry__crash_refresh_modules(void) {
         cr->modules[next] = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY__CRASH_MODULES);
         if (!cr->modules[next]) return;
     }
-    cr->module_count[next] = telemetry__find_modules(NULL, cr->modules[next], TELEMETRY__CRASH_MODULES);
+    cr->module_count[next] = telemetry__find_modules(cr->modules[next], TELEMETRY__CRASH_MODULES);
     cr->module_adds = adds;
     TELEMETRY__ATOMIC_STORE(&cr->module_set, next);
 }
@@ -8591,7 +9096,6 @@ TELEMETRY_API int telemetry_report_usage(void) {
 TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *exception_type, const telemetry__stack *stack,
                                            const char *fmt, va_list ap) {
     char small[512], *message = small;         /* most messages are short: no allocation */
-    telemetry__module modules[TELEMETRY_MAX_FRAMES];
     char event_id[33];
     telemetry__buf *event = &telemetry__evf.scratch;   /* kept between events, under the lock */
     telemetry__json j;
@@ -8639,7 +9143,7 @@ TELEMETRY__INTERNAL int telemetry__capture(telemetry_level level, const char *ex
             telemetry__json_object_end(&j);
             telemetry__json_array_end(&j);
             telemetry__json_object_end(&j);
-            telemetry__json_debug_meta(&j, modules, telemetry__find_modules(stack, modules, TELEMETRY_MAX_FRAMES));
+            telemetry__json_debug_meta_cached(&j, stack);
         } else {
             telemetry__json_key(&j, "logentry");
             telemetry__json_object_begin(&j);

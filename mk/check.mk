@@ -2,8 +2,9 @@
 #   make check      every test built with ASan+UBSan into build-san/ and run, then every test
 #                   binary of the normal build run under valgrind (tests/check.sh), then the
 #                   many-thread test under ThreadSanitizer (make tsan, mk/integration.mk), then
-#                   the instructions one telemetry_capture_message costs its caller, counted by
-#                   callgrind (tests/bench/instr.sh check: deterministic, bound 5,000)
+#                   the instructions one telemetry_capture_message and one telemetry_capture_error
+#                   (10-frame stack) cost their caller, counted by callgrind (tests/bench/instr.sh
+#                   check: deterministic, bounds 5,000 and 15,000)
 #   make matrix     compilers, language standards and build options (tests/test_matrix.sh)
 #   make fuzz       every tests/fuzz/fuzz_*.c built with libFuzzer into $(BUILD)/fuzz_*
 #   make fuzz-run   each fuzzer for FUZZ_SECONDS (default 30), seeded from tests/fuzz/corpus/<name>/

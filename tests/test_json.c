@@ -775,11 +775,22 @@ static const char *use_locale(const char *const *names, const char *point) {
     return NULL;
 }
 
+/* A C library that accepts a locale's name but keeps '.' as its decimal point has no numeric
+   locales at all (musl): printf cannot be moved off '.', so there is nothing to test there. */
+static int no_numeric_locales(const char *name) {
+    int none = setlocale(LC_ALL, name) != NULL && strcmp(localeconv()->decimal_point, ".") == 0;
+    setlocale(LC_ALL, "C");
+    if (none) printf("test_json: the C library accepts %s but keeps '.' (no numeric locales, as musl): locale checks skipped\n", name);
+    return none;
+}
+
 static void test_locale(void) {
     static const char *const comma[] = { "de_DE.UTF-8", "de_DE.utf8", "de_DE", "fr_FR.UTF-8", "fr_FR.utf8",
                                          "nl_NL.UTF-8", "es_ES.UTF-8", "it_IT.UTF-8", "ru_RU.UTF-8", NULL };
     static const char *const multibyte[] = { "ps_AF.UTF-8", "ps_AF.utf8", "ps_AF", NULL };
     const char *name;
+
+    if (no_numeric_locales(comma[0])) return;
 
     name = use_locale(comma, ",");
     if (!name) {

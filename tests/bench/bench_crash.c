@@ -29,8 +29,8 @@ static int load_modules(int want) {
         "libtinfo.so.6", "libncursesw.so.6", "libedit.so.2", "libbsd.so.0", "libmd.so.0", "libmagic.so.1", NULL };
     telemetry__module mods[300];
     int i;
-    for (i = 0; names[i] && telemetry__find_modules(NULL, mods, 300) < want; i++) dlopen(names[i], RTLD_LAZY | RTLD_LOCAL);
-    return telemetry__find_modules(NULL, mods, 300);
+    for (i = 0; names[i] && telemetry__find_modules(mods, 300) < want; i++) dlopen(names[i], RTLD_LAZY | RTLD_LOCAL);
+    return telemetry__find_modules(mods, 300);
 }
 
 static double init_time(const char *dir, int handler) {

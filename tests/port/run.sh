@@ -7,7 +7,8 @@
 #                tests/test_*.c, then tests/port/e2e.c end to end and a crash the next run reports
 #   linux-armhf  arm-linux-gnueabihf-gcc -static -funwind-tables under qemu-arm: the same
 #   linux-s390x  s390x-linux-gnu-gcc -static under qemu-s390x (64-bit big-endian): the same
-#   linux-musl   musl-gcc -static (BearSSL built with musl): e2e.c end to end and a crash
+#   linux-musl   musl-gcc -static (BearSSL built with musl): e2e.c end to end, a crash, then every
+#                tests/test_*.c
 #   win-x86_64, win-i686   mingw-w64 gcc -static, run under wine: the tests that make sense there
 #                (WIN_TESTS), then e2e.c end to end over HTTPS; every build option compiled -Werror
 #   cortex-m4    arm-none-eabi-gcc + newlib: BearSSL built; the header is expected not to compile
@@ -171,7 +172,10 @@ job_linux-musl() {
         run_e2e $t "$OUT/$t/e2e" ""
     else
         result $t builds "no: $(grep -m1 -E 'error|undefined' "$OUT/$t/e2e.build.log")"
+        return
     fi
+    # the unit tests, built the same way (musl-gcc's headers, BearSSL built with musl)
+    run_tests $t musl-gcc "-static -Wl,--build-id -Wl,--eh-frame-hdr -I$inc tests/port/musl_dl_find_object.c" "$lib" ""
 }
 
 # ---- Windows under wine: one prefix for both targets (a win64 prefix runs 32-bit programs too),
