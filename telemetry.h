@@ -25,11 +25,13 @@
    On 32-bit Linux the implementation's file gets 64-bit off_t and time_t when its include comes
    before any system header (else build that file with -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64).
    On ARM build with -funwind-tables, or events carry no stack; link with -Wl,--build-id where
-   the toolchain does not (musl-gcc), or images carry no debug_id. On Windows link with
-   -lbearssl -lws2_32 -lbcrypt -lcrypt32 (MSVC: the header asks for its libraries with #pragma
-   comment) and include telemetry.h before <windows.h> in the implementation's file, or define
-   WIN32_LEAN_AND_MEAN first (<windows.h> alone brings the old winsock.h). File names and the
-   environment are used in UTF-16 there; the library's strings stay UTF-8.
+   the toolchain does not (musl-gcc, mingw-w64: there it writes the CodeView record), or images
+   carry no debug_id. On Windows crashes are structured exceptions and abort() (docs/crashes.md,
+   "Windows"); 32-bit Windows builds need -fno-omit-frame-pointer for whole stacks. On Windows link
+   with -lbearssl -lws2_32 -lbcrypt -lcrypt32 (MSVC: the header asks for its libraries with
+   #pragma comment) and include telemetry.h before <windows.h> in the implementation's file, or
+   define WIN32_LEAN_AND_MEAN first (<windows.h> alone brings the old winsock.h). File names and
+   the environment are used in UTF-16 there; the library's strings stay UTF-8.
 
    ============================================================================================
    2. A SHORT EXAMPLE
@@ -79,7 +81,8 @@
        TELEMETRY_SMALL_TLS            off          one portable implementation of each TLS
                                                    algorithm, no ChaCha20 (16 KB smaller, slower
                                                    bulk encryption; docs/building.md "Size")
-       TELEMETRY_NO_CRASH_HANDLER     off          never install signal handlers
+       TELEMETRY_NO_CRASH_HANDLER     off          never install signal handlers (Windows:
+                                                   exception filters)
        TELEMETRY_NO_AUTO_REGISTER     off          TELEMETRY_METRIC does not self-register; call
                                                    TELEMETRY_REGISTER(id) for each metric
        TELEMETRY_MALLOC(sz)           malloc       allocator override: define all three or none
@@ -4907,6 +4910,10 @@ typedef struct telemetry__module {
     unsigned char text_id[16];               /* without a build id: Sentry's hash of .text */
     int has_text_id;
     char path[512];
+#if defined(_WIN32)
+    uint32_t pe_stamp, pe_size;              /* PE: TimeDateStamp, SizeOfImage (code_id); build_id */
+    char debug_file[260];                    /* holds the CodeView GUID + age, this its PDB path */
+#endif
 } telemetry__module;
 
 /* Sentry's debug_id for an ELF build id (protocols.md 3.11): the first 16 bytes read as a
@@ -5054,6 +5061,202 @@ TELEMETRY__INTERNAL void telemetry__redact_home(const char *path, char *out, siz
     else telemetry__copy(out, cap, path);
 }
 
+/* ---- Windows: the stack from RtlCaptureStackBackTrace, PE images from the loader ----------
+   Only kernel32 and ntdll, which every Windows program links (no psapi, no dbghelp). Every
+   loaded image from the loader's list under the loader lock (error events copy the images their
+   frames fall in from >>stack's cache of them; the crash handler's list is made in advance). What Sentry reads of a PE image
+   (sentry-native's form): code_id = TimeDateStamp (8 hex) + SizeOfImage (hex), debug_id = the
+   CodeView RSDS record's GUID + "-" + age, debug_file = the PDB path that record names. mingw's
+   ld writes an RSDS record only with -Wl,--build-id (or -Wl,--pdb=); docs/crashes.md. */
+#if defined(_WIN32)
+#  include <tlhelp32.h>
+#  include <winternl.h>
+
+#  if defined(__GNUC__) && !defined(__clang__)
+#    pragma GCC diagnostic push
+#    pragma GCC diagnostic ignored "-Warray-bounds"    /* gcc 12 takes the gs:/fs: read for an array */
+#  endif
+TELEMETRY__INTERNAL TEB *telemetry__teb(void) { return (TEB *)NtCurrentTeb(); }
+#  if defined(__GNUC__) && !defined(__clang__)
+#    pragma GCC diagnostic pop
+#  endif
+
+/* x64 walks the unwind tables (.pdata, which mingw and MSVC always emit); x86 the frame-pointer
+   chain, so an x86 build without frame pointers gets a short stack. */
+TELEMETRY__INTERNAL void telemetry__win_capture_stack(telemetry__stack *st, uintptr_t from) {
+    void *pc[TELEMETRY_MAX_FRAMES + 16];          /* room for the library's own frames */
+    int n = (int)RtlCaptureStackBackTrace(0, (DWORD)(sizeof pc / sizeof pc[0]), pc, NULL), i, first = 0;
+    if (from) {
+        for (i = 0; i < n && (uintptr_t)pc[i] != from; i++) {}
+        first = i < n ? i : 0;                    /* not found (an unusual frame): every frame */
+    }
+    st->count = 0;
+    /* the first 64 KiB are never code: a walk that reaches them (wine's past the thread's start)
+       has left the stack */
+    for (i = first; i < n && st->count < TELEMETRY_MAX_FRAMES && (uintptr_t)pc[i] >= 0x10000; i++) st->addr[st->count++] = (uintptr_t)pc[i];
+}
+
+/* A wide path as UTF-8 with the home folder redacted. */
+TELEMETRY__INTERNAL void telemetry__win_path(const wchar_t *w, char *out, size_t cap) {
+    char utf8[1024];
+    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, utf8, (int)sizeof utf8, NULL, NULL);
+    if (n <= 0) utf8[0] = 0;
+    telemetry__redact_home(utf8, out, cap);
+}
+
+/* The image loaded at base, read from its headers in memory: range, code id, and the CodeView
+   record (GUID + age into build_id, 20 bytes, and the PDB path). -1 when it is no PE image. */
+TELEMETRY__INTERNAL int telemetry__pe_read(uintptr_t base, telemetry__module *m) {
+    const IMAGE_DOS_HEADER *dos = (const IMAGE_DOS_HEADER *)base;
+    const IMAGE_NT_HEADERS *nt;
+    const IMAGE_DATA_DIRECTORY *dd;
+    uint32_t size, k;
+    if (!base || dos->e_magic != IMAGE_DOS_SIGNATURE || dos->e_lfanew <= 0) return -1;
+    nt = (const IMAGE_NT_HEADERS *)(base + (uintptr_t)dos->e_lfanew);
+    if (nt->Signature != IMAGE_NT_SIGNATURE) return -1;
+    size = nt->OptionalHeader.SizeOfImage;
+    m->start = base;
+    m->end = base + size;
+    m->pe_stamp = nt->FileHeader.TimeDateStamp;
+    m->pe_size = size;
+    m->build_id_len = 0;
+    m->has_text_id = 0;
+    m->debug_file[0] = 0;
+    if (nt->OptionalHeader.NumberOfRvaAndSizes <= IMAGE_DIRECTORY_ENTRY_DEBUG) return 0;
+    dd = &nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_DEBUG];
+    if (!dd->VirtualAddress || dd->VirtualAddress > size || dd->Size > size - dd->VirtualAddress) return 0;
+    for (k = 0; k + sizeof(IMAGE_DEBUG_DIRECTORY) <= dd->Size; k += sizeof(IMAGE_DEBUG_DIRECTORY)) {
+        const IMAGE_DEBUG_DIRECTORY *d = (const IMAGE_DEBUG_DIRECTORY *)(base + dd->VirtualAddress + k);
+        const unsigned char *cv;
+        char pdb[sizeof m->debug_file];
+        size_t n = 0;
+        if (d->Type != IMAGE_DEBUG_TYPE_CODEVIEW || !d->AddressOfRawData || d->SizeOfData < 24 ||
+            d->AddressOfRawData > size || d->SizeOfData > size - d->AddressOfRawData)
+            continue;                             /* not mapped, or not inside the image */
+        cv = (const unsigned char *)(base + d->AddressOfRawData);
+        if (memcmp(cv, "RSDS", 4) != 0) continue;
+        memcpy(m->build_id, cv + 4, 20);          /* GUID (16 bytes as stored) and age */
+        m->build_id_len = 20;
+        while (n + 1 < sizeof pdb && 24 + n < d->SizeOfData && cv[24 + n]) { pdb[n] = (char)cv[24 + n]; n++; }
+        pdb[n] = 0;
+        telemetry__redact_home(pdb, m->debug_file, sizeof m->debug_file);
+        break;
+    }
+    return 0;
+}
+
+/* One image from its module handle, with its path. */
+TELEMETRY__INTERNAL int telemetry__pe_module(HMODULE h, telemetry__module *m) {
+    wchar_t w[1024];
+    DWORD n;
+    if (telemetry__pe_read((uintptr_t)h, m) != 0) return -1;
+    n = GetModuleFileNameW(h, w, (DWORD)(sizeof w / sizeof w[0]));
+    if (n == 0 || n >= sizeof w / sizeof w[0]) w[0] = 0;
+    telemetry__win_path(w, m->path, sizeof m->path);
+    return 0;
+}
+
+typedef LONG (NTAPI *telemetry__ldr_lock_fn)(ULONG flags, ULONG *disposition, ULONG_PTR *cookie);
+typedef LONG (NTAPI *telemetry__ldr_unlock_fn)(ULONG flags, ULONG_PTR cookie);
+/* FARPROC to a typed pointer through a union: a direct cast is a warning under -Wcast-function-type */
+typedef union telemetry__proc { FARPROC proc; telemetry__ldr_lock_fn lock; telemetry__ldr_unlock_fn unlock; } telemetry__proc;
+typedef int (*telemetry__ldr_visit)(const LDR_DATA_TABLE_ENTRY *d, void *arg);   /* 1: stop */
+
+/* Calls visit for each loaded image in the loader's own list (the PEB's, in load order), under
+   the loader lock: microseconds, where a toolhelp snapshot takes milliseconds (22 ms under wine).
+   -1 when ntdll does not offer the lock. */
+TELEMETRY__INTERNAL int telemetry__win_loader_walk(telemetry__ldr_visit visit, void *arg) {
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    telemetry__proc lock, unlock;
+    ULONG_PTR cookie = 0;
+    const LIST_ENTRY *head, *e;
+    if (!ntdll) return -1;
+    lock.proc = GetProcAddress(ntdll, "LdrLockLoaderLock");
+    unlock.proc = GetProcAddress(ntdll, "LdrUnlockLoaderLock");
+    if (!lock.proc || !unlock.proc || lock.lock(0, NULL, &cookie) != 0) return -1;
+    head = &telemetry__teb()->ProcessEnvironmentBlock->Ldr->InMemoryOrderModuleList;
+    for (e = head->Flink; e && e != head; e = e->Flink)
+        if (visit(CONTAINING_RECORD(e, LDR_DATA_TABLE_ENTRY, InMemoryOrderLinks), arg)) break;
+    unlock.unlock(0, cookie);
+    return 0;
+}
+
+typedef struct telemetry__win_list { telemetry__module *out; int max, count; } telemetry__win_list;
+TELEMETRY__INTERNAL int telemetry__win_list_visit(const LDR_DATA_TABLE_ENTRY *d, void *arg) {
+    telemetry__win_list *l = (telemetry__win_list *)arg;
+    wchar_t w[1024];
+    size_t n = d->FullDllName.Buffer ? d->FullDllName.Length / sizeof(wchar_t) : 0;
+    if (l->count >= l->max) return 1;
+    if (telemetry__pe_read((uintptr_t)d->DllBase, &l->out[l->count]) != 0) return 0;
+    if (n >= sizeof w / sizeof w[0]) n = 0;
+    if (n) memcpy(w, d->FullDllName.Buffer, n * sizeof(wchar_t));
+    w[n] = 0;
+    telemetry__win_path(w, l->out[l->count].path, sizeof l->out[l->count].path);
+    l->count++;
+    return 0;
+}
+
+/* Every loaded image: the loader's list, or a toolhelp snapshot where ntdll has no loader lock
+   to offer. */
+TELEMETRY__INTERNAL int telemetry__win_find_modules(telemetry__module *out, int max) {
+    telemetry__win_list l;
+    HANDLE snap;
+    MODULEENTRY32W me;
+    int more;
+    l.out = out; l.max = max; l.count = 0;
+    if (telemetry__win_loader_walk(telemetry__win_list_visit, &l) == 0) return l.count;
+    snap = CreateToolhelp32Snapshot(TH32CS_SNAPMODULE, 0);
+    if (snap == INVALID_HANDLE_VALUE) return 0;
+    me.dwSize = sizeof me;
+    for (more = Module32FirstW(snap, &me); more && l.count < max; more = Module32NextW(snap, &me)) {
+        if (telemetry__pe_read((uintptr_t)me.modBaseAddr, &out[l.count]) != 0) continue;
+        telemetry__win_path(me.szExePath, out[l.count].path, sizeof out[l.count].path);
+        l.count++;
+    }
+    CloseHandle(snap);
+    return l.count;
+}
+
+/* Changes when an image is loaded or unloaded (the image lists are then made again): a hash of
+   the loader's list, each image's base and name length (a count of loads, as on Linux, would need
+   a notification callback registered for the library's lifetime). */
+TELEMETRY__INTERNAL int telemetry__win_hash_visit(const LDR_DATA_TABLE_ENTRY *d, void *arg) {
+    unsigned long long *h = (unsigned long long *)arg;
+    *h = (*h ^ (unsigned long long)(uintptr_t)d->DllBase) * 1099511628211ULL;
+    *h = (*h ^ d->FullDllName.Length) * 1099511628211ULL;
+    return 0;
+}
+TELEMETRY__INTERNAL unsigned long long telemetry__module_adds(void) {
+    unsigned long long h = 14695981039346656037ULL;
+    telemetry__win_loader_walk(telemetry__win_hash_visit, &h);
+    return h;
+}
+
+/* {"type":"pe", ...}: one image of debug_meta.images. */
+TELEMETRY__INTERNAL void telemetry__json_pe_image(telemetry__json *j, const telemetry__module *m) {
+    char hex[24], id[48];
+    telemetry__buf b;
+    telemetry__buf_init_fixed(&b, hex, sizeof hex);
+    telemetry__buf_put_hex(&b, (uint64_t)m->start);
+    telemetry__json_object_begin(j);
+    telemetry__json_key(j, "type"); telemetry__json_string(j, "pe");
+    telemetry__json_key(j, "image_addr"); telemetry__json_string(j, hex);
+    telemetry__json_key(j, "image_size"); telemetry__json_int(j, (int64_t)(m->end - m->start));
+    telemetry__json_key(j, "code_file"); telemetry__json_string(j, m->path);
+    snprintf(id, sizeof id, "%08lx%lX", (unsigned long)m->pe_stamp, (unsigned long)m->pe_size);   /* sentry-native's case */
+    telemetry__json_key(j, "code_id"); telemetry__json_string(j, id);
+    if (m->build_id_len == 20) {
+        uint32_t age = (uint32_t)m->build_id[16] | (uint32_t)m->build_id[17] << 8 | (uint32_t)m->build_id[18] << 16 |
+                       (uint32_t)m->build_id[19] << 24;
+        telemetry__debug_id(m->build_id, 16, id);  /* the GUID's first three fields are little-endian */
+        snprintf(id + 36, sizeof id - 36, "-%lx", (unsigned long)age);
+        telemetry__json_key(j, "debug_id"); telemetry__json_string(j, id);
+        if (m->debug_file[0]) { telemetry__json_key(j, "debug_file"); telemetry__json_string(j, m->debug_file); }
+    }
+    telemetry__json_object_end(j);
+}
+#endif
+
 #if defined(TELEMETRY__HAVE_PHDR)
 #  if !defined(ElfW)
 #    if defined(__LP64__) || defined(_LP64)
@@ -5199,13 +5402,15 @@ TELEMETRY__INTERNAL int telemetry__find_modules(telemetry__module *out, int max)
     s.out = out; s.max = max; s.count = 0;
     dl_iterate_phdr(telemetry__module_visit, &s);
     return s.count;
+#elif defined(_WIN32)
+    return telemetry__win_find_modules(out, max);
 #else
     (void)out; (void)max;
     return 0;
 #endif
 }
 
-#if !defined(TELEMETRY__HAVE_PHDR)
+#if !defined(TELEMETRY__HAVE_PHDR) && !defined(_WIN32)
 TELEMETRY__INTERNAL unsigned long long telemetry__module_adds(void) { return 0; }
 #endif
 
@@ -5621,14 +5826,21 @@ TELEMETRY__INTERNAL void telemetry__unwind_libgcc(telemetry__stack *st, uintptr_
 #endif
 }
 TELEMETRY__INTERNAL void telemetry__capture_stack_from(telemetry__stack *st, uintptr_t from) {
-#if defined(TELEMETRY__FAST_UNWIND)
+#if defined(_WIN32)
+    telemetry__win_capture_stack(st, from);              /* the Windows sub-section */
+#else
+#  if defined(TELEMETRY__FAST_UNWIND)
     if (telemetry__unwind_fast(st, from) == 0) return;   /* the same frames, at a tenth of the cost */
-#endif
+#  endif
     telemetry__unwind_libgcc(st, from);
+#endif
     st->loads = telemetry__module_adds();
 }
-#if defined(TELEMETRY__HAVE_UNWIND)
+#if defined(TELEMETRY__HAVE_UNWIND) || (defined(_WIN32) && (defined(__GNUC__) || defined(__clang__)))
 #  define telemetry__capture_stack(st) telemetry__capture_stack_from((st), (uintptr_t)__builtin_return_address(0))
+#elif defined(_WIN32) && defined(_MSC_VER)
+#  include <intrin.h>
+#  define telemetry__capture_stack(st) telemetry__capture_stack_from((st), (uintptr_t)_ReturnAddress())
 #else
 #  define telemetry__capture_stack(st) telemetry__capture_stack_from((st), 0)
 #endif
@@ -5689,6 +5901,10 @@ TELEMETRY__INTERNAL void telemetry__json_stacktrace(telemetry__json *j, const te
 
 /* One image of debug_meta.images: {"type":"elf","image_addr":...,"code_id":...,"debug_id":...}. */
 TELEMETRY__INTERNAL void telemetry__json_image(telemetry__json *j, const telemetry__module *m) {
+#if defined(_WIN32)
+    telemetry__json_pe_image(j, m);                      /* {"type":"pe",...}: the Windows sub-section */
+}
+#else
     char hex[24], debug_id[37], code_id[129];
     telemetry__buf hb;
     telemetry__buf_init_fixed(&hb, hex, sizeof hex);
@@ -5709,6 +5925,7 @@ TELEMETRY__INTERNAL void telemetry__json_image(telemetry__json *j, const telemet
     }
     telemetry__json_object_end(j);
 }
+#endif
 
 TELEMETRY__INTERNAL void telemetry__json_debug_meta(telemetry__json *j, const telemetry__module *mods, int n) {
     int i;
@@ -8378,6 +8595,454 @@ TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
 }
 #else
 #  define TELEMETRY__CRASH_REFRESH_MODULES() ((void)0)
+#endif
+
+/* ---- Windows: exceptions become the same fatal event --------------------------------------
+   An unhandled exception filter (access violation, illegal instruction, divide by zero, stack
+   overflow, any other exception nobody handles), a SIGABRT handler (abort), and a vectored
+   handler for what never reaches the filter (heap corruption and fail-fast codes raised as
+   exceptions; a real __fastfail goes straight to the system and reaches no handler in the
+   process) and to catch a fault of the stack walk itself. As on POSIX, everything is made by
+   telemetry_init: buffers, the image list, the event id, the file names (wide). In the handler:
+   no heap, no CRT, no lock, only the JSON writer on fixed buffers and CreateFileW, WriteFile,
+   MoveFileExW. Then the program's previous filter runs (mingw's CRT has one: it calls a
+   signal(SIGSEGV) handler), and the exception goes on as it would have without the library. */
+#if !defined(TELEMETRY_NO_CRASH_HANDLER) && defined(_WIN32)
+#  define TELEMETRY__HAVE_CRASH 1
+#  undef TELEMETRY__CRASH_REFRESH_MODULES
+#  define TELEMETRY__CRASH_REFRESH_MODULES() telemetry__crash_refresh_modules()
+#  include <signal.h>
+#  ifndef TELEMETRY_CRASH_BUFFER
+#    define TELEMETRY_CRASH_BUFFER (192u * 1024u)
+#  endif
+#  define TELEMETRY__CRASH_MODULES 256
+#  define TELEMETRY__STACK_GUARANTEE 65536ul     /* left to the handler after a stack overflow */
+#  if defined(__GNUC__) || defined(__clang__)
+#    define TELEMETRY__NOINLINE __attribute__((noinline))
+#  elif defined(_MSC_VER)
+#    define TELEMETRY__NOINLINE __declspec(noinline)
+#  else
+#    define TELEMETRY__NOINLINE
+#  endif
+
+typedef struct telemetry__crash_state {
+    int installed;
+    char *event_mem, *session_mem;              /* the handler's buffers, made at install */
+    telemetry__module *modules[2];              /* every loaded image: one list the handler may */
+    int module_count[2];                        /* read, one being made again */
+    volatile LONG module_set;
+    unsigned long long module_adds;
+    telemetry__module *used;                    /* scratch: the images the frames fall in */
+    telemetry__stack stack;
+    telemetry__session session;
+    CONTEXT walk, resume;                       /* the frame being unwound; where a fault in the walk returns */
+    char event_id[33];
+    char state_dir[1100], outbox_dir[1100];
+    wchar_t wstate_dir[1100], woutbox_dir[1100], wsession[1100], wtmp[1300], wfinal[1300];
+    volatile LONG entered, done, walking, walk_faulted;
+    volatile DWORD owner;
+    DWORD main_thread;
+    PVOID veh;
+    LPTOP_LEVEL_EXCEPTION_FILTER previous_filter;
+    void (__cdecl *previous_abort)(int);
+} telemetry__crash_state;
+
+TELEMETRY__DEF telemetry__crash_state telemetry__cr;
+/* Set while the handler runs; tests make their allocator fail when it is called then. */
+TELEMETRY__DEF volatile LONG telemetry__in_crash_handler = 0;
+
+typedef struct telemetry__exception_text { DWORD code; const char *name, *value; } telemetry__exception_text;
+/* Names as sentry-native writes them for Windows, so issues group the same way. */
+static const telemetry__exception_text telemetry__exception_texts[] = {
+    { EXCEPTION_ACCESS_VIOLATION, "EXCEPTION_ACCESS_VIOLATION", "AccessViolation" },
+    { EXCEPTION_ARRAY_BOUNDS_EXCEEDED, "EXCEPTION_ARRAY_BOUNDS_EXCEEDED", "ArrayBoundsExceeded" },
+    { EXCEPTION_BREAKPOINT, "EXCEPTION_BREAKPOINT", "BreakPoint" },
+    { EXCEPTION_DATATYPE_MISALIGNMENT, "EXCEPTION_DATATYPE_MISALIGNMENT", "DatatypeMisalignment" },
+    { EXCEPTION_FLT_DIVIDE_BY_ZERO, "EXCEPTION_FLT_DIVIDE_BY_ZERO", "FloatDivideByZero" },
+    { EXCEPTION_FLT_INVALID_OPERATION, "EXCEPTION_FLT_INVALID_OPERATION", "FloatInvalidOperation" },
+    { EXCEPTION_FLT_OVERFLOW, "EXCEPTION_FLT_OVERFLOW", "FloatOverflow" },
+    { EXCEPTION_ILLEGAL_INSTRUCTION, "EXCEPTION_ILLEGAL_INSTRUCTION", "IllegalInstruction" },
+    { EXCEPTION_IN_PAGE_ERROR, "EXCEPTION_IN_PAGE_ERROR", "InPageError" },
+    { EXCEPTION_INT_DIVIDE_BY_ZERO, "EXCEPTION_INT_DIVIDE_BY_ZERO", "IntegerDivideByZero" },
+    { EXCEPTION_INT_OVERFLOW, "EXCEPTION_INT_OVERFLOW", "IntegerOverflow" },
+    { EXCEPTION_PRIV_INSTRUCTION, "EXCEPTION_PRIV_INSTRUCTION", "PrivilegedInstruction" },
+    { EXCEPTION_STACK_OVERFLOW, "EXCEPTION_STACK_OVERFLOW", "StackOverflow" },
+    { 0xC0000374u, "STATUS_HEAP_CORRUPTION", "HeapCorruption" },
+    { 0xC0000409u, "STATUS_STACK_BUFFER_OVERRUN", "StackBufferOverrun" },
+    { 0xC0000602u, "STATUS_FAIL_FAST_EXCEPTION", "FailFast" }
+};
+
+/* The exceptions that never reach the unhandled exception filter: recorded by the vectored
+   handler, which sees every exception first (these are never handled further up). */
+TELEMETRY__INTERNAL int telemetry__crash_fail_fast(DWORD code) {
+    return code == 0xC0000374u || code == 0xC0000409u || code == 0xC0000602u;
+}
+
+/* The frames from ctx outwards, skipping the first `skip`. x64: the unwind tables (what
+   RtlCaptureStackBackTrace does, but from the exception's registers); x86: the frame-pointer
+   chain, read only inside the thread's stack. A fault while walking (a wild frame register)
+   comes back here through the vectored handler, with the frames found so far. */
+TELEMETRY__INTERNAL TELEMETRY__NOINLINE void telemetry__crash_walk(const CONTEXT *ctx, int skip) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    telemetry__stack *st = &cr->stack;
+    const NT_TIB *tib = (const NT_TIB *)(const void *)telemetry__teb();   /* the TEB begins with it */
+    uintptr_t lo = (uintptr_t)tib->StackLimit, hi = (uintptr_t)tib->StackBase;
+    MEMORY_BASIC_INFORMATION mbi;
+    /* after a stack overflow the registers point below StackLimit: the bound is the whole
+       reservation (a read of its uncommitted part faults, and comes back below) */
+    if (VirtualQuery(tib->StackLimit, &mbi, sizeof mbi) == sizeof mbi && (uintptr_t)mbi.AllocationBase < lo) lo = (uintptr_t)mbi.AllocationBase;
+    st->count = 0;
+    cr->walk = *ctx;
+    cr->walk_faulted = 0;
+    RtlCaptureContext(&cr->resume);
+    if (cr->walk_faulted) { cr->walking = 0; return; }   /* back from a fault in the walk */
+    cr->walking = 1;
+#  if defined(_M_X64) || defined(__x86_64__)
+    while (st->count < TELEMETRY_MAX_FRAMES) {
+        DWORD64 pc = cr->walk.Rip, sp = cr->walk.Rsp, base = 0, frame = 0;
+        PRUNTIME_FUNCTION fn;
+        PVOID data = NULL;
+        if (pc < 0x10000 || sp < lo || sp >= hi) break;
+        if (skip > 0) skip--;
+        else st->addr[st->count++] = (uintptr_t)pc;
+        fn = RtlLookupFunctionEntry(pc, &base, NULL);
+        if (fn) RtlVirtualUnwind(UNW_FLAG_NHANDLER, base, pc, fn, &cr->walk, &data, &frame, NULL);
+        else {
+            /* no unwind entry: a leaf function, the return address on top; or a stack probe
+               without one (mingw's ___chkstk_ms pushes two registers first): the first of the
+               top slots that is code with an unwind entry */
+            int k, at = 0;
+            DWORD64 b2;
+            if (sp + 24 > hi) break;
+            for (k = 0; k < 3 && !at; k++) if (RtlLookupFunctionEntry(((const DWORD64 *)(uintptr_t)sp)[k], &b2, NULL)) at = k + 1;
+            at = at ? at - 1 : 0;
+            cr->walk.Rip = ((const DWORD64 *)(uintptr_t)sp)[at];
+            cr->walk.Rsp = sp + 8 * (DWORD64)at + 8;
+        }
+        if (cr->walk.Rsp <= sp) break;            /* a walk must go outwards */
+    }
+#  elif defined(_M_IX86) || defined(__i386__)
+    {
+        uintptr_t pc = cr->walk.Eip, fp = cr->walk.Ebp;
+        while (st->count < TELEMETRY_MAX_FRAMES && pc >= 0x10000) {
+            uintptr_t next;
+            if (skip > 0) skip--;
+            else st->addr[st->count++] = pc;
+            if (fp < lo || fp + 8 > hi || (fp & 3)) break;
+            next = ((const uintptr_t *)fp)[0];
+            pc = ((const uintptr_t *)fp)[1];
+            if (next <= fp) { if (pc >= 0x10000 && st->count < TELEMETRY_MAX_FRAMES) st->addr[st->count++] = pc; break; }
+            fp = next;
+        }
+    }
+#  else
+    (void)lo; (void)hi; (void)skip;
+#  endif
+    cr->walking = 0;
+}
+
+/* The crash record's writer: the envelope as the outbox stores it (a meta line, then the
+   envelope without sent_at), written to a temporary name and renamed, and the session file
+   removed (the envelope tells its end). The one place that knows where a crash goes. */
+TELEMETRY__INTERNAL int telemetry__crash_write(const telemetry__buf *hdr, const telemetry__buf *ev, const telemetry__buf *se) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    char item[80];
+    telemetry__buf ib;
+    DWORD wrote;
+    int ok;
+    HANDLE h = CreateFileW(cr->wtmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (h == INVALID_HANDLE_VALUE) {
+        CreateDirectoryW(cr->wstate_dir, NULL);
+        CreateDirectoryW(cr->woutbox_dir, NULL);
+        h = CreateFileW(cr->wtmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    }
+    if (h == INVALID_HANDLE_VALUE) return -1;
+    telemetry__buf_init_fixed(&ib, item, sizeof item);
+    telemetry__buf_puts(&ib, "\n{\"type\":\"event\",\"length\":");
+    telemetry__buf_put_i64(&ib, (int64_t)ev->len);
+    telemetry__buf_puts(&ib, "}\n");
+    ok = WriteFile(h, hdr->data, (DWORD)hdr->len, &wrote, NULL) && wrote == hdr->len &&
+         WriteFile(h, ib.data, (DWORD)ib.len, &wrote, NULL) && wrote == ib.len &&
+         WriteFile(h, ev->data, (DWORD)ev->len, &wrote, NULL) && wrote == ev->len;
+    if (ok && se->len) {
+        telemetry__buf_init_fixed(&ib, item, sizeof item);
+        telemetry__buf_puts(&ib, "\n{\"type\":\"session\",\"length\":");
+        telemetry__buf_put_i64(&ib, (int64_t)se->len);
+        telemetry__buf_puts(&ib, "}\n");
+        ok = WriteFile(h, ib.data, (DWORD)ib.len, &wrote, NULL) && wrote == ib.len &&
+             WriteFile(h, se->data, (DWORD)se->len, &wrote, NULL) && wrote == se->len;
+    }
+    ok = ok && WriteFile(h, "\n", 1, &wrote, NULL) && wrote == 1;
+    CloseHandle(h);
+    if (!ok || !MoveFileExW(cr->wtmp, cr->wfinal, MOVEFILE_REPLACE_EXISTING)) { DeleteFileW(cr->wtmp); return -1; }
+    if (cr->wsession[0]) DeleteFileW(cr->wsession);
+    return 0;
+}
+
+/* Builds the fatal event from the walked stack and hands it to the writer. er is NULL for
+   abort(). */
+TELEMETRY__INTERNAL void telemetry__crash_record(const EXCEPTION_RECORD *er) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    telemetry__buf ev, se, hb, vb;
+    telemetry__json j;
+    telemetry__stack *st = &cr->stack;
+    telemetry__session *session = &cr->session;
+    const telemetry__module *modules = cr->modules[cr->module_set];
+    const char *name = "SIGABRT", *value = "Abort", *access = NULL;
+    char code[12], addr[24], value_text[96], hdr[200];
+    FILETIME ft;
+    int64_t now;
+    int i, m, nused = 0, module_count = cr->module_count[cr->module_set];
+    DWORD tid = GetCurrentThreadId();
+    uintptr_t fault = 0;
+    int has_fault = 0;
+    GetSystemTimeAsFileTime(&ft);
+    now = (int64_t)((((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime) / 10000u) - 11644473600000LL;
+    if (er) {
+        name = "EXCEPTION"; value = "UnknownException";
+        for (i = 0; i < (int)(sizeof telemetry__exception_texts / sizeof telemetry__exception_texts[0]); i++)
+            if (telemetry__exception_texts[i].code == er->ExceptionCode) { name = telemetry__exception_texts[i].name; value = telemetry__exception_texts[i].value; }
+        if ((er->ExceptionCode == EXCEPTION_ACCESS_VIOLATION || er->ExceptionCode == EXCEPTION_IN_PAGE_ERROR) && er->NumberParameters >= 2) {
+            access = er->ExceptionInformation[0] == 0 ? "read" : er->ExceptionInformation[0] == 1 ? "write" : er->ExceptionInformation[0] == 8 ? "execute" : NULL;
+            fault = (uintptr_t)er->ExceptionInformation[1];
+            has_fault = 1;
+        }
+    }
+    for (i = 0; i < st->count; i++) {                /* the images the frames fall in */
+        for (m = 0; m < module_count; m++) {
+            const telemetry__module *mod = &modules[m];
+            int seen = 0, u2;
+            if (st->addr[i] < mod->start || st->addr[i] >= mod->end) continue;
+            for (u2 = 0; u2 < nused; u2++) if (cr->used[u2].start == mod->start) seen = 1;
+            if (!seen && nused < TELEMETRY_MAX_FRAMES) cr->used[nused++] = *mod;
+            break;
+        }
+    }
+    /* "AccessViolation at 0x0" */
+    telemetry__buf_init_fixed(&vb, value_text, sizeof value_text);
+    telemetry__buf_puts(&vb, value);
+    if (has_fault) { telemetry__buf_puts(&vb, " at "); telemetry__buf_put_hex(&vb, (uint64_t)fault); }
+    telemetry__buf_init_fixed(&hb, addr, sizeof addr);
+    telemetry__buf_put_hex(&hb, (uint64_t)fault);
+    telemetry__buf_init_fixed(&hb, code, sizeof code);
+    telemetry__buf_put_hex(&hb, er ? (uint64_t)er->ExceptionCode : 0);
+    telemetry__buf_init_fixed(&ev, cr->event_mem, TELEMETRY_CRASH_BUFFER);
+    telemetry__json_init(&j, &ev);
+    telemetry__event_begin(&j, cr->event_id, TELEMETRY_LEVEL_FATAL, now);
+    telemetry__json_key(&j, "exception");
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "values");
+    telemetry__json_array_begin(&j);
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "type"); telemetry__json_string(&j, name);
+    telemetry__json_key(&j, "value"); telemetry__json_string(&j, value_text);
+    telemetry__json_key(&j, "thread_id"); telemetry__json_int(&j, (int64_t)tid);
+    telemetry__json_key(&j, "mechanism");
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "type"); telemetry__json_string(&j, er ? "UnhandledExceptionFilter" : "signalhandler");
+    telemetry__json_key(&j, "handled"); telemetry__json_bool(&j, 0);
+    telemetry__json_key(&j, "synthetic"); telemetry__json_bool(&j, 1);
+    if (er) {
+        telemetry__json_key(&j, "data");
+        telemetry__json_object_begin(&j);
+        telemetry__json_key(&j, "exception_code"); telemetry__json_string(&j, code);
+        if (has_fault) {
+            telemetry__json_key(&j, "fault_address"); telemetry__json_string(&j, addr);
+            if (access) { telemetry__json_key(&j, "access"); telemetry__json_string(&j, access); }
+        }
+        telemetry__json_object_end(&j);
+    } else {
+        telemetry__json_key(&j, "meta");
+        telemetry__json_object_begin(&j);
+        telemetry__json_key(&j, "signal");
+        telemetry__json_object_begin(&j);
+        telemetry__json_key(&j, "number"); telemetry__json_int(&j, SIGABRT);
+        telemetry__json_key(&j, "name"); telemetry__json_string(&j, "SIGABRT");
+        telemetry__json_object_end(&j);
+        telemetry__json_object_end(&j);
+    }
+    telemetry__json_object_end(&j);
+    /* an exception's first frame is the faulting instruction: "auto"; abort's are all return
+       addresses */
+    if (st->count) telemetry__json_stacktrace(&j, st, er ? "auto" : "all");
+    telemetry__json_object_end(&j);
+    telemetry__json_array_end(&j);
+    telemetry__json_object_end(&j);
+    telemetry__json_key(&j, "threads");
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "values");
+    telemetry__json_array_begin(&j);
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "id"); telemetry__json_int(&j, (int64_t)tid);
+    telemetry__json_key(&j, "crashed"); telemetry__json_bool(&j, 1);
+    telemetry__json_key(&j, "current"); telemetry__json_bool(&j, 1);
+    telemetry__json_key(&j, "main"); telemetry__json_bool(&j, tid == cr->main_thread);
+    telemetry__json_object_end(&j);
+    telemetry__json_array_end(&j);
+    telemetry__json_object_end(&j);
+    telemetry__json_debug_meta(&j, cr->used, nused);
+    telemetry__json_object_end(&j);
+    if (telemetry__json_finish(&j) != 0) return;     /* never a cut event */
+    /* the session ends here */
+    *session = telemetry__st.session;
+    telemetry__buf_init_fixed(&se, cr->session_mem, 4096);
+    if (telemetry__st.has_session || telemetry__st.session_prefilled) {
+        session->errors++;
+        session->updated_ms = now;
+        memcpy(session->status, "crashed", 8);
+        if (telemetry__session_json(&se, session) != 0) se.len = 0;
+    }
+    telemetry__buf_init_fixed(&hb, hdr, sizeof hdr);
+    telemetry__buf_puts(&hb, TELEMETRY__OUTBOX_MAGIC "envelope error -\n");
+    if (telemetry__envelope_header(&hb, cr->event_id, NULL) != 0) return;
+    telemetry__crash_write(&hb, &ev, &se);
+}
+
+/* One thread records; another that crashes meanwhile waits for it (2 s at most). 1: this
+   thread records. */
+TELEMETRY__INTERNAL int telemetry__crash_enter(void) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    int i;
+    if (InterlockedCompareExchange(&cr->entered, 1, 0) == 0) {
+        cr->owner = GetCurrentThreadId();
+        telemetry__in_crash_handler = 1;
+        return 1;
+    }
+    for (i = 0; i < 200 && !cr->done && cr->owner != GetCurrentThreadId(); i++) Sleep(10);
+    return 0;
+}
+TELEMETRY__INTERNAL void telemetry__crash_leave(void) {
+    telemetry__in_crash_handler = 0;
+    telemetry__cr.done = 1;
+}
+
+TELEMETRY__INTERNAL LONG WINAPI telemetry__crash_filter(EXCEPTION_POINTERS *ep) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    if (cr->installed && telemetry__crash_enter()) {
+        telemetry__crash_walk(ep->ContextRecord, 0);
+        telemetry__crash_record(ep->ExceptionRecord);
+        telemetry__crash_leave();
+    }
+    return cr->previous_filter ? cr->previous_filter(ep) : EXCEPTION_CONTINUE_SEARCH;
+}
+
+TELEMETRY__INTERNAL LONG WINAPI telemetry__crash_vectored(EXCEPTION_POINTERS *ep) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    if (cr->walking && cr->owner == GetCurrentThreadId()) {   /* the walk read a wild frame */
+        cr->walk_faulted = 1;
+        *ep->ContextRecord = cr->resume;
+        return EXCEPTION_CONTINUE_EXECUTION;
+    }
+    if (cr->installed && telemetry__crash_fail_fast(ep->ExceptionRecord->ExceptionCode) && telemetry__crash_enter()) {
+        telemetry__crash_walk(ep->ContextRecord, 0);
+        telemetry__crash_record(ep->ExceptionRecord);
+        telemetry__crash_leave();
+    }
+    return EXCEPTION_CONTINUE_SEARCH;
+}
+
+/* abort(): the CRT raises SIGABRT (the disposition is reset to the default first), then ends
+   the process with exit code 3 when the handler returns. */
+TELEMETRY__INTERNAL void __cdecl telemetry__crash_on_abort(int sig) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    void (__cdecl *previous)(int) = cr->previous_abort;
+    if (cr->installed && telemetry__crash_enter()) {
+        CONTEXT *here = &cr->walk;                /* only the recording thread is here */
+        RtlCaptureContext(here);
+        telemetry__crash_walk(here, 1);            /* not this function's own frame */
+        telemetry__crash_record(NULL);
+        telemetry__crash_leave();
+    }
+    if (previous != SIG_DFL && previous != SIG_IGN && previous != SIG_ERR && previous) previous(sig);
+}
+
+/* Everything the handler will need, made now. Safe to call again. Lock held. */
+TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    unsigned char rnd[4] = { 0, 0, 0, 0 };
+    char rhex[9], path[1300], session[1100];
+    int64_t ms = telemetry__now_ms();
+    if (!cr->event_mem) cr->event_mem = (char *)telemetry__malloc(TELEMETRY_CRASH_BUFFER);
+    if (!cr->session_mem) cr->session_mem = (char *)telemetry__malloc(4096);
+    if (!cr->modules[cr->module_set])
+        cr->modules[cr->module_set] = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY__CRASH_MODULES);
+    if (!cr->used) cr->used = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY_MAX_FRAMES);
+    if (!cr->event_mem || !cr->session_mem || !cr->modules[cr->module_set] || !cr->used) return TELEMETRY_ERR_NO_MEMORY;
+    cr->module_adds = telemetry__module_adds();
+    cr->module_count[cr->module_set] = telemetry__find_modules(cr->modules[cr->module_set], TELEMETRY__CRASH_MODULES);
+    if (telemetry__random_id(cr->event_id) != 0) return TELEMETRY_ERR_ENTROPY;
+    telemetry__copy(cr->state_dir, sizeof cr->state_dir, telemetry__st.state_dir);
+    snprintf(cr->outbox_dir, sizeof cr->outbox_dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
+    telemetry__state_path("session", session, sizeof session);
+    telemetry__os_entropy(rnd, sizeof rnd);
+    telemetry__hex(rnd, sizeof rnd, rhex);
+    /* <ms, 13 digits>-999999-<random>.msg: sorts by time like the outbox's own files */
+    if (snprintf(path, sizeof path, "%s" TELEMETRY__SEP "%013lld-999999-%s.msg", cr->outbox_dir, (long long)ms, rhex) >= (int)sizeof path)
+        return TELEMETRY_ERR_IO;
+    /* the folder names as the C runtime's narrow file calls read them (the ANSI code page) */
+    if (!MultiByteToWideChar(CP_ACP, 0, cr->state_dir, -1, cr->wstate_dir, 1100) ||
+        !MultiByteToWideChar(CP_ACP, 0, cr->outbox_dir, -1, cr->woutbox_dir, 1100) ||
+        !MultiByteToWideChar(CP_ACP, 0, session, -1, cr->wsession, 1100) ||
+        !MultiByteToWideChar(CP_ACP, 0, path, -1, cr->wfinal, 1300))
+        return TELEMETRY_ERR_IO;
+    memcpy(cr->wtmp, cr->wfinal, sizeof cr->wtmp);
+    wcsncat(cr->wtmp, L".tmp-crash", 1300 - wcslen(cr->wtmp) - 1);
+    return 0;
+}
+
+/* The image list again when an image was loaded since it was made (LoadLibrary after init).
+   Called at every capture and breadcrumb. Lock held. */
+TELEMETRY__INTERNAL void telemetry__crash_refresh_modules(void) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    unsigned long long adds;
+    int next;
+    if (!cr->installed || cr->entered) return;
+    adds = telemetry__module_adds();
+    if (adds == cr->module_adds) return;
+    next = !cr->module_set;
+    if (!cr->modules[next]) {
+        cr->modules[next] = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY__CRASH_MODULES);
+        if (!cr->modules[next]) return;
+    }
+    cr->module_count[next] = telemetry__find_modules(cr->modules[next], TELEMETRY__CRASH_MODULES);
+    cr->module_adds = adds;
+    InterlockedExchange(&cr->module_set, next);
+}
+
+/* Installs the filter, the vectored handler and the SIGABRT handler, keeping the previous
+   filter and handler; the calling thread keeps 64 KiB for the handler after a stack overflow.
+   Lock held. */
+TELEMETRY__INTERNAL int telemetry__crash_install(void) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    ULONG guarantee = TELEMETRY__STACK_GUARANTEE;
+    int rc;
+    if (cr->installed) return 0;
+    if ((rc = telemetry__crash_prepare()) != 0) return rc;
+    cr->main_thread = GetCurrentThreadId();
+    cr->done = 0;
+    cr->entered = 0;
+    SetThreadStackGuarantee(&guarantee);
+    if (!cr->veh) cr->veh = AddVectoredExceptionHandler(1, telemetry__crash_vectored);
+    cr->previous_filter = SetUnhandledExceptionFilter(telemetry__crash_filter);
+    cr->previous_abort = signal(SIGABRT, telemetry__crash_on_abort);
+    cr->installed = 1;
+    return 0;
+}
+
+/* Puts the previous filter and SIGABRT handler back where the program did not set others
+   meanwhile (shutdown, consent revoked). The buffers stay. Lock held. */
+TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    LPTOP_LEVEL_EXCEPTION_FILTER current;
+    void (__cdecl *abort_now)(int);
+    if (!cr->installed || cr->entered) return;
+    current = SetUnhandledExceptionFilter(cr->previous_filter);
+    if (current != telemetry__crash_filter) SetUnhandledExceptionFilter(current);   /* the program's own since */
+    abort_now = signal(SIGABRT, cr->previous_abort);
+    if (abort_now != telemetry__crash_on_abort && abort_now != SIG_ERR) signal(SIGABRT, abort_now);
+    if (cr->veh) { RemoveVectoredExceptionHandler(cr->veh); cr->veh = NULL; }
+    cr->installed = 0;
+}
 #endif
 
 /* =============================================================================================

@@ -203,7 +203,9 @@ job_win() {   # TARGET GCC BEARSSL-NAME
     bash tests/port/bearssl.sh "$3" || { result "$t" builds "no (BearSSL)"; return; }
     lib=$OUT/bearssl/$3/libbearssl.a
     libs="$lib -lws2_32 -lbcrypt -lcrypt32"
-    if $cc -std=c99 $WARN -O2 -g -static -I. -I"$OUT/bearssl/inc" tests/port/e2e.c -o "$OUT/$t/e2e.exe" $libs -lshell32 \
+    # --build-id: GNU ld writes the CodeView record the images' debug_id comes from; x86 stacks
+    # follow frame pointers (docs/crashes.md, "Windows")
+    if $cc -std=c99 $WARN -O2 -g -static -Wl,--build-id $([ "$t" = win-i686 ] && echo -fno-omit-frame-pointer) -I. -I"$OUT/bearssl/inc" tests/port/e2e.c -o "$OUT/$t/e2e.exe" $libs -lshell32 \
             >"$OUT/$t/e2e.build.log" 2>&1; then
         result "$t" builds yes
     else
@@ -223,16 +225,26 @@ job_win() {   # TARGET GCC BEARSSL-NAME
     wine_ready || { result "$t" e2e "no (wine prefix)"; return; }
     # the tests' harness gets the few POSIX calls the CRT lacks (tests/port/win_compat.h)
     run_tests "$t" "$cc" "-static -include tests/port/win_compat.h -I$OUT/bearssl/inc" "$libs -lpthread" wine "$WIN_TESTS" .exe
-    # the crash handler for Windows is not in the header yet (issue 12)
     # the state folder: a Windows path with names outside any ANSI code page (the default,
     # %LOCALAPPDATA%, is the prefix's, which both jobs share)
     local state=$OUT/$t/e2e-state/$WIN_NAME
     mkdir -p "$OUT/$t/e2e-state"
-    E2E_NO_STACK="no stack capture on Windows yet" E2E_OS_VERSION="10.0." \
-        run_e2e "$t" "$OUT/$t/e2e.exe" wine "no Windows crash handler yet" --state-dir "$(winepath -w "$state")"
+    E2E_OS_VERSION="10.0." \
+        run_e2e "$t" "$OUT/$t/e2e.exe" wine "the Windows outbox is not read back yet" --state-dir "$(winepath -w "$state")"
     if [ -s "$state/install_id" ]; then echo "  $t: the state folder is $state"
     else result "$t" failed "no install_id in the state folder $state: $(ls "$OUT/$t/e2e-state")"; fi
     run_win_rootstore "$t" "$OUT/$t/e2e.exe"
+    # the crash handler and the error events' stacks and images: seven real crashes, checked in
+    # what the handler wrote (tests/port/wincrash.sh); its checks count with the tests'
+    local wlog=$OUT/$t/wincrash.log line wp wf
+    bash tests/port/wincrash.sh "${t#win-}" >"$wlog" 2>&1
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$wlog" | tail -1)
+    wp=$(cut -d' ' -f1 <<<"$line"); wf=$(cut -d' ' -f3 <<<"$line")
+    [ -n "$line" ] || { wp=0; wf=1; }
+    grep FAILED "$wlog" | sed "s/^/  $t wincrash: /"
+    result "$t" tests_passed $(( $(sed -n 's/^tests_passed=//p' "$OUT/$t/result" | tail -1) + wp ))
+    result "$t" tests_failed $(( $(sed -n 's/^tests_failed=//p' "$OUT/$t/result" | tail -1) + wf ))
+    result "$t" crash "not run (no outbox reload); handler: $wp/$((wp + wf)) checks"
 }
 # A folder name no ANSI code page holds: Latin, CJK and one past U+FFFF (a surrogate pair)
 WIN_NAME="état-测试-😀"
