@@ -66,8 +66,9 @@ for t in $TARGETS; do
     d=$OUT/$t; rm -rf "$d"; mkdir -p "$d"
     bash tests/port/bearssl.sh "$lib" >"$d/bearssl.log" 2>&1 || { bad "$t: BearSSL for $lib"; continue; }
     exe=$d/wincrash.exe
-    # the plugin under some user's folder in the prefix's C:\users (its path must be redacted)
-    pdir=$WINEPREFIX/drive_c/users/wincrash-user/plugin; mkdir -p "$pdir"
+    # the plugin under some user's folder in the prefix's C:\users (its path must be redacted); one
+    # user a target: tests/port/run.sh runs both targets at once in one prefix
+    pdir=$WINEPREFIX/drive_c/users/wincrash-$t/plugin; mkdir -p "$pdir"
     dll=$pdir/wincrash_plugin.dll
     $cc -std=c99 $WARN -O2 -g $extra -shared tests/port/wincrash_plugin.c -o "$dll" -Wl,--build-id >"$d/plugin.build.log" 2>&1 ||
         bad "$t: plugin build: $(grep -m1 -E 'error|undefined' "$d/plugin.build.log")"
@@ -86,7 +87,7 @@ for t in $TARGETS; do
     [ $? -eq 0 ] && ok "$t: error run exits 0" || bad "$t: error run: $(tail -3 "$d/error.log")"
     python3 tests/port/check_wincrash.py error "$d/sink/record.jsonl" "$exe" "$a2l" >"$d/check-error.log" 2>&1
     tally "$d/check-error.log" "$t error"
-    export WINCRASH_PLUGIN='C:\users\wincrash-user\plugin\wincrash_plugin.dll'
+    export WINCRASH_PLUGIN='C:\users\wincrash-'$t'\plugin\wincrash_plugin.dll'
     for kind in av div ill abort stack dll thread; do
         : >"$d/sink/record.jsonl"
         rm -rf "$state"; mkdir -p "$state"
