@@ -1,7 +1,9 @@
 /* test_tls.c - the transport against real servers on loopback: build/telemetry_sink (HTTPS and
    HTTP, good and bad certificates, misbehaviour modes), tinyproxy (CONNECT and absolute-form),
    and a small scripted server forked here (odd responses, dead kept-alive connections, ::1).
-   Run from the repository root. Every network wait is bounded by a deadline. */
+   Run from the repository root. Every network wait is bounded by a deadline. Also: the trust
+   anchor reader (telemetry__anchor_parse) against BearSSL's X.509 decoder on every certificate of
+   the system bundle and tests/certs/. */
 #define TELEMETRY_IMPLEMENTATION
 #include "telemetry.h"
 #include "testlib.h"
@@ -626,6 +628,57 @@ static void test_resumption(sink *a) {
     rm_tree(dir);
 }
 
+/* ---- trust anchors: the library's reader against BearSSL's X.509 decoder ----------------------- */
+static int anchors_total, anchors_differ;
+static void anchor_append(void *ctx, const void *buf, size_t len) { telemetry__buf_append((telemetry__buf *)ctx, buf, len); }
+static void anchor_compare(void *ctx, const unsigned char *der, size_t len) {
+    br_x509_decoder_context dc;
+    telemetry__buf dn;
+    const br_x509_pkey *pk;
+    telemetry__anchor_parts a;
+    int ours, same;
+    (void)ctx;
+    telemetry__buf_init(&dn);
+    br_x509_decoder_init(&dc, anchor_append, &dn);
+    br_x509_decoder_push(&dc, der, len);
+    pk = br_x509_decoder_get_pkey(&dc);
+    ours = telemetry__anchor_parse(der, len, &a) == 0;
+    if (!pk || (pk->key_type != BR_KEYTYPE_RSA && pk->key_type != BR_KEYTYPE_EC)) same = !ours;
+    else {
+        same = ours && a.key_type == pk->key_type && a.dn_len == dn.len && memcmp(a.dn, dn.data, dn.len) == 0 &&
+               a.is_ca == (br_x509_decoder_isCA(&dc) ? 1 : 0);
+        if (same && pk->key_type == BR_KEYTYPE_RSA)
+            same = a.n_len == pk->key.rsa.nlen && memcmp(a.n, pk->key.rsa.n, a.n_len) == 0 &&
+                   a.e_len == pk->key.rsa.elen && memcmp(a.e, pk->key.rsa.e, a.e_len) == 0;
+        else if (same)
+            same = a.curve == pk->key.ec.curve && a.q_len == pk->key.ec.qlen && memcmp(a.q, pk->key.ec.q, a.q_len) == 0;
+    }
+    anchors_total++;
+    if (!same) anchors_differ++;
+    telemetry__buf_free(&dn);
+}
+/* The name, key and CA flag of every certificate of the system bundle and of tests/certs/, as
+   BearSSL's decoder reads them (trust anchors are read without it: ~12x fewer instructions). */
+static void test_anchor_parse(void) {
+    static const char *const files[] = {
+        "/etc/ssl/certs/ca-certificates.crt", "tests/certs/ca.pem", "tests/certs/server.pem", "tests/certs/server-rsa.pem",
+        "tests/certs/expired.pem", "tests/certs/sha1.pem", "tests/certs/untrusted-ca.pem", "tests/certs/untrusted.pem",
+        "tests/certs/weakrsa.pem", "tests/certs/wronghost.pem", NULL };
+    int i, bundle = 0;
+    for (i = 0; files[i]; i++) {
+        char *text = NULL;
+        size_t len = 0;
+        int err;
+        if (telemetry__read_file(files[i], 1u << 22, &text, &len, &err) != 0) continue;
+        telemetry__pem_certificates(text, len, anchor_compare, NULL);
+        if (i == 0) bundle = anchors_total;
+        telemetry__free(text);
+    }
+    CHECK_INT(anchors_differ, 0);
+    CHECK(anchors_total >= 9 + (bundle ? 1 : 0));
+    printf("test_tls: %d certificates read as BearSSL's decoder reads them (%d from the system bundle)\n", anchors_total, bundle);
+}
+
 int main(void) {
     sink a;
     int fds;
@@ -637,6 +690,7 @@ int main(void) {
         CHECK(0);
         return testlib_report("test_tls");
     }
+    test_anchor_parse();
     fds = count_entries("/proc/self/fd");              /* -1 where there is no /proc */
     if (sink_start(&a, "server") != 0) { CHECK(0); return testlib_report("test_tls"); }
     test_delivery(&a);

@@ -14,6 +14,8 @@ for variant in default small_tls; do
         tests/bench/size_client.c -o "$out" -Wl,--gc-sections -s -Wl,-Bstatic -lbearssl -Wl,-Bdynamic -lpthread -lm || exit 2
     n=$(stat -c %s "$out")
     if [ "$n" -le 163840 ]; then v=ok; else v=MISSED; missed=1; fi
-    echo "BENCH size_$variant=$n bytes (bound 163840) $v"
+    # the file grows in 4 KiB steps (its segments are page-aligned): the loaded bytes show more
+    loaded=$(size "$out" | awk 'NR == 2 { print $1 + $2 }')
+    echo "BENCH size_$variant=$n bytes (bound 163840) $v   [text+data $loaded bytes]"
 done
 exit $missed

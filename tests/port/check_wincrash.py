@@ -139,6 +139,15 @@ def name(addr2line, exe, info, image_addr, addr):
     return out[0] if out and out[0] != "??" else nm_symbol(addr2line, exe, file_addr)
 
 
+def check_schema(ev):
+    """The event against Sentry's event schema (tests/schema, the one Relay is generated from)."""
+    import jsonschema
+    here = os.path.dirname(os.path.abspath(__file__))
+    schema = json.load(open(os.path.join(here, "..", "schema", "sentry-event.schema.json")))
+    errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(ev)]
+    check("the event validates against Sentry's event schema", not errors, errors[:3])
+
+
 def check_images(ev, exe, info, frames, what="the program's"):
     images = ev.get("debug_meta", {}).get("images", [])
     check("debug_meta.images present", len(images) > 0)
@@ -198,6 +207,7 @@ def main():
         if not evs:
             return 1
         ev = evs[0]
+        check_schema(ev)
         exc = ev["exception"]["values"][0]
         st = exc.get("stacktrace", {})
         frames = st.get("frames", [])
@@ -218,6 +228,7 @@ def main():
         if not evs:
             return 1
         ev = evs[0]
+        check_schema(ev)
         sessions = [it["payload"] for r, e in events(record) if e.get("event_id") == ev.get("event_id")
                     for it in r["items"] if it["headers"]["type"] == "session"]
         check("the session ends crashed in the same envelope", len(sessions) == 1 and sessions[0].get("status") == "crashed", sessions)
