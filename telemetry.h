@@ -2677,29 +2677,51 @@ TELEMETRY__INTERNAL void telemetry__p256_sub(uint64_t r[4], const uint64_t a[4],
     }
     memcpy(r, d, sizeof d);
 }
-/* r = a * b / 2^256 mod m (Montgomery, word by word; a, b < m), the loops written out */
-#  define TELEMETRY__P256_MAC(x, y, k) \
-    acc = (telemetry__u128)(x) * (y) + t[k] + carry; t[k] = (uint64_t)acc; carry = (uint64_t)(acc >> 64)
-#  define TELEMETRY__P256_RED(k) \
-    acc = (telemetry__u128)m * M->m[k] + t[k] + carry; t[k - 1] = (uint64_t)acc; carry = (uint64_t)(acc >> 64)
-#  define TELEMETRY__P256_ROUND(i) \
-    carry = 0; \
-    TELEMETRY__P256_MAC(a[0], b[i], 0); TELEMETRY__P256_MAC(a[1], b[i], 1); \
-    TELEMETRY__P256_MAC(a[2], b[i], 2); TELEMETRY__P256_MAC(a[3], b[i], 3); \
-    acc = (telemetry__u128)t[4] + carry; t[4] = (uint64_t)acc; top = (uint64_t)(acc >> 64); \
-    m = t[0] * M->n0; \
-    acc = (telemetry__u128)m * M->m[0] + t[0]; carry = (uint64_t)(acc >> 64); \
-    TELEMETRY__P256_RED(1); TELEMETRY__P256_RED(2); TELEMETRY__P256_RED(3); \
-    acc = (telemetry__u128)t[4] + carry; t[3] = (uint64_t)acc; t[4] = top + (uint64_t)(acc >> 64)
+/* r = a * b / 2^256 mod m (Montgomery, word by word; a, b < m), written out in registers */
+#  define TELEMETRY__P256_MAC(x, y, t) acc = (telemetry__u128)(x) * (y) + (t) + c; (t) = (uint64_t)acc; c = (uint64_t)(acc >> 64)
+#  define TELEMETRY__P256_ROUND(bi) \
+    c = 0; \
+    TELEMETRY__P256_MAC(a0, bi, t0); TELEMETRY__P256_MAC(a1, bi, t1); TELEMETRY__P256_MAC(a2, bi, t2); TELEMETRY__P256_MAC(a3, bi, t3); \
+    acc = (telemetry__u128)t4 + c; t4 = (uint64_t)acc; top = (uint64_t)(acc >> 64); \
+    q = t0 * n0; \
+    acc = (telemetry__u128)q * m0 + t0; c = (uint64_t)(acc >> 64); \
+    acc = (telemetry__u128)q * m1 + t1 + c; t0 = (uint64_t)acc; c = (uint64_t)(acc >> 64); \
+    acc = (telemetry__u128)q * m2 + t2 + c; t1 = (uint64_t)acc; c = (uint64_t)(acc >> 64); \
+    acc = (telemetry__u128)q * m3 + t3 + c; t2 = (uint64_t)acc; c = (uint64_t)(acc >> 64); \
+    acc = (telemetry__u128)t4 + c; t3 = (uint64_t)acc; t4 = top + (uint64_t)(acc >> 64)
+/* The same for p = 2^256 - 2^224 + 2^192 + 2^96 - 1 (n0 = 1, so q = t0; its limbs are 2^64 - 1,
+   2^32 - 1, 0 and 2^64 - 2^32 + 1: q m0 + t0 is q 2^64, and q m2 is 0) */
+#  define TELEMETRY__P256_ROUND_P(bi) \
+    c = 0; \
+    TELEMETRY__P256_MAC(a0, bi, t0); TELEMETRY__P256_MAC(a1, bi, t1); TELEMETRY__P256_MAC(a2, bi, t2); TELEMETRY__P256_MAC(a3, bi, t3); \
+    acc = (telemetry__u128)t4 + c; t4 = (uint64_t)acc; top = (uint64_t)(acc >> 64); \
+    q = t0; c = q; \
+    acc = (telemetry__u128)q * m1 + t1 + c; t0 = (uint64_t)acc; c = (uint64_t)(acc >> 64); \
+    acc = (telemetry__u128)t2 + c; t1 = (uint64_t)acc; c = (uint64_t)(acc >> 64); \
+    acc = (telemetry__u128)q * m3 + t3 + c; t2 = (uint64_t)acc; c = (uint64_t)(acc >> 64); \
+    acc = (telemetry__u128)t4 + c; t3 = (uint64_t)acc; t4 = top + (uint64_t)(acc >> 64)
 TELEMETRY__INTERNAL void telemetry__p256_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4], const telemetry__mod *M) {
-    uint64_t t[5] = { 0, 0, 0, 0, 0 }, d[4], carry, m, top;
+    const uint64_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], m0 = M->m[0], m1 = M->m[1], m2 = M->m[2], m3 = M->m[3], n0 = M->n0;
+    uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, c, q, top, d0, d1, d2, d3, borrow;
     telemetry__u128 acc;
-    TELEMETRY__P256_ROUND(0);
-    TELEMETRY__P256_ROUND(1);
-    TELEMETRY__P256_ROUND(2);
-    TELEMETRY__P256_ROUND(3);
-    if (telemetry__p256_sub4(d, t, M->m) <= t[4]) memcpy(t, d, sizeof d);   /* t < 2m: once */
-    memcpy(r, t, sizeof d);
+    if (n0 == 1 && m0 == ~(uint64_t)0 && m1 == 0xffffffffu && m2 == 0) {   /* the field's p */
+        TELEMETRY__P256_ROUND_P(b[0]);
+        TELEMETRY__P256_ROUND_P(b[1]);
+        TELEMETRY__P256_ROUND_P(b[2]);
+        TELEMETRY__P256_ROUND_P(b[3]);
+    } else {
+        TELEMETRY__P256_ROUND(b[0]);
+        TELEMETRY__P256_ROUND(b[1]);
+        TELEMETRY__P256_ROUND(b[2]);
+        TELEMETRY__P256_ROUND(b[3]);
+    }
+    /* t < 2m: subtract m once if t >= m */
+    acc = (telemetry__u128)t0 - m0; d0 = (uint64_t)acc; borrow = (uint64_t)(acc >> 64) & 1;
+    acc = (telemetry__u128)t1 - m1 - borrow; d1 = (uint64_t)acc; borrow = (uint64_t)(acc >> 64) & 1;
+    acc = (telemetry__u128)t2 - m2 - borrow; d2 = (uint64_t)acc; borrow = (uint64_t)(acc >> 64) & 1;
+    acc = (telemetry__u128)t3 - m3 - borrow; d3 = (uint64_t)acc; borrow = (uint64_t)(acc >> 64) & 1;
+    if (borrow <= t4) { t0 = d0; t1 = d1; t2 = d2; t3 = d3; }
+    r[0] = t0; r[1] = t1; r[2] = t2; r[3] = t3;
 }
 TELEMETRY__INTERNAL void telemetry__p256_mod_init(telemetry__mod *M, const unsigned char be[32]) {
     uint64_t inv, x[4] = { 1, 0, 0, 0 };
@@ -6241,38 +6263,37 @@ TELEMETRY__INTERNAL int telemetry__hex_digits(uint64_t v) {
 
 /* "stacktrace":{"frames":[oldest ... newest]} and, after it, the images those frames use. */
 TELEMETRY__INTERNAL void telemetry__json_stacktrace(telemetry__json *j, const telemetry__stack *st, const char *adjustment) {
+    /* {"frames":[{"instruction_addr":"0x..."},...],"instruction_addr_adjustment":"..."}: measured
+       exactly (a fixed buffer may be nearly full), then written in one piece (adjustment is one of
+       our own words: nothing to escape) */
+    size_t adj = strlen(adjustment), need = 11 + 33 + adj + 2, at = 0;
+    char *d;
     int i;
+    for (i = 0; i < st->count; i++) need += (i ? 26 : 25) + (size_t)telemetry__hex_digits((uint64_t)st->addr[i]);
     telemetry__json_key(j, "stacktrace");
-    telemetry__json_object_begin(j);
-    telemetry__json_key(j, "frames");
-    telemetry__json_array_begin(j);
-    if (st->count) {
-        /* {"instruction_addr":"0x..."},...: measured exactly (a fixed buffer may be nearly full),
-           then written in one piece */
-        size_t need = (size_t)st->count - 1, at = 0;
-        char *d;
-        for (i = 0; i < st->count; i++) need += 25 + (size_t)telemetry__hex_digits((uint64_t)st->addr[i]);
-        telemetry__json_value_start(j);
-        d = telemetry__buf_room(j->out, need);
-        if (d) {
-            for (i = st->count - 1; i >= 0; i--) {
-                uint64_t v = (uint64_t)st->addr[i];
-                int n = telemetry__hex_digits(v), k = n;
-                if (at) d[at++] = ',';
-                memcpy(d + at, "{\"instruction_addr\":\"0x", 23);
-                at += 23;
-                for (; k >= 2; k -= 2, v >>= 8) memcpy(d + at + (size_t)k - 2, telemetry__hex_pairs + 2 * (v & 255), 2);
-                if (k) d[at] = "0123456789abcdef"[v & 15];
-                at += (size_t)n;
-                d[at++] = '"'; d[at++] = '}';
-            }
-            d[at] = 0;
-            j->out->len += at;
-        }
+    telemetry__json_value_start(j);
+    d = telemetry__buf_room(j->out, need);
+    if (!d) return;
+    memcpy(d, "{\"frames\":[", 11);
+    at = 11;
+    for (i = st->count - 1; i >= 0; i--) {
+        uint64_t v = (uint64_t)st->addr[i];
+        int n = telemetry__hex_digits(v), k = n;
+        if (i != st->count - 1) d[at++] = ',';
+        memcpy(d + at, "{\"instruction_addr\":\"0x", 23);
+        at += 23;
+        for (; k >= 2; k -= 2, v >>= 8) memcpy(d + at + (size_t)k - 2, telemetry__hex_pairs + 2 * (v & 255), 2);
+        if (k) d[at] = "0123456789abcdef"[v & 15];
+        at += (size_t)n;
+        d[at++] = '"'; d[at++] = '}';
     }
-    telemetry__json_array_end(j);
-    telemetry__json_key(j, "instruction_addr_adjustment"); telemetry__json_string(j, adjustment);
-    telemetry__json_object_end(j);
+    memcpy(d + at, "],\"instruction_addr_adjustment\":\"", 33);
+    at += 33;
+    memcpy(d + at, adjustment, adj);
+    at += adj;
+    d[at++] = '"'; d[at++] = '}';
+    d[at] = 0;
+    j->out->len += at;
 }
 
 /* One image of debug_meta.images: {"type":"elf","image_addr":...,"code_id":...,"debug_id":...}. */
