@@ -9376,11 +9376,9 @@ TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
     /* <ms, 13 digits>-999999-<random>.msg: sorts by time like the outbox's own files */
     if (snprintf(path, sizeof path, "%s" TELEMETRY__SEP "%013lld-999999-%s.msg", cr->outbox_dir, (long long)ms, rhex) >= (int)sizeof path)
         return TELEMETRY_ERR_IO;
-    /* the folder names as the C runtime's narrow file calls read them (the ANSI code page) */
-    if (!MultiByteToWideChar(CP_ACP, 0, cr->state_dir, -1, cr->wstate_dir, 1100) ||
-        !MultiByteToWideChar(CP_ACP, 0, cr->outbox_dir, -1, cr->woutbox_dir, 1100) ||
-        !MultiByteToWideChar(CP_ACP, 0, session, -1, cr->wsession, 1100) ||
-        !MultiByteToWideChar(CP_ACP, 0, path, -1, cr->wfinal, 1300))
+    /* the names wide, as every file call of the library takes them (paths are UTF-8) */
+    if (telemetry__utf8_to_utf16(cr->state_dir, cr->wstate_dir, 1100) < 0 || telemetry__utf8_to_utf16(cr->outbox_dir, cr->woutbox_dir, 1100) < 0 ||
+        telemetry__utf8_to_utf16(session, cr->wsession, 1100) < 0 || telemetry__utf8_to_utf16(path, cr->wfinal, 1300) < 0)
         return TELEMETRY_ERR_IO;
     memcpy(cr->wtmp, cr->wfinal, sizeof cr->wtmp);
     wcsncat(cr->wtmp, L".tmp-crash", 1300 - wcslen(cr->wtmp) - 1);

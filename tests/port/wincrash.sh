@@ -105,6 +105,12 @@ for t in $TARGETS; do
             $([ "$t" = x86_64 ] && echo full) >"$d/check-$kind.log" 2>&1
         tally "$d/check-$kind.log" "$t $kind"
     done
+    # a state folder outside the ANSI code page: the handler's file names are wide from UTF-8
+    ustate=$d/state-测试; rm -rf "$ustate"; mkdir -p "$ustate"
+    WINCRASH_STATE="$(winepath -w "$ustate" 2>/dev/null)" WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d" \
+        timeout 120 wine "$exe" --dsn "$dsn" --state-dir - av >"$d/unicode.log" 2>&1 </dev/null
+    python3 tests/port/check_wincrash.py crash av "$ustate" "$exe" "$a2l" >"$d/check-unicode.log" 2>&1
+    tally "$d/check-unicode.log" "$t unicode folder"
     # revoked consent takes the handler away: the same exit status, no crash report in the folder
     rm -rf "$state"; mkdir -p "$state"
     WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d" timeout 120 wine "$exe" --dsn "$dsn" --state-dir "$wstate" revoked >"$d/revoked.log" 2>&1 </dev/null
