@@ -20,13 +20,18 @@
    POSIX headers (<unistd.h>, <time.h>, <signal.h>) in its file; otherwise an #error says so.
 
    Platforms (docs/building.md, "Platforms", says what is tested where): Linux (glibc or musl,
-   64- and 32-bit, any byte order), the BSDs and macOS by reading, Windows compiles (mingw-w64).
+   64- and 32-bit, any byte order), Windows x86-64 and x86 (mingw-w64, run under wine; MSVC by
+   reading), the BSDs and macOS by reading.
    On 32-bit Linux the implementation's file gets 64-bit off_t and time_t when its include comes
    before any system header (else build that file with -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64).
    On ARM build with -funwind-tables, or events carry no stack; link with -Wl,--build-id where
    the toolchain does not (musl-gcc, mingw-w64: there it writes the CodeView record), or images
    carry no debug_id. On Windows crashes are structured exceptions and abort() (docs/crashes.md,
-   "Windows"); 32-bit Windows builds need -fno-omit-frame-pointer for whole stacks.
+   "Windows"); 32-bit Windows builds need -fno-omit-frame-pointer for whole stacks. On Windows link
+   with -lbearssl -lws2_32 -lbcrypt -lcrypt32 (MSVC: the header asks for its libraries with
+   #pragma comment) and include telemetry.h before <windows.h> in the implementation's file, or
+   define WIN32_LEAN_AND_MEAN first (<windows.h> alone brings the old winsock.h). File names and
+   the environment are used in UTF-16 there; the library's strings stay UTF-8.
 
    ============================================================================================
    2. A SHORT EXAMPLE
@@ -187,7 +192,8 @@
    ============================================================================================
 
    cfg.state_dir, else $XDG_STATE_HOME/<app>, else ~/.local/state/<app> (Linux and other Unix),
-   ~/Library/Application Support/<app> (macOS), %LOCALAPPDATA%\<app> (Windows). Created with
+   ~/Library/Application Support/<app> (macOS), %LOCALAPPDATA%\<app> (Windows: the folder
+   SHGetKnownFolderPath(FOLDERID_LocalAppData) names, read wide from the environment). Created with
    owner-only permissions at the first work of an enabled run. It holds `install_id`, `consent`,
    `notice_shown`, `sent.log`, `counters` (with report_interval_s), `session`, `tls_sessions`
    (the last TLS session per server, so the next run resumes it), `ratelimits` and `outbox/` (the
@@ -196,7 +202,9 @@
    used only when it is a real folder (not a symlink) owned by the user (effective uid) that
    neither group nor others can write; else telemetry is off and the log says why. Files in it
    are opened relative to the folder, never through a symlink, never blocking (a FIFO in place of
-   a file is refused). A cfg.state_dir of 1024 bytes or more is an invalid configuration.
+   a file is refused). A cfg.state_dir of 1024 bytes or more is an invalid configuration. On
+   Windows the folder's owner and ACL are not checked, and every name is used through the wide
+   (UTF-16) calls: any Unicode path works.
 
    ============================================================================================
    8. THREADS, ERRORS AND LOGGING
@@ -271,9 +279,12 @@
      turn that off. For an IP-address host (https://127.0.0.1/...) no SNI is sent and the address
      must be among the certificate's IP subject alternative names.
    - Trust anchors: cfg.ca_pem (PEM text compiled into the program: devices with no bundle), else
-     cfg.ca_file, else the first system bundle found (Debian/Ubuntu, Fedora/RHEL, Alpine, openSUSE,
-     macOS, FreeBSD, OpenBSD, NetBSD paths). The certificate dates are checked against cfg.clock_fn
-     or the system clock.
+     cfg.ca_file, else the system's: the first bundle found (Debian/Ubuntu, Fedora/RHEL, Alpine,
+     openSUSE, macOS, FreeBSD, OpenBSD, NetBSD paths), on Windows the current user's ROOT
+     certificate store (which shows the machine's; Windows fetches a root it updates automatically
+     only when its own chain building first needs it, so give ca_pem for a CA no other program of
+     the machine has used). The certificate dates are checked against cfg.clock_fn or the system
+     clock.
    - One deadline per request (cfg.timeout_ms, default 10 s) covers connect, TLS, sending and the
      whole response. Name resolution (getaddrinfo) cannot be given a deadline: it is bounded by the
      resolver's own timeout, and the deadline is checked as soon as it returns. SIGPIPE never fires.
@@ -572,7 +583,8 @@ typedef struct telemetry_config {
                                     auth= (docs/server.md: never ship a database secret or token),
                                     or any http(s) endpoint taking a JSON POST */
     const char *state_dir;       /* default: the per-user state folder for the app (section 7) */
-    const char *ca_file;         /* default: the system CA bundle. A PEM file of trust anchors */
+    const char *ca_file;         /* default: the system's CA bundle (Windows: its ROOT store). A PEM
+                                    file of trust anchors */
     const char *ca_pem;          /* default none: PEM trust anchors compiled into the program (for
                                     devices with no bundle); used instead of ca_file and the system */
     const char *config_file;     /* default none: the app's own config file that may turn it off */
@@ -731,6 +743,9 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value);
 #  endif
 #  include <windows.h>
 #  include <bcrypt.h>
+#  if defined(_MSC_VER)
+#    pragma comment(lib, "bcrypt.lib")
+#  endif
 #  include <direct.h>
 #  include <io.h>
 #  include <fcntl.h>                  /* _O_WRONLY, _O_CREAT, ... */
@@ -940,6 +955,90 @@ TELEMETRY__INTERNAL int telemetry__strnieq(const char *a, const char *b, size_t 
     return 1;
 }
 
+/* ---- UTF-8 <-> UTF-16: Windows' wide file names and environment. Our own, in plain C, so that
+   it is tested (and fuzzed) on every platform; the library's strings are UTF-8 everywhere. ----- */
+#if defined(_WIN32)
+typedef wchar_t telemetry__u16;             /* the Win32 wide calls take it as it is */
+#else
+typedef uint16_t telemetry__u16;
+#endif
+/* The NUL-terminated UTF-8 text s as NUL-terminated UTF-16 in out[cap] (surrogate pairs above
+   U+FFFF). Its length in units, or -1 when s is not valid UTF-8 (overlong forms, surrogates, past
+   U+10FFFF, cut short) or does not fit: a file name is never guessed at. */
+TELEMETRY__INTERNAL long telemetry__utf8_to_utf16(const char *s, telemetry__u16 *out, size_t cap) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+    while (*p) {
+        uint32_t c = *p, min;
+        int k, more = c < 0x80 ? 0 : c >= 0xC2 && c < 0xE0 ? 1 : c >= 0xE0 && c < 0xF0 ? 2 : c >= 0xF0 && c < 0xF5 ? 3 : -1;
+        if (more < 0) return -1;
+        if (more) c &= 0x3Fu >> more;
+        for (k = 1; k <= more; k++) {
+            if ((p[k] & 0xC0) != 0x80) return -1;          /* also stops at the NUL */
+            c = c << 6 | (p[k] & 0x3Fu);
+        }
+        min = more == 2 ? 0x800 : more == 3 ? 0x10000 : 0;
+        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return -1;
+        p += more + 1;
+        if (o + (c >= 0x10000 ? 2 : 1) >= cap) return -1;
+        if (c >= 0x10000) {
+            c -= 0x10000;
+            out[o++] = (telemetry__u16)(0xD800 + (c >> 10));
+            out[o++] = (telemetry__u16)(0xDC00 + (c & 0x3FF));
+        } else {
+            out[o++] = (telemetry__u16)c;
+        }
+    }
+    if (o >= cap) return -1;
+    out[o] = 0;
+    return (long)o;
+}
+/* The NUL-terminated UTF-16 text s as NUL-terminated UTF-8 in out[cap]. Its length in bytes, or
+   -1 for a lone surrogate or no room. */
+TELEMETRY__INTERNAL long telemetry__utf16_to_utf8(const telemetry__u16 *s, char *out, size_t cap) {
+    size_t o = 0;
+    for (; *s; s++) {
+        uint32_t c = (uint32_t)*s;
+        if (c >= 0xDC00 && c <= 0xDFFF) return -1;
+        if (c >= 0xD800 && c <= 0xDBFF) {
+            uint32_t lo = (uint32_t)s[1];
+            if (lo < 0xDC00 || lo > 0xDFFF) return -1;
+            c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
+            s++;
+        }
+        if (o + (c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4) >= cap) return -1;
+        if (c < 0x80) out[o++] = (char)c;
+        else if (c < 0x800) { out[o++] = (char)(0xC0 | c >> 6); out[o++] = (char)(0x80 | (c & 0x3F)); }
+        else if (c < 0x10000) {
+            out[o++] = (char)(0xE0 | c >> 12); out[o++] = (char)(0x80 | (c >> 6 & 0x3F)); out[o++] = (char)(0x80 | (c & 0x3F));
+        } else {
+            out[o++] = (char)(0xF0 | c >> 18); out[o++] = (char)(0x80 | (c >> 12 & 0x3F));
+            out[o++] = (char)(0x80 | (c >> 6 & 0x3F)); out[o++] = (char)(0x80 | (c & 0x3F));
+        }
+    }
+    if (o >= cap) return -1;
+    out[o] = 0;
+    return (long)o;
+}
+#if defined(_WIN32)
+/* Windows takes every file name as UTF-16: the wide calls, never the ANSI ones (a name outside
+   the ANSI code page would become "?"). Longest path the library builds, in UTF-16 units. */
+#  define TELEMETRY__WPATH 2048
+/* The UTF-8 path as a wide one; 0, or -1 with errno set (EINVAL: not UTF-8; ENAMETOOLONG). */
+TELEMETRY__INTERNAL int telemetry__wpath(const char *path, wchar_t out[TELEMETRY__WPATH]) {
+    if (telemetry__utf8_to_utf16(path, out, TELEMETRY__WPATH) >= 0) return 0;
+    errno = strlen(path) < TELEMETRY__WPATH ? EINVAL : ENAMETOOLONG;   /* a unit a byte at most */
+    return -1;
+}
+/* The environment variable name (its wide value, as Windows keeps it) in UTF-8; NULL when unset,
+   empty or not convertible. */
+TELEMETRY__INTERNAL const char *telemetry__getenv_utf8(const wchar_t *name, char *out, size_t cap) {
+    const wchar_t *v = _wgetenv(name);
+    if (!v || !*v || telemetry__utf16_to_utf8(v, out, cap) < 0) return NULL;
+    return out;
+}
+#endif
+
 /* ---- clock --------------------------------------------------------------------------------- */
 /* Wall-clock UTC milliseconds since 1970 (for timestamps and certificate dates). */
 TELEMETRY__INTERNAL int64_t telemetry__system_time_ms(void) {
@@ -1055,8 +1154,10 @@ TELEMETRY__INTERNAL int telemetry__open_read_at(int dirfd, const char *path, int
     int fd;
 #if defined(_WIN32)
     struct _stat st;
+    wchar_t w[TELEMETRY__WPATH];
     (void)dirfd; (void)nofollow;
-    fd = _open(path, _O_RDONLY | _O_BINARY | _O_NOINHERIT);
+    if (telemetry__wpath(path, w) != 0) { *err = errno; return -1; }
+    fd = _wopen(w, _O_RDONLY | _O_BINARY | _O_NOINHERIT);
     if (fd < 0) { *err = errno; return -1; }
     if (_fstat(fd, &st) != 0 || !(st.st_mode & _S_IFREG)) { _close(fd); *err = TELEMETRY__NOT_REGULAR; return -1; }
 #else
@@ -1938,6 +2039,33 @@ TELEMETRY__INTERNAL int telemetry__net_wait(telemetry__net *n, short events, int
     }
 }
 
+#if defined(_WIN32)
+/* Waits for a non-blocking connect to finish. Not WSAPoll: before Windows 10 2004 it never reports
+   a refused connect, which would wait out the deadline; select() puts that socket in its except
+   set. The same slices and cancel flag as telemetry__net_wait; SO_ERROR then tells the outcome. */
+TELEMETRY__INTERNAL int telemetry__net_wait_connect(telemetry__net *n, int64_t deadline) {
+    char tmp[48];
+    for (;;) {
+        fd_set w, x;
+        struct timeval tv;
+        int r;
+        int64_t left = telemetry__ms_left(deadline);
+        if (left <= 0) return telemetry__net_fail(n, TELEMETRY_ERR_TIMEOUT, "timed out waiting for the server");
+        if (n->cancel) {
+            if (TELEMETRY__ATOMIC_LOAD(n->cancel)) return telemetry__net_fail(n, TELEMETRY_ERR_TIMEOUT, "stopped: shutting down");
+            if (left > TELEMETRY__CANCEL_SLICE_MS) left = TELEMETRY__CANCEL_SLICE_MS;
+        }
+        FD_ZERO(&w); FD_ZERO(&x);
+        FD_SET(n->fd, &w); FD_SET(n->fd, &x);
+        tv.tv_sec = (long)(left / 1000); tv.tv_usec = (long)(left % 1000 * 1000);
+        r = select(0, NULL, &w, &x, &tv);                 /* the first argument is ignored there */
+        if (r > 0) return 0;
+        if (r < 0) return telemetry__net_fail(n, TELEMETRY_ERR_NETWORK, "select: %s",
+                                              telemetry__sock_strerror(telemetry__sock_errno(), tmp, sizeof tmp));
+    }
+}
+#endif
+
 /* One address: non-blocking connect, waited for until deadline. */
 TELEMETRY__INTERNAL int telemetry__net_try(telemetry__net *n, const struct addrinfo *ai, int64_t deadline) {
     int one = 1, e = 0, type = ai->ai_socktype;
@@ -1963,7 +2091,11 @@ TELEMETRY__INTERNAL int telemetry__net_try(telemetry__net *n, const struct addri
             if (telemetry__would_block(e) || e == TELEMETRY__EINTR) {
                 socklen_t len = sizeof e;
                 e = 0;
+#if defined(_WIN32)
+                if (telemetry__net_wait_connect(n, deadline) != 0) e = -1;
+#else
                 if (telemetry__net_wait(n, POLLOUT, deadline) != 0) e = -1;
+#endif
                 else if (getsockopt(n->fd, SOL_SOCKET, SO_ERROR, (char *)&e, &len) != 0) e = telemetry__sock_errno();
             }
         }
@@ -2483,6 +2615,24 @@ TELEMETRY__INTERNAL void telemetry__tls_anchor_fn(void *ctx, const unsigned char
     telemetry__tls_add_anchor((telemetry__tls *)ctx, der, n);
 }
 
+#if defined(_WIN32)
+#  include <wincrypt.h>
+#  if defined(_MSC_VER)
+#    pragma comment(lib, "crypt32.lib")
+#  endif
+/* The system's anchors on Windows: every certificate of the current user's ROOT store (which
+   shows the machine's too), its DER decoded like a PEM file's. 0, or -1 when it cannot be opened. */
+TELEMETRY__INTERNAL int telemetry__tls_windows_roots(telemetry__tls *t) {
+    HCERTSTORE store = CertOpenSystemStoreW(0, L"ROOT");
+    PCCERT_CONTEXT c = NULL;
+    if (!store) return -1;
+    while ((c = CertEnumCertificatesInStore(store, c)) != NULL)
+        if (c->dwCertEncodingType & X509_ASN_ENCODING) telemetry__tls_add_anchor(t, c->pbCertEncoded, c->cbCertEncoded);
+    CertCloseStore(store, 0);
+    return 0;
+}
+#endif
+
 /* 0 when the file could be opened (it may still hold no certificate). */
 TELEMETRY__INTERNAL int telemetry__tls_pem_file(telemetry__tls *t, const char *path) {
     char chunk[4096];
@@ -2563,29 +2713,51 @@ TELEMETRY__INTERNAL void telemetry__p256_sub(uint64_t r[4], const uint64_t a[4],
     }
     memcpy(r, d, sizeof d);
 }
-/* r = a * b / 2^256 mod m (Montgomery, word by word; a, b < m), the loops written out */
-#  define TELEMETRY__P256_MAC(x, y, k) \
-    acc = (telemetry__u128)(x) * (y) + t[k] + carry; t[k] = (uint64_t)acc; carry = (uint64_t)(acc >> 64)
-#  define TELEMETRY__P256_RED(k) \
-    acc = (telemetry__u128)m * M->m[k] + t[k] + carry; t[k - 1] = (uint64_t)acc; carry = (uint64_t)(acc >> 64)
-#  define TELEMETRY__P256_ROUND(i) \
-    carry = 0; \
-    TELEMETRY__P256_MAC(a[0], b[i], 0); TELEMETRY__P256_MAC(a[1], b[i], 1); \
-    TELEMETRY__P256_MAC(a[2], b[i], 2); TELEMETRY__P256_MAC(a[3], b[i], 3); \
-    acc = (telemetry__u128)t[4] + carry; t[4] = (uint64_t)acc; top = (uint64_t)(acc >> 64); \
-    m = t[0] * M->n0; \
-    acc = (telemetry__u128)m * M->m[0] + t[0]; carry = (uint64_t)(acc >> 64); \
-    TELEMETRY__P256_RED(1); TELEMETRY__P256_RED(2); TELEMETRY__P256_RED(3); \
-    acc = (telemetry__u128)t[4] + carry; t[3] = (uint64_t)acc; t[4] = top + (uint64_t)(acc >> 64)
+/* r = a * b / 2^256 mod m (Montgomery, word by word; a, b < m), written out in registers */
+#  define TELEMETRY__P256_MAC(x, y, t) acc = (telemetry__u128)(x) * (y) + (t) + c; (t) = (uint64_t)acc; c = (uint64_t)(acc >> 64)
+#  define TELEMETRY__P256_ROUND(bi) \
+    c = 0; \
+    TELEMETRY__P256_MAC(a0, bi, t0); TELEMETRY__P256_MAC(a1, bi, t1); TELEMETRY__P256_MAC(a2, bi, t2); TELEMETRY__P256_MAC(a3, bi, t3); \
+    acc = (telemetry__u128)t4 + c; t4 = (uint64_t)acc; top = (uint64_t)(acc >> 64); \
+    q = t0 * n0; \
+    acc = (telemetry__u128)q * m0 + t0; c = (uint64_t)(acc >> 64); \
+    acc = (telemetry__u128)q * m1 + t1 + c; t0 = (uint64_t)acc; c = (uint64_t)(acc >> 64); \
+    acc = (telemetry__u128)q * m2 + t2 + c; t1 = (uint64_t)acc; c = (uint64_t)(acc >> 64); \
+    acc = (telemetry__u128)q * m3 + t3 + c; t2 = (uint64_t)acc; c = (uint64_t)(acc >> 64); \
+    acc = (telemetry__u128)t4 + c; t3 = (uint64_t)acc; t4 = top + (uint64_t)(acc >> 64)
+/* The same for p = 2^256 - 2^224 + 2^192 + 2^96 - 1 (n0 = 1, so q = t0; its limbs are 2^64 - 1,
+   2^32 - 1, 0 and 2^64 - 2^32 + 1: q m0 + t0 is q 2^64, and q m2 is 0) */
+#  define TELEMETRY__P256_ROUND_P(bi) \
+    c = 0; \
+    TELEMETRY__P256_MAC(a0, bi, t0); TELEMETRY__P256_MAC(a1, bi, t1); TELEMETRY__P256_MAC(a2, bi, t2); TELEMETRY__P256_MAC(a3, bi, t3); \
+    acc = (telemetry__u128)t4 + c; t4 = (uint64_t)acc; top = (uint64_t)(acc >> 64); \
+    q = t0; c = q; \
+    acc = (telemetry__u128)q * m1 + t1 + c; t0 = (uint64_t)acc; c = (uint64_t)(acc >> 64); \
+    acc = (telemetry__u128)t2 + c; t1 = (uint64_t)acc; c = (uint64_t)(acc >> 64); \
+    acc = (telemetry__u128)q * m3 + t3 + c; t2 = (uint64_t)acc; c = (uint64_t)(acc >> 64); \
+    acc = (telemetry__u128)t4 + c; t3 = (uint64_t)acc; t4 = top + (uint64_t)(acc >> 64)
 TELEMETRY__INTERNAL void telemetry__p256_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4], const telemetry__mod *M) {
-    uint64_t t[5] = { 0, 0, 0, 0, 0 }, d[4], carry, m, top;
+    const uint64_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], m0 = M->m[0], m1 = M->m[1], m2 = M->m[2], m3 = M->m[3], n0 = M->n0;
+    uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, c, q, top, d0, d1, d2, d3, borrow;
     telemetry__u128 acc;
-    TELEMETRY__P256_ROUND(0);
-    TELEMETRY__P256_ROUND(1);
-    TELEMETRY__P256_ROUND(2);
-    TELEMETRY__P256_ROUND(3);
-    if (telemetry__p256_sub4(d, t, M->m) <= t[4]) memcpy(t, d, sizeof d);   /* t < 2m: once */
-    memcpy(r, t, sizeof d);
+    if (n0 == 1 && m0 == ~(uint64_t)0 && m1 == 0xffffffffu && m2 == 0) {   /* the field's p */
+        TELEMETRY__P256_ROUND_P(b[0]);
+        TELEMETRY__P256_ROUND_P(b[1]);
+        TELEMETRY__P256_ROUND_P(b[2]);
+        TELEMETRY__P256_ROUND_P(b[3]);
+    } else {
+        TELEMETRY__P256_ROUND(b[0]);
+        TELEMETRY__P256_ROUND(b[1]);
+        TELEMETRY__P256_ROUND(b[2]);
+        TELEMETRY__P256_ROUND(b[3]);
+    }
+    /* t < 2m: subtract m once if t >= m */
+    acc = (telemetry__u128)t0 - m0; d0 = (uint64_t)acc; borrow = (uint64_t)(acc >> 64) & 1;
+    acc = (telemetry__u128)t1 - m1 - borrow; d1 = (uint64_t)acc; borrow = (uint64_t)(acc >> 64) & 1;
+    acc = (telemetry__u128)t2 - m2 - borrow; d2 = (uint64_t)acc; borrow = (uint64_t)(acc >> 64) & 1;
+    acc = (telemetry__u128)t3 - m3 - borrow; d3 = (uint64_t)acc; borrow = (uint64_t)(acc >> 64) & 1;
+    if (borrow <= t4) { t0 = d0; t1 = d1; t2 = d2; t3 = d3; }
+    r[0] = t0; r[1] = t1; r[2] = t2; r[3] = t3;
 }
 TELEMETRY__INTERNAL void telemetry__p256_mod_init(telemetry__mod *M, const unsigned char be[32]) {
     uint64_t inv, x[4] = { 1, 0, 0, 0 };
@@ -2780,6 +2952,7 @@ TELEMETRY__INTERNAL uint32_t telemetry__ecdsa_vrfy_asn1(const br_ec_impl *impl, 
 /* Loads the anchors (once) and configures the engine: TLS 1.2 only, six ECDHE AEAD suites. */
 TELEMETRY__INTERNAL int telemetry__tls_setup(telemetry__tls *t, const telemetry__transport_config *cfg,
                                              const char *ca_pem, const char *ca_file, telemetry__net *n) {
+#if !defined(_WIN32)
     static const char *const bundles[] = {
         "/etc/ssl/certs/ca-certificates.crt",                 /* Debian, Ubuntu, Gentoo, Arch */
         "/etc/pki/tls/certs/ca-bundle.crt",                   /* Fedora, RHEL */
@@ -2791,6 +2964,7 @@ TELEMETRY__INTERNAL int telemetry__tls_setup(telemetry__tls *t, const telemetry_
         "/etc/openssl/certs/ca-certificates.crt",             /* NetBSD */
         NULL
     };
+#endif
     static const uint16_t suites[] = {
         BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 #if !defined(TELEMETRY_SMALL_TLS)
@@ -2816,8 +2990,14 @@ TELEMETRY__INTERNAL int telemetry__tls_setup(telemetry__tls *t, const telemetry_
         if (telemetry__tls_pem_file(t, ca_file) != 0)
             return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "cannot open ca_file %s: %s", ca_file, strerror(errno));
     } else {
+#if defined(_WIN32)
+        if (telemetry__tls_windows_roots(t) != 0)
+            return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "no trust anchors: the Windows ROOT store cannot be opened; set ca_file or ca_pem");
+        source = "the Windows ROOT store";
+#else
         for (i = 0; bundles[i] && !source; i++) if (telemetry__tls_pem_file(t, bundles[i]) == 0) source = bundles[i];
         if (!source) return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "no trust anchors: no system CA bundle found; set ca_file or ca_pem");
+#endif
     }
     if (t->n_tas == 0) return telemetry__net_fail(n, TELEMETRY_ERR_TLS, "no trust anchors: %s holds no usable certificate", source);
 configure:
@@ -4073,6 +4253,9 @@ TELEMETRY__INTERNAL int telemetry__dir_open(const char *dir, int create, const c
 /* Creates dir and any missing parents, owner-only (0700). 0 or TELEMETRY_ERR_IO. */
 TELEMETRY__INTERNAL int telemetry__mkdirs(const char *dir) {
     char path[4096];
+#if defined(_WIN32)
+    wchar_t w[TELEMETRY__WPATH];
+#endif
     size_t i, n = strlen(dir);
     if (n == 0 || n >= sizeof path) return TELEMETRY_ERR_IO;
     memcpy(path, dir, n + 1);
@@ -4081,7 +4264,9 @@ TELEMETRY__INTERNAL int telemetry__mkdirs(const char *dir) {
             char c = path[i];
             path[i] = 0;
 #if defined(_WIN32)
-            if (_mkdir(path) != 0 && errno != EEXIST && i == n) return TELEMETRY_ERR_IO;
+            if (i == 2 && path[1] == ':') { path[i] = c; continue; }              /* "C:" */
+            if (telemetry__wpath(path, w) != 0) return TELEMETRY_ERR_IO;
+            if (!CreateDirectoryW(w, NULL) && GetLastError() != ERROR_ALREADY_EXISTS && i == n) return TELEMETRY_ERR_IO;
 #else
             if (mkdir(path, 0700) != 0 && errno != EEXIST && i == n) return TELEMETRY_ERR_IO;
 #endif
@@ -4172,13 +4357,17 @@ TELEMETRY__INTERNAL int telemetry__write_atomic_at(int dirfd, const char *path, 
     char tmp[4200];
     unsigned char rnd[4] = { 0, 0, 0, 0 };
     int fd, ok;
+#if defined(_WIN32)
+    wchar_t wtmp[TELEMETRY__WPATH], wpath[TELEMETRY__WPATH];
+#endif
     telemetry__os_entropy(rnd, sizeof rnd);
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%02x%02x%02x%02x", path, rnd[0], rnd[1], rnd[2], rnd[3]) >= sizeof tmp ||
         !telemetry__size_allowed(len))
         return TELEMETRY_ERR_IO;
 #if defined(_WIN32)
     (void)dirfd;
-    fd = _open(tmp, _O_WRONLY | _O_CREAT | _O_EXCL | _O_BINARY | _O_NOINHERIT, _S_IREAD | _S_IWRITE);
+    if (telemetry__wpath(tmp, wtmp) != 0 || telemetry__wpath(path, wpath) != 0) return TELEMETRY_ERR_IO;
+    fd = _wopen(wtmp, _O_WRONLY | _O_CREAT | _O_EXCL | _O_BINARY | _O_NOINHERIT, _S_IREAD | _S_IWRITE);
 #else
     fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 #endif
@@ -4187,8 +4376,8 @@ TELEMETRY__INTERNAL int telemetry__write_atomic_at(int dirfd, const char *path, 
 #if defined(_WIN32)
     if (ok && durable && _commit(fd) != 0) ok = 0;
     if (_close(fd) != 0) ok = 0;
-    if (ok && !MoveFileExA(tmp, path, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) ok = 0;
-    if (!ok) { remove(tmp); return TELEMETRY_ERR_IO; }
+    if (ok && !MoveFileExW(wtmp, wpath, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) ok = 0;
+    if (!ok) { DeleteFileW(wtmp); return TELEMETRY_ERR_IO; }
 #else
     if (ok && durable && fsync(fd) != 0) ok = 0;
     if (close(fd) != 0) ok = 0;
@@ -4270,7 +4459,8 @@ TELEMETRY__INTERNAL int telemetry__sent_log_append(const char *path, size_t cap,
     if (!telemetry__size_allowed((uint64_t)old_len + e.len)) rc = TELEMETRY_ERR_IO;   /* ulimit -f */
     else if (cut == 0 && old) {                          /* it fits: a plain append */
 #if defined(_WIN32)
-        FILE *f = fopen(path, "ab");
+        wchar_t w[TELEMETRY__WPATH];
+        FILE *f = telemetry__wpath(path, w) == 0 ? _wfopen(w, L"ab") : NULL;
         if (!f || fwrite(e.data, 1, e.len, f) != e.len) rc = TELEMETRY_ERR_IO;
         if (f && fclose(f) != 0) rc = TELEMETRY_ERR_IO;
 #else
@@ -4488,10 +4678,15 @@ typedef enum telemetry__source {
 TELEMETRY__INTERNAL int telemetry__default_state_dir(const char *app, char *out, size_t cap) {
     const char *base;
     int n = 0;
+#if defined(_WIN32)
+    char env[1024];
+#endif
     out[0] = 0;
 #if defined(_WIN32)
-    base = getenv("LOCALAPPDATA");
-    if (base && *base) n = snprintf(out, cap, "%s\\%s", base, app);
+    /* %LOCALAPPDATA%: what SHGetKnownFolderPath(FOLDERID_LocalAppData) gives, without linking
+       shell32 and ole32 for it; read wide (a profile folder outside the ANSI code page) */
+    base = telemetry__getenv_utf8(L"LOCALAPPDATA", env, sizeof env);
+    if (base) n = snprintf(out, cap, "%s\\%s", base, app);
 #elif defined(__APPLE__)
     base = getenv("HOME");
     if (base && *base) n = snprintf(out, cap, "%s/Library/Application Support/%s", base, app);
@@ -4652,8 +4847,9 @@ TELEMETRY__INTERNAL int telemetry__state_write(const char *name, const void *dat
 TELEMETRY__INTERNAL void telemetry__state_remove(const char *name) {
 #if defined(_WIN32)
     char path[1100];
+    wchar_t w[TELEMETRY__WPATH];
     telemetry__state_path(name, path, sizeof path);
-    remove(path);
+    if (telemetry__wpath(path, w) == 0) DeleteFileW(w);
 #else
     const char *why;
     int dirfd;
@@ -4893,17 +5089,19 @@ TELEMETRY__INTERNAL const char *telemetry__arch(void) {
     return "unknown";
 #endif
 }
-/* The kernel's release ("6.1.0-18-amd64"): no host name, which uname also knows. */
+/* The kernel's release ("6.1.0-18-amd64"): no host name, which uname also knows. On Windows
+   "10.0.19045" from ntdll's RtlGetVersion: GetVersionEx tells a program without a compatibility
+   manifest that Windows 8.1 and later are 6.2. */
 TELEMETRY__INTERNAL void telemetry__os_version(char *out, size_t cap) {
 #if defined(_WIN32)
-    OSVERSIONINFOA v;
+    typedef LONG (WINAPI *rtl_get_version)(OSVERSIONINFOW *);
+    HMODULE nt = GetModuleHandleW(L"ntdll.dll");                  /* in every process */
+    rtl_get_version get = nt ? (rtl_get_version)(void (*)(void))GetProcAddress(nt, "RtlGetVersion") : NULL;
+    OSVERSIONINFOW v;
     memset(&v, 0, sizeof v);
     v.dwOSVersionInfoSize = sizeof v;
-    snprintf(out, cap, "unknown");
-#  if defined(_MSC_VER)
-#    pragma warning(suppress: 4996)
-#  endif
-    if (GetVersionExA(&v)) snprintf(out, cap, "%lu.%lu.%lu", v.dwMajorVersion, v.dwMinorVersion, v.dwBuildNumber);
+    if (get && get(&v) == 0) snprintf(out, cap, "%lu.%lu.%lu", v.dwMajorVersion, v.dwMinorVersion, v.dwBuildNumber);
+    else telemetry__copy(out, cap, "unknown");
 #elif defined(TELEMETRY_NO_SOCKETS)
     telemetry__copy(out, cap, "unknown");       /* the program's own I/O only: no uname either */
 #else
@@ -4912,7 +5110,8 @@ TELEMETRY__INTERNAL void telemetry__os_version(char *out, size_t cap) {
     else telemetry__copy(out, cap, "unknown");
 #endif
 }
-/* ID, VERSION_ID and PRETTY_NAME from /etc/os-release, where there is one. */
+/* ID, VERSION_ID and PRETTY_NAME from /etc/os-release, where there is one (never on Windows: wine
+   would serve the Linux host's). */
 TELEMETRY__INTERNAL void telemetry__os_release(telemetry__osinfo *os) {
     char *text = NULL;
     int err;
@@ -4937,7 +5136,9 @@ TELEMETRY__INTERNAL void telemetry__os_release(telemetry__osinfo *os) {
 TELEMETRY__INTERNAL void telemetry__read_osinfo(telemetry__osinfo *os) {
     memset(os, 0, sizeof *os);
     telemetry__os_version(os->kernel, sizeof os->kernel);
+#if !defined(_WIN32)
     telemetry__os_release(os);
+#endif
     if (os->distro_id[0])
         snprintf(os->distribution, sizeof os->distribution, os->distro_version[0] ? "%s %s" : "%s", os->distro_id, os->distro_version);
 }
@@ -5236,7 +5437,10 @@ TELEMETRY__INTERNAL void telemetry__homes_read(void) {
     telemetry__images.valid = 0;                         /* their paths are redacted with these */
     telemetry__home_add(env);
 #if defined(_WIN32)
-    telemetry__home_add(getenv("USERPROFILE"));
+    {
+        char profile[512];
+        telemetry__home_add(telemetry__getenv_utf8(L"USERPROFILE", profile, sizeof profile));
+    }
 #else
     if (env) { telemetry__real_dir(env, real, sizeof real); telemetry__home_add(real); }
     telemetry__passwd_home(pw, sizeof pw);
@@ -5258,7 +5462,12 @@ TELEMETRY__INTERNAL void telemetry__redact_home(const char *path, char *out, siz
     int i;
     for (i = 0; i < telemetry__home.count && !rest; i++) {
         n = strlen(telemetry__home.dir[i]);
-        if (strncmp(path, telemetry__home.dir[i], n) == 0 && (path[n] == '/' || path[n] == '\\' || path[n] == 0)) rest = path + n;
+#if defined(_WIN32)
+        if (!telemetry__strnieq(path, telemetry__home.dir[i], n)) continue;   /* file names ignore case there */
+#else
+        if (strncmp(path, telemetry__home.dir[i], n) != 0) continue;
+#endif
+        if (path[n] == '/' || path[n] == '\\' || path[n] == 0) rest = path + n;
     }
     for (i = 0; roots[i] && !rest; i++) {
         n = strlen(roots[i]);
@@ -6581,7 +6790,9 @@ TELEMETRY__INTERNAL void telemetry__event_fixed_fields(telemetry__json *j) {
     telemetry__json_key(j, "name"); telemetry__json_string(j, telemetry__os_display_name());
     /* Sentry's os.version is the kernel's release on Linux ("Linux 6.1.0-18-amd64" in its os
        tag, as relay and sentry-native have it); the distribution's version has its own place */
-    if (!strcmp(telemetry__os_name(), "linux")) { telemetry__json_key(j, "version"); telemetry__json_string(j, os->kernel); }
+    if (!strcmp(telemetry__os_name(), "linux") || !strcmp(telemetry__os_name(), "windows")) {   /* Windows: "10.0.19045" */
+        telemetry__json_key(j, "version"); telemetry__json_string(j, os->kernel);
+    }
     else if (os->distro_version[0]) { telemetry__json_key(j, "version"); telemetry__json_string(j, os->distro_version); }
     telemetry__json_key(j, "kernel_version"); telemetry__json_string(j, os->kernel);
     if (os->distro_id[0]) {
@@ -9824,11 +10035,9 @@ TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
     /* <ms, 13 digits>-999999-<random>.msg: sorts by time like the outbox's own files */
     if (snprintf(path, sizeof path, "%s" TELEMETRY__SEP "%013lld-999999-%s.msg", cr->outbox_dir, (long long)ms, rhex) >= (int)sizeof path)
         return TELEMETRY_ERR_IO;
-    /* the folder names as the C runtime's narrow file calls read them (the ANSI code page) */
-    if (!MultiByteToWideChar(CP_ACP, 0, cr->state_dir, -1, cr->wstate_dir, 1100) ||
-        !MultiByteToWideChar(CP_ACP, 0, cr->outbox_dir, -1, cr->woutbox_dir, 1100) ||
-        !MultiByteToWideChar(CP_ACP, 0, session, -1, cr->wsession, 1100) ||
-        !MultiByteToWideChar(CP_ACP, 0, path, -1, cr->wfinal, 1300))
+    /* the names wide, as every file call of the library takes them (paths are UTF-8) */
+    if (telemetry__utf8_to_utf16(cr->state_dir, cr->wstate_dir, 1100) < 0 || telemetry__utf8_to_utf16(cr->outbox_dir, cr->woutbox_dir, 1100) < 0 ||
+        telemetry__utf8_to_utf16(session, cr->wsession, 1100) < 0 || telemetry__utf8_to_utf16(path, cr->wfinal, 1300) < 0)
         return TELEMETRY_ERR_IO;
     memcpy(cr->wtmp, cr->wfinal, sizeof cr->wtmp);
     wcsncat(cr->wtmp, L".tmp-crash", 1300 - wcslen(cr->wtmp) - 1);

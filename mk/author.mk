@@ -15,7 +15,7 @@ INCLUDEDIR   ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(PREFIX)/lib/pkgconfig
 TELEMETRY_VERSION := $(shell sed -n 's/^\#define TELEMETRY_VERSION_STRING "\(.*\)"/\1/p' telemetry.h)
 PC_LIBS_POSIX   = -lbearssl -lpthread -lm
-PC_LIBS_WINDOWS = -lbearssl -lws2_32 -lbcrypt
+PC_LIBS_WINDOWS = -lbearssl -lws2_32 -lbcrypt -lcrypt32
 PC_LIBS ?= $(if $(findstring mingw,$(shell $(CC) -dumpmachine 2>/dev/null)),$(PC_LIBS_WINDOWS),$(PC_LIBS_POSIX))
 
 .PHONY: install uninstall

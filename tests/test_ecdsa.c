@@ -1,5 +1,5 @@
 /* test_ecdsa.c - the library's own ECDSA P-256 check (>>tls, used for certificate chains and the
-   TLS key exchange) decides exactly as BearSSL's br_ecdsa_i31_vrfy_raw: 900 keys made and
+   TLS key exchange) decides exactly as BearSSL's br_ecdsa_i31_vrfy_raw: 450 keys made and
    signatures made by BearSSL, checked by both as they are and with a bit flipped in the signature,
    the hash or the public key, with r or s zero or too large, and with hashes of 20 to 64 bytes;
    the asn1 form the TLS engine calls agrees with BearSSL's for P-256 and hands P-384 to BearSSL.
@@ -27,7 +27,7 @@ static void test_raw(void) {
         0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
         0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51 };
     int i, valid = 0, disagree = 0, total = 0;
-    for (i = 0; i < 900; i++) {
+    for (i = 0; i < 450; i++) {
         br_ec_private_key sk;
         br_ec_public_key pk;
         unsigned char kb[BR_EC_KBUF_PRIV_MAX_SIZE], pb[BR_EC_KBUF_PUB_MAX_SIZE], hash[64], sig[64], q[65];
@@ -53,13 +53,13 @@ static void test_raw(void) {
         valid += theirs == 1;
     }
     CHECK_INT(disagree, 0);
-    CHECK(total > 850);
-    CHECK(valid > 100 && valid < total / 2);            /* both kinds were tried */
+    CHECK(total > 420);
+    CHECK(valid > 50 && valid < total / 2);            /* both kinds were tried */
 }
 
 static void test_asn1(void) {
     int i, curve, disagree = 0, valid = 0;
-    for (i = 0; i < 120; i++) {
+    for (i = 0; i < 60; i++) {
         br_ec_private_key sk;
         br_ec_public_key pk;
         unsigned char kb[BR_EC_KBUF_PRIV_MAX_SIZE], pb[BR_EC_KBUF_PUB_MAX_SIZE], hash[64], sig[160];
@@ -74,7 +74,7 @@ static void test_asn1(void) {
         valid += br_ecdsa_i31_vrfy_asn1(&br_ec_all_m31, hash, curve == BR_EC_secp384r1 ? 48 : 32, &pk, sig, len) == 1;
     }
     CHECK_INT(disagree, 0);
-    CHECK(valid > 40);
+    CHECK(valid > 20);
 }
 #endif
 

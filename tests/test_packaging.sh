@@ -26,7 +26,7 @@ check "pkg-config --modversion is the header's version ($version)" [ "$(pkg-conf
 cflags=$(pkg-config --cflags telemetry) libs=$(pkg-config --libs telemetry)
 check "pkg-config --cflags names the include folder ($cflags)" [ "$(echo $cflags)" = "-I$stage$prefix/include" ]
 check "pkg-config --libs is -lbearssl -lpthread -lm ($libs)" [ "$(echo $libs)" = "-lbearssl -lpthread -lm" ]
-check "telemetry.pc notes the Windows libraries" grep -q 'Windows (mingw): -lbearssl -lws2_32 -lbcrypt' "$pc"
+check "telemetry.pc notes the Windows libraries" grep -q 'Windows (mingw): -lbearssl -lws2_32 -lbcrypt -lcrypt32' "$pc"
 
 # a program built from the installed files only (the repository's folder is not on the path)
 cp examples/cmake/telemetry_impl.c examples/cmake/app.c "$tmp/"

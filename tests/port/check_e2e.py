@@ -9,6 +9,8 @@
                                          frames the next run named (e2e_crash, main), the image,
                                          and the crashed session
 
+E2E_OS_VERSION=PREFIX: the OS version the usage report and the events carry must start so (Windows
+under wine playing Windows 10: "10.0.", which only RtlGetVersion tells a program without a manifest).
 Prints one line per check and, last, a one-line summary; exits 1 when a check failed."""
 import json
 import os
@@ -81,6 +83,11 @@ if mode == "run":
     check(len(info) == 1, "one message event (%d)" % len(info))
     warn = [e for e in events if e.get("level") == "warning"]
     check(len(warn) == 4, "one warning event from each of the 4 threads (%d)" % len(warn))
+    want = os.environ.get("E2E_OS_VERSION")
+    if want:
+        got = [str(m.get("os_version"))] + [str(((e.get("contexts") or {}).get("os") or {}).get("version")) for e in events]
+        check(all(v.startswith(want) for v in got), "the OS version is %s... everywhere (%s)" % (want, sorted(set(got))))
+        check(m.get("os_distribution") is None, "no distribution (%r)" % m.get("os_distribution"))
     ended = [s for s in sessions if s.get("status") == "exited"]
     check(len(ended) == 1, "the session ended as exited (%s)" % [s.get("status") for s in sessions])
     summary = "%d payloads" % len(payloads)

@@ -6,7 +6,7 @@
      e2e [--usage-url URL] [--dsn DSN] [--ca-file FILE] [--state-dir DIR] [--threads N] [--crash]
 
    It prints one line per call and exits 0 when every call succeeded. Portable C99 plus POSIX
-   threads (Win32 threads on Windows). */
+   threads (Win32 threads on Windows, and the arguments read as UTF-16: link -lshell32). */
 #define TELEMETRY_IMPLEMENTATION
 #include "telemetry.h"
 
@@ -15,6 +15,7 @@
 #include <string.h>
 #if defined(_WIN32)
 #  include <windows.h>
+#  include <shellapi.h>
 #else
 #  include <pthread.h>
 #endif
@@ -56,9 +57,28 @@ static void e2e_crash(volatile int *where) {
     *where = 42;                                   /* SIGSEGV / access violation */
 }
 
+#if defined(_WIN32)
+/* Windows hands main its arguments in the ANSI code page: a state folder named outside it would
+   arrive as "?". The library takes UTF-8, so the arguments are read wide and converted. */
+static char **utf8_args(int *argc) {
+    wchar_t **w = CommandLineToArgvW(GetCommandLineW(), argc);
+    char **a = (char **)calloc((size_t)*argc + 1, sizeof *a);
+    int i;
+    for (i = 0; w && a && i < *argc; i++) {
+        int n = WideCharToMultiByte(CP_UTF8, 0, w[i], -1, NULL, 0, NULL, NULL);
+        a[i] = (char *)malloc((size_t)(n > 0 ? n : 1));
+        if (a[i]) { a[i][0] = 0; WideCharToMultiByte(CP_UTF8, 0, w[i], -1, a[i], n, NULL, NULL); }
+    }
+    return a;
+}
+#endif
+
 int main(int argc, char **argv) {
     telemetry_config cfg;
     int i, threads = 0, crash = 0;
+#if defined(_WIN32)
+    argv = utf8_args(&argc);
+#endif
     memset(&cfg, 0, sizeof cfg);
     cfg.app_name = "e2e";
     cfg.app_version = "1.0.0";

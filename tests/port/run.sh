@@ -179,30 +179,33 @@ job_linux-musl() {
 }
 
 # ---- Windows under wine: one prefix for both targets (a win64 prefix runs 32-bit programs too),
-# made once under build/port/wine, quiet (WINEDEBUG=-all) and never asking (no Mono/Gecko)
+# made once under build/port/wine, quiet (WINEDEBUG=-all) and never asking (no Mono/Gecko). It
+# plays Windows 10, where GetVersionEx says 6.2 to a program without a manifest, as Windows does:
+# the end-to-end check wants the real 10.0 (RtlGetVersion)
 export WINEPREFIX=$OUT/wine WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" WINEARCH=win64
 wine_ready() {
     (
         flock 9
-        [ -f "$WINEPREFIX/.telemetry-ready" ] && exit 0
+        [ "$(cat "$WINEPREFIX/.telemetry-ready" 2>/dev/null)" = win10 ] && exit 0
         rm -rf "$WINEPREFIX"
-        timeout 300 wineboot --init >/dev/null 2>&1 && timeout 120 wineserver -w && touch "$WINEPREFIX/.telemetry-ready"
+        timeout 300 wineboot --init >/dev/null 2>&1 && timeout 60 wine winecfg -v win10 && timeout 120 wineserver -w &&
+            echo win10 >"$WINEPREFIX/.telemetry-ready"
     ) 9>"$OUT/wine.lock"
 }
 # the test programs that make sense on Windows: the others need fork, poll, sys/wait.h or
 # setitimer in their own harness (tests/sink_helpers.h, test_state, test_tls, test_signal_safe)
 # or test the ELF reader
 WIN_TESTS="tests/test_json.c tests/test_http.c tests/test_metrics.c tests/test_sentry.c tests/test_badinput.c
-           tests/test_reentry.c tests/test_consent.c"
+           tests/test_reentry.c tests/test_consent.c tests/test_paths.c tests/test_connect.c"
 
 job_win() {   # TARGET GCC BEARSSL-NAME
     local t=$1 cc=$2 lib opt bad=0 n=0 libs
     bash tests/port/bearssl.sh "$3" || { result "$t" builds "no (BearSSL)"; return; }
     lib=$OUT/bearssl/$3/libbearssl.a
-    libs="$lib -lws2_32 -lbcrypt"
+    libs="$lib -lws2_32 -lbcrypt -lcrypt32"
     # --build-id: GNU ld writes the CodeView record the images' debug_id comes from; x86 stacks
     # follow frame pointers (docs/crashes.md, "Windows")
-    if $cc -std=c99 $WARN -O2 -g -static -Wl,--build-id $([ "$t" = win-i686 ] && echo -fno-omit-frame-pointer) -I. -I"$OUT/bearssl/inc" tests/port/e2e.c -o "$OUT/$t/e2e.exe" $libs \
+    if $cc -std=c99 $WARN -O2 -g -static -Wl,--build-id $([ "$t" = win-i686 ] && echo -fno-omit-frame-pointer) -I. -I"$OUT/bearssl/inc" tests/port/e2e.c -o "$OUT/$t/e2e.exe" $libs -lshell32 \
             >"$OUT/$t/e2e.build.log" 2>&1; then
         result "$t" builds yes
     else
@@ -222,9 +225,15 @@ job_win() {   # TARGET GCC BEARSSL-NAME
     wine_ready || { result "$t" e2e "no (wine prefix)"; return; }
     # the tests' harness gets the few POSIX calls the CRT lacks (tests/port/win_compat.h)
     run_tests "$t" "$cc" "-static -include tests/port/win_compat.h -I$OUT/bearssl/inc" "$libs -lpthread" wine "$WIN_TESTS" .exe
-    # the state folder a Windows path (the default, %LOCALAPPDATA%, is the prefix's: shared)
+    # the state folder: a Windows path with names outside any ANSI code page (the default,
+    # %LOCALAPPDATA%, is the prefix's, which both jobs share)
+    local state=$OUT/$t/e2e-state/$WIN_NAME
     mkdir -p "$OUT/$t/e2e-state"
-    run_e2e "$t" "$OUT/$t/e2e.exe" wine "the Windows outbox is not read back yet" --state-dir "$(winepath -w "$OUT/$t/e2e-state")"
+    E2E_OS_VERSION="10.0." \
+        run_e2e "$t" "$OUT/$t/e2e.exe" wine "the Windows outbox is not read back yet" --state-dir "$(winepath -w "$state")"
+    if [ -s "$state/install_id" ]; then echo "  $t: the state folder is $state"
+    else result "$t" failed "no install_id in the state folder $state: $(ls "$OUT/$t/e2e-state")"; fi
+    run_win_rootstore "$t" "$OUT/$t/e2e.exe"
     # the crash handler and the error events' stacks and images: seven real crashes, checked in
     # what the handler wrote (tests/port/wincrash.sh); its checks count with the tests'
     local wlog=$OUT/$t/wincrash.log line wp wf
@@ -236,6 +245,44 @@ job_win() {   # TARGET GCC BEARSSL-NAME
     result "$t" tests_passed $(( $(sed -n 's/^tests_passed=//p' "$OUT/$t/result" | tail -1) + wp ))
     result "$t" tests_failed $(( $(sed -n 's/^tests_failed=//p' "$OUT/$t/result" | tail -1) + wf ))
     result "$t" crash "not run (no outbox reload); handler: $wp/$((wp + wf)) checks"
+}
+# A folder name no ANSI code page holds: Latin, CJK and one past U+FFFF (a surrogate pair)
+WIN_NAME="état-测试-😀"
+
+# With no ca_file / ca_pem the anchors are the Windows ROOT store's: the receiver's test CA is
+# refused while it is not in the store, and trusted once it is (tests/port/win_root_ca.c adds it;
+# it is taken out through the registry, where the store keeps it under its SHA-1: wine's
+# CertDeleteCertificateFromStore leaves it there). Under the prefix's lock: both Windows jobs
+# change the same store.
+run_win_rootstore() {   # TARGET E2E.EXE
+    local t=$1 bin=$2 d=$OUT/$1/rootstore n0 n1 key
+    rm -rf "$d"; mkdir -p "$d"
+    if ! x86_64-w64-mingw32-gcc -std=c99 $WARN -O2 -static tests/port/win_root_ca.c -o "$d/win_root_ca.exe" -lcrypt32 >"$d/build.log" 2>&1 ||
+            ! openssl x509 -in tests/certs/ca.pem -outform der -out "$d/ca.der" 2>>"$d/build.log"; then
+        result "$t" failed "ROOT store: build ($(head -1 "$d/build.log"))"; return
+    fi
+    key='HKCU\Software\Microsoft\SystemCertificates\Root\Certificates\'$(openssl x509 -in tests/certs/ca.pem -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')
+    start_sink "$d/sink" || { result "$t" failed "ROOT store: receiver"; return; }
+    (
+        flock 9
+        wine reg delete "$key" /f >/dev/null 2>&1
+        wine reg query "$key" >/dev/null 2>&1 && exit 1
+        timeout 120 wine "$bin" --usage-url "https://localhost:$HTTPS_PORT/usage/e2e.json" \
+            --state-dir "$(winepath -w "$d/state-untrusted")" >"$d/untrusted.log" 2>&1
+        wc -l <"$d/sink/record.jsonl" >"$d/n0" 2>/dev/null || echo 0 >"$d/n0"
+        wine "$d/win_root_ca.exe" "$d/ca.der" && wine reg query "$key" >/dev/null 2>&1 || exit 1
+        timeout 120 wine "$bin" --usage-url "https://localhost:$HTTPS_PORT/usage/e2e.json" \
+            --state-dir "$(winepath -w "$d/state-trusted")" >"$d/trusted.log" 2>&1
+        wine reg delete "$key" /f >/dev/null 2>&1
+    ) 9>"$OUT/wine.lock" || { result "$t" failed "ROOT store: the test CA could not be put in or taken out"; stop_sink; return; }
+    stop_sink
+    n0=$(cat "$d/n0"); n1=$(grep -c '"kind":"firebase","tls":true' "$d/sink/record.jsonl")
+    echo "  $t ROOT store: test CA not in it: $n0 delivered; in it: $n1 delivered"
+    if [ "$n0" -eq 0 ] && [ "$n1" -eq 1 ] && grep -q 'flush: success' "$d/trusted.log"; then
+        echo "  $t ROOT store: ok"
+    else
+        result "$t" failed "ROOT store: $n0 delivered untrusted (want 0), $n1 trusted (want 1)"
+    fi
 }
 job_win-x86_64() { job_win win-x86_64 x86_64-w64-mingw32-gcc mingw64; }
 job_win-i686()   { job_win win-i686 i686-w64-mingw32-gcc mingw32; }

@@ -112,6 +112,12 @@ int main(int argc, char **argv) {
     cfg.sentry_dsn = argv[2];
     cfg.no_crash_handler = getenv("WINCRASH_NO_HANDLER") && getenv("WINCRASH_NO_HANDLER")[0];   /* the exit status without the library's handler */
     cfg.state_dir = argv[4];
+    {   /* "-": the folder from WINCRASH_STATE, read wide (argv is in the ANSI code page) as UTF-8 */
+        static char utf8[2048];
+        const wchar_t *w = _wgetenv(L"WINCRASH_STATE");
+        if (!strcmp(argv[4], "-") && w && WideCharToMultiByte(CP_UTF8, 0, w, -1, utf8, (int)sizeof utf8, NULL, NULL) > 0)
+            cfg.state_dir = utf8;
+    }
     /* no error dialog at an unhandled exception on Windows (wine ignores this; the script turns
        its debugger off): the process ends with the exception's code, with the library's handler
        as without it */

@@ -66,13 +66,14 @@ for t in $TARGETS; do
     d=$OUT/$t; rm -rf "$d"; mkdir -p "$d"
     bash tests/port/bearssl.sh "$lib" >"$d/bearssl.log" 2>&1 || { bad "$t: BearSSL for $lib"; continue; }
     exe=$d/wincrash.exe
-    # the plugin under some user's folder in the prefix's C:\users (its path must be redacted)
-    pdir=$WINEPREFIX/drive_c/users/wincrash-user/plugin; mkdir -p "$pdir"
+    # the plugin under some user's folder in the prefix's C:\users (its path must be redacted); one
+    # user a target: tests/port/run.sh runs both targets at once in one prefix
+    pdir=$WINEPREFIX/drive_c/users/wincrash-$t/plugin; mkdir -p "$pdir"
     dll=$pdir/wincrash_plugin.dll
     $cc -std=c99 $WARN -O2 -g $extra -shared tests/port/wincrash_plugin.c -o "$dll" -Wl,--build-id >"$d/plugin.build.log" 2>&1 ||
         bad "$t: plugin build: $(grep -m1 -E 'error|undefined' "$d/plugin.build.log")"
     if $cc -std=c99 $WARN -O2 -g $extra -static -I. -I"$BUILD/port/bearssl/inc" tests/port/wincrash.c -o "$exe" \
-            "$BUILD/port/bearssl/$lib/libbearssl.a" -lws2_32 -lbcrypt -Wl,--build-id >"$d/build.log" 2>&1; then
+            "$BUILD/port/bearssl/$lib/libbearssl.a" -lws2_32 -lbcrypt -lcrypt32 -Wl,--build-id >"$d/build.log" 2>&1; then
         ok "$t: wincrash.exe builds -Werror"
     else
         bad "$t: build: $(grep -m1 -E 'error|undefined' "$d/build.log")"; continue
@@ -86,7 +87,7 @@ for t in $TARGETS; do
     [ $? -eq 0 ] && ok "$t: error run exits 0" || bad "$t: error run: $(tail -3 "$d/error.log")"
     python3 tests/port/check_wincrash.py error "$d/sink/record.jsonl" "$exe" "$a2l" >"$d/check-error.log" 2>&1
     tally "$d/check-error.log" "$t error"
-    export WINCRASH_PLUGIN='C:\users\wincrash-user\plugin\wincrash_plugin.dll'
+    export WINCRASH_PLUGIN='C:\users\wincrash-'$t'\plugin\wincrash_plugin.dll'
     for kind in av div ill abort stack dll thread; do
         : >"$d/sink/record.jsonl"
         rm -rf "$state"; mkdir -p "$state"
@@ -104,6 +105,12 @@ for t in $TARGETS; do
             $([ "$t" = x86_64 ] && echo full) >"$d/check-$kind.log" 2>&1
         tally "$d/check-$kind.log" "$t $kind"
     done
+    # a state folder outside the ANSI code page: the handler's file names are wide from UTF-8
+    ustate=$d/state-测试; rm -rf "$ustate"; mkdir -p "$ustate"
+    WINCRASH_STATE="$(winepath -w "$ustate" 2>/dev/null)" WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d" \
+        timeout 120 wine "$exe" --dsn "$dsn" --state-dir - av >"$d/unicode.log" 2>&1 </dev/null
+    python3 tests/port/check_wincrash.py crash av "$ustate" "$exe" "$a2l" >"$d/check-unicode.log" 2>&1
+    tally "$d/check-unicode.log" "$t unicode folder"
     # revoked consent takes the handler away: the same exit status, no crash report in the folder
     rm -rf "$state"; mkdir -p "$state"
     WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d" timeout 120 wine "$exe" --dsn "$dsn" --state-dir "$wstate" revoked >"$d/revoked.log" 2>&1 </dev/null
