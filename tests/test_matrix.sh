@@ -157,7 +157,8 @@ job static-symbols   static_symbols static-symbols
 job no-threads       without no-threads '^pthread_' -DTELEMETRY_NO_THREADS -lbearssl -lm
 job no-tls           without no-tls '^br_' -DTELEMETRY_NO_TLS -lpthread -lm
 job no-crash-handler without no-crash-handler '^(sigaction|sigaltstack|signal|backtrace)$' -DTELEMETRY_NO_CRASH_HANDLER "${LIBS[@]}"
-job no-sockets       without no-sockets '^(socket|connect|getaddrinfo|poll|send|recv|uname|inet_pton)$' -DTELEMETRY_NO_SOCKETS "${LIBS[@]}"
+job no-files         without no-files '^(openat|opendir|readdir|renameat|unlinkat|fsync|flock|pread|pwrite|writev|mmap)$' -DTELEMETRY_NO_FILES "${LIBS[@]}"
+job no-sockets       without no-sockets '^(socket|connect|getaddrinfo|send|recv|uname|inet_pton)$' -DTELEMETRY_NO_SOCKETS "${LIBS[@]}"   # (poll stays: the sidecar waits on its pipe)
 job minimal          builds minimal clang "${C99[@]}" -DTELEMETRY_NO_THREADS -DTELEMETRY_NO_TLS -DTELEMETRY_NO_CRASH_HANDLER "$MAIN" -lm
 job no-auto-register builds no-auto-register gcc "${C99[@]}" -DTELEMETRY_NO_AUTO_REGISTER "$MAIN" "${LIBS[@]}"
 job alloc-override   builds alloc-override gcc "${C99[@]}" -DMATRIX_ALLOC "$MAIN" "${LIBS[@]}"
