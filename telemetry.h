@@ -80,6 +80,13 @@
        TELEMETRY_NO_SOCKETS           off          the program's own byte stream (cfg.io) is the
                                                    only way out: no socket, resolver or uname
                                                    code (devices; docs/building.md "Bare metal")
+       TELEMETRY_NO_FILES             off          no file system: the state (install id, consent,
+                                                   rate limits...) lives in the device's
+                                                   cfg.storage, or in memory only (the outbox:
+                                                   memory only); no crash handler, config_file,
+                                                   ca_file or sent.log. With
+                                                   NO_SOCKETS, NO_THREADS and NO_CRASH_HANDLER
+                                                   too it needs only the C library (no POSIX)
        TELEMETRY_SMALL_TLS            off          one portable implementation of each TLS
                                                    algorithm, no ChaCha20 (16 KB smaller, slower
                                                    bulk encryption; docs/building.md "Size")
@@ -205,6 +212,9 @@
    a file is refused). A cfg.state_dir of 1024 bytes or more is an invalid configuration. On
    Windows the folder's owner and ACL are not checked, and every name is used through the wide
    (UTF-16) calls: any Unicode path works.
+   TELEMETRY_NO_FILES builds have no folder: the same items are keys of the program's
+   cfg.storage (telemetry_storage: load, save, remove by key; each save replaces a value whole);
+   the outbox stays in memory there for now; without cfg.storage, everything is memory only.
 
    ============================================================================================
    8. THREADS, ERRORS AND LOGGING
@@ -570,6 +580,25 @@ typedef struct telemetry_io {
     void *user_data;
 } telemetry_io;
 
+/* The device's own persistent storage (flash, EEPROM, a key-value store), used by a build without
+   a file system (TELEMETRY_NO_FILES) for what the state folder holds elsewhere: the install id,
+   consent, the first-run notice, Sentry rate limits, counters kept across runs, the session and
+   TLS sessions (the outbox stays in memory in such builds for now). Keys are short names of
+   [a-z_.] ("install_id", "consent", "outbox", ...). Called with one of the library's locks held,
+   never from a signal handler; with TELEMETRY_NO_THREADS only from the thread that calls
+   telemetry, else the worker thread calls them too (then they must be safe from two threads). */
+typedef struct telemetry_storage {
+    /* Copies the first min(cap, stored length) bytes of key's value into buf (buf may be NULL
+       when cap is 0) and returns the stored length, or a negative value when key is not stored. */
+    long (*load)(void *user_data, const char *key, void *buf, size_t cap);
+    /* Replaces key's value with len bytes, all at once: after a reset during save, load finds the
+       old value or the new one, never a mix. 0, or negative on failure. */
+    int  (*save)(void *user_data, const char *key, const void *data, size_t len);
+    /* Removes key; a key that is not stored is no error. 0, or negative on failure. */
+    int  (*remove)(void *user_data, const char *key);
+    void *user_data;
+} telemetry_storage;
+
 typedef void (*telemetry_log_fn)(telemetry_level level, const char *message, void *user_data);
 
 /* ---- configuration: zero means default ---------------------------------------------------- */
@@ -639,6 +668,10 @@ typedef struct telemetry_config {
        tick counter): request deadlines, retry back-off, waits. Set it where there is no
        clock_gettime(CLOCK_MONOTONIC); called from the sending thread too */
     int64_t (*monotonic_fn)(void *user_data);
+    /* default none. TELEMETRY_NO_FILES builds only: the device's own storage for what the state
+       folder holds elsewhere (telemetry_storage). Without it such a build keeps everything in
+       memory (a new install id at every start, nothing survives a reset) */
+    const telemetry_storage *storage;
 } telemetry_config;
 
 #define TELEMETRY_NO_WAIT 0xFFFFFFFFu
@@ -737,6 +770,12 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value);
 /* =============================================================================================
    >>platform: includes, overrides, atomics, locks, clock, entropy
    ============================================================================================= */
+/* Without sockets, files, threads and signals nothing of POSIX is left: the implementation then
+   needs only the C library (bare metal: newlib, no OS) and no feature macro. */
+#if !defined(_WIN32) && defined(TELEMETRY_NO_SOCKETS) && defined(TELEMETRY_NO_FILES) && defined(TELEMETRY_NO_THREADS) && \
+    defined(TELEMETRY_NO_CRASH_HANDLER)
+#  define TELEMETRY__NO_OS 1
+#endif
 #if defined(_WIN32)
 #  ifndef WIN32_LEAN_AND_MEAN
 #    define WIN32_LEAN_AND_MEAN
@@ -751,6 +790,9 @@ TELEMETRY_API int telemetry_set_tag(const char *key, const char *value);
 #  include <fcntl.h>                  /* _O_WRONLY, _O_CREAT, ... */
 #  include <sys/stat.h>               /* _S_IREAD, _S_IWRITE */
 #  include <errno.h>                  /* EIO, EEXIST, ENOENT: only by chance through others */
+#elif defined(TELEMETRY__NO_OS)
+#  include <errno.h>
+#  include <time.h>
 #else
 #  if defined(__GLIBC__) && !defined(__USE_POSIX199309) && (defined(_UNISTD_H) || defined(_TIME_H) || defined(_SIGNAL_H))
 #    error "telemetry.h: <unistd.h>, <time.h> or <signal.h> was included before the implementation with POSIX off (strict -std=c99): include telemetry.h first in that file, or define _POSIX_C_SOURCE 200809L before any include"
@@ -1047,6 +1089,8 @@ TELEMETRY__INTERNAL int64_t telemetry__system_time_ms(void) {
     GetSystemTimeAsFileTime(&ft);
     u.LowPart = ft.dwLowDateTime; u.HighPart = ft.dwHighDateTime;
     return (int64_t)(u.QuadPart / 10000u) - INT64_C(11644473600000);
+#elif defined(TELEMETRY__NO_OS)
+    return (int64_t)time(NULL) * 1000;           /* C's clock (seconds); cfg.clock_fn does better */
 #else
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -1063,6 +1107,8 @@ TELEMETRY__INTERNAL int64_t telemetry__monotonic_ms(void) {
     {
 #if defined(_WIN32)
     return (int64_t)GetTickCount64();
+#elif defined(TELEMETRY__NO_OS)
+    return telemetry__system_time_ms();          /* no monotonic clock without an OS: set the hook */
 #else
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1108,6 +1154,17 @@ TELEMETRY__INTERNAL void telemetry__format_time(int64_t ms, char out[32]) {
     out[i++] = (char)('0' + frac % 10); out[i++] = 'Z'; out[i] = 0;
 }
 
+/* Whether stderr is a terminal (a person may read it). */
+TELEMETRY__INTERNAL int telemetry__stderr_is_terminal(void) {
+#if defined(_WIN32)
+    return _isatty(2) != 0;
+#elif defined(TELEMETRY__NO_OS)
+    return 0;
+#else
+    return isatty(2) != 0;
+#endif
+}
+
 /* ---- entropy ------------------------------------------------------------------------------- */
 /* The OS's secure random source. 0 on success. */
 TELEMETRY__INTERNAL int telemetry__os_entropy(void *buf, size_t len) {
@@ -1116,6 +1173,9 @@ TELEMETRY__INTERNAL int telemetry__os_entropy(void *buf, size_t len) {
 #elif defined(__APPLE__) || defined(__OpenBSD__) || defined(__FreeBSD__) || defined(__NetBSD__)
     arc4random_buf(buf, len);
     return 0;
+#elif defined(TELEMETRY__NO_OS)
+    (void)buf; (void)len;
+    return -1;                                   /* no OS, no source: cfg.entropy_fn is needed */
 #else
     unsigned char *p = (unsigned char *)buf;
     int fd;
@@ -1140,6 +1200,20 @@ TELEMETRY__INTERNAL int telemetry__os_entropy(void *buf, size_t len) {
 }
 
 /* ---- reading files ------------------------------------------------------------------------ */
+#if defined(TELEMETRY_NO_FILES)
+/* TELEMETRY_NO_FILES: there is no file to open (the state lives in cfg.storage, see >>files) */
+#  define TELEMETRY__NOT_REGULAR (-1)
+#  define TELEMETRY__CWD (-100)
+TELEMETRY__INTERNAL int telemetry__open_read_at(int dirfd, const char *path, int nofollow, int *err) {
+    (void)dirfd; (void)path; (void)nofollow;
+    *err = ENOENT;
+    return -1;
+}
+TELEMETRY__INTERNAL const char *telemetry__err_text(int err) { return err == ENOENT ? "no file system" : strerror(err); }
+TELEMETRY__INTERNAL long telemetry__read_some(int fd, void *buf, size_t len) { (void)fd; (void)buf; (void)len; return -1; }
+TELEMETRY__INTERNAL void telemetry__close_fd(int fd) { (void)fd; }
+TELEMETRY__INTERNAL FILE *telemetry__fopen_read(const char *path) { (void)path; return NULL; }
+#else
 /* Opens path (relative to the folder dirfd, or TELEMETRY__CWD) for reading: close-on-exec,
    never blocking (a FIFO or a device in its place cannot hold the host up), and only when it is
    a regular file. nofollow also refuses a symlink (the state folder's own files). An fd, or -1
@@ -1212,6 +1286,7 @@ TELEMETRY__INTERNAL FILE *telemetry__fopen_read(const char *path) {
     if (!f) telemetry__close_fd(fd);
     return f;
 }
+#endif
 
 /* =============================================================================================
    >>log: one log function; messages go to the program's callback
@@ -1910,7 +1985,7 @@ fail:
    ============================================================================================= */
 #include <limits.h>
 #if defined(TELEMETRY_NO_SOCKETS)
-/* TELEMETRY_NO_SOCKETS: no socket, resolver or poll header is read; cfg.io is the only way out */
+/* TELEMETRY_NO_SOCKETS: no socket or resolver header is read; cfg.io is the only way out */
 typedef int telemetry__socket;
 #  define TELEMETRY__NO_SOCKET (-1)
 #  define telemetry__sock_close(s) ((void)(s))
@@ -3767,7 +3842,7 @@ TELEMETRY__INTERNAL void telemetry__http_client_free(telemetry__http_client *c) 
     telemetry__free((void *)c->cfg.ca_pem);
     telemetry__free((void *)c->cfg.ca_file);
     telemetry__free(c);
-#if defined(_WIN32)
+#if defined(_WIN32) && !defined(TELEMETRY_NO_SOCKETS)
     WSACleanup();
 #endif
 }
@@ -3781,7 +3856,7 @@ TELEMETRY__INTERNAL int telemetry__http_client_new(telemetry__http_client **out,
     *out = NULL;
     if (!c) return TELEMETRY_ERR_NO_MEMORY;
     memset(c, 0, sizeof *c);
-#if defined(_WIN32)
+#if defined(_WIN32) && !defined(TELEMETRY_NO_SOCKETS)
     { WSADATA wsa; if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) { telemetry__free(c); return TELEMETRY_ERR_NETWORK; } }
 #endif
     c->net.fd = TELEMETRY__NO_SOCKET;
@@ -4217,6 +4292,70 @@ TELEMETRY__INTERNAL void telemetry__metric_json(telemetry__json *j, const teleme
 #  define TELEMETRY__SEP "/"
 #endif
 
+#if defined(TELEMETRY_NO_FILES)
+/* ---- TELEMETRY_NO_FILES: the state folder is the program's cfg.storage. Its folder is named
+   TELEMETRY__STORAGE_DIR, and the file "<that>/name" is the key "name"; no other path exists.
+   Every write replaces a whole value (save is atomic by contract). ---------------------------- */
+#define TELEMETRY__STORAGE_DIR "cfg.storage"
+TELEMETRY__DEF const telemetry_storage *telemetry__storage;     /* cfg.storage, set by telemetry_init */
+
+/* The key of a path in the storage, or NULL. */
+TELEMETRY__INTERNAL const char *telemetry__storage_key(const char *path) {
+    size_t n = sizeof TELEMETRY__STORAGE_DIR - 1;
+    if (!telemetry__storage || strncmp(path, TELEMETRY__STORAGE_DIR, n) != 0 || (path[n] != '/' && path[n] != '\\') || !path[n + 1])
+        return NULL;
+    return path + n + 1;
+}
+/* Reads a whole small value (at most max bytes) into a NUL-terminated allocation. 0, or
+   TELEMETRY_ERR_IO with *err set (ENOENT: not stored), or NO_MEMORY. */
+TELEMETRY__INTERNAL int telemetry__read_file(const char *path, size_t max, char **out, size_t *len, int *err) {
+    const telemetry_storage *st = telemetry__storage;
+    const char *key = telemetry__storage_key(path);
+    long n;
+    size_t want;
+    char *data;
+    *out = NULL; *err = ENOENT;
+    if (!key || (n = st->load(st->user_data, key, NULL, 0)) < 0) return TELEMETRY_ERR_IO;
+    want = (size_t)n < max ? (size_t)n : max;
+    data = (char *)telemetry__malloc(want + 1);
+    if (!data) return TELEMETRY_ERR_NO_MEMORY;
+    n = st->load(st->user_data, key, data, want);
+    if (n < 0) { telemetry__free(data); return TELEMETRY_ERR_IO; }
+    if ((size_t)n < want) want = (size_t)n;
+    data[want] = 0;
+    *out = data;
+    if (len) *len = want;
+    *err = 0;
+    return 0;
+}
+TELEMETRY__INTERNAL int telemetry__write_file_atomic(const char *path, const void *data, size_t len, int durable) {
+    const char *key = telemetry__storage_key(path);
+    (void)durable;                                /* the device's save decides how durable it is */
+    if (!key) { errno = ENOENT; return TELEMETRY_ERR_IO; }
+    if (telemetry__storage->save(telemetry__storage->user_data, key, data, len) != 0) { errno = EIO; return TELEMETRY_ERR_IO; }
+    return 0;
+}
+TELEMETRY__INTERNAL int telemetry__remove_file(const char *path) {
+    const char *key = telemetry__storage_key(path);
+    return key && telemetry__storage->remove(telemetry__storage->user_data, key) == 0 ? 0 : -1;
+}
+/* Appending would rewrite a whole value each time: flash is not a log (no sent.log there). */
+TELEMETRY__INTERNAL int telemetry__append_file(const char *path, const void *data, size_t len) {
+    (void)path; (void)data; (void)len;
+    return TELEMETRY_ERR_IO;
+}
+/* The size of a stored value, or -1. */
+TELEMETRY__INTERNAL long telemetry__file_size(const char *path) {
+    const char *key = telemetry__storage_key(path);
+    return key ? telemetry__storage->load(telemetry__storage->user_data, key, NULL, 0) : -1;
+}
+/* The storage's "folder" exists when there is a storage; there is no other. */
+TELEMETRY__INTERNAL int telemetry__mkdirs(const char *dir) {
+    size_t n = sizeof TELEMETRY__STORAGE_DIR - 1;
+    return telemetry__storage && strncmp(dir, TELEMETRY__STORAGE_DIR, n) == 0 && (dir[n] == 0 || dir[n] == '/') ? 0 : TELEMETRY_ERR_IO;
+}
+TELEMETRY__INTERNAL int telemetry__size_allowed(uint64_t size) { (void)size; return 1; }
+#else
 /* Reads a whole small file (at most max bytes) from an open fd into a NUL-terminated
    allocation, and closes the fd. 0, or TELEMETRY_ERR_IO with *err set, or NO_MEMORY. */
 TELEMETRY__INTERNAL int telemetry__read_fd(int fd, size_t max, char **out, size_t *len, int *err) {
@@ -4390,6 +4529,36 @@ TELEMETRY__INTERNAL int telemetry__write_file_atomic(const char *path, const voi
     return telemetry__write_atomic_at(TELEMETRY__CWD, path, data, len, durable);
 }
 
+/* Appends len bytes to the existing file path (never through a symlink). 0 or TELEMETRY_ERR_IO. */
+TELEMETRY__INTERNAL int telemetry__append_file(const char *path, const void *data, size_t len) {
+    int rc = 0;
+#if defined(_WIN32)
+    wchar_t w[TELEMETRY__WPATH];
+    FILE *f = telemetry__wpath(path, w) == 0 ? _wfopen(w, L"ab") : NULL;
+    if (!f || fwrite(data, 1, len, f) != len) rc = TELEMETRY_ERR_IO;
+    if (f && fclose(f) != 0) rc = TELEMETRY_ERR_IO;
+#else
+    int fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);   /* no symlink, no fd leak */
+    if (fd < 0 || telemetry__write_fd_all(fd, (const char *)data, len) != 0) rc = TELEMETRY_ERR_IO;
+    if (fd >= 0 && close(fd) != 0) rc = TELEMETRY_ERR_IO;
+#endif
+    return rc;
+}
+TELEMETRY__INTERNAL int telemetry__remove_file(const char *path) {
+#if defined(_WIN32)
+    wchar_t w[TELEMETRY__WPATH];
+    return telemetry__wpath(path, w) == 0 && DeleteFileW(w) ? 0 : -1;
+#else
+    return remove(path);
+#endif
+}
+/* The size of the file path, or -1. */
+TELEMETRY__INTERNAL long telemetry__file_size(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+#endif
+
 /* =============================================================================================
    >>sentlog: <state_dir>/sent.log, the user's own record of every payload that was delivered
    ============================================================================================= */
@@ -4458,16 +4627,7 @@ TELEMETRY__INTERNAL int telemetry__sent_log_append(const char *path, size_t cap,
     cut = telemetry__sent_log_cut(old ? old : "", old_len, e.len, cap);
     if (!telemetry__size_allowed((uint64_t)old_len + e.len)) rc = TELEMETRY_ERR_IO;   /* ulimit -f */
     else if (cut == 0 && old) {                          /* it fits: a plain append */
-#if defined(_WIN32)
-        wchar_t w[TELEMETRY__WPATH];
-        FILE *f = telemetry__wpath(path, w) == 0 ? _wfopen(w, L"ab") : NULL;
-        if (!f || fwrite(e.data, 1, e.len, f) != e.len) rc = TELEMETRY_ERR_IO;
-        if (f && fclose(f) != 0) rc = TELEMETRY_ERR_IO;
-#else
-        int fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);   /* no symlink, no fd leak */
-        if (fd < 0 || telemetry__write_fd_all(fd, e.data, e.len) != 0) rc = TELEMETRY_ERR_IO;
-        if (fd >= 0 && close(fd) != 0) rc = TELEMETRY_ERR_IO;
-#endif
+        rc = telemetry__append_file(path, e.data, e.len);
     } else {                                             /* new, or the oldest entries go */
         telemetry__buf_init(&all);
         if (old && cut < old_len) telemetry__buf_append(&all, old + cut, old_len - cut);
@@ -4814,7 +4974,7 @@ TELEMETRY__INTERNAL void telemetry__state_path(const char *name, char *out, size
    For the parts that own other files in the state folder (the outbox, the session): read, write
    atomically, remove, by name. A folder that is not the user's own is never used. ------------ */
 TELEMETRY__INTERNAL int telemetry__state_read(const char *name, size_t max, char **out, size_t *len, int *err) {
-#if defined(_WIN32)
+#if defined(_WIN32) || defined(TELEMETRY_NO_FILES)
     char path[1100];
     telemetry__state_path(name, path, sizeof path);
     return telemetry__read_file(path, max, out, len, err);
@@ -4830,7 +4990,7 @@ TELEMETRY__INTERNAL int telemetry__state_read(const char *name, size_t max, char
 }
 /* Creates the state folder when it is missing. */
 TELEMETRY__INTERNAL int telemetry__state_write(const char *name, const void *data, size_t len, int durable) {
-#if defined(_WIN32)
+#if defined(_WIN32) || defined(TELEMETRY_NO_FILES)
     char path[1100];
     telemetry__state_path(name, path, sizeof path);
     if (telemetry__mkdirs(telemetry__st.state_dir) != 0) return TELEMETRY_ERR_IO;
@@ -4845,11 +5005,10 @@ TELEMETRY__INTERNAL int telemetry__state_write(const char *name, const void *dat
 #endif
 }
 TELEMETRY__INTERNAL void telemetry__state_remove(const char *name) {
-#if defined(_WIN32)
+#if defined(_WIN32) || defined(TELEMETRY_NO_FILES)
     char path[1100];
-    wchar_t w[TELEMETRY__WPATH];
     telemetry__state_path(name, path, sizeof path);
-    if (telemetry__wpath(path, w) == 0) DeleteFileW(w);
+    telemetry__remove_file(path);
 #else
     const char *why;
     int dirfd;
@@ -4861,7 +5020,7 @@ TELEMETRY__INTERNAL void telemetry__state_remove(const char *name) {
 
 /* The state folder's verdict: NULL when it may be used (or does not exist yet), else why not. */
 TELEMETRY__INTERNAL const char *telemetry__state_check(void) {
-#if defined(_WIN32)
+#if defined(_WIN32) || defined(TELEMETRY_NO_FILES)
     return NULL;
 #else
     const char *why = NULL;
@@ -5294,7 +5453,8 @@ TELEMETRY__INTERNAL int telemetry__usage_report(telemetry__buf *out, int take_co
 #  include <unwind.h>
 #  define TELEMETRY__HAVE_UNWIND 1
 #endif
-#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) || defined(__ANDROID__)
+#if (defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) || defined(__ANDROID__)) && \
+    !defined(TELEMETRY__NO_OS)
 #  include <link.h>
 #  define TELEMETRY__HAVE_PHDR 1
 #endif
@@ -5388,7 +5548,7 @@ TELEMETRY__INTERNAL void telemetry__home_add(const char *dir) {
 /* The folder's real path, symlinks resolved (Linux: what its open fd names), or "". */
 TELEMETRY__INTERNAL void telemetry__real_dir(const char *dir, char *out, size_t cap) {
     out[0] = 0;
-#if defined(__linux__)
+#if defined(__linux__) && !defined(TELEMETRY_NO_FILES)
     {
         char link[64];
         int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -5410,7 +5570,7 @@ TELEMETRY__INTERNAL void telemetry__passwd_home(char *out, size_t cap) {
     size_t len = 0, ulen;
     int err;
     out[0] = 0;
-#if !defined(_WIN32)
+#if !defined(_WIN32) && !defined(TELEMETRY_NO_FILES)
     ulen = (size_t)snprintf(uid, sizeof uid, "%lu", (unsigned long)geteuid());
     if (telemetry__read_file("/etc/passwd", 1u << 20, &text, &len, &err) != 0) return;
     for (line = text; line && *line; line = end ? end + 1 : NULL) {
@@ -5430,7 +5590,7 @@ TELEMETRY__INTERNAL void telemetry__passwd_home(char *out, size_t cap) {
 }
 TELEMETRY__INTERNAL void telemetry__homes_read(void) {
     const char *env = getenv("HOME");
-#if !defined(_WIN32)
+#if !defined(_WIN32) && !defined(TELEMETRY_NO_FILES)
     char real[4096], pw[1024];
 #endif
     memset(&telemetry__home, 0, sizeof telemetry__home);
@@ -5441,7 +5601,7 @@ TELEMETRY__INTERNAL void telemetry__homes_read(void) {
         char profile[512];
         telemetry__home_add(telemetry__getenv_utf8(L"USERPROFILE", profile, sizeof profile));
     }
-#else
+#elif !defined(TELEMETRY_NO_FILES)               /* else no folder to resolve, no passwd to read */
     if (env) { telemetry__real_dir(env, real, sizeof real); telemetry__home_add(real); }
     telemetry__passwd_home(pw, sizeof pw);
     if (pw[0]) {
@@ -8912,7 +9072,7 @@ TELEMETRY__INTERNAL void telemetry__purge_outbox(void) {
    have without the library (same signal, core dump if enabled, the program's own handler runs).
    A second fault inside the handler falls through to the default action.
    ============================================================================================= */
-#if !defined(TELEMETRY_NO_CRASH_HANDLER) && !defined(_WIN32)
+#if !defined(TELEMETRY_NO_CRASH_HANDLER) && !defined(_WIN32) && !defined(TELEMETRY_NO_FILES)   /* (nowhere to write a crash) */
 #  define TELEMETRY__HAVE_CRASH 1
 #  if !defined(SA_ONSTACK) && defined(__linux__)
      /* strict POSIX headers hide the alternate signal stack (an XSI part): the Linux ABI value */
@@ -10154,11 +10314,7 @@ TELEMETRY__INTERNAL void telemetry__notice_gate(void) {
     if (telemetry__st.no_notice || telemetry__st.debug || telemetry__st.source == TELEMETRY__SOURCE_GIVEN) return;
     if (telemetry__notice_seen()) return;
     telemetry__st.hold = 1;
-#if defined(_WIN32)
-    if (!_isatty(2)) return;
-#else
-    if (!isatty(2)) return;
-#endif
+    if (!telemetry__stderr_is_terminal()) return;
     telemetry__buf_init(&b);
     if (telemetry__st.notice) {
         telemetry__buf_puts(&b, telemetry__st.notice);
@@ -10390,7 +10546,6 @@ TELEMETRY__INTERNAL int telemetry__command_usage(FILE *out) {
 
 TELEMETRY__INTERNAL int telemetry__command_status(FILE *out) {
     char why[600], path[1100];
-    struct stat sst;
     long size = -1;
     telemetry__lock(&telemetry__state_lock);
     if (!telemetry__st.initialized) {
@@ -10407,7 +10562,7 @@ TELEMETRY__INTERNAL int telemetry__command_status(FILE *out) {
     else fprintf(out, "  Notice: %s\n", telemetry__notice_seen() ? "shown" : "not shown yet (nothing is sent before it has been shown on a terminal)");
     if (telemetry__st.sent_log_cap && telemetry__st.state_dir[0]) {
         telemetry__state_path("sent.log", path, sizeof path);
-        if (stat(path, &sst) == 0) size = (long)sst.st_size;
+        size = telemetry__file_size(path);
         if (size >= 0) fprintf(out, "  Sent log: %s (%ld bytes, at most %lu)\n", path, size, (unsigned long)telemetry__st.sent_log_cap);
         else fprintf(out, "  Sent log: %s (nothing sent yet)\n", path);
     } else {
@@ -10552,6 +10707,16 @@ TELEMETRY__INTERNAL int telemetry__apply_config(const telemetry_config *c) {
     else if (!c->io && ((c->usage_url && c->usage_url[0]) || (c->sentry_dsn && c->sentry_dsn[0])))
         fail = "this build has no sockets (TELEMETRY_NO_SOCKETS): an endpoint needs cfg.io, the program's own byte stream";
 #endif
+#if defined(TELEMETRY_NO_FILES)
+    else if (c->state_dir || c->config_file || c->ca_file)
+        fail = "this build has no file system (TELEMETRY_NO_FILES): no state_dir, config_file or ca_file (cfg.storage keeps the "
+               "state, cfg.ca_pem the trust anchors)";
+#else
+    else if (c->storage) fail = "cfg.storage is for builds without a file system (TELEMETRY_NO_FILES); this one keeps its state in state_dir";
+#endif
+#if defined(TELEMETRY__NO_OS)
+    else if (!c->entropy_fn) fail = "this build has no OS to ask for random bytes: cfg.entropy_fn (the device's random source) is needed";
+#endif
     if (fail) {
         telemetry__config_issue("invalid configuration: %s; telemetry is off", fail);
         snprintf(telemetry__reason, sizeof telemetry__reason, "telemetry_init refused the configuration: %s", fail);
@@ -10615,9 +10780,15 @@ TELEMETRY__INTERNAL int telemetry__apply_config(const telemetry_config *c) {
         else telemetry__config_issue("invalid sentry_dsn (expected https://<32-character key>@host[:port][/prefix]/<numeric project id>): "
                                      "no error or crash reports");
     }
+#if defined(TELEMETRY_NO_FILES)
+    telemetry__storage = c->storage;              /* the state folder is the device's storage, or none */
+    telemetry__copy(telemetry__st.state_dir, sizeof telemetry__st.state_dir, c->storage ? TELEMETRY__STORAGE_DIR : "");
+    telemetry__st.sent_log_cap = 0;               /* flash is not a log */
+#else
     if (c->state_dir && c->state_dir[0]) telemetry__copy(telemetry__st.state_dir, sizeof telemetry__st.state_dir, c->state_dir);
     else if (telemetry__default_state_dir(telemetry__st.app_name, telemetry__st.state_dir, sizeof telemetry__st.state_dir) != 0)
         telemetry__config_issue("the default state folder's path is longer than 1023 bytes: memory only");
+#endif
     return 0;
 }
 
@@ -10906,7 +11077,7 @@ TELEMETRY_API int telemetry_capture_message(telemetry_level level, const char *f
     va_list ap;
     int rc;
     TELEMETRY__NO_REENTRY(TELEMETRY_ERR_REENTRY);
-    if ((int)level < 0 || (int)level > (int)TELEMETRY_LEVEL_FATAL || !fmt) return TELEMETRY_ERR_INVALID_ARGUMENT;
+    if ((unsigned)level > (unsigned)TELEMETRY_LEVEL_FATAL || !fmt) return TELEMETRY_ERR_INVALID_ARGUMENT;   /* negatives too */
     va_start(ap, fmt);
     rc = telemetry__capture(level, NULL, NULL, fmt, ap);
     va_end(ap);

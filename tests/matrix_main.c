@@ -101,7 +101,9 @@ int main(void) {
     memset(&cfg, 0, sizeof cfg);
     cfg.app_name = "matrix";
     cfg.app_version = "1.0";
-    cfg.state_dir = state;
+#ifndef TELEMETRY_NO_FILES
+    cfg.state_dir = state;                            /* (no file system: memory only) */
+#endif
     cfg.usage_url = "http://127.0.0.1:9/usage.json";
 #ifdef TELEMETRY_NO_SOCKETS
     cfg.io = &matrix_io;

@@ -158,6 +158,7 @@ job no-threads       without no-threads '^pthread_' -DTELEMETRY_NO_THREADS -lbea
 job no-tls           without no-tls '^br_' -DTELEMETRY_NO_TLS -lpthread -lm
 # (sigaction stays: the sidecar resets the program's handlers in its own process)
 job no-crash-handler without no-crash-handler '^(sigaltstack|signal|backtrace)$' -DTELEMETRY_NO_CRASH_HANDLER "${LIBS[@]}"
+job no-files         without no-files '^(openat|opendir|readdir|renameat|unlinkat|fsync|flock|pread|pwrite|writev|mmap)$' -DTELEMETRY_NO_FILES "${LIBS[@]}"
 job no-sockets       without no-sockets '^(socket|connect|getaddrinfo|poll|send|recv|uname|inet_pton)$' -DTELEMETRY_NO_SOCKETS "${LIBS[@]}"
 job minimal          builds minimal clang "${C99[@]}" -DTELEMETRY_NO_THREADS -DTELEMETRY_NO_TLS -DTELEMETRY_NO_CRASH_HANDLER "$MAIN" -lm
 job no-auto-register builds no-auto-register gcc "${C99[@]}" -DTELEMETRY_NO_AUTO_REGISTER "$MAIN" "${LIBS[@]}"

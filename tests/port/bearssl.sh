@@ -2,7 +2,9 @@
 # tests/port/bearssl.sh - BearSSL 0.6 as a static library for a cross target, built from Debian's
 # source package (`apt-get source bearssl`; tests/install-deps.sh adds the deb-src entry) and cached:
 # a second run with the same source and flags costs nothing.
-#   bash tests/port/bearssl.sh TARGET...     TARGET: mingw64 mingw32 musl cm4 i386 armhf s390x
+#   bash tests/port/bearssl.sh TARGET...     TARGET: mingw64 mingw32 musl cm4 armv7a i386 armhf s390x
+# (cm4: Cortex-M4 Thumb-2 for newlib; armv7a: the same compiler for a Cortex-A15 in Thumb mode, the
+# newlib build that qemu-arm runs with semihosting)
 # Result: $BUILD/port/bearssl/TARGET/libbearssl.a; headers in $BUILD/port/bearssl/inc.
 # For i386, armhf and s390x tests/port/run.sh prefers Debian's own multiarch libbearssl.a and
 # builds here only when that is missing. MAKE_JOBS (default 2) is make's -j.
@@ -19,6 +21,7 @@ target_cc() {
         mingw32) echo "i686-w64-mingw32-";;
         musl)    echo "musl";;
         cm4)     echo "arm-none-eabi-";;
+        armv7a)  echo "arm-none-eabi-";;
         i386)    echo "i686-linux-gnu-";;
         armhf)   echo "arm-linux-gnueabihf-";;
         s390x)   echo "s390x-linux-gnu-";;
@@ -28,6 +31,7 @@ target_cc() {
 target_flags() {
     case $1 in
         cm4)  echo "-Os -mcpu=cortex-m4 -mthumb -ffunction-sections -fdata-sections";;
+        armv7a) echo "-O2 -mcpu=cortex-a15 -mthumb -ffunction-sections -fdata-sections";;
         musl) echo "-O2 -fPIC";;
         *)    echo "-O2";;
     esac

@@ -11,8 +11,8 @@
 #                tests/test_*.c
 #   win-x86_64, win-i686   mingw-w64 gcc -static, run under wine: the tests that make sense there
 #                (WIN_TESTS), then e2e.c end to end over HTTPS; every build option compiled -Werror
-#   cortex-m4    arm-none-eabi-gcc + newlib: BearSSL built; the header is expected not to compile
-#                yet (issue 12, bare metal), so the job checks that it still fails and why
+#   cortex-m4    arm-none-eabi-gcc + newlib nano: tests/port/device.c (no sockets, no files, no
+#                threads, no POSIX) compiled -Werror and linked with and without TLS; sizes printed
 # Under emulation (qemu) the tests get TELEMETRY_TEST_EMULATED=1, which skips their timing checks
 # (only those). Each target's results go to $BUILD/port/<target>/; the script ends with a table
 # target x result and "N passed, M failed" (N, M: checks of the test programs and of the jobs).
@@ -287,22 +287,81 @@ run_win_rootstore() {   # TARGET E2E.EXE
 job_win-x86_64() { job_win win-x86_64 x86_64-w64-mingw32-gcc mingw64; }
 job_win-i686()   { job_win win-i686 i686-w64-mingw32-gcc mingw32; }
 
+# The device program (tests/port/device.c) for a Cortex-M4 with newlib nano and the job's own stub
+# syscalls (tests/port/device_syscalls.c): TELEMETRY_NO_SOCKETS, _NO_FILES, _NO_THREADS and
+# _NO_CRASH_HANDLER, no _POSIX_C_SOURCE; compiled -Werror and linked with and without TLS, sizes
+# from arm-none-eabi-size (the whole image, and the library's own share: its symbols)
+CM4="arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb"
+DEVICE_FLAGS="-DTELEMETRY_NO_SOCKETS -DTELEMETRY_NO_FILES -DTELEMETRY_NO_THREADS -DTELEMETRY_NO_CRASH_HANDLER"
+cm4_build() {   # VARIANT (notls|tls|tls-small) -> $OUT/cortex-m4/device-VARIANT.elf; tls-small: the
+    # sizing macros a device would lower (10 breadcrumbs, 8 tags, 16 counter names)
+    local v=$1 d=$OUT/cortex-m4 f=-DTELEMETRY_NO_TLS l=""
+    [ "$v" != notls ] && { f="-I$OUT/bearssl/inc"; l="$OUT/bearssl/cm4/libbearssl.a"; }
+    [ "$v" = tls-small ] && f="$f -DTELEMETRY_MAX_BREADCRUMBS=10 -DTELEMETRY_MAX_TAGS=8 -DTELEMETRY_MAX_COUNTERS=16"
+    $CM4 -std=c99 $WARN -Os -ffunction-sections -fdata-sections $DEVICE_FLAGS $f -I. -c tests/port/device.c -o "$d/device-$v.o" &&
+        $CM4 -std=c99 $WARN -Os -ffunction-sections -c tests/port/device_syscalls.c -o "$d/syscalls.o" &&
+        $CM4 --specs=nano.specs -Wl,--gc-sections "$d/device-$v.o" "$d/syscalls.o" -o "$d/device-$v.elf" $l -lm
+}
+cm4_sizes() {   # ELF -> "text T, data D, bss B (...)": the whole image (newlib included); its bss
+    # also holds the device program's own flash image and heap arena, given apart
+    local own
+    own=$(arm-none-eabi-nm -S -t d "$1" | awk '$4 == "flash" || $4 == "heap" { n += $2 } END { print n + 0 }')
+    arm-none-eabi-size "$1" | awk -v own="$own" 'NR == 2 {
+        printf "text %d, data %d, bss %d (of which %d the test'"'"'s flash image and heap arena)", $1, $2, $3, own }'
+}
 job_cortex-m4() {
-    local t=cortex-m4 log=$OUT/cortex-m4/compile.log
+    local t=cortex-m4 v
     bash tests/port/bearssl.sh cm4 || { result $t builds "no (BearSSL)"; return; }
     result $t bearssl "$(arm-none-eabi-size -t "$OUT/bearssl/cm4/libbearssl.a" | tail -1 | awk '{print "text " $1 " B"}')"
-    # the header has no bare-metal build yet (no switch for the program's own I/O only): the job
-    # checks that it still stops at the first of those errors, so it is noticed when that changes
-    if arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -std=c99 $WARN -Os -D_POSIX_C_SOURCE=200809L -DTELEMETRY_NO_THREADS \
-            -DTELEMETRY_NO_CRASH_HANDLER -I. -I"$OUT/bearssl/inc" -c tests/port/e2e.c -o "$OUT/$t/e2e.o" >"$log" 2>&1; then
-        result $t builds "UNEXPECTED: compiles now; make this job link and size it"
-        result $t failed 1
-    elif grep -q 'sys/utsname.h: No such file' "$log"; then
-        result $t builds "not yet (expected: $(grep -m1 -o '[a-z/]*\.h: No such file' "$log"))"
-    else
-        result $t builds "no: $(grep -m1 error "$log" | sed "s#$ROOT/##")"
-        result $t failed 1
+    for v in notls tls tls-small; do
+        if cm4_build $v >"$OUT/$t/build-$v.log" 2>&1; then
+            result $t "size_$v" "$(cm4_sizes "$OUT/$t/device-$v.elf")"
+            echo "  cortex-m4 $v: $(cm4_sizes "$OUT/$t/device-$v.elf")"
+        else
+            result $t builds "no ($v): $(grep -m1 -E 'error|undefined' "$OUT/$t/build-$v.log" | sed "s#$ROOT/##")"
+            return
+        fi
+    done
+    result $t builds yes
+    if command -v qemu-arm >/dev/null; then cm4_run; else result $t e2e "not run (no qemu-arm)"; fi
+}
+# The same program end to end under emulation: newlib's Thumb-2 build for a Cortex-A15 with
+# semihosting (qemu-arm runs A-profile code; the M-profile build above needs a board emulator),
+# TLS, the stream through tests/port/stream_bridge.py to the receiver. Run 1 has no stream: its
+# report and error wait in the device's flash (a host file); run 2 ("after a reboot") sends both,
+# under the install id kept in the flash.
+cm4_run() {
+    local t=cortex-m4 d=$OUT/cortex-m4/run elf=$OUT/cortex-m4/device-semihost.elf bridge rc
+    bash tests/port/bearssl.sh armv7a >/dev/null || { result $t e2e "no (BearSSL for armv7a)"; return; }
+    if ! arm-none-eabi-gcc -mcpu=cortex-a15 -mthumb --specs=rdimon.specs -std=c99 $WARN -O2 $DEVICE_FLAGS -I"$OUT/bearssl/inc" -I. \
+            tests/port/device.c -o "$elf" "$OUT/bearssl/armv7a/libbearssl.a" -lm >"$OUT/$t/build-semihost.log" 2>&1; then
+        result $t e2e "no (build: $(grep -m1 -E 'error|undefined' "$OUT/$t/build-semihost.log" | sed "s#$ROOT/##"))"; return
     fi
+    rm -rf "$d"; mkdir -p "$d/stream"
+    cp "$elf" "$d/device.elf"; cp tests/certs/ca.pem "$d/ca.pem"
+    start_sink "$d/sink" || { result $t e2e "no (receiver)"; return; }
+    # short relative arguments: semihosting hands the program its command line in a small buffer
+    # (the URL's port is never dialled: the bridge decides where the bytes go)
+    # run 1 offline when the store keeps its outbox in the device's storage (TELEMETRY__RAM_FD),
+    # else online too (the outbox is then memory only; install id and consent still persist)
+    python3 tests/port/stream_bridge.py "$d/stream/uart" 127.0.0.1 "$HTTPS_PORT" >"$d/bridge.log" 2>&1 &
+    bridge=$!
+    for _ in $(seq 100); do [ -p "$d/stream/uart.rx" ] && break; sleep 0.05; done
+    run1=stream/uart; grep -q 'define TELEMETRY__RAM_FD' telemetry.h && run1=offline/uart
+    (cd "$d" && timeout 300 qemu-arm -cpu cortex-a15 device.elf $run1 flash.bin https://localhost/u.json \
+        "https://$KEY@localhost/1" ca.pem) >"$d/run1.log" 2>&1
+    (cd "$d" && timeout 300 qemu-arm -cpu cortex-a15 device.elf stream/uart flash.bin https://localhost/u.json \
+        "https://$KEY@localhost/1" ca.pem) >"$d/run2.log" 2>&1
+    rc=$?
+    kill $bridge 2>/dev/null; wait $bridge 2>/dev/null
+    stop_sink
+    if [ $rc -eq 0 ] && python3 tests/port/check_device.py "$d/sink/record.jsonl" >"$d/check.log" 2>&1; then
+        result $t e2e yes
+        result $t heap "$(sed -n 's/^device: .*\(heap arena [0-9]* bytes\).*/\1 (newlib malloc, TLS included)/p' "$d/run2.log")"
+    else
+        result $t e2e "no: exit $rc, $(tail -1 "$d/check.log" 2>/dev/null)"
+    fi
+    sed 's/^/    device: /' "$d/check.log" 2>/dev/null
 }
 
 # ---- run them, PORT_JOBS at a time; emulated jobs after the native ones ---------------------
@@ -344,6 +403,10 @@ for t in "${targets[@]}"; do
     tests="-"; [ -n "$tp" ] && tests="$tp/$((tp + tf))"
     printf '%-12s | %4ss | %-26s | %-16s | %-22s | %s\n' "$t" "$(get seconds)" "${b:-?}" "$tests" "${e:--}" "${c:--}"
     [ -n "$(get bearssl)" ] && printf '%-12s           BearSSL: %s\n' "" "$(get bearssl)"
+    [ -n "$(get size_notls)" ] && printf '%-12s           without TLS: %s\n' "" "$(get size_notls)"
+    [ -n "$(get size_tls)" ] && printf '%-12s           with TLS:    %s\n' "" "$(get size_tls)"
+    [ -n "$(get size_tls-small)" ] && printf '%-12s           TLS, small:  %s\n' "" "$(get size_tls-small)"
+    [ -n "$(get heap)" ] && printf '%-12s           run: %s\n' "" "$(get heap)"
     [ -n "$(get failed)" ] && printf '%-12s           FAILED: %s\n' "" "$(get failed)"
     f0=$failed
     passed=$((passed + ${tp:-0})); failed=$((failed + ${tf:-0}))
