@@ -5198,7 +5198,11 @@ TELEMETRY__INTERNAL void telemetry__prepare_state(void) {
     }
     telemetry__st.first_run = 1;
     if (!telemetry__st.state_dir[0]) {
+#if defined(TELEMETRY_NO_FILES)
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "no cfg.storage: the install id lives in memory only");
+#else
         telemetry__log(TELEMETRY_LEVEL_WARNING, "no state folder (HOME is not set): the install id lives in memory only");
+#endif
         return;
     }
     if (telemetry__state_write("install_id", telemetry__st.install_id, 32, 1) != 0) {
@@ -7325,7 +7329,7 @@ typedef enum telemetry__kind { TELEMETRY__KIND_USAGE, TELEMETRY__KIND_ENVELOPE }
 #  define TELEMETRY_SIDECAR_LIFETIME_MS 30000          /* the sidecar's time after the program */
 #endif
 
-#if !defined(_WIN32)
+#if !defined(_WIN32) && !defined(TELEMETRY_NO_FILES)
 #  include <sys/uio.h>
 #  include <sys/mman.h>
 #  include <sys/wait.h>
@@ -7349,7 +7353,9 @@ long syscall(long number, ...);
 #  endif
 #endif
 
-#if !defined(TELEMETRY_NO_CRASH_HANDLER) && !defined(_WIN32)
+/* TELEMETRY_NO_FILES has no crash handler (nothing to write a crash into) and no sidecar (no
+   folder to share): the store is one segment in memory, mirrored to cfg.storage (>>files). */
+#if !defined(TELEMETRY_NO_CRASH_HANDLER) && !defined(_WIN32) && !defined(TELEMETRY_NO_FILES)
 #  define TELEMETRY__HAVE_CRASH 1               /* >>crash: delivery arms and disarms it */
 TELEMETRY__INTERNAL int telemetry__crash_install(void);
 TELEMETRY__INTERNAL void telemetry__crash_uninstall(void);
@@ -7491,7 +7497,8 @@ TELEMETRY__DEF telemetry__shared *telemetry__sh;
 /* Thread mode: the session file is being replaced (a crash handler on another thread waits). */
 TELEMETRY__DEF int telemetry__session_writing;
 /* (TELEMETRY_NO_SOCKETS: the program's own stream lives in the program, so its thread sends) */
-#if !defined(TELEMETRY_NO_THREADS) && !defined(TELEMETRY_NO_SIDECAR) && !defined(TELEMETRY_NO_SOCKETS) && defined(__linux__)
+#if !defined(TELEMETRY_NO_THREADS) && !defined(TELEMETRY_NO_SIDECAR) && !defined(TELEMETRY_NO_SOCKETS) && defined(__linux__) && \
+    !defined(TELEMETRY_NO_FILES)
 #  define TELEMETRY__HAVE_SIDECAR 1
 /* Our own fork of the sidecar skips the fork handlers (it holds the lock they would take). */
 static pid_t telemetry__sidecar_child1;        /* the first of the two forks, until reaped */
@@ -7508,7 +7515,102 @@ TELEMETRY__INTERNAL void telemetry__reap_child1(int wait) {
 }
 #endif
 
-#if !defined(_WIN32)
+#if defined(TELEMETRY_NO_FILES)
+/* ---- TELEMETRY_NO_FILES: the store is one segment in memory holding the same records, saved
+   whole to cfg.storage's key "outbox" after every change and read back at open, so a reset loses
+   at most the change being saved. Records every earlier one of which is done are dropped from
+   its front (telemetry__seg_settle). Bounded by the cap like the folder (its bytes, not blocks). */
+#  define TELEMETRY__RAM_FD (-2)                /* the "fd" of the segment in memory */
+#  define telemetry__flock(fd, op) 0            /* one process: nobody to lock against */
+#  define LOCK_EX 2
+#  define LOCK_NB 4
+typedef struct telemetry__ram { unsigned char *data; size_t len, cap; } telemetry__ram;
+TELEMETRY__DEF telemetry__ram telemetry__ram_seg;
+
+/* The segment into cfg.storage (nothing without one). Store lock held. */
+TELEMETRY__INTERNAL void telemetry__ram_save(void) {
+    const telemetry_storage *st = telemetry__storage;
+    int rc;
+    if (!st) return;
+    rc = telemetry__ram_seg.len ? st->save(st->user_data, "outbox", telemetry__ram_seg.data, telemetry__ram_seg.len)
+                                : st->remove(st->user_data, "outbox");
+    if (rc != 0) telemetry__log(TELEMETRY_LEVEL_WARNING, "cfg.storage could not save the outbox: it is kept in memory");
+}
+TELEMETRY__INTERNAL int telemetry__store_open(telemetry__store *s, const char *state_dir, uint64_t cap) {
+    const telemetry_storage *st = telemetry__storage;
+    telemetry__ram *r = &telemetry__ram_seg;
+    long n;
+    (void)state_dir;
+    telemetry__crc_init();
+    s->dir[0] = s->name[0] = 0;
+    s->fd = TELEMETRY__RAM_FD;
+    s->crash_fd = -1;
+    s->others = 0;
+    s->counted_at = 0;
+    s->appended = 0;
+    s->cap = cap;
+    s->fsize_guard = 0;
+    r->len = 0;
+    if (st && (n = st->load(st->user_data, "outbox", NULL, 0)) > 0) {   /* what the last boot left */
+        size_t want = (uint64_t)n < cap ? (size_t)n : (size_t)cap;
+        unsigned char *d = (unsigned char *)telemetry__realloc(r->data, want);
+        if (d) {
+            r->data = d;
+            r->cap = want;
+            n = st->load(st->user_data, "outbox", d, want);
+            r->len = n < 0 ? 0 : (size_t)n < want ? (size_t)n : want;   /* a cut record is skipped as torn */
+        }
+    }
+    s->bytes = r->len;
+    return 0;
+}
+TELEMETRY__INTERNAL void telemetry__store_close(telemetry__store *s) {
+    s->fd = s->crash_fd = -1;
+    telemetry__free(telemetry__ram_seg.data);
+    memset(&telemetry__ram_seg, 0, sizeof telemetry__ram_seg);
+}
+/* Appends one record. 0; TELEMETRY_ERR_NO_SPACE past the cap (the drop is counted);
+   TELEMETRY_ERR_NO_MEMORY. */
+TELEMETRY__INTERNAL int telemetry__store_append(telemetry__store *s, int kind, int category, int flags, const char *push_id,
+                                               const void *data, size_t len, int outside_cap) {
+    unsigned char h[TELEMETRY__REC_HEADER];
+    telemetry__ram *r = &telemetry__ram_seg;
+    size_t need = TELEMETRY__REC_HEADER + len;
+    telemetry__rec_header(h, kind, category, flags, push_id, data, len);
+    telemetry__lock(&s->lock);
+    if (s->fd != TELEMETRY__RAM_FD) { telemetry__unlock(&s->lock); return TELEMETRY_ERR_IO; }
+    if (!outside_cap && (uint64_t)(r->len + need) > s->cap) {
+        if (telemetry__sh) telemetry__sh->dropped[category]++;
+        telemetry__unlock(&s->lock);
+        return TELEMETRY_ERR_NO_SPACE;
+    }
+    if (r->len + need > r->cap) {
+        size_t c = r->cap ? r->cap : 1024;
+        unsigned char *d;
+        while (c < r->len + need) c *= 2;
+        if (!(d = (unsigned char *)telemetry__realloc(r->data, c))) { telemetry__unlock(&s->lock); return TELEMETRY_ERR_NO_MEMORY; }
+        r->data = d;
+        r->cap = c;
+    }
+    memcpy(r->data + r->len, h, TELEMETRY__REC_HEADER);
+    memcpy(r->data + r->len + TELEMETRY__REC_HEADER, data, len);
+    r->len += need;
+    s->bytes = r->len;
+    s->appended++;
+    telemetry__ram_save();
+    telemetry__unlock(&s->lock);
+    return 0;
+}
+/* Consent revoked: every payload goes. */
+TELEMETRY__INTERNAL void telemetry__store_remove_all(const char *dir) {
+    (void)dir;
+    telemetry__lock(&telemetry__sto.lock);
+    telemetry__ram_seg.len = 0;
+    telemetry__sto.bytes = 0;
+    telemetry__ram_save();
+    telemetry__unlock(&telemetry__sto.lock);
+}
+#elif !defined(_WIN32)
 #  if defined(LOCK_EX)
 #    define telemetry__flock(fd, op) flock((fd), (op))
 #  else
@@ -7697,6 +7799,50 @@ typedef struct telemetry__seg {
     int seen;                   /* still in the folder at the last scan */
 } telemetry__seg;
 
+/* ---- segment I/O: a file of the folder, or under TELEMETRY_NO_FILES the segment in memory ---- */
+#  if defined(TELEMETRY_NO_FILES)
+/* Bytes of the segment from off, at most n: how many were copied. */
+TELEMETRY__INTERNAL long telemetry__seg_read(const telemetry__seg *g, void *buf, size_t n, uint64_t off) {
+    telemetry__ram *r = &telemetry__ram_seg;
+    size_t k = 0;
+    (void)g;
+    telemetry__lock(&telemetry__sto.lock);
+    if (off < r->len) { k = r->len - (size_t)off < n ? r->len - (size_t)off : n; memcpy(buf, r->data + off, k); }
+    telemetry__unlock(&telemetry__sto.lock);
+    return (long)k;
+}
+/* Its size in bytes, or -1. */
+TELEMETRY__INTERNAL int64_t telemetry__seg_size(const telemetry__seg *g) {
+    int64_t n;
+    (void)g;
+    telemetry__lock(&telemetry__sto.lock);
+    n = (int64_t)telemetry__ram_seg.len;
+    telemetry__unlock(&telemetry__sto.lock);
+    return n;
+}
+/* Writes a record's state byte (off + 15) in place: the durable "sent" mark. */
+TELEMETRY__INTERNAL void telemetry__seg_put_state(const telemetry__seg *g, uint64_t off, char state) {
+    (void)g;
+    telemetry__lock(&telemetry__sto.lock);
+    if (off + 15 < telemetry__ram_seg.len) { telemetry__ram_seg.data[off + 15] = (unsigned char)state; telemetry__ram_save(); }
+    telemetry__unlock(&telemetry__sto.lock);
+}
+#  else
+TELEMETRY__INTERNAL long telemetry__seg_read(const telemetry__seg *g, void *buf, size_t n, uint64_t off) {
+    ssize_t k;
+    do k = pread(g->fd, buf, n, (off_t)off); while (k < 0 && errno == EINTR);
+    return (long)k;
+}
+TELEMETRY__INTERNAL int64_t telemetry__seg_size(const telemetry__seg *g) {
+    struct stat st;
+    return fstat(g->fd, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+TELEMETRY__INTERNAL void telemetry__seg_put_state(const telemetry__seg *g, uint64_t off, char state) {
+    ssize_t n;
+    do n = pwrite(g->fd, &state, 1, (off_t)(off + 15)); while (n < 0 && errno == EINTR);
+}
+#  endif
+
 typedef struct telemetry__sender {
     /* what sending needs, copied at init: the sender never reads the library's global state */
     telemetry__url usage;
@@ -7758,6 +7904,9 @@ TELEMETRY__INTERNAL int telemetry__name_cmp(const void *a, const void *b) {
 
 /* Looks at the folder: new segments are opened, vanished ones closed; oldest first. */
 TELEMETRY__INTERNAL void telemetry__sender_scan(telemetry__sender *s) {
+#  if defined(TELEMETRY_NO_FILES)
+    (void)s;                                    /* the one segment in memory is always there */
+#  else
     DIR *d;
     struct dirent *e;
     int i, k;
@@ -7800,6 +7949,7 @@ TELEMETRY__INTERNAL void telemetry__sender_scan(telemetry__sender *s) {
     }
     s->nsegs = k;
     if (s->nsegs > 1) qsort(s->segs, (size_t)s->nsegs, sizeof *s->segs, telemetry__name_cmp);
+#  endif
 }
 
 /* Whether a segment's writer is gone (its lock is free); then nothing more will be added. */
@@ -7812,7 +7962,7 @@ TELEMETRY__INTERNAL int telemetry__seg_finished(const telemetry__seg *g) {
 TELEMETRY__INTERNAL uint64_t telemetry__seg_resync(const telemetry__seg *g, uint64_t off, uint64_t size) {
     unsigned char buf[4096];
     for (off++; off + 4 <= size; ) {
-        ssize_t n = pread(g->fd, buf, sizeof buf, (off_t)off), i;
+        long n = telemetry__seg_read(g, buf, sizeof buf, off), i;
         if (n < 4) break;
         for (i = 0; i + 4 <= n; i++)
             if (buf[i] == 'T' && buf[i + 1] == 'L' && buf[i + 2] == 'R' && buf[i + 3] == '1') return off + (uint64_t)i;
@@ -7823,8 +7973,7 @@ TELEMETRY__INTERNAL uint64_t telemetry__seg_resync(const telemetry__seg *g, uint
 
 /* Marks a record sent ('S') or dropped ('D') in place: the durable acknowledgement. */
 TELEMETRY__INTERNAL void telemetry__seg_mark(const telemetry__seg *g, uint64_t off, char state) {
-    ssize_t n;
-    do n = pwrite(g->fd, &state, 1, (off_t)(off + 15)); while (n < 0 && errno == EINTR);
+    telemetry__seg_put_state(g, off, state);
 }
 
 #define TELEMETRY__ENDPOINT(kind) ((kind) == TELEMETRY__KIND_USAGE ? 0 : 1)
@@ -8078,6 +8227,47 @@ TELEMETRY__INTERNAL int telemetry__send_record(telemetry__sender *s, const telem
     return 0;
 }
 
+#  if defined(TELEMETRY_NO_FILES)
+TELEMETRY__INTERNAL int telemetry__sender_lock_file(telemetry__sender *s) { (void)s; return -1; }
+/* After a step over segment i: the records at its front that are done leave memory and the
+   storage. 0: the segment stays (the one in memory always does). */
+TELEMETRY__INTERNAL int telemetry__seg_settle(telemetry__sender *s, int i, int all_done) {
+    telemetry__seg *g = &s->segs[i];
+    telemetry__ram *r = &telemetry__ram_seg;
+    (void)all_done;
+    if (g->pos == 0) return 0;
+    telemetry__lock(&telemetry__sto.lock);
+    if (g->pos > r->len) g->pos = r->len;
+    memmove(r->data, r->data + g->pos, r->len - (size_t)g->pos);
+    r->len -= (size_t)g->pos;
+    telemetry__sto.bytes = r->len;
+    g->pos = 0;
+    telemetry__ram_save();
+    telemetry__unlock(&telemetry__sto.lock);
+    return 0;
+}
+#  else
+/* The folder's sender.lock, opened (created), or -1. */
+TELEMETRY__INTERNAL int telemetry__sender_lock_file(telemetry__sender *s) {
+    char path[1400];
+    snprintf(path, sizeof path, "%s/sender.lock", s->dir);
+    return open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+/* After a step over segment i: when everything in it is done (all_done) and its writer is gone,
+   the segment goes. 1 when it went (the caller's index then moves back). */
+TELEMETRY__INTERNAL int telemetry__seg_settle(telemetry__sender *s, int i, int all_done) {
+    telemetry__seg *g = &s->segs[i];
+    char path[1400];
+    if (!all_done || !telemetry__seg_finished(g)) return 0;
+    snprintf(path, sizeof path, "%s/%s", s->dir, g->name);
+    unlink(path);
+    close(g->fd);
+    memmove(g, g + 1, (size_t)(s->nsegs - i - 1) * sizeof *g);
+    s->nsegs--;
+    return 1;
+}
+#  endif
+
 /* One step of the sender: the oldest record that may go now goes. 1 when it did something,
    0 when nothing may go (then *wait_ms says how long until something may, and *unsent how
    many records wait). */
@@ -8089,11 +8279,7 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
     s->live_writers = 0;
     if (s->sh && s->sh->revoked) return 0;
     if (!s->have_lock) {
-        if (s->lock_fd < 0 && s->dir[0]) {
-            char path[1400];
-            snprintf(path, sizeof path, "%s/sender.lock", s->dir);
-            s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        }
+        if (s->lock_fd < 0 && s->dir[0]) s->lock_fd = telemetry__sender_lock_file(s);
         if (s->lock_fd >= 0 && telemetry__flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) { *wait_ms = 200; *unsent = 1; return 0; }
         s->have_lock = 1;
         s->rescan_at = 0;
@@ -8104,8 +8290,8 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
            queued, so nothing is read (offline, a large backlog costs nothing per wake-up) */
         int64_t u = s->has_usage ? s->down_until[0] - mono : INT64_MAX, e = s->has_dsn ? s->down_until[1] - mono : INT64_MAX;
         for (i = 0; i < s->nsegs; i++) {
-            struct stat st;
-            if (fstat(s->segs[i].fd, &st) == 0 && (uint64_t)st.st_size > s->segs[i].pos) (*unsent)++;
+            int64_t size = telemetry__seg_size(&s->segs[i]);
+            if (size >= 0 && (uint64_t)size > s->segs[i].pos) (*unsent)++;
             if (!telemetry__seg_finished(&s->segs[i])) s->live_writers = 1;
         }
         *wait_ms = u < e ? u : e;
@@ -8118,19 +8304,19 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
     }
     for (i = 0; i < s->nsegs; i++) {
         telemetry__seg *g = &s->segs[i];
-        struct stat st;
+        int64_t bytes = telemetry__seg_size(g);
         uint64_t off = g->pos, size;
         int first = 1;
-        if (fstat(g->fd, &st) != 0) continue;
-        size = (uint64_t)st.st_size;
+        if (bytes < 0) continue;
+        size = (uint64_t)bytes;
         if (!telemetry__seg_finished(g)) s->live_writers = 1;
         while (off < size) {
             unsigned char h[TELEMETRY__REC_HEADER];
             uint32_t len;
             int64_t held;
-            ssize_t n = pread(g->fd, h, sizeof h, (off_t)off);
-            if (n != (ssize_t)sizeof h || memcmp(h, "TLR1", 4) != 0) {
-                if (n != (ssize_t)sizeof h && !telemetry__seg_finished(g)) break;   /* being written */
+            long n = telemetry__seg_read(g, h, sizeof h, off);
+            if (n != (long)sizeof h || memcmp(h, "TLR1", 4) != 0) {
+                if (n != (long)sizeof h && !telemetry__seg_finished(g)) break;     /* being written */
                 off = telemetry__seg_resync(g, off, size);                         /* torn: skip it */
                 if (first) g->pos = off;
                 continue;
@@ -8167,8 +8353,8 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
                 char *payload = (char *)telemetry__malloc((size_t)len + 1);
                 int done;
                 if (!payload) { *wait_ms = 100; (*unsent)++; return 0; }
-                n = pread(g->fd, payload, len, (off_t)(off + TELEMETRY__REC_HEADER));
-                if (n != (ssize_t)len || telemetry__rec_crc(h, payload, len) != telemetry__get32(h + 8)) {
+                n = telemetry__seg_read(g, payload, len, off + TELEMETRY__REC_HEADER);
+                if (n != (long)len || telemetry__rec_crc(h, payload, len) != telemetry__get32(h + 8)) {
                     telemetry__free(payload);
                     if (!telemetry__seg_finished(g) && off + TELEMETRY__REC_HEADER + len == size) break;   /* still landing */
                     telemetry__seg_mark(g, off, 'D');                               /* damaged */
@@ -8183,16 +8369,8 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
                 return 1;
             }
         }
-        if (first && off >= size && telemetry__seg_finished(g)) {
-            /* everything in it is done and its writer is gone: the segment goes */
-            char path[1400];
-            snprintf(path, sizeof path, "%s/%s", s->dir, g->name);
-            unlink(path);
-            close(g->fd);
-            memmove(g, g + 1, (size_t)(s->nsegs - i - 1) * sizeof *g);
-            s->nsegs--;
-            i--;
-        }
+        if (telemetry__seg_settle(s, i, first && off >= size)) i--;
+
     }
     if (soonest < *wait_ms) *wait_ms = soonest;
     return 0;
@@ -8201,9 +8379,9 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
 TELEMETRY__INTERNAL void telemetry__sender_free(telemetry__sender *s) {
     int i;
     if (!s) return;
-    for (i = 0; i < s->nsegs; i++) if (s->segs[i].fd != s->mem_fd) close(s->segs[i].fd);
+    for (i = 0; i < s->nsegs; i++) if (s->segs[i].fd != s->mem_fd) telemetry__close_fd(s->segs[i].fd);
     telemetry__free(s->segs);
-    if (s->lock_fd >= 0) close(s->lock_fd);
+    if (s->lock_fd >= 0) telemetry__close_fd(s->lock_fd);
     if (s->http) telemetry__http_client_free((telemetry__http_client *)s->http);
     telemetry__url_free(&s->usage);
     telemetry__dsn_free(&s->dsn);
@@ -8568,6 +8746,7 @@ TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0
    when it sleeps: one byte per wake-up, not per payload). */
 TELEMETRY__INTERNAL void telemetry__wake_sender(void) {
 #if !defined(_WIN32)
+#  if defined(TELEMETRY__HAVE_SIDECAR)
     if (telemetry__dl.sidecar) {
         if (telemetry__sh && TELEMETRY__ATOMIC_CAS_INT(&telemetry__sh->idle, 1, 0)) {
             ssize_t n = write(telemetry__dl.pipe_fd, "w", 1);
@@ -8575,6 +8754,7 @@ TELEMETRY__INTERNAL void telemetry__wake_sender(void) {
         }
         return;
     }
+#  endif
 #  if !defined(TELEMETRY_NO_THREADS)
     if (telemetry__dl.sender) {
         telemetry__sender *s = telemetry__dl.sender;
@@ -8699,7 +8879,7 @@ TELEMETRY__INTERNAL void telemetry__start_session(void) {
     telemetry__state_path("session", path, sizeof path);
     if (telemetry__state_read("session", 4096, &text, NULL, &err) == 0 && telemetry__session_parse(text, &prev) == 0) {
         if (strcmp(prev.status, "ok") == 0) telemetry__copy(prev.status, sizeof prev.status, "abnormal");
-        if (telemetry__queue_envelope(NULL, NULL, &prev) == 0) remove(path);
+        if (telemetry__queue_envelope(NULL, NULL, &prev) == 0) telemetry__remove_file(path);
     }
     telemetry__free(text);
     memset(se, 0, sizeof *se);
@@ -8754,7 +8934,7 @@ TELEMETRY__INTERNAL void telemetry__end_session(void) {
     if (telemetry__sh) TELEMETRY__ATOMIC_STORE(&telemetry__sh->ended, 1);
     telemetry__state_path("session", path, sizeof path);
     telemetry__session_file_closed();
-    remove(path);                               /* the store holds its last word now */
+    telemetry__remove_file(path);                             /* the store holds its last word now */
 #if !defined(TELEMETRY_NO_THREADS) && !defined(_WIN32)
     if (telemetry__dl.sender) telemetry__unlock(&telemetry__dl.sender->session_io);
 #endif
@@ -8803,10 +8983,14 @@ TELEMETRY__INTERNAL telemetry__sender *telemetry__sender_new(void) {
         }
     }
     telemetry__load_rate_limits(s);
-    if (!s->dir[0] && telemetry__sto.fd >= 0) {  /* the memory-only store: read through a duplicate */
+    if (!s->dir[0] && telemetry__sto.fd != -1) { /* the memory-only store: read through a duplicate */
+#  if defined(TELEMETRY_NO_FILES)
+        s->mem_fd = TELEMETRY__RAM_FD;
+#  else
         s->mem_fd = dup(telemetry__sto.fd);
+#  endif
         s->segs = (telemetry__seg *)telemetry__malloc(sizeof *s->segs);
-        if (s->mem_fd >= 0 && s->segs) {
+        if (s->mem_fd != -1 && s->segs) {
             memset(s->segs, 0, sizeof *s->segs);
             s->segs[0].fd = s->mem_fd;
             s->segs[0].seen = 1;
@@ -8938,8 +9122,12 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(void) {
         /* part 1, as early as possible (init: before the program starts threads, so the fork is
            safe): the shared page and the sidecar, dormant until the run's first work */
         telemetry__dl.sidecar = telemetry__want_sidecar();
+#  if defined(TELEMETRY__HAVE_SIDECAR)
         sh = telemetry__dl.sidecar ? (telemetry__shared *)mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) : NULL;
         if (sh == (telemetry__shared *)MAP_FAILED) sh = NULL;
+#  else
+        sh = NULL;
+#  endif
         if (!sh) { telemetry__dl.sidecar = 0; sh = (telemetry__shared *)telemetry__malloc(sizeof *sh); }
         if (!sh) return TELEMETRY_ERR_NO_MEMORY;
         memset(sh, 0, sizeof *sh);
@@ -8975,6 +9163,7 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(void) {
        only showed the notice: then everything waits in the store for the next run) */
     if (telemetry__store_open(&telemetry__sto, telemetry__st.state_dir, telemetry__sto.cap) != 0) return TELEMETRY_ERR_IO;
     telemetry__dl.store_open = 1;
+#  if defined(TELEMETRY__HAVE_SIDECAR)
     if (telemetry__dl.sidecar && !telemetry__sto.dir[0]) {   /* memory only: the sidecar cannot read it */
         TELEMETRY__ATOMIC_STORE(&telemetry__sh->revoked, 1);
         telemetry__stop_sender(telemetry__monotonic_ms() + 500);
@@ -8985,6 +9174,7 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(void) {
         memset(telemetry__sh, 0, sizeof *telemetry__sh);
         telemetry__dl.sidecar = 0;
     }
+#  endif
     if (telemetry__st.has_dsn && !telemetry__st.no_sessions && !telemetry__st.has_session) telemetry__start_session();
     if (!telemetry__may_send_this_run()) return 0;
     if (telemetry__dl.sidecar) {
@@ -9026,12 +9216,17 @@ TELEMETRY__INTERNAL void telemetry__close_outbox(int64_t deadline, int64_t grace
     telemetry__lock(&telemetry__sto.lock);
     telemetry__store_close(&telemetry__sto);
     telemetry__unlock(&telemetry__sto.lock);
+#  if defined(TELEMETRY__HAVE_SIDECAR)
     if (telemetry__dl.pipe_fd >= 0) { close(telemetry__dl.pipe_fd); telemetry__dl.pipe_fd = -1; }   /* EOF: the sidecar sees we ended */
+#  endif
     if (telemetry__sh) {
         telemetry__shared *sh = telemetry__sh;
         telemetry__sh = NULL;
+#  if defined(TELEMETRY__HAVE_SIDECAR)
         if (telemetry__dl.sidecar) munmap((void *)sh, sizeof *sh);
-        else telemetry__free(sh);
+        else
+#  endif
+        telemetry__free(sh);
     }
 #endif
     telemetry__dl.sidecar = 0;
