@@ -214,7 +214,8 @@
    (UTF-16) calls: any Unicode path works.
    TELEMETRY_NO_FILES builds have no folder: the same items are keys of the program's
    cfg.storage (telemetry_storage: load, save, remove by key; each save replaces a value whole);
-   the outbox stays in memory there for now; without cfg.storage, everything is memory only.
+   the store is the key "outbox" (one segment, saved whole after every change); without
+   cfg.storage, everything is memory only.
 
    ============================================================================================
    8. THREADS, ERRORS AND LOGGING
@@ -583,7 +584,7 @@ typedef struct telemetry_io {
 /* The device's own persistent storage (flash, EEPROM, a key-value store), used by a build without
    a file system (TELEMETRY_NO_FILES) for what the state folder holds elsewhere: the install id,
    consent, the first-run notice, Sentry rate limits, counters kept across runs, the session and
-   TLS sessions (the outbox stays in memory in such builds for now). Keys are short names of
+   TLS sessions and the store ("outbox"). Keys are short names of
    [a-z_.] ("install_id", "consent", "outbox", ...). Called with one of the library's locks held,
    never from a signal handler; with TELEMETRY_NO_THREADS only from the thread that calls
    telemetry, else the worker thread calls them too (then they must be safe from two threads). */
