@@ -7137,14 +7137,113 @@ TELEMETRY__INTERNAL void telemetry__reap_child1(int wait) {
 }
 #endif
 
-#if !defined(_WIN32)
+/* ---- the few OS calls of the store and its sender, one set per system ------------------------ */
+#if defined(_WIN32)
+#  include <process.h>
+#  define TELEMETRY__O_SEG (_O_BINARY | _O_NOINHERIT)
+#  define TELEMETRY__O_NEW (_O_CREAT | _O_EXCL | _O_APPEND)
+typedef struct telemetry__dirit { HANDLE h; WIN32_FIND_DATAA fd; int first; } telemetry__dirit;
+TELEMETRY__INTERNAL int telemetry__dirit_open(telemetry__dirit *it, const char *dir) {
+    char pat[1200];
+    snprintf(pat, sizeof pat, "%s\\*", dir);
+    it->first = 1;
+    it->h = FindFirstFileA(pat, &it->fd);
+    return it->h == INVALID_HANDLE_VALUE ? -1 : 0;
+}
+TELEMETRY__INTERNAL const char *telemetry__dirit_next(telemetry__dirit *it) {
+    if (!it->first && !FindNextFileA(it->h, &it->fd)) return NULL;
+    it->first = 0;
+    return it->fd.cFileName;
+}
+TELEMETRY__INTERNAL void telemetry__dirit_close(telemetry__dirit *it) { FindClose(it->h); }
+/* Windows locks are mandatory: the lock is one byte far past any data, never read or written.
+   keep 0: only a test (the lock is given back at once: a handle cannot take its own lock twice). */
+TELEMETRY__INTERNAL int telemetry__fd_trylock(int fd, int keep) {
+    OVERLAPPED ov;
+    HANDLE h = (HANDLE)_get_osfhandle(fd);
+    memset(&ov, 0, sizeof ov);
+    ov.OffsetHigh = 0x7FFFFFFFu;
+    if (h == INVALID_HANDLE_VALUE || !LockFileEx(h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ov)) return -1;
+    if (!keep) UnlockFileEx(h, 0, 1, 0, &ov);
+    return 0;
+}
+/* At an offset, through the file's handle (the fd's own position is left alone). */
+TELEMETRY__INTERNAL long telemetry__pio(int fd, void *buf, size_t n, uint64_t off, int write) {
+    OVERLAPPED ov;
+    DWORD done = 0;
+    HANDLE h = (HANDLE)_get_osfhandle(fd);
+    memset(&ov, 0, sizeof ov);
+    ov.Offset = (DWORD)off; ov.OffsetHigh = (DWORD)(off >> 32);
+    if (h == INVALID_HANDLE_VALUE) return -1;
+    if (write ? !WriteFile(h, buf, (DWORD)n, &done, &ov) : !ReadFile(h, buf, (DWORD)n, &done, &ov))
+        return GetLastError() == ERROR_HANDLE_EOF ? 0 : -1;
+    return (long)done;
+}
+#  define telemetry__pread(fd, b, n, off) telemetry__pio((fd), (b), (n), (off), 0)
+#  define telemetry__pwrite(fd, b, n, off) telemetry__pio((fd), (void *)(b), (n), (off), 1)
+/* A regular file's size; -1 when it is not one. */
+TELEMETRY__INTERNAL int64_t telemetry__fd_size(int fd) {
+    struct _stati64 st;
+    if (_fstati64(fd, &st) != 0 || !(st.st_mode & _S_IFREG)) return -1;
+    return (int64_t)st.st_size;
+}
+/* Bytes on disk: the size rounded up to the 4096-byte cluster (NTFS's default). */
+TELEMETRY__INTERNAL uint64_t telemetry__disk_bytes(const char *path) {
+    WIN32_FILE_ATTRIBUTE_DATA a;
+    if (!GetFileAttributesExA(path, GetFileExInfoStandard, &a) || (a.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) return 0;
+    return ((uint64_t)a.nFileSizeHigh << 32 | a.nFileSizeLow) / 4096 * 4096 + ((a.nFileSizeLow & 4095) ? 4096 : 0);
+}
+#  define telemetry__rename(from, to) (MoveFileExA((from), (to), 0) ? 0 : -1)
+#  define telemetry__getpid() ((long)_getpid())
+#  define telemetry__rmdir(d) _rmdir(d)
+#  define telemetry__thread_start(t, fn, arg) ((*(t) = CreateThread(NULL, 0, (fn), (arg), 0, NULL)) != NULL ? 0 : -1)
+#  define telemetry__thread_join(t) (WaitForSingleObject((t), INFINITE), CloseHandle(t))
+#  define telemetry__thread_detach(t) CloseHandle(t)
+#  define telemetry__mutex_init(m) InitializeSRWLock(m)
+#  define telemetry__mutex_destroy(m) ((void)(m))
+#else
+#  define TELEMETRY__O_SEG (O_CLOEXEC | O_NOFOLLOW)
+#  define TELEMETRY__O_NEW (O_CREAT | O_EXCL | O_APPEND)
 #  if defined(LOCK_EX)
-#    define telemetry__flock(fd, op) flock((fd), (op))
+#    define telemetry__fd_trylock(fd, keep) flock((fd), LOCK_EX | LOCK_NB)   /* a second take is a no-op */
 #  else
-#    define telemetry__flock(fd, op) 0
-#    define LOCK_EX 2
-#    define LOCK_NB 4
+#    define telemetry__fd_trylock(fd, keep) 0
 #  endif
+typedef struct telemetry__dirit { DIR *d; } telemetry__dirit;
+TELEMETRY__INTERNAL int telemetry__dirit_open(telemetry__dirit *it, const char *dir) { return (it->d = opendir(dir)) ? 0 : -1; }
+TELEMETRY__INTERNAL const char *telemetry__dirit_next(telemetry__dirit *it) {
+    struct dirent *e = readdir(it->d);
+    return e ? e->d_name : NULL;
+}
+TELEMETRY__INTERNAL void telemetry__dirit_close(telemetry__dirit *it) { closedir(it->d); }
+TELEMETRY__INTERNAL long telemetry__pread(int fd, void *buf, size_t n, uint64_t off) {
+    ssize_t r;
+    do r = pread(fd, buf, n, (off_t)off); while (r < 0 && errno == EINTR);
+    return (long)r;
+}
+TELEMETRY__INTERNAL long telemetry__pwrite(int fd, const void *buf, size_t n, uint64_t off) {
+    ssize_t r;
+    do r = pwrite(fd, buf, n, (off_t)off); while (r < 0 && errno == EINTR);
+    return (long)r;
+}
+TELEMETRY__INTERNAL int64_t telemetry__fd_size(int fd) {
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return -1;
+    return (int64_t)st.st_size;
+}
+TELEMETRY__INTERNAL uint64_t telemetry__disk_bytes(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_blocks * 512u : 0;
+}
+#  define telemetry__rename(from, to) rename((from), (to))
+#  define telemetry__getpid() ((long)getpid())
+#  define telemetry__rmdir(d) rmdir(d)
+#  define telemetry__thread_start(t, fn, arg) pthread_create((t), NULL, (fn), (arg))
+#  define telemetry__thread_join(t) pthread_join((t), NULL)
+#  define telemetry__thread_detach(t) pthread_detach(t)
+#  define telemetry__mutex_init(m) pthread_mutex_init((m), NULL)
+#  define telemetry__mutex_destroy(m) pthread_mutex_destroy(m)
+#endif
 
 TELEMETRY__INTERNAL int telemetry__is_segment(const char *name) {
     size_t n = strlen(name);
@@ -7153,18 +7252,17 @@ TELEMETRY__INTERNAL int telemetry__is_segment(const char *name) {
 
 /* Real bytes on disk of every segment but ours. O(segments), never O(records). */
 TELEMETRY__INTERNAL uint64_t telemetry__store_count(const telemetry__store *s) {
-    DIR *d = opendir(s->dir);
-    struct dirent *e;
+    telemetry__dirit d;
+    const char *e;
     uint64_t total = 0;
     char path[1400];
-    if (!d) return 0;
-    while ((e = readdir(d)) != NULL) {
-        struct stat st;
-        if (!telemetry__is_segment(e->d_name) || strcmp(e->d_name, s->name) == 0) continue;
-        snprintf(path, sizeof path, "%s/%s", s->dir, e->d_name);
-        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) total += (uint64_t)st.st_blocks * 512u;
+    if (telemetry__dirit_open(&d, s->dir) != 0) return 0;
+    while ((e = telemetry__dirit_next(&d)) != NULL) {
+        if (!telemetry__is_segment(e) || strcmp(e, s->name) == 0) continue;
+        snprintf(path, sizeof path, "%s/%s", s->dir, e);
+        total += telemetry__disk_bytes(path);
     }
-    closedir(d);
+    telemetry__dirit_close(&d);
     return total;
 }
 
@@ -7176,15 +7274,15 @@ TELEMETRY__INTERNAL int telemetry__segment_new(telemetry__store *s) {
     if (!s->dir[0]) return TELEMETRY_ERR_IO;
     telemetry__os_entropy(rnd, sizeof rnd);
     snprintf(s->name, sizeof s->name, "%013lld-%ld-%02x%02x%02x%02x.seg", (long long)telemetry__system_time_ms(),
-             (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3]);
+             telemetry__getpid(), rnd[0], rnd[1], rnd[2], rnd[3]);
     snprintf(path, sizeof path, "%s/%s", s->dir, s->name);
     /* made under another name and locked before it is a segment: a sender never sees it empty and
        unlocked, which would look finished (and be deleted under the writer) */
     snprintf(fresh, sizeof fresh, "%s.new", path);
-    fd = open(fresh, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    fd = open(fresh, O_WRONLY | TELEMETRY__O_NEW | TELEMETRY__O_SEG, 0600);
     if (fd < 0) { s->name[0] = 0; return TELEMETRY_ERR_IO; }
-    telemetry__flock(fd, LOCK_EX | LOCK_NB);    /* ours while this process lives */
-    if (rename(fresh, path) != 0) { close(fd); unlink(fresh); s->name[0] = 0; return TELEMETRY_ERR_IO; }
+    telemetry__fd_trylock(fd, 1);               /* ours while this process lives */
+    if (telemetry__rename(fresh, path) != 0) { close(fd); remove(fresh); s->name[0] = 0; return TELEMETRY_ERR_IO; }
     s->fd = fd;                                 /* the new one first: a crash never sees a closed fd */
     if (telemetry__sh) TELEMETRY__ATOMIC_ADD64(&telemetry__sh->segments, 1u);
     if (old >= 0 && old != s->crash_fd) close(old);
@@ -7195,14 +7293,18 @@ TELEMETRY__INTERNAL int telemetry__segment_new(telemetry__store *s) {
 /* Opens the store: the folder and a fresh segment (nothing is read: O(1) in what is queued).
    Without a usable folder, an unlinked temporary file keeps this run's payloads for the worker. */
 TELEMETRY__INTERNAL int telemetry__store_open(telemetry__store *s, const char *state_dir, uint64_t cap) {
+#  if !defined(_WIN32)
     struct rlimit rl;
+#  endif
     telemetry__crc_init();
     s->fd = s->crash_fd = -1;
     s->bytes = s->others = 0;
     s->counted_at = 0;
     s->appended = 0;
     s->cap = cap;
+#  if !defined(_WIN32)
     s->fsize_guard = getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY;
+#  endif
     s->dir[0] = 0;
     if (state_dir && state_dir[0]) {
         snprintf(s->dir, sizeof s->dir, "%s/outbox", state_dir);
@@ -7211,6 +7313,13 @@ TELEMETRY__INTERNAL int telemetry__store_open(telemetry__store *s, const char *s
             s->dir[0] = 0;
         }
     }
+#  if defined(_WIN32)
+    if (s->fd < 0) {   /* an open file cannot be unlinked there: no memory-only store */
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "no usable state folder: this run's payloads are not kept");
+        return TELEMETRY_ERR_IO;
+    }
+    s->crash_fd = _dup(s->fd);
+#  else
     if (s->fd < 0) {
         /* memory only: an unlinked file in /tmp (page cache), gone with this process */
         char path[64];
@@ -7229,6 +7338,7 @@ TELEMETRY__INTERNAL int telemetry__store_open(telemetry__store *s, const char *s
     }
     s->crash_fd = dup(s->fd);
     if (s->crash_fd >= 0) fcntl(s->crash_fd, F_SETFD, FD_CLOEXEC);
+#  endif
     return 0;
 }
 
@@ -7243,14 +7353,18 @@ TELEMETRY__INTERNAL void telemetry__store_close(telemetry__store *s) {
 TELEMETRY__INTERNAL int telemetry__store_append(telemetry__store *s, int kind, int category, int flags, const char *push_id,
                                                const void *data, size_t len, int outside_cap) {
     unsigned char h[TELEMETRY__REC_HEADER];
+#  if !defined(_WIN32)
     struct iovec iov[2];
     sigset_t xfsz, old;
-    ssize_t n;
+#  endif
+    long n;
     uint64_t need = TELEMETRY__REC_HEADER + (uint64_t)len, mine;
     int rc = 0;
     telemetry__rec_header(h, kind, category, flags, push_id, data, len);
+#  if !defined(_WIN32)
     iov[0].iov_base = (void *)h; iov[0].iov_len = TELEMETRY__REC_HEADER;
     iov[1].iov_base = (void *)data; iov[1].iov_len = len;
+#  endif
     telemetry__lock(&s->lock);
     if (s->fd < 0) { telemetry__unlock(&s->lock); return TELEMETRY_ERR_IO; }
     if (s->dir[0] && s->bytes + need > TELEMETRY_SEGMENT_BYTES && s->bytes > 0) {
@@ -7270,6 +7384,14 @@ TELEMETRY__INTERNAL int telemetry__store_append(telemetry__store *s, int kind, i
         telemetry__unlock(&s->lock);
         return TELEMETRY_ERR_NO_SPACE;
     }
+#  if defined(_WIN32)
+    /* two writes under the store lock (the crash handler writes its own segment) */
+    n = _write(s->fd, h, TELEMETRY__REC_HEADER);
+    if (n == TELEMETRY__REC_HEADER && len) {
+        long m = _write(s->fd, data, (unsigned)len);
+        n = m < 0 ? n : n + m;
+    }
+#  else
     if (s->fsize_guard) {                       /* a file size limit must not kill the host */
         sigemptyset(&xfsz);
         sigaddset(&xfsz, SIGXFSZ);
@@ -7287,7 +7409,8 @@ TELEMETRY__INTERNAL int telemetry__store_append(telemetry__store *s, int kind, i
         pthread_sigmask(SIG_SETMASK, &old, NULL);
 #  endif
     }
-    if (n == (ssize_t)need) {
+#  endif
+    if (n == (long)need) {
         s->bytes += need;
         s->appended++;
     } else {
@@ -7303,22 +7426,20 @@ TELEMETRY__INTERNAL int telemetry__store_append(telemetry__store *s, int kind, i
 
 /* Deletes every segment and the folder (consent revoked). */
 TELEMETRY__INTERNAL void telemetry__store_remove_all(const char *dir) {
-    DIR *d = opendir(dir);
-    struct dirent *e;
+    telemetry__dirit d;
+    const char *e;
     char path[1400];
-    if (!d) return;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
+    if (telemetry__dirit_open(&d, dir) != 0) return;
+    while ((e = telemetry__dirit_next(&d)) != NULL) {
+        if (e[0] == '.') continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e);
+        remove(path);
     }
-    closedir(d);
-    rmdir(dir);
+    telemetry__dirit_close(&d);
+    telemetry__rmdir(dir);
 }
-#endif /* !_WIN32 */
 
 /* ---- the sender: reads every segment of the folder, sends each record once ------------------ */
-#if !defined(_WIN32)
 typedef struct telemetry__seg {
     char name[64];              /* "" for the memory-only store */
     int fd;                     /* opened read-write: the state byte is written in place */
@@ -7387,24 +7508,25 @@ TELEMETRY__INTERNAL int telemetry__name_cmp(const void *a, const void *b) {
 
 /* Looks at the folder: new segments are opened, vanished ones closed; oldest first. */
 TELEMETRY__INTERNAL void telemetry__sender_scan(telemetry__sender *s) {
-    DIR *d;
-    struct dirent *e;
+    telemetry__dirit d;
+    const char *e;
     int i, k;
     char path[1400];
     if (!s->dir[0]) return;
-    if (!(d = opendir(s->dir))) return;
+    if (telemetry__dirit_open(&d, s->dir) != 0) return;
     for (i = 0; i < s->nsegs; i++) s->segs[i].seen = s->segs[i].name[0] == 0;
-    while ((e = readdir(d)) != NULL) {
+    while ((e = telemetry__dirit_next(&d)) != NULL) {
         int fd;
-        if (!telemetry__is_segment(e->d_name)) continue;
-        for (i = 0; i < s->nsegs && strcmp(s->segs[i].name, e->d_name) != 0; i++) {}
+        if (!telemetry__is_segment(e)) continue;
+        for (i = 0; i < s->nsegs && strcmp(s->segs[i].name, e) != 0; i++) {}
         if (i < s->nsegs) { s->segs[i].seen = 1; continue; }
-        snprintf(path, sizeof path, "%s/%s", s->dir, e->d_name);
-        fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-        if (fd >= 0) {
-            struct stat st;
-            if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) { close(fd); continue; }   /* ours are plain files (F6) */
-        }
+        snprintf(path, sizeof path, "%s/%s", s->dir, e);
+#  if defined(_WIN32)
+        fd = open(path, O_RDWR | TELEMETRY__O_SEG);
+#  else
+        fd = open(path, O_RDWR | TELEMETRY__O_SEG | O_NONBLOCK);
+#  endif
+        if (fd >= 0 && telemetry__fd_size(fd) < 0) { close(fd); continue; }   /* ours are plain files (F6) */
         if (fd < 0) {
             /* a store we cannot mark as sent would be sent again and again: leave it */
             if (!s->warned_ro && errno != ENOENT) telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot open %s for writing: its payloads wait", path);
@@ -7417,12 +7539,12 @@ TELEMETRY__INTERNAL void telemetry__sender_scan(telemetry__sender *s) {
             s->segs = g;
         }
         memset(&s->segs[s->nsegs], 0, sizeof s->segs[0]);
-        telemetry__copy(s->segs[s->nsegs].name, sizeof s->segs[0].name, e->d_name);
+        telemetry__copy(s->segs[s->nsegs].name, sizeof s->segs[0].name, e);
         s->segs[s->nsegs].fd = fd;
         s->segs[s->nsegs].seen = 1;
         s->nsegs++;
     }
-    closedir(d);
+    telemetry__dirit_close(&d);
     for (i = k = 0; i < s->nsegs; i++) {
         if (!s->segs[i].seen) { close(s->segs[i].fd); continue; }
         s->segs[k++] = s->segs[i];
@@ -7434,14 +7556,14 @@ TELEMETRY__INTERNAL void telemetry__sender_scan(telemetry__sender *s) {
 /* Whether a segment's writer is gone (its lock is free); then nothing more will be added. */
 TELEMETRY__INTERNAL int telemetry__seg_finished(const telemetry__seg *g) {
     if (!g->name[0]) return 0;                  /* the memory-only store lives as long as we do */
-    return telemetry__flock(g->fd, LOCK_EX | LOCK_NB) == 0;
+    return telemetry__fd_trylock(g->fd, 0) == 0;
 }
 
 /* The next record at or after off whose magic is right, for skipping a torn one. */
 TELEMETRY__INTERNAL uint64_t telemetry__seg_resync(const telemetry__seg *g, uint64_t off, uint64_t size) {
     unsigned char buf[4096];
     for (off++; off + 4 <= size; ) {
-        ssize_t n = pread(g->fd, buf, sizeof buf, (off_t)off), i;
+        long n = telemetry__pread(g->fd, buf, sizeof buf, off), i;
         if (n < 4) break;
         for (i = 0; i + 4 <= n; i++)
             if (buf[i] == 'T' && buf[i + 1] == 'L' && buf[i + 2] == 'R' && buf[i + 3] == '1') return off + (uint64_t)i;
@@ -7452,8 +7574,7 @@ TELEMETRY__INTERNAL uint64_t telemetry__seg_resync(const telemetry__seg *g, uint
 
 /* Marks a record sent ('S') or dropped ('D') in place: the durable acknowledgement. */
 TELEMETRY__INTERNAL void telemetry__seg_mark(const telemetry__seg *g, uint64_t off, char state) {
-    ssize_t n;
-    do n = pwrite(g->fd, &state, 1, (off_t)(off + 15)); while (n < 0 && errno == EINTR);
+    telemetry__pwrite(g->fd, &state, 1, off + 15);
 }
 
 #define TELEMETRY__ENDPOINT(kind) ((kind) == TELEMETRY__KIND_USAGE ? 0 : 1)
@@ -7721,9 +7842,9 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
         if (s->lock_fd < 0 && s->dir[0]) {
             char path[1400];
             snprintf(path, sizeof path, "%s/sender.lock", s->dir);
-            s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+            s->lock_fd = open(path, O_RDWR | O_CREAT | TELEMETRY__O_SEG, 0600);
         }
-        if (s->lock_fd >= 0 && telemetry__flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) { *wait_ms = 200; *unsent = 1; return 0; }
+        if (s->lock_fd >= 0 && telemetry__fd_trylock(s->lock_fd, 1) != 0) { *wait_ms = 200; *unsent = 1; return 0; }
         s->have_lock = 1;
         s->rescan_at = 0;
     }
@@ -7733,8 +7854,8 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
            queued, so nothing is read (offline, a large backlog costs nothing per wake-up) */
         int64_t u = s->has_usage ? s->down_until[0] - mono : INT64_MAX, e = s->has_dsn ? s->down_until[1] - mono : INT64_MAX;
         for (i = 0; i < s->nsegs; i++) {
-            struct stat st;
-            if (fstat(s->segs[i].fd, &st) == 0 && (uint64_t)st.st_size > s->segs[i].pos) (*unsent)++;
+            int64_t size = telemetry__fd_size(s->segs[i].fd);
+            if (size >= 0 && (uint64_t)size > s->segs[i].pos) (*unsent)++;
             if (!telemetry__seg_finished(&s->segs[i])) s->live_writers = 1;
         }
         *wait_ms = u < e ? u : e;
@@ -7747,19 +7868,19 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
     }
     for (i = 0; i < s->nsegs; i++) {
         telemetry__seg *g = &s->segs[i];
-        struct stat st;
+        int64_t fsize = telemetry__fd_size(g->fd);
         uint64_t off = g->pos, size;
         int first = 1;
-        if (fstat(g->fd, &st) != 0) continue;
-        size = (uint64_t)st.st_size;
+        if (fsize < 0) continue;
+        size = (uint64_t)fsize;
         if (!telemetry__seg_finished(g)) s->live_writers = 1;
         while (off < size) {
             unsigned char h[TELEMETRY__REC_HEADER];
             uint32_t len;
             int64_t held;
-            ssize_t n = pread(g->fd, h, sizeof h, (off_t)off);
-            if (n != (ssize_t)sizeof h || memcmp(h, "TLR1", 4) != 0) {
-                if (n != (ssize_t)sizeof h && !telemetry__seg_finished(g)) break;   /* being written */
+            long n = telemetry__pread(g->fd, h, sizeof h, off);
+            if (n != (long)sizeof h || memcmp(h, "TLR1", 4) != 0) {
+                if (n != (long)sizeof h && !telemetry__seg_finished(g)) break;   /* being written */
                 off = telemetry__seg_resync(g, off, size);                         /* torn: skip it */
                 if (first) g->pos = off;
                 continue;
@@ -7796,8 +7917,8 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
                 char *payload = (char *)telemetry__malloc((size_t)len + 1);
                 int done;
                 if (!payload) { *wait_ms = 100; (*unsent)++; return 0; }
-                n = pread(g->fd, payload, len, (off_t)(off + TELEMETRY__REC_HEADER));
-                if (n != (ssize_t)len || telemetry__rec_crc(h, payload, len) != telemetry__get32(h + 8)) {
+                n = telemetry__pread(g->fd, payload, len, off + TELEMETRY__REC_HEADER);
+                if (n != (long)len || telemetry__rec_crc(h, payload, len) != telemetry__get32(h + 8)) {
                     telemetry__free(payload);
                     if (!telemetry__seg_finished(g) && off + TELEMETRY__REC_HEADER + len == size) break;   /* still landing */
                     telemetry__seg_mark(g, off, 'D');                               /* damaged */
@@ -7816,8 +7937,8 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
             /* everything in it is done and its writer is gone: the segment goes */
             char path[1400];
             snprintf(path, sizeof path, "%s/%s", s->dir, g->name);
-            unlink(path);
-            close(g->fd);
+            close(g->fd);                       /* first: an open file cannot be deleted on Windows */
+            remove(path);
             memmove(g, g + 1, (size_t)(s->nsegs - i - 1) * sizeof *g);
             s->nsegs--;
             i--;
@@ -7841,15 +7962,14 @@ TELEMETRY__INTERNAL void telemetry__sender_free(telemetry__sender *s) {
 #  if !defined(TELEMETRY_NO_THREADS)
     telemetry__free(s->session_text);
     telemetry__cond_destroy(&s->cond);
-    pthread_mutex_destroy(&s->lock);
-    pthread_mutex_destroy(&s->session_io);
+    telemetry__mutex_destroy(&s->lock);
+    telemetry__mutex_destroy(&s->session_io);
 #  endif
     telemetry__free(s);
 }
-#endif /* !_WIN32 */
 
 /* ---- the worker thread (thread mode: cfg.no_sidecar, TELEMETRY_NO_SIDECAR, Windows) ------------- */
-#if !defined(TELEMETRY_NO_THREADS) && !defined(_WIN32)
+#if !defined(TELEMETRY_NO_THREADS)
 TELEMETRY__INTERNAL void telemetry__sender_worker(telemetry__sender *s) {
     int abandoned;
     telemetry__lock(&s->lock);
@@ -7891,6 +8011,12 @@ TELEMETRY__INTERNAL void telemetry__sender_worker(telemetry__sender *s) {
 }
 /* The library's own thread: its faults are the library's (or its callbacks'), never a probe
    the program handles, so the crash handler records them before the program's handler runs. */
+#  if defined(_WIN32)
+TELEMETRY__INTERNAL TELEMETRY__THREAD_ENTRY DWORD WINAPI telemetry__worker_main(LPVOID arg) {
+    telemetry__sender_worker((telemetry__sender *)arg);
+    return 0;
+}
+#  else
 TELEMETRY__DEF pthread_t telemetry__worker_thread;
 TELEMETRY__DEF volatile int telemetry__worker_running;
 TELEMETRY__INTERNAL int telemetry__on_library_thread(void) {
@@ -7910,6 +8036,7 @@ TELEMETRY__INTERNAL void *telemetry__worker_main(void *arg) {
     telemetry__worker_running = 0;
     return NULL;
 }
+#  endif
 #endif
 
 /* ---- the sidecar: a detached process that sends while the program runs and after it ends -------- */
@@ -8183,20 +8310,14 @@ typedef struct telemetry__delivery {
     int pipe_fd;                /* sidecar mode: our end of its pipe; its EOF tells it we ended */
     int store_open;             /* the run's first work opened the store */
     int64_t usage_dropped;      /* usage reports dropped at the disk cap, told in the next report */
-#if !defined(_WIN32)
     telemetry__sender *sender;  /* thread mode */
-#endif
 } telemetry__delivery;
-TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0
-#if !defined(_WIN32)
-    , NULL
-#endif
-};
+TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0, NULL };
 
 /* Wakes whoever sends: the worker through its condition, the sidecar through its pipe (only
    when it sleeps: one byte per wake-up, not per payload). */
 TELEMETRY__INTERNAL void telemetry__wake_sender(void) {
-#if !defined(_WIN32)
+#if defined(TELEMETRY__HAVE_SIDECAR)
     if (telemetry__dl.sidecar) {
         if (telemetry__sh && TELEMETRY__ATOMIC_CAS_INT(&telemetry__sh->idle, 1, 0)) {
             ssize_t n = write(telemetry__dl.pipe_fd, "w", 1);
@@ -8204,7 +8325,8 @@ TELEMETRY__INTERNAL void telemetry__wake_sender(void) {
         }
         return;
     }
-#  if !defined(TELEMETRY_NO_THREADS)
+#endif
+#if !defined(TELEMETRY_NO_THREADS)
     if (telemetry__dl.sender) {
         telemetry__sender *s = telemetry__dl.sender;
         telemetry__lock(&s->lock);
@@ -8212,7 +8334,6 @@ TELEMETRY__INTERNAL void telemetry__wake_sender(void) {
         if (s->asleep) telemetry__cond_signal(&s->cond);
         telemetry__unlock(&s->lock);
     }
-#  endif
 #endif
 }
 
@@ -8223,12 +8344,7 @@ TELEMETRY__INTERNAL int telemetry__enqueue(int kind, int category, const char *p
 #if defined(TELEMETRY__HAVE_SIDECAR)
     telemetry__reap_child1(0);
 #endif
-#if !defined(_WIN32)
     rc = telemetry__store_append(&telemetry__sto, kind, category, 0, push_id, data, len, category == TELEMETRY__CAT_INTERNAL);
-#else
-    (void)kind; (void)category; (void)push_id; (void)data; (void)len;
-    rc = TELEMETRY_ERR_IO;
-#endif
     if (rc == TELEMETRY_ERR_NO_SPACE && category == TELEMETRY__CAT_USAGE) telemetry__dl.usage_dropped++;
     if (rc == 0) telemetry__wake_sender();
     return rc == TELEMETRY_ERR_NO_SPACE ? 0 : rc;      /* a drop at the cap is counted, not an error */
@@ -8300,7 +8416,7 @@ TELEMETRY__INTERNAL void telemetry__note_session(int write_file) {
         TELEMETRY__ATOMIC_ADD64(&sh->session_seq, 1u);
     }
     if (!write_file || telemetry__dl.sidecar) return;
-#if !defined(TELEMETRY_NO_THREADS) && !defined(_WIN32)
+#if !defined(TELEMETRY_NO_THREADS)
     if (telemetry__dl.sender && telemetry__dl.sender->worker_started) {
         telemetry__sender *s = telemetry__dl.sender;
         telemetry__buf b;
@@ -8346,7 +8462,7 @@ TELEMETRY__INTERNAL void telemetry__start_session(void) {
 /* No late write by the worker may bring the session file back (it ended, or consent went);
    returns with the worker's session_io held (thread mode) until the caller removed the file. */
 TELEMETRY__INTERNAL void telemetry__session_file_closed(void) {
-#if !defined(TELEMETRY_NO_THREADS) && !defined(_WIN32)
+#if !defined(TELEMETRY_NO_THREADS)
     telemetry__sender *s = telemetry__dl.sender;
     if (!s) return;
     telemetry__lock(&s->lock);
@@ -8384,13 +8500,12 @@ TELEMETRY__INTERNAL void telemetry__end_session(void) {
     telemetry__state_path("session", path, sizeof path);
     telemetry__session_file_closed();
     remove(path);                               /* the store holds its last word now */
-#if !defined(TELEMETRY_NO_THREADS) && !defined(_WIN32)
+#if !defined(TELEMETRY_NO_THREADS)
     if (telemetry__dl.sender) telemetry__unlock(&telemetry__dl.sender->session_io);
 #endif
     telemetry__st.has_session = 0;
 }
 
-#if !defined(_WIN32)
 /* A sender with a copy of what it needs. */
 TELEMETRY__INTERNAL telemetry__sender *telemetry__sender_new(void) {
     telemetry__sender *s = (telemetry__sender *)telemetry__malloc(sizeof *s);
@@ -8399,8 +8514,8 @@ TELEMETRY__INTERNAL telemetry__sender *telemetry__sender_new(void) {
     s->lock_fd = s->mem_fd = -1;
     telemetry__crc_init();                      /* before the sidecar's fork: it checks every record */
 #  if !defined(TELEMETRY_NO_THREADS)
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_mutex_init(&s->session_io, NULL);
+    telemetry__mutex_init(&s->lock);
+    telemetry__mutex_init(&s->session_io);
     telemetry__cond_init(&s->cond);
     if (telemetry__st.state_dir[0]) telemetry__state_path("session", s->session_path, sizeof s->session_path);
 #  endif
@@ -8444,7 +8559,6 @@ TELEMETRY__INTERNAL telemetry__sender *telemetry__sender_new(void) {
     }
     return s;
 }
-#endif
 
 /* Whether the sidecar can send for this run: see the manual (threads and processes). */
 TELEMETRY__INTERNAL int telemetry__want_sidecar(void) {
@@ -8460,7 +8574,6 @@ TELEMETRY__INTERNAL int telemetry__want_sidecar(void) {
 /* Stops whoever sends and waits for it (bounded). Revocation: nothing more leaves. */
 TELEMETRY__INTERNAL void telemetry__stop_sender(int64_t deadline) {
     (void)deadline;                             /* (no sidecar and no thread: nothing to wait for) */
-#if !defined(_WIN32)
 #  if defined(TELEMETRY__HAVE_SIDECAR)
     if (telemetry__dl.sidecar) {
         struct pollfd pf;
@@ -8488,11 +8601,11 @@ TELEMETRY__INTERNAL void telemetry__stop_sender(int64_t deadline) {
             telemetry__cond_wait_ms(&s->cond, &s->lock, deadline - telemetry__monotonic_ms());
         if (!s->worker_started || s->worker_done) {
             telemetry__unlock(&s->lock);
-            if (s->worker_started) pthread_join(s->thread, NULL);
+            if (s->worker_started) telemetry__thread_join(s->thread);
             telemetry__sender_free(s);
         } else {                                            /* stuck (name resolution): it frees itself */
             s->abandoned = 1;
-            pthread_detach(s->thread);
+            telemetry__thread_detach(s->thread);
             telemetry__unlock(&s->lock);
             telemetry__log_detach();
         }
@@ -8501,15 +8614,11 @@ TELEMETRY__INTERNAL void telemetry__stop_sender(int64_t deadline) {
 #  else
     if (telemetry__dl.sender) { telemetry__sender_free(telemetry__dl.sender); telemetry__dl.sender = NULL; }
 #  endif
-#else
-    (void)deadline;
-#endif
 }
 
 /* Waits until every record that may go now has gone, or the deadline; records in back-off get
    one fresh try. 0 when nothing waits, TELEMETRY_ERR_TIMEOUT otherwise (it stays in the store). */
 TELEMETRY__INTERNAL int telemetry__flush_until(int64_t deadline) {
-#if !defined(_WIN32)
     telemetry__shared *sh = telemetry__sh;
     if (!sh) return 0;
 #  if defined(TELEMETRY_NO_THREADS)
@@ -8526,6 +8635,7 @@ TELEMETRY__INTERNAL int telemetry__flush_until(int64_t deadline) {
 #  else
     unsigned gen = (unsigned)TELEMETRY__ATOMIC_ADD64(&sh->flush_gen, 1u) + 1u;
     sh->fresh = 1;
+#    if defined(TELEMETRY__HAVE_SIDECAR)
     if (telemetry__dl.sidecar) {
         ssize_t n;
         TELEMETRY__ATOMIC_STORE(&sh->idle, 0);
@@ -8535,7 +8645,9 @@ TELEMETRY__INTERNAL int telemetry__flush_until(int64_t deadline) {
             struct timespec ts = { 0, 2000000L };
             nanosleep(&ts, NULL);
         }
-    } else if (telemetry__dl.sender) {
+    } else
+#    endif
+    if (telemetry__dl.sender) {
         telemetry__sender *s = telemetry__dl.sender;
         telemetry__lock(&s->lock);
         s->wake = 1;
@@ -8547,10 +8659,6 @@ TELEMETRY__INTERNAL int telemetry__flush_until(int64_t deadline) {
     if ((int)(TELEMETRY__ATOMIC_LOAD(&sh->idle_gen) - gen) < 0) return TELEMETRY_ERR_TIMEOUT;
     return sh->unsent ? TELEMETRY_ERR_TIMEOUT : 0;
 #  endif
-#else
-    (void)deadline;
-    return 0;
-#endif
 }
 
 TELEMETRY__INTERNAL void telemetry__at_exit(void);
@@ -8559,7 +8667,6 @@ TELEMETRY__INTERNAL void telemetry__at_exit(void);
    sidecar, or the worker thread). The one function telemetry_init and telemetry_set_consent(1)
    both call. O(1) in what earlier runs left: nothing is read here. Lock held. */
 TELEMETRY__INTERNAL int telemetry__open_outbox(void) {
-#if !defined(_WIN32)
     static int atexit_done;
     telemetry__shared *sh;
     if (!telemetry__st.enabled || telemetry__forked_child || (!telemetry__st.has_usage && !telemetry__st.has_dsn)) return 0;
@@ -8567,8 +8674,12 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(void) {
         /* part 1, as early as possible (init: before the program starts threads, so the fork is
            safe): the shared page and the sidecar, dormant until the run's first work */
         telemetry__dl.sidecar = telemetry__want_sidecar();
+#  if defined(TELEMETRY__HAVE_SIDECAR)
         sh = telemetry__dl.sidecar ? (telemetry__shared *)mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) : NULL;
         if (sh == (telemetry__shared *)MAP_FAILED) sh = NULL;
+#  else
+        sh = NULL;
+#  endif
         if (!sh) { telemetry__dl.sidecar = 0; sh = (telemetry__shared *)telemetry__malloc(sizeof *sh); }
         if (!sh) return TELEMETRY_ERR_NO_MEMORY;
         memset(sh, 0, sizeof *sh);
@@ -8604,6 +8715,7 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(void) {
        only showed the notice: then everything waits in the store for the next run) */
     if (telemetry__store_open(&telemetry__sto, telemetry__st.state_dir, telemetry__sto.cap) != 0) return TELEMETRY_ERR_IO;
     telemetry__dl.store_open = 1;
+#  if defined(TELEMETRY__HAVE_SIDECAR)
     if (telemetry__dl.sidecar && !telemetry__sto.dir[0]) {   /* memory only: the sidecar cannot read it */
         TELEMETRY__ATOMIC_STORE(&telemetry__sh->revoked, 1);
         telemetry__stop_sender(telemetry__monotonic_ms() + 500);
@@ -8614,6 +8726,7 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(void) {
         memset(telemetry__sh, 0, sizeof *telemetry__sh);
         telemetry__dl.sidecar = 0;
     }
+#  endif
     if (telemetry__st.has_dsn && !telemetry__st.no_sessions && !telemetry__st.has_session) telemetry__start_session();
     if (!telemetry__may_send_this_run()) return 0;
     if (telemetry__dl.sidecar) {
@@ -8628,14 +8741,11 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(void) {
 #  if !defined(TELEMETRY_NO_THREADS)
     {
         telemetry__sender *s = telemetry__dl.sender;
-        s->worker_started = pthread_create(&s->thread, NULL, telemetry__worker_main, s) == 0;
+        s->worker_started = telemetry__thread_start(&s->thread, telemetry__worker_main, s) == 0;
         if (!s->worker_started) telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot start the sender thread: payloads wait on disk");
     }
 #  endif
     return 0;
-#else
-    return TELEMETRY_ERR_IO;
-#endif
 }
 
 /* Ends delivery for this run. Sidecar: the pipe closes and the sidecar goes on alone (the
@@ -8651,7 +8761,6 @@ TELEMETRY__INTERNAL void telemetry__close_outbox(int64_t deadline, int64_t grace
         telemetry__stop_sender(deadline + grace_ms);
     }
     telemetry__dl.open = 0;
-#if !defined(_WIN32)
     telemetry__lock(&telemetry__sto.lock);
     telemetry__store_close(&telemetry__sto);
     telemetry__unlock(&telemetry__sto.lock);
@@ -8659,10 +8768,12 @@ TELEMETRY__INTERNAL void telemetry__close_outbox(int64_t deadline, int64_t grace
     if (telemetry__sh) {
         telemetry__shared *sh = telemetry__sh;
         telemetry__sh = NULL;
+#if defined(TELEMETRY__HAVE_SIDECAR)
         if (telemetry__dl.sidecar) munmap((void *)sh, sizeof *sh);
-        else telemetry__free(sh);
-    }
+        else
 #endif
+        telemetry__free(sh);
+    }
     telemetry__dl.sidecar = 0;
 }
 
@@ -8673,9 +8784,7 @@ TELEMETRY__INTERNAL void telemetry__purge_outbox(void) {
     if (!telemetry__dl.open) {
         if (telemetry__st.state_dir[0]) {
             snprintf(dir, sizeof dir, "%s/outbox", telemetry__st.state_dir);
-#if !defined(_WIN32)
             telemetry__store_remove_all(dir);
-#endif
         }
         return;
     }
@@ -8686,9 +8795,7 @@ TELEMETRY__INTERNAL void telemetry__purge_outbox(void) {
     telemetry__stop_sender(telemetry__monotonic_ms() + 500);
     snprintf(dir, sizeof dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
     telemetry__close_outbox(0, 0);
-#if !defined(_WIN32)
     if (telemetry__st.state_dir[0]) telemetry__store_remove_all(dir);
-#endif
 }
 
 /* =============================================================================================
@@ -9461,6 +9568,7 @@ TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
 #    define TELEMETRY_CRASH_BUFFER (192u * 1024u)
 #  endif
 #  define TELEMETRY__CRASH_MODULES 256
+#  define TELEMETRY__CRASH_RECORD (TELEMETRY_CRASH_BUFFER + 8192u)   /* header, envelope, event, session */
 #  define TELEMETRY__STACK_GUARANTEE 65536ul     /* left to the handler after a stack overflow */
 #  if defined(__GNUC__) || defined(__clang__)
 #    define TELEMETRY__NOINLINE __attribute__((noinline))
@@ -9473,6 +9581,7 @@ TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
 typedef struct telemetry__crash_state {
     int installed;
     char *event_mem, *session_mem;              /* the handler's buffers, made at install */
+    char *record_mem;                           /* the store record (header + envelope) it writes */
     telemetry__module *modules[2];              /* every loaded image: one list the handler may */
     int module_count[2];                        /* read, one being made again */
     volatile LONG module_set;
@@ -9587,40 +9696,35 @@ TELEMETRY__INTERNAL TELEMETRY__NOINLINE void telemetry__crash_walk(const CONTEXT
     cr->walking = 0;
 }
 
-/* The crash record's writer: the envelope as the outbox stores it (a meta line, then the
-   envelope without sent_at), written to a temporary name and renamed, and the session file
-   removed (the envelope tells its end). The one place that knows where a crash goes. */
-TELEMETRY__INTERNAL int telemetry__crash_write(const telemetry__buf *hdr, const telemetry__buf *ev, const telemetry__buf *se) {
+/* The crash record's writer: the envelope as the store keeps it (the header without sent_at),
+   one record in a segment of its own, written under another name and then renamed (no sender
+   sees it half made; the next run's sender delivers it), and the session file removed (the
+   envelope tells its end). The one place that knows where a crash goes. */
+TELEMETRY__INTERNAL int telemetry__crash_write(const telemetry__buf *ev, const telemetry__buf *se) {
     telemetry__crash_state *cr = &telemetry__cr;
-    char item[80];
-    telemetry__buf ib;
-    DWORD wrote;
+    telemetry__buf rb;
+    DWORD wrote, len;
     int ok;
-    HANDLE h = CreateFileW(cr->wtmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    HANDLE h;
+    telemetry__buf_init_fixed(&rb, cr->record_mem + TELEMETRY__REC_HEADER, TELEMETRY__CRASH_RECORD - TELEMETRY__REC_HEADER);
+    if (telemetry__envelope_header(&rb, cr->event_id, NULL) != 0) return -1;
+    telemetry__envelope_item(&rb, "event", ev->data, ev->len);
+    if (se->len) telemetry__envelope_item(&rb, "session", se->data, se->len);
+    if (telemetry__envelope_end(&rb) != 0) return -1;
+    telemetry__rec_header((unsigned char *)cr->record_mem, TELEMETRY__KIND_ENVELOPE, TELEMETRY__CAT_ERROR, TELEMETRY__REC_CRASH,
+                          NULL, rb.data, rb.len);
+    len = (DWORD)(TELEMETRY__REC_HEADER + rb.len);
+    h = CreateFileW(cr->wtmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
     if (h == INVALID_HANDLE_VALUE) {
         CreateDirectoryW(cr->wstate_dir, NULL);
         CreateDirectoryW(cr->woutbox_dir, NULL);
         h = CreateFileW(cr->wtmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
     }
     if (h == INVALID_HANDLE_VALUE) return -1;
-    telemetry__buf_init_fixed(&ib, item, sizeof item);
-    telemetry__buf_puts(&ib, "\n{\"type\":\"event\",\"length\":");
-    telemetry__buf_put_i64(&ib, (int64_t)ev->len);
-    telemetry__buf_puts(&ib, "}\n");
-    ok = WriteFile(h, hdr->data, (DWORD)hdr->len, &wrote, NULL) && wrote == hdr->len &&
-         WriteFile(h, ib.data, (DWORD)ib.len, &wrote, NULL) && wrote == ib.len &&
-         WriteFile(h, ev->data, (DWORD)ev->len, &wrote, NULL) && wrote == ev->len;
-    if (ok && se->len) {
-        telemetry__buf_init_fixed(&ib, item, sizeof item);
-        telemetry__buf_puts(&ib, "\n{\"type\":\"session\",\"length\":");
-        telemetry__buf_put_i64(&ib, (int64_t)se->len);
-        telemetry__buf_puts(&ib, "}\n");
-        ok = WriteFile(h, ib.data, (DWORD)ib.len, &wrote, NULL) && wrote == ib.len &&
-             WriteFile(h, se->data, (DWORD)se->len, &wrote, NULL) && wrote == se->len;
-    }
-    ok = ok && WriteFile(h, "\n", 1, &wrote, NULL) && wrote == 1;
+    ok = WriteFile(h, cr->record_mem, len, &wrote, NULL) && wrote == len;
     CloseHandle(h);
-    if (!ok || !MoveFileExW(cr->wtmp, cr->wfinal, MOVEFILE_REPLACE_EXISTING)) { DeleteFileW(cr->wtmp); return -1; }
+    if (!ok || !MoveFileExW(cr->wtmp, cr->wfinal, 0)) { DeleteFileW(cr->wtmp); return -1; }
+    if (telemetry__sh) TELEMETRY__ATOMIC_STORE(&telemetry__sh->crashed, 1);
     if (cr->wsession[0]) DeleteFileW(cr->wsession);
     return 0;
 }
@@ -9635,7 +9739,7 @@ TELEMETRY__INTERNAL void telemetry__crash_record(const EXCEPTION_RECORD *er) {
     telemetry__session *session = &cr->session;
     const telemetry__module *modules = cr->modules[cr->module_set];
     const char *name = "SIGABRT", *value = "Abort", *access = NULL;
-    char code[12], addr[24], value_text[96], hdr[200];
+    char code[12], addr[24], value_text[96];
     FILETIME ft;
     int64_t now;
     int i, m, nused = 0, module_count = cr->module_count[cr->module_set];
@@ -9738,10 +9842,7 @@ TELEMETRY__INTERNAL void telemetry__crash_record(const EXCEPTION_RECORD *er) {
         memcpy(session->status, "crashed", 8);
         if (telemetry__session_json(&se, session) != 0) se.len = 0;
     }
-    telemetry__buf_init_fixed(&hb, hdr, sizeof hdr);
-    telemetry__buf_puts(&hb, TELEMETRY__OUTBOX_MAGIC "envelope error -\n");
-    if (telemetry__envelope_header(&hb, cr->event_id, NULL) != 0) return;
-    telemetry__crash_write(&hb, &ev, &se);
+    telemetry__crash_write(&ev, &se);
 }
 
 /* One thread records; another that crashes meanwhile waits for it (2 s at most). 1: this
@@ -9812,7 +9913,8 @@ TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
     if (!cr->modules[cr->module_set])
         cr->modules[cr->module_set] = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY__CRASH_MODULES);
     if (!cr->used) cr->used = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY_MAX_FRAMES);
-    if (!cr->event_mem || !cr->session_mem || !cr->modules[cr->module_set] || !cr->used) return TELEMETRY_ERR_NO_MEMORY;
+    if (!cr->record_mem) cr->record_mem = (char *)telemetry__malloc(TELEMETRY__CRASH_RECORD);
+    if (!cr->event_mem || !cr->session_mem || !cr->modules[cr->module_set] || !cr->used || !cr->record_mem) return TELEMETRY_ERR_NO_MEMORY;
     cr->module_adds = telemetry__module_adds();
     cr->module_count[cr->module_set] = telemetry__find_modules(cr->modules[cr->module_set], TELEMETRY__CRASH_MODULES);
     if (telemetry__random_id(cr->event_id) != 0) return TELEMETRY_ERR_ENTROPY;
@@ -9821,8 +9923,9 @@ TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
     telemetry__state_path("session", session, sizeof session);
     telemetry__os_entropy(rnd, sizeof rnd);
     telemetry__hex(rnd, sizeof rnd, rhex);
-    /* <ms, 13 digits>-999999-<random>.msg: sorts by time like the outbox's own files */
-    if (snprintf(path, sizeof path, "%s" TELEMETRY__SEP "%013lld-999999-%s.msg", cr->outbox_dir, (long long)ms, rhex) >= (int)sizeof path)
+    /* a segment of its own, named like the store's (>>outbox) */
+    if (snprintf(path, sizeof path, "%s" TELEMETRY__SEP "%013lld-%ld-%s.seg", cr->outbox_dir, (long long)ms, telemetry__getpid(), rhex) >=
+        (int)sizeof path)
         return TELEMETRY_ERR_IO;
     /* the folder names as the C runtime's narrow file calls read them (the ANSI code page) */
     if (!MultiByteToWideChar(CP_ACP, 0, cr->state_dir, -1, cr->wstate_dir, 1100) ||
@@ -9831,7 +9934,8 @@ TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
         !MultiByteToWideChar(CP_ACP, 0, path, -1, cr->wfinal, 1300))
         return TELEMETRY_ERR_IO;
     memcpy(cr->wtmp, cr->wfinal, sizeof cr->wtmp);
-    wcsncat(cr->wtmp, L".tmp-crash", 1300 - wcslen(cr->wtmp) - 1);
+    wcsncat(cr->wtmp, L".new", 1300 - wcslen(cr->wtmp) - 1);
+    telemetry__crc_init();
     return 0;
 }
 
