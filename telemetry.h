@@ -241,8 +241,9 @@
      run that does nothing writes nothing and the dormant sidecar exits with it.
    - A thread in the program: with cfg.no_sidecar or TELEMETRY_NO_SIDECAR, when the program
      already has threads at init (a fork there may only exec), with cfg.io or TELEMETRY_DEBUG,
-     on Windows, and without a state folder (then the store is an unlinked temporary file: this
-     run's payloads only). Under TELEMETRY_NO_THREADS nothing runs in the background:
+     on Windows (the same store; its locks there are LockFileEx on one byte far past the data),
+     and without a state folder (then the store is an unlinked temporary file: this run's
+     payloads only; on Windows nothing is kept, with a log line). Under TELEMETRY_NO_THREADS nothing runs in the background:
      telemetry_flush and telemetry_shutdown send, within the same bounds.
 
    The sender sends oldest first over a kept-alive connection. 2xx: done. 4xx
@@ -7181,6 +7182,19 @@ TELEMETRY__INTERNAL long telemetry__pio(int fd, void *buf, size_t n, uint64_t of
 }
 #  define telemetry__pread(fd, b, n, off) telemetry__pio((fd), (b), (n), (off), 0)
 #  define telemetry__pwrite(fd, b, n, off) telemetry__pio((fd), (void *)(b), (n), (off), 1)
+/* At the end of the file whatever the fd's position (offset all ones: WriteFile's append). */
+#  define telemetry__append(fd, b, n) telemetry__pio((fd), (void *)(b), (n), ~(uint64_t)0, 1)
+/* A new file, shared for delete so that it can be renamed while open; temporary: deleted when
+   its last handle closes. */
+TELEMETRY__INTERNAL int telemetry__seg_create(const char *path, int temporary) {
+    HANDLE h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, CREATE_NEW,
+                           temporary ? FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE : FILE_ATTRIBUTE_NORMAL, NULL);
+    int fd;
+    if (h == INVALID_HANDLE_VALUE) return -1;
+    fd = _open_osfhandle((intptr_t)h, _O_BINARY);
+    if (fd < 0) CloseHandle(h);
+    return fd;
+}
 /* A regular file's size; -1 when it is not one. */
 TELEMETRY__INTERNAL int64_t telemetry__fd_size(int fd) {
     struct _stati64 st;
@@ -7236,6 +7250,12 @@ TELEMETRY__INTERNAL uint64_t telemetry__disk_bytes(const char *path) {
     return lstat(path, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_blocks * 512u : 0;
 }
 #  define telemetry__rename(from, to) rename((from), (to))
+#  define telemetry__append(fd, b, n) write((fd), (b), (n))
+TELEMETRY__INTERNAL int telemetry__seg_create(const char *path, int temporary) {
+    int fd = open(path, O_RDWR | TELEMETRY__O_NEW | TELEMETRY__O_SEG, 0600);
+    if (fd >= 0 && temporary) unlink(path);             /* gone with this process */
+    return fd;
+}
 #  define telemetry__getpid() ((long)getpid())
 #  define telemetry__rmdir(d) rmdir(d)
 #  define telemetry__thread_start(t, fn, arg) pthread_create((t), NULL, (fn), (arg))
@@ -7279,7 +7299,7 @@ TELEMETRY__INTERNAL int telemetry__segment_new(telemetry__store *s) {
     /* made under another name and locked before it is a segment: a sender never sees it empty and
        unlocked, which would look finished (and be deleted under the writer) */
     snprintf(fresh, sizeof fresh, "%s.new", path);
-    fd = open(fresh, O_WRONLY | TELEMETRY__O_NEW | TELEMETRY__O_SEG, 0600);
+    fd = telemetry__seg_create(fresh, 0);
     if (fd < 0) { s->name[0] = 0; return TELEMETRY_ERR_IO; }
     telemetry__fd_trylock(fd, 1);               /* ours while this process lives */
     if (telemetry__rename(fresh, path) != 0) { close(fd); remove(fresh); s->name[0] = 0; return TELEMETRY_ERR_IO; }
@@ -7313,29 +7333,29 @@ TELEMETRY__INTERNAL int telemetry__store_open(telemetry__store *s, const char *s
             s->dir[0] = 0;
         }
     }
-#  if defined(_WIN32)
-    if (s->fd < 0) {   /* an open file cannot be unlinked there: no memory-only store */
-        telemetry__log(TELEMETRY_LEVEL_WARNING, "no usable state folder: this run's payloads are not kept");
-        return TELEMETRY_ERR_IO;
-    }
-    s->crash_fd = _dup(s->fd);
-#  else
     if (s->fd < 0) {
-        /* memory only: an unlinked file in /tmp (page cache), gone with this process */
-        char path[64];
+        /* memory only: a temporary file (page cache) gone with this process: unlinked in /tmp,
+           deleted on close in %TEMP% */
+        char path[400], tmp[300] = "/tmp/";
         unsigned char rnd[8];
         int fd, k;
+#  if defined(_WIN32)
+        DWORD n = GetTempPathA(sizeof tmp, tmp);
+        if (n == 0 || n >= sizeof tmp) return TELEMETRY_ERR_IO;
+#  endif
         for (k = 0, fd = -1; k < 4 && fd < 0; k++) {
             telemetry__os_entropy(rnd, sizeof rnd);
-            snprintf(path, sizeof path, "/tmp/telemetry-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+            snprintf(path, sizeof path, "%stelemetry-%02x%02x%02x%02x%02x%02x%02x%02x", tmp, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
                      rnd[5], rnd[6], rnd[7]);
-            fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+            fd = telemetry__seg_create(path, 1);
         }
         if (fd < 0) return TELEMETRY_ERR_IO;
-        unlink(path);
         s->fd = fd;
         s->name[0] = 0;
     }
+#  if defined(_WIN32)
+    s->crash_fd = -1;                           /* the crash handler writes a segment of its own */
+#  else
     s->crash_fd = dup(s->fd);
     if (s->crash_fd >= 0) fcntl(s->crash_fd, F_SETFD, FD_CLOEXEC);
 #  endif
@@ -7386,9 +7406,9 @@ TELEMETRY__INTERNAL int telemetry__store_append(telemetry__store *s, int kind, i
     }
 #  if defined(_WIN32)
     /* two writes under the store lock (the crash handler writes its own segment) */
-    n = _write(s->fd, h, TELEMETRY__REC_HEADER);
+    n = telemetry__append(s->fd, h, TELEMETRY__REC_HEADER);
     if (n == TELEMETRY__REC_HEADER && len) {
-        long m = _write(s->fd, data, (unsigned)len);
+        long m = telemetry__append(s->fd, data, len);
         n = m < 0 ? n : n + m;
     }
 #  else
