@@ -6979,7 +6979,7 @@ long syscall(long number, ...);
 #  endif
 #endif
 
-#if !defined(TELEMETRY_NO_CRASH_HANDLER) && !defined(_WIN32)
+#if !defined(TELEMETRY_NO_CRASH_HANDLER)
 #  define TELEMETRY__HAVE_CRASH 1               /* >>crash: delivery arms and disarms it */
 TELEMETRY__INTERNAL int telemetry__crash_install(void);
 TELEMETRY__INTERNAL void telemetry__crash_uninstall(void);
