@@ -260,8 +260,9 @@
      run that does nothing writes nothing and the dormant sidecar exits with it.
    - A thread in the program: with cfg.no_sidecar or TELEMETRY_NO_SIDECAR, when the program
      already has threads at init (a fork there may only exec), with cfg.io or TELEMETRY_DEBUG,
-     on Windows, and without a state folder (then the store is an unlinked temporary file: this
-     run's payloads only). Under TELEMETRY_NO_THREADS nothing runs in the background:
+     on Windows (the same store; its locks there are LockFileEx on one byte far past the data),
+     and without a state folder (then the store is an unlinked temporary file: this run's
+     payloads only; on Windows nothing is kept, with a log line). Under TELEMETRY_NO_THREADS nothing runs in the background:
      telemetry_flush and telemetry_shutdown send, within the same bounds.
 
    The sender sends oldest first over a kept-alive connection. 2xx: done. 4xx
@@ -7356,7 +7357,7 @@ long syscall(long number, ...);
 
 /* TELEMETRY_NO_FILES has no crash handler (nothing to write a crash into) and no sidecar (no
    folder to share): the store is one segment in memory, mirrored to cfg.storage (>>files). */
-#if !defined(TELEMETRY_NO_CRASH_HANDLER) && !defined(_WIN32) && !defined(TELEMETRY_NO_FILES)
+#if !defined(TELEMETRY_NO_CRASH_HANDLER) && !defined(TELEMETRY_NO_FILES)
 #  define TELEMETRY__HAVE_CRASH 1               /* >>crash: delivery arms and disarms it */
 TELEMETRY__INTERNAL int telemetry__crash_install(void);
 TELEMETRY__INTERNAL void telemetry__crash_uninstall(void);
@@ -7523,6 +7524,7 @@ TELEMETRY__INTERNAL void telemetry__reap_child1(int wait) {
    its front (telemetry__seg_settle). Bounded by the cap like the folder (its bytes, not blocks). */
 #  define TELEMETRY__RAM_FD (-2)                /* the "fd" of the segment in memory */
 #  define telemetry__flock(fd, op) 0            /* one process: nobody to lock against */
+#  define telemetry__fd_trylock(fd, keep) 0
 #  define LOCK_EX 2
 #  define LOCK_NB 4
 typedef struct telemetry__ram { unsigned char *data; size_t len, cap; } telemetry__ram;
@@ -7611,14 +7613,133 @@ TELEMETRY__INTERNAL void telemetry__store_remove_all(const char *dir) {
     telemetry__ram_save();
     telemetry__unlock(&telemetry__sto.lock);
 }
-#elif !defined(_WIN32)
+#else
+/* ---- the few OS calls of the store and its sender, one set per system ------------------------ */
+#if defined(_WIN32)
+#  include <process.h>
+#  define TELEMETRY__O_SEG (_O_BINARY | _O_NOINHERIT)
+#  define TELEMETRY__O_NEW (_O_CREAT | _O_EXCL | _O_APPEND)
+typedef struct telemetry__dirit { HANDLE h; WIN32_FIND_DATAA fd; int first; } telemetry__dirit;
+TELEMETRY__INTERNAL int telemetry__dirit_open(telemetry__dirit *it, const char *dir) {
+    char pat[1200];
+    snprintf(pat, sizeof pat, "%s\\*", dir);
+    it->first = 1;
+    it->h = FindFirstFileA(pat, &it->fd);
+    return it->h == INVALID_HANDLE_VALUE ? -1 : 0;
+}
+TELEMETRY__INTERNAL const char *telemetry__dirit_next(telemetry__dirit *it) {
+    if (!it->first && !FindNextFileA(it->h, &it->fd)) return NULL;
+    it->first = 0;
+    return it->fd.cFileName;
+}
+TELEMETRY__INTERNAL void telemetry__dirit_close(telemetry__dirit *it) { FindClose(it->h); }
+/* Windows locks are mandatory: the lock is one byte far past any data, never read or written.
+   keep 0: only a test (the lock is given back at once: a handle cannot take its own lock twice). */
+TELEMETRY__INTERNAL int telemetry__fd_trylock(int fd, int keep) {
+    OVERLAPPED ov;
+    HANDLE h = (HANDLE)_get_osfhandle(fd);
+    memset(&ov, 0, sizeof ov);
+    ov.OffsetHigh = 0x7FFFFFFFu;
+    if (h == INVALID_HANDLE_VALUE || !LockFileEx(h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ov)) return -1;
+    if (!keep) UnlockFileEx(h, 0, 1, 0, &ov);
+    return 0;
+}
+/* At an offset, through the file's handle (the fd's own position is left alone). */
+TELEMETRY__INTERNAL long telemetry__pio(int fd, void *buf, size_t n, uint64_t off, int write) {
+    OVERLAPPED ov;
+    DWORD done = 0;
+    HANDLE h = (HANDLE)_get_osfhandle(fd);
+    memset(&ov, 0, sizeof ov);
+    ov.Offset = (DWORD)off; ov.OffsetHigh = (DWORD)(off >> 32);
+    if (h == INVALID_HANDLE_VALUE) return -1;
+    if (write ? !WriteFile(h, buf, (DWORD)n, &done, &ov) : !ReadFile(h, buf, (DWORD)n, &done, &ov))
+        return GetLastError() == ERROR_HANDLE_EOF ? 0 : -1;
+    return (long)done;
+}
+#  define telemetry__pread(fd, b, n, off) telemetry__pio((fd), (b), (n), (off), 0)
+#  define telemetry__pwrite(fd, b, n, off) telemetry__pio((fd), (void *)(b), (n), (off), 1)
+/* At the end of the file whatever the fd's position (offset all ones: WriteFile's append). */
+#  define telemetry__append(fd, b, n) telemetry__pio((fd), (void *)(b), (n), ~(uint64_t)0, 1)
+/* A new file, shared for delete so that it can be renamed while open; temporary: deleted when
+   its last handle closes. */
+TELEMETRY__INTERNAL int telemetry__seg_create(const char *path, int temporary) {
+    HANDLE h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, CREATE_NEW,
+                           temporary ? FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE : FILE_ATTRIBUTE_NORMAL, NULL);
+    int fd;
+    if (h == INVALID_HANDLE_VALUE) return -1;
+    fd = _open_osfhandle((intptr_t)h, _O_BINARY);
+    if (fd < 0) CloseHandle(h);
+    return fd;
+}
+/* A regular file's size; -1 when it is not one. */
+TELEMETRY__INTERNAL int64_t telemetry__fd_size(int fd) {
+    struct _stati64 st;
+    if (_fstati64(fd, &st) != 0 || !(st.st_mode & _S_IFREG)) return -1;
+    return (int64_t)st.st_size;
+}
+/* Bytes on disk: the size rounded up to the 4096-byte cluster (NTFS's default). */
+TELEMETRY__INTERNAL uint64_t telemetry__disk_bytes(const char *path) {
+    WIN32_FILE_ATTRIBUTE_DATA a;
+    if (!GetFileAttributesExA(path, GetFileExInfoStandard, &a) || (a.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) return 0;
+    return ((uint64_t)a.nFileSizeHigh << 32 | a.nFileSizeLow) / 4096 * 4096 + ((a.nFileSizeLow & 4095) ? 4096 : 0);
+}
+#  define telemetry__rename(from, to) (MoveFileExA((from), (to), 0) ? 0 : -1)
+#  define telemetry__getpid() ((long)_getpid())
+#  define telemetry__rmdir(d) _rmdir(d)
+#  define telemetry__thread_start(t, fn, arg) ((*(t) = CreateThread(NULL, 0, (fn), (arg), 0, NULL)) != NULL ? 0 : -1)
+#  define telemetry__thread_join(t) (WaitForSingleObject((t), INFINITE), CloseHandle(t))
+#  define telemetry__thread_detach(t) CloseHandle(t)
+#  define telemetry__mutex_init(m) InitializeSRWLock(m)
+#  define telemetry__mutex_destroy(m) ((void)(m))
+#else
+#  define TELEMETRY__O_SEG (O_CLOEXEC | O_NOFOLLOW)
+#  define TELEMETRY__O_NEW (O_CREAT | O_EXCL | O_APPEND)
 #  if defined(LOCK_EX)
-#    define telemetry__flock(fd, op) flock((fd), (op))
+#    define telemetry__fd_trylock(fd, keep) flock((fd), LOCK_EX | LOCK_NB)   /* a second take is a no-op */
 #  else
-#    define telemetry__flock(fd, op) 0
-#    define LOCK_EX 2
-#    define LOCK_NB 4
+#    define telemetry__fd_trylock(fd, keep) 0
 #  endif
+typedef struct telemetry__dirit { DIR *d; } telemetry__dirit;
+TELEMETRY__INTERNAL int telemetry__dirit_open(telemetry__dirit *it, const char *dir) { return (it->d = opendir(dir)) ? 0 : -1; }
+TELEMETRY__INTERNAL const char *telemetry__dirit_next(telemetry__dirit *it) {
+    struct dirent *e = readdir(it->d);
+    return e ? e->d_name : NULL;
+}
+TELEMETRY__INTERNAL void telemetry__dirit_close(telemetry__dirit *it) { closedir(it->d); }
+TELEMETRY__INTERNAL long telemetry__pread(int fd, void *buf, size_t n, uint64_t off) {
+    ssize_t r;
+    do r = pread(fd, buf, n, (off_t)off); while (r < 0 && errno == EINTR);
+    return (long)r;
+}
+TELEMETRY__INTERNAL long telemetry__pwrite(int fd, const void *buf, size_t n, uint64_t off) {
+    ssize_t r;
+    do r = pwrite(fd, buf, n, (off_t)off); while (r < 0 && errno == EINTR);
+    return (long)r;
+}
+TELEMETRY__INTERNAL int64_t telemetry__fd_size(int fd) {
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return -1;
+    return (int64_t)st.st_size;
+}
+TELEMETRY__INTERNAL uint64_t telemetry__disk_bytes(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_blocks * 512u : 0;
+}
+#  define telemetry__rename(from, to) rename((from), (to))
+#  define telemetry__append(fd, b, n) write((fd), (b), (n))
+TELEMETRY__INTERNAL int telemetry__seg_create(const char *path, int temporary) {
+    int fd = open(path, O_RDWR | TELEMETRY__O_NEW | TELEMETRY__O_SEG, 0600);
+    if (fd >= 0 && temporary) unlink(path);             /* gone with this process */
+    return fd;
+}
+#  define telemetry__getpid() ((long)getpid())
+#  define telemetry__rmdir(d) rmdir(d)
+#  define telemetry__thread_start(t, fn, arg) pthread_create((t), NULL, (fn), (arg))
+#  define telemetry__thread_join(t) pthread_join((t), NULL)
+#  define telemetry__thread_detach(t) pthread_detach(t)
+#  define telemetry__mutex_init(m) pthread_mutex_init((m), NULL)
+#  define telemetry__mutex_destroy(m) pthread_mutex_destroy(m)
+#endif
 
 TELEMETRY__INTERNAL int telemetry__is_segment(const char *name) {
     size_t n = strlen(name);
@@ -7627,18 +7748,17 @@ TELEMETRY__INTERNAL int telemetry__is_segment(const char *name) {
 
 /* Real bytes on disk of every segment but ours. O(segments), never O(records). */
 TELEMETRY__INTERNAL uint64_t telemetry__store_count(const telemetry__store *s) {
-    DIR *d = opendir(s->dir);
-    struct dirent *e;
+    telemetry__dirit d;
+    const char *e;
     uint64_t total = 0;
     char path[1400];
-    if (!d) return 0;
-    while ((e = readdir(d)) != NULL) {
-        struct stat st;
-        if (!telemetry__is_segment(e->d_name) || strcmp(e->d_name, s->name) == 0) continue;
-        snprintf(path, sizeof path, "%s/%s", s->dir, e->d_name);
-        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) total += (uint64_t)st.st_blocks * 512u;
+    if (telemetry__dirit_open(&d, s->dir) != 0) return 0;
+    while ((e = telemetry__dirit_next(&d)) != NULL) {
+        if (!telemetry__is_segment(e) || strcmp(e, s->name) == 0) continue;
+        snprintf(path, sizeof path, "%s/%s", s->dir, e);
+        total += telemetry__disk_bytes(path);
     }
-    closedir(d);
+    telemetry__dirit_close(&d);
     return total;
 }
 
@@ -7650,15 +7770,15 @@ TELEMETRY__INTERNAL int telemetry__segment_new(telemetry__store *s) {
     if (!s->dir[0]) return TELEMETRY_ERR_IO;
     telemetry__os_entropy(rnd, sizeof rnd);
     snprintf(s->name, sizeof s->name, "%013lld-%ld-%02x%02x%02x%02x.seg", (long long)telemetry__system_time_ms(),
-             (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3]);
+             telemetry__getpid(), rnd[0], rnd[1], rnd[2], rnd[3]);
     snprintf(path, sizeof path, "%s/%s", s->dir, s->name);
     /* made under another name and locked before it is a segment: a sender never sees it empty and
        unlocked, which would look finished (and be deleted under the writer) */
     snprintf(fresh, sizeof fresh, "%s.new", path);
-    fd = open(fresh, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    fd = telemetry__seg_create(fresh, 0);
     if (fd < 0) { s->name[0] = 0; return TELEMETRY_ERR_IO; }
-    telemetry__flock(fd, LOCK_EX | LOCK_NB);    /* ours while this process lives */
-    if (rename(fresh, path) != 0) { close(fd); unlink(fresh); s->name[0] = 0; return TELEMETRY_ERR_IO; }
+    telemetry__fd_trylock(fd, 1);               /* ours while this process lives */
+    if (telemetry__rename(fresh, path) != 0) { close(fd); remove(fresh); s->name[0] = 0; return TELEMETRY_ERR_IO; }
     s->fd = fd;                                 /* the new one first: a crash never sees a closed fd */
     if (telemetry__sh) TELEMETRY__ATOMIC_ADD64(&telemetry__sh->segments, 1u);
     if (old >= 0 && old != s->crash_fd) close(old);
@@ -7669,14 +7789,18 @@ TELEMETRY__INTERNAL int telemetry__segment_new(telemetry__store *s) {
 /* Opens the store: the folder and a fresh segment (nothing is read: O(1) in what is queued).
    Without a usable folder, an unlinked temporary file keeps this run's payloads for the worker. */
 TELEMETRY__INTERNAL int telemetry__store_open(telemetry__store *s, const char *state_dir, uint64_t cap) {
+#  if !defined(_WIN32)
     struct rlimit rl;
+#  endif
     telemetry__crc_init();
     s->fd = s->crash_fd = -1;
     s->bytes = s->others = 0;
     s->counted_at = 0;
     s->appended = 0;
     s->cap = cap;
+#  if !defined(_WIN32)
     s->fsize_guard = getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY;
+#  endif
     s->dir[0] = 0;
     if (state_dir && state_dir[0]) {
         snprintf(s->dir, sizeof s->dir, "%s/outbox", state_dir);
@@ -7686,23 +7810,31 @@ TELEMETRY__INTERNAL int telemetry__store_open(telemetry__store *s, const char *s
         }
     }
     if (s->fd < 0) {
-        /* memory only: an unlinked file in /tmp (page cache), gone with this process */
-        char path[64];
+        /* memory only: a temporary file (page cache) gone with this process: unlinked in /tmp,
+           deleted on close in %TEMP% */
+        char path[400], tmp[300] = "/tmp/";
         unsigned char rnd[8];
         int fd, k;
+#  if defined(_WIN32)
+        DWORD n = GetTempPathA(sizeof tmp, tmp);
+        if (n == 0 || n >= sizeof tmp) return TELEMETRY_ERR_IO;
+#  endif
         for (k = 0, fd = -1; k < 4 && fd < 0; k++) {
             telemetry__os_entropy(rnd, sizeof rnd);
-            snprintf(path, sizeof path, "/tmp/telemetry-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+            snprintf(path, sizeof path, "%stelemetry-%02x%02x%02x%02x%02x%02x%02x%02x", tmp, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
                      rnd[5], rnd[6], rnd[7]);
-            fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+            fd = telemetry__seg_create(path, 1);
         }
         if (fd < 0) return TELEMETRY_ERR_IO;
-        unlink(path);
         s->fd = fd;
         s->name[0] = 0;
     }
+#  if defined(_WIN32)
+    s->crash_fd = -1;                           /* the crash handler writes a segment of its own */
+#  else
     s->crash_fd = dup(s->fd);
     if (s->crash_fd >= 0) fcntl(s->crash_fd, F_SETFD, FD_CLOEXEC);
+#  endif
     return 0;
 }
 
@@ -7717,14 +7849,18 @@ TELEMETRY__INTERNAL void telemetry__store_close(telemetry__store *s) {
 TELEMETRY__INTERNAL int telemetry__store_append(telemetry__store *s, int kind, int category, int flags, const char *push_id,
                                                const void *data, size_t len, int outside_cap) {
     unsigned char h[TELEMETRY__REC_HEADER];
+#  if !defined(_WIN32)
     struct iovec iov[2];
     sigset_t xfsz, old;
-    ssize_t n;
+#  endif
+    long n;
     uint64_t need = TELEMETRY__REC_HEADER + (uint64_t)len, mine;
     int rc = 0;
     telemetry__rec_header(h, kind, category, flags, push_id, data, len);
+#  if !defined(_WIN32)
     iov[0].iov_base = (void *)h; iov[0].iov_len = TELEMETRY__REC_HEADER;
     iov[1].iov_base = (void *)data; iov[1].iov_len = len;
+#  endif
     telemetry__lock(&s->lock);
     if (s->fd < 0) { telemetry__unlock(&s->lock); return TELEMETRY_ERR_IO; }
     if (s->dir[0] && s->bytes + need > TELEMETRY_SEGMENT_BYTES && s->bytes > 0) {
@@ -7744,6 +7880,14 @@ TELEMETRY__INTERNAL int telemetry__store_append(telemetry__store *s, int kind, i
         telemetry__unlock(&s->lock);
         return TELEMETRY_ERR_NO_SPACE;
     }
+#  if defined(_WIN32)
+    /* two writes under the store lock (the crash handler writes its own segment) */
+    n = telemetry__append(s->fd, h, TELEMETRY__REC_HEADER);
+    if (n == TELEMETRY__REC_HEADER && len) {
+        long m = telemetry__append(s->fd, data, len);
+        n = m < 0 ? n : n + m;
+    }
+#  else
     if (s->fsize_guard) {                       /* a file size limit must not kill the host */
         sigemptyset(&xfsz);
         sigaddset(&xfsz, SIGXFSZ);
@@ -7761,7 +7905,8 @@ TELEMETRY__INTERNAL int telemetry__store_append(telemetry__store *s, int kind, i
         pthread_sigmask(SIG_SETMASK, &old, NULL);
 #  endif
     }
-    if (n == (ssize_t)need) {
+#  endif
+    if (n == (long)need) {
         s->bytes += need;
         s->appended++;
     } else {
@@ -7777,22 +7922,21 @@ TELEMETRY__INTERNAL int telemetry__store_append(telemetry__store *s, int kind, i
 
 /* Deletes every segment and the folder (consent revoked). */
 TELEMETRY__INTERNAL void telemetry__store_remove_all(const char *dir) {
-    DIR *d = opendir(dir);
-    struct dirent *e;
+    telemetry__dirit d;
+    const char *e;
     char path[1400];
-    if (!d) return;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
+    if (telemetry__dirit_open(&d, dir) != 0) return;
+    while ((e = telemetry__dirit_next(&d)) != NULL) {
+        if (e[0] == '.') continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e);
+        remove(path);
     }
-    closedir(d);
-    rmdir(dir);
+    telemetry__dirit_close(&d);
+    telemetry__rmdir(dir);
 }
-#endif /* !_WIN32 */
+#endif /* !TELEMETRY_NO_FILES */
 
 /* ---- the sender: reads every segment of the folder, sends each record once ------------------ */
-#if !defined(_WIN32)
 typedef struct telemetry__seg {
     char name[64];              /* "" for the memory-only store */
     int fd;                     /* opened read-write: the state byte is written in place */
@@ -7830,17 +7974,11 @@ TELEMETRY__INTERNAL void telemetry__seg_put_state(const telemetry__seg *g, uint6
 }
 #  else
 TELEMETRY__INTERNAL long telemetry__seg_read(const telemetry__seg *g, void *buf, size_t n, uint64_t off) {
-    ssize_t k;
-    do k = pread(g->fd, buf, n, (off_t)off); while (k < 0 && errno == EINTR);
-    return (long)k;
+    return telemetry__pread(g->fd, buf, n, off);
 }
-TELEMETRY__INTERNAL int64_t telemetry__seg_size(const telemetry__seg *g) {
-    struct stat st;
-    return fstat(g->fd, &st) == 0 ? (int64_t)st.st_size : -1;
-}
+TELEMETRY__INTERNAL int64_t telemetry__seg_size(const telemetry__seg *g) { return telemetry__fd_size(g->fd); }
 TELEMETRY__INTERNAL void telemetry__seg_put_state(const telemetry__seg *g, uint64_t off, char state) {
-    ssize_t n;
-    do n = pwrite(g->fd, &state, 1, (off_t)(off + 15)); while (n < 0 && errno == EINTR);
+    telemetry__pwrite(g->fd, &state, 1, off + 15);
 }
 #  endif
 
@@ -7908,24 +8046,25 @@ TELEMETRY__INTERNAL void telemetry__sender_scan(telemetry__sender *s) {
 #  if defined(TELEMETRY_NO_FILES)
     (void)s;                                    /* the one segment in memory is always there */
 #  else
-    DIR *d;
-    struct dirent *e;
+    telemetry__dirit d;
+    const char *e;
     int i, k;
     char path[1400];
     if (!s->dir[0]) return;
-    if (!(d = opendir(s->dir))) return;
+    if (telemetry__dirit_open(&d, s->dir) != 0) return;
     for (i = 0; i < s->nsegs; i++) s->segs[i].seen = s->segs[i].name[0] == 0;
-    while ((e = readdir(d)) != NULL) {
+    while ((e = telemetry__dirit_next(&d)) != NULL) {
         int fd;
-        if (!telemetry__is_segment(e->d_name)) continue;
-        for (i = 0; i < s->nsegs && strcmp(s->segs[i].name, e->d_name) != 0; i++) {}
+        if (!telemetry__is_segment(e)) continue;
+        for (i = 0; i < s->nsegs && strcmp(s->segs[i].name, e) != 0; i++) {}
         if (i < s->nsegs) { s->segs[i].seen = 1; continue; }
-        snprintf(path, sizeof path, "%s/%s", s->dir, e->d_name);
-        fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-        if (fd >= 0) {
-            struct stat st;
-            if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) { close(fd); continue; }   /* ours are plain files (F6) */
-        }
+        snprintf(path, sizeof path, "%s/%s", s->dir, e);
+#  if defined(_WIN32)
+        fd = open(path, O_RDWR | TELEMETRY__O_SEG);
+#  else
+        fd = open(path, O_RDWR | TELEMETRY__O_SEG | O_NONBLOCK);
+#  endif
+        if (fd >= 0 && telemetry__fd_size(fd) < 0) { close(fd); continue; }   /* ours are plain files (F6) */
         if (fd < 0) {
             /* a store we cannot mark as sent would be sent again and again: leave it */
             if (!s->warned_ro && errno != ENOENT) telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot open %s for writing: its payloads wait", path);
@@ -7938,12 +8077,12 @@ TELEMETRY__INTERNAL void telemetry__sender_scan(telemetry__sender *s) {
             s->segs = g;
         }
         memset(&s->segs[s->nsegs], 0, sizeof s->segs[0]);
-        telemetry__copy(s->segs[s->nsegs].name, sizeof s->segs[0].name, e->d_name);
+        telemetry__copy(s->segs[s->nsegs].name, sizeof s->segs[0].name, e);
         s->segs[s->nsegs].fd = fd;
         s->segs[s->nsegs].seen = 1;
         s->nsegs++;
     }
-    closedir(d);
+    telemetry__dirit_close(&d);
     for (i = k = 0; i < s->nsegs; i++) {
         if (!s->segs[i].seen) { close(s->segs[i].fd); continue; }
         s->segs[k++] = s->segs[i];
@@ -7956,7 +8095,7 @@ TELEMETRY__INTERNAL void telemetry__sender_scan(telemetry__sender *s) {
 /* Whether a segment's writer is gone (its lock is free); then nothing more will be added. */
 TELEMETRY__INTERNAL int telemetry__seg_finished(const telemetry__seg *g) {
     if (!g->name[0]) return 0;                  /* the memory-only store lives as long as we do */
-    return telemetry__flock(g->fd, LOCK_EX | LOCK_NB) == 0;
+    return telemetry__fd_trylock(g->fd, 0) == 0;
 }
 
 /* The next record at or after off whose magic is right, for skipping a torn one. */
@@ -8252,7 +8391,7 @@ TELEMETRY__INTERNAL int telemetry__seg_settle(telemetry__sender *s, int i, int a
 TELEMETRY__INTERNAL int telemetry__sender_lock_file(telemetry__sender *s) {
     char path[1400];
     snprintf(path, sizeof path, "%s/sender.lock", s->dir);
-    return open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    return open(path, O_RDWR | O_CREAT | TELEMETRY__O_SEG, 0600);
 }
 /* After a step over segment i: when everything in it is done (all_done) and its writer is gone,
    the segment goes. 1 when it went (the caller's index then moves back). */
@@ -8261,8 +8400,8 @@ TELEMETRY__INTERNAL int telemetry__seg_settle(telemetry__sender *s, int i, int a
     char path[1400];
     if (!all_done || !telemetry__seg_finished(g)) return 0;
     snprintf(path, sizeof path, "%s/%s", s->dir, g->name);
-    unlink(path);
-    close(g->fd);
+    close(g->fd);                               /* first: an open file cannot be deleted on Windows */
+    remove(path);
     memmove(g, g + 1, (size_t)(s->nsegs - i - 1) * sizeof *g);
     s->nsegs--;
     return 1;
@@ -8281,7 +8420,7 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
     if (s->sh && s->sh->revoked) return 0;
     if (!s->have_lock) {
         if (s->lock_fd < 0 && s->dir[0]) s->lock_fd = telemetry__sender_lock_file(s);
-        if (s->lock_fd >= 0 && telemetry__flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) { *wait_ms = 200; *unsent = 1; return 0; }
+        if (s->lock_fd >= 0 && telemetry__fd_trylock(s->lock_fd, 1) != 0) { *wait_ms = 200; *unsent = 1; return 0; }
         s->have_lock = 1;
         s->rescan_at = 0;
     }
@@ -8391,15 +8530,14 @@ TELEMETRY__INTERNAL void telemetry__sender_free(telemetry__sender *s) {
 #  if !defined(TELEMETRY_NO_THREADS)
     telemetry__free(s->session_text);
     telemetry__cond_destroy(&s->cond);
-    pthread_mutex_destroy(&s->lock);
-    pthread_mutex_destroy(&s->session_io);
+    telemetry__mutex_destroy(&s->lock);
+    telemetry__mutex_destroy(&s->session_io);
 #  endif
     telemetry__free(s);
 }
-#endif /* !_WIN32 */
 
 /* ---- the worker thread (thread mode: cfg.no_sidecar, TELEMETRY_NO_SIDECAR, Windows) ------------- */
-#if !defined(TELEMETRY_NO_THREADS) && !defined(_WIN32)
+#if !defined(TELEMETRY_NO_THREADS)
 TELEMETRY__INTERNAL void telemetry__sender_worker(telemetry__sender *s) {
     int abandoned;
     telemetry__lock(&s->lock);
@@ -8441,6 +8579,12 @@ TELEMETRY__INTERNAL void telemetry__sender_worker(telemetry__sender *s) {
 }
 /* The library's own thread: its faults are the library's (or its callbacks'), never a probe
    the program handles, so the crash handler records them before the program's handler runs. */
+#  if defined(_WIN32)
+TELEMETRY__INTERNAL TELEMETRY__THREAD_ENTRY DWORD WINAPI telemetry__worker_main(LPVOID arg) {
+    telemetry__sender_worker((telemetry__sender *)arg);
+    return 0;
+}
+#  else
 TELEMETRY__DEF pthread_t telemetry__worker_thread;
 TELEMETRY__DEF volatile int telemetry__worker_running;
 TELEMETRY__INTERNAL int telemetry__on_library_thread(void) {
@@ -8460,6 +8604,7 @@ TELEMETRY__INTERNAL void *telemetry__worker_main(void *arg) {
     telemetry__worker_running = 0;
     return NULL;
 }
+#  endif
 #endif
 
 /* ---- the sidecar: a detached process that sends while the program runs and after it ends -------- */
@@ -8733,21 +8878,14 @@ typedef struct telemetry__delivery {
     int pipe_fd;                /* sidecar mode: our end of its pipe; its EOF tells it we ended */
     int store_open;             /* the run's first work opened the store */
     int64_t usage_dropped;      /* usage reports dropped at the disk cap, told in the next report */
-#if !defined(_WIN32)
     telemetry__sender *sender;  /* thread mode */
-#endif
 } telemetry__delivery;
-TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0
-#if !defined(_WIN32)
-    , NULL
-#endif
-};
+TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0, NULL };
 
 /* Wakes whoever sends: the worker through its condition, the sidecar through its pipe (only
    when it sleeps: one byte per wake-up, not per payload). */
 TELEMETRY__INTERNAL void telemetry__wake_sender(void) {
-#if !defined(_WIN32)
-#  if defined(TELEMETRY__HAVE_SIDECAR)
+#if defined(TELEMETRY__HAVE_SIDECAR)
     if (telemetry__dl.sidecar) {
         if (telemetry__sh && TELEMETRY__ATOMIC_CAS_INT(&telemetry__sh->idle, 1, 0)) {
             ssize_t n = write(telemetry__dl.pipe_fd, "w", 1);
@@ -8755,8 +8893,8 @@ TELEMETRY__INTERNAL void telemetry__wake_sender(void) {
         }
         return;
     }
-#  endif
-#  if !defined(TELEMETRY_NO_THREADS)
+#endif
+#if !defined(TELEMETRY_NO_THREADS)
     if (telemetry__dl.sender) {
         telemetry__sender *s = telemetry__dl.sender;
         telemetry__lock(&s->lock);
@@ -8764,7 +8902,6 @@ TELEMETRY__INTERNAL void telemetry__wake_sender(void) {
         if (s->asleep) telemetry__cond_signal(&s->cond);
         telemetry__unlock(&s->lock);
     }
-#  endif
 #endif
 }
 
@@ -8775,12 +8912,7 @@ TELEMETRY__INTERNAL int telemetry__enqueue(int kind, int category, const char *p
 #if defined(TELEMETRY__HAVE_SIDECAR)
     telemetry__reap_child1(0);
 #endif
-#if !defined(_WIN32)
     rc = telemetry__store_append(&telemetry__sto, kind, category, 0, push_id, data, len, category == TELEMETRY__CAT_INTERNAL);
-#else
-    (void)kind; (void)category; (void)push_id; (void)data; (void)len;
-    rc = TELEMETRY_ERR_IO;
-#endif
     if (rc == TELEMETRY_ERR_NO_SPACE && category == TELEMETRY__CAT_USAGE) telemetry__dl.usage_dropped++;
     if (rc == 0) telemetry__wake_sender();
     return rc == TELEMETRY_ERR_NO_SPACE ? 0 : rc;      /* a drop at the cap is counted, not an error */
@@ -8852,7 +8984,7 @@ TELEMETRY__INTERNAL void telemetry__note_session(int write_file) {
         TELEMETRY__ATOMIC_ADD64(&sh->session_seq, 1u);
     }
     if (!write_file || telemetry__dl.sidecar) return;
-#if !defined(TELEMETRY_NO_THREADS) && !defined(_WIN32)
+#if !defined(TELEMETRY_NO_THREADS)
     if (telemetry__dl.sender && telemetry__dl.sender->worker_started) {
         telemetry__sender *s = telemetry__dl.sender;
         telemetry__buf b;
@@ -8898,7 +9030,7 @@ TELEMETRY__INTERNAL void telemetry__start_session(void) {
 /* No late write by the worker may bring the session file back (it ended, or consent went);
    returns with the worker's session_io held (thread mode) until the caller removed the file. */
 TELEMETRY__INTERNAL void telemetry__session_file_closed(void) {
-#if !defined(TELEMETRY_NO_THREADS) && !defined(_WIN32)
+#if !defined(TELEMETRY_NO_THREADS)
     telemetry__sender *s = telemetry__dl.sender;
     if (!s) return;
     telemetry__lock(&s->lock);
@@ -8936,13 +9068,12 @@ TELEMETRY__INTERNAL void telemetry__end_session(void) {
     telemetry__state_path("session", path, sizeof path);
     telemetry__session_file_closed();
     telemetry__remove_file(path);                             /* the store holds its last word now */
-#if !defined(TELEMETRY_NO_THREADS) && !defined(_WIN32)
+#if !defined(TELEMETRY_NO_THREADS)
     if (telemetry__dl.sender) telemetry__unlock(&telemetry__dl.sender->session_io);
 #endif
     telemetry__st.has_session = 0;
 }
 
-#if !defined(_WIN32)
 /* A sender with a copy of what it needs. */
 TELEMETRY__INTERNAL telemetry__sender *telemetry__sender_new(void) {
     telemetry__sender *s = (telemetry__sender *)telemetry__malloc(sizeof *s);
@@ -8951,8 +9082,8 @@ TELEMETRY__INTERNAL telemetry__sender *telemetry__sender_new(void) {
     s->lock_fd = s->mem_fd = -1;
     telemetry__crc_init();                      /* before the sidecar's fork: it checks every record */
 #  if !defined(TELEMETRY_NO_THREADS)
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_mutex_init(&s->session_io, NULL);
+    telemetry__mutex_init(&s->lock);
+    telemetry__mutex_init(&s->session_io);
     telemetry__cond_init(&s->cond);
     if (telemetry__st.state_dir[0]) telemetry__state_path("session", s->session_path, sizeof s->session_path);
 #  endif
@@ -9000,7 +9131,6 @@ TELEMETRY__INTERNAL telemetry__sender *telemetry__sender_new(void) {
     }
     return s;
 }
-#endif
 
 /* Whether the sidecar can send for this run: see the manual (threads and processes). */
 TELEMETRY__INTERNAL int telemetry__want_sidecar(void) {
@@ -9016,7 +9146,6 @@ TELEMETRY__INTERNAL int telemetry__want_sidecar(void) {
 /* Stops whoever sends and waits for it (bounded). Revocation: nothing more leaves. */
 TELEMETRY__INTERNAL void telemetry__stop_sender(int64_t deadline) {
     (void)deadline;                             /* (no sidecar and no thread: nothing to wait for) */
-#if !defined(_WIN32)
 #  if defined(TELEMETRY__HAVE_SIDECAR)
     if (telemetry__dl.sidecar) {
         struct pollfd pf;
@@ -9044,11 +9173,11 @@ TELEMETRY__INTERNAL void telemetry__stop_sender(int64_t deadline) {
             telemetry__cond_wait_ms(&s->cond, &s->lock, deadline - telemetry__monotonic_ms());
         if (!s->worker_started || s->worker_done) {
             telemetry__unlock(&s->lock);
-            if (s->worker_started) pthread_join(s->thread, NULL);
+            if (s->worker_started) telemetry__thread_join(s->thread);
             telemetry__sender_free(s);
         } else {                                            /* stuck (name resolution): it frees itself */
             s->abandoned = 1;
-            pthread_detach(s->thread);
+            telemetry__thread_detach(s->thread);
             telemetry__unlock(&s->lock);
             telemetry__log_detach();
         }
@@ -9057,15 +9186,11 @@ TELEMETRY__INTERNAL void telemetry__stop_sender(int64_t deadline) {
 #  else
     if (telemetry__dl.sender) { telemetry__sender_free(telemetry__dl.sender); telemetry__dl.sender = NULL; }
 #  endif
-#else
-    (void)deadline;
-#endif
 }
 
 /* Waits until every record that may go now has gone, or the deadline; records in back-off get
    one fresh try. 0 when nothing waits, TELEMETRY_ERR_TIMEOUT otherwise (it stays in the store). */
 TELEMETRY__INTERNAL int telemetry__flush_until(int64_t deadline) {
-#if !defined(_WIN32)
     telemetry__shared *sh = telemetry__sh;
     if (!sh) return 0;
 #  if defined(TELEMETRY_NO_THREADS)
@@ -9082,6 +9207,7 @@ TELEMETRY__INTERNAL int telemetry__flush_until(int64_t deadline) {
 #  else
     unsigned gen = (unsigned)TELEMETRY__ATOMIC_ADD64(&sh->flush_gen, 1u) + 1u;
     sh->fresh = 1;
+#    if defined(TELEMETRY__HAVE_SIDECAR)
     if (telemetry__dl.sidecar) {
         ssize_t n;
         TELEMETRY__ATOMIC_STORE(&sh->idle, 0);
@@ -9091,7 +9217,9 @@ TELEMETRY__INTERNAL int telemetry__flush_until(int64_t deadline) {
             struct timespec ts = { 0, 2000000L };
             nanosleep(&ts, NULL);
         }
-    } else if (telemetry__dl.sender) {
+    } else
+#    endif
+    if (telemetry__dl.sender) {
         telemetry__sender *s = telemetry__dl.sender;
         telemetry__lock(&s->lock);
         s->wake = 1;
@@ -9103,10 +9231,6 @@ TELEMETRY__INTERNAL int telemetry__flush_until(int64_t deadline) {
     if ((int)(TELEMETRY__ATOMIC_LOAD(&sh->idle_gen) - gen) < 0) return TELEMETRY_ERR_TIMEOUT;
     return sh->unsent ? TELEMETRY_ERR_TIMEOUT : 0;
 #  endif
-#else
-    (void)deadline;
-    return 0;
-#endif
 }
 
 TELEMETRY__INTERNAL void telemetry__at_exit(void);
@@ -9115,7 +9239,6 @@ TELEMETRY__INTERNAL void telemetry__at_exit(void);
    sidecar, or the worker thread). The one function telemetry_init and telemetry_set_consent(1)
    both call. O(1) in what earlier runs left: nothing is read here. Lock held. */
 TELEMETRY__INTERNAL int telemetry__open_outbox(void) {
-#if !defined(_WIN32)
     static int atexit_done;
     telemetry__shared *sh;
     if (!telemetry__st.enabled || telemetry__forked_child || (!telemetry__st.has_usage && !telemetry__st.has_dsn)) return 0;
@@ -9190,14 +9313,11 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(void) {
 #  if !defined(TELEMETRY_NO_THREADS)
     {
         telemetry__sender *s = telemetry__dl.sender;
-        s->worker_started = pthread_create(&s->thread, NULL, telemetry__worker_main, s) == 0;
+        s->worker_started = telemetry__thread_start(&s->thread, telemetry__worker_main, s) == 0;
         if (!s->worker_started) telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot start the sender thread: payloads wait on disk");
     }
 #  endif
     return 0;
-#else
-    return TELEMETRY_ERR_IO;
-#endif
 }
 
 /* Ends delivery for this run. Sidecar: the pipe closes and the sidecar goes on alone (the
@@ -9213,7 +9333,6 @@ TELEMETRY__INTERNAL void telemetry__close_outbox(int64_t deadline, int64_t grace
         telemetry__stop_sender(deadline + grace_ms);
     }
     telemetry__dl.open = 0;
-#if !defined(_WIN32)
     telemetry__lock(&telemetry__sto.lock);
     telemetry__store_close(&telemetry__sto);
     telemetry__unlock(&telemetry__sto.lock);
@@ -9223,13 +9342,12 @@ TELEMETRY__INTERNAL void telemetry__close_outbox(int64_t deadline, int64_t grace
     if (telemetry__sh) {
         telemetry__shared *sh = telemetry__sh;
         telemetry__sh = NULL;
-#  if defined(TELEMETRY__HAVE_SIDECAR)
+#if defined(TELEMETRY__HAVE_SIDECAR)
         if (telemetry__dl.sidecar) munmap((void *)sh, sizeof *sh);
         else
-#  endif
+#endif
         telemetry__free(sh);
     }
-#endif
     telemetry__dl.sidecar = 0;
 }
 
@@ -9240,9 +9358,7 @@ TELEMETRY__INTERNAL void telemetry__purge_outbox(void) {
     if (!telemetry__dl.open) {
         if (telemetry__st.state_dir[0]) {
             snprintf(dir, sizeof dir, "%s/outbox", telemetry__st.state_dir);
-#if !defined(_WIN32)
             telemetry__store_remove_all(dir);
-#endif
         }
         return;
     }
@@ -9253,9 +9369,7 @@ TELEMETRY__INTERNAL void telemetry__purge_outbox(void) {
     telemetry__stop_sender(telemetry__monotonic_ms() + 500);
     snprintf(dir, sizeof dir, "%s" TELEMETRY__SEP "outbox", telemetry__st.state_dir);
     telemetry__close_outbox(0, 0);
-#if !defined(_WIN32)
     if (telemetry__st.state_dir[0]) telemetry__store_remove_all(dir);
-#endif
 }
 
 /* =============================================================================================
@@ -10028,6 +10142,7 @@ TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
 #    define TELEMETRY_CRASH_BUFFER (192u * 1024u)
 #  endif
 #  define TELEMETRY__CRASH_MODULES 256
+#  define TELEMETRY__CRASH_RECORD (TELEMETRY_CRASH_BUFFER + 8192u)   /* header, envelope, event, session */
 #  define TELEMETRY__STACK_GUARANTEE 65536ul     /* left to the handler after a stack overflow */
 #  if defined(__GNUC__) || defined(__clang__)
 #    define TELEMETRY__NOINLINE __attribute__((noinline))
@@ -10040,6 +10155,7 @@ TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
 typedef struct telemetry__crash_state {
     int installed;
     char *event_mem, *session_mem;              /* the handler's buffers, made at install */
+    char *record_mem;                           /* the store record (header + envelope) it writes */
     telemetry__module *modules[2];              /* every loaded image: one list the handler may */
     int module_count[2];                        /* read, one being made again */
     volatile LONG module_set;
@@ -10154,40 +10270,35 @@ TELEMETRY__INTERNAL TELEMETRY__NOINLINE void telemetry__crash_walk(const CONTEXT
     cr->walking = 0;
 }
 
-/* The crash record's writer: the envelope as the outbox stores it (a meta line, then the
-   envelope without sent_at), written to a temporary name and renamed, and the session file
-   removed (the envelope tells its end). The one place that knows where a crash goes. */
-TELEMETRY__INTERNAL int telemetry__crash_write(const telemetry__buf *hdr, const telemetry__buf *ev, const telemetry__buf *se) {
+/* The crash record's writer: the envelope as the store keeps it (the header without sent_at),
+   one record in a segment of its own, written under another name and then renamed (no sender
+   sees it half made; the next run's sender delivers it), and the session file removed (the
+   envelope tells its end). The one place that knows where a crash goes. */
+TELEMETRY__INTERNAL int telemetry__crash_write(const telemetry__buf *ev, const telemetry__buf *se) {
     telemetry__crash_state *cr = &telemetry__cr;
-    char item[80];
-    telemetry__buf ib;
-    DWORD wrote;
+    telemetry__buf rb;
+    DWORD wrote, len;
     int ok;
-    HANDLE h = CreateFileW(cr->wtmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    HANDLE h;
+    telemetry__buf_init_fixed(&rb, cr->record_mem + TELEMETRY__REC_HEADER, TELEMETRY__CRASH_RECORD - TELEMETRY__REC_HEADER);
+    if (telemetry__envelope_header(&rb, cr->event_id, NULL) != 0) return -1;
+    telemetry__envelope_item(&rb, "event", ev->data, ev->len);
+    if (se->len) telemetry__envelope_item(&rb, "session", se->data, se->len);
+    if (telemetry__envelope_end(&rb) != 0) return -1;
+    telemetry__rec_header((unsigned char *)cr->record_mem, TELEMETRY__KIND_ENVELOPE, TELEMETRY__CAT_ERROR, TELEMETRY__REC_CRASH,
+                          NULL, rb.data, rb.len);
+    len = (DWORD)(TELEMETRY__REC_HEADER + rb.len);
+    h = CreateFileW(cr->wtmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
     if (h == INVALID_HANDLE_VALUE) {
         CreateDirectoryW(cr->wstate_dir, NULL);
         CreateDirectoryW(cr->woutbox_dir, NULL);
         h = CreateFileW(cr->wtmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
     }
     if (h == INVALID_HANDLE_VALUE) return -1;
-    telemetry__buf_init_fixed(&ib, item, sizeof item);
-    telemetry__buf_puts(&ib, "\n{\"type\":\"event\",\"length\":");
-    telemetry__buf_put_i64(&ib, (int64_t)ev->len);
-    telemetry__buf_puts(&ib, "}\n");
-    ok = WriteFile(h, hdr->data, (DWORD)hdr->len, &wrote, NULL) && wrote == hdr->len &&
-         WriteFile(h, ib.data, (DWORD)ib.len, &wrote, NULL) && wrote == ib.len &&
-         WriteFile(h, ev->data, (DWORD)ev->len, &wrote, NULL) && wrote == ev->len;
-    if (ok && se->len) {
-        telemetry__buf_init_fixed(&ib, item, sizeof item);
-        telemetry__buf_puts(&ib, "\n{\"type\":\"session\",\"length\":");
-        telemetry__buf_put_i64(&ib, (int64_t)se->len);
-        telemetry__buf_puts(&ib, "}\n");
-        ok = WriteFile(h, ib.data, (DWORD)ib.len, &wrote, NULL) && wrote == ib.len &&
-             WriteFile(h, se->data, (DWORD)se->len, &wrote, NULL) && wrote == se->len;
-    }
-    ok = ok && WriteFile(h, "\n", 1, &wrote, NULL) && wrote == 1;
+    ok = WriteFile(h, cr->record_mem, len, &wrote, NULL) && wrote == len;
     CloseHandle(h);
-    if (!ok || !MoveFileExW(cr->wtmp, cr->wfinal, MOVEFILE_REPLACE_EXISTING)) { DeleteFileW(cr->wtmp); return -1; }
+    if (!ok || !MoveFileExW(cr->wtmp, cr->wfinal, 0)) { DeleteFileW(cr->wtmp); return -1; }
+    if (telemetry__sh) TELEMETRY__ATOMIC_STORE(&telemetry__sh->crashed, 1);
     if (cr->wsession[0]) DeleteFileW(cr->wsession);
     return 0;
 }
@@ -10202,7 +10313,7 @@ TELEMETRY__INTERNAL void telemetry__crash_record(const EXCEPTION_RECORD *er) {
     telemetry__session *session = &cr->session;
     const telemetry__module *modules = cr->modules[cr->module_set];
     const char *name = "SIGABRT", *value = "Abort", *access = NULL;
-    char code[12], addr[24], value_text[96], hdr[200];
+    char code[12], addr[24], value_text[96];
     FILETIME ft;
     int64_t now;
     int i, m, nused = 0, module_count = cr->module_count[cr->module_set];
@@ -10305,10 +10416,7 @@ TELEMETRY__INTERNAL void telemetry__crash_record(const EXCEPTION_RECORD *er) {
         memcpy(session->status, "crashed", 8);
         if (telemetry__session_json(&se, session) != 0) se.len = 0;
     }
-    telemetry__buf_init_fixed(&hb, hdr, sizeof hdr);
-    telemetry__buf_puts(&hb, TELEMETRY__OUTBOX_MAGIC "envelope error -\n");
-    if (telemetry__envelope_header(&hb, cr->event_id, NULL) != 0) return;
-    telemetry__crash_write(&hb, &ev, &se);
+    telemetry__crash_write(&ev, &se);
 }
 
 /* One thread records; another that crashes meanwhile waits for it (2 s at most). 1: this
@@ -10379,7 +10487,8 @@ TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
     if (!cr->modules[cr->module_set])
         cr->modules[cr->module_set] = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY__CRASH_MODULES);
     if (!cr->used) cr->used = (telemetry__module *)telemetry__malloc(sizeof(telemetry__module) * TELEMETRY_MAX_FRAMES);
-    if (!cr->event_mem || !cr->session_mem || !cr->modules[cr->module_set] || !cr->used) return TELEMETRY_ERR_NO_MEMORY;
+    if (!cr->record_mem) cr->record_mem = (char *)telemetry__malloc(TELEMETRY__CRASH_RECORD);
+    if (!cr->event_mem || !cr->session_mem || !cr->modules[cr->module_set] || !cr->used || !cr->record_mem) return TELEMETRY_ERR_NO_MEMORY;
     cr->module_adds = telemetry__module_adds();
     cr->module_count[cr->module_set] = telemetry__find_modules(cr->modules[cr->module_set], TELEMETRY__CRASH_MODULES);
     if (telemetry__random_id(cr->event_id) != 0) return TELEMETRY_ERR_ENTROPY;
@@ -10388,15 +10497,17 @@ TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
     telemetry__state_path("session", session, sizeof session);
     telemetry__os_entropy(rnd, sizeof rnd);
     telemetry__hex(rnd, sizeof rnd, rhex);
-    /* <ms, 13 digits>-999999-<random>.msg: sorts by time like the outbox's own files */
-    if (snprintf(path, sizeof path, "%s" TELEMETRY__SEP "%013lld-999999-%s.msg", cr->outbox_dir, (long long)ms, rhex) >= (int)sizeof path)
+    /* a segment of its own, named like the store's (>>outbox) */
+    if (snprintf(path, sizeof path, "%s" TELEMETRY__SEP "%013lld-%ld-%s.seg", cr->outbox_dir, (long long)ms, telemetry__getpid(), rhex) >=
+        (int)sizeof path)
         return TELEMETRY_ERR_IO;
     /* the names wide, as every file call of the library takes them (paths are UTF-8) */
     if (telemetry__utf8_to_utf16(cr->state_dir, cr->wstate_dir, 1100) < 0 || telemetry__utf8_to_utf16(cr->outbox_dir, cr->woutbox_dir, 1100) < 0 ||
         telemetry__utf8_to_utf16(session, cr->wsession, 1100) < 0 || telemetry__utf8_to_utf16(path, cr->wfinal, 1300) < 0)
         return TELEMETRY_ERR_IO;
     memcpy(cr->wtmp, cr->wfinal, sizeof cr->wtmp);
-    wcsncat(cr->wtmp, L".tmp-crash", 1300 - wcslen(cr->wtmp) - 1);
+    wcsncat(cr->wtmp, L".new", 1300 - wcslen(cr->wtmp) - 1);
+    telemetry__crc_init();
     return 0;
 }
 

@@ -12,7 +12,7 @@
          revoked  consent revoked, then an access violation: the handler is gone, nothing written
    Every crash mode counts once (the run's first work) and never flushes: the report is what the
    crash handler wrote. The library's allocator ends the process with status 97 if the handler
-   calls it. */
+   calls it (on the thread that records). */
 #include <stdlib.h>
 /* The library's allocator: a call while the crash handler runs ends the process with status 97,
    which the script sees as an exit status different from the run without the handler. */
@@ -26,7 +26,10 @@ static void wincrash_free(void *p);
 #include "telemetry.h"
 
 #if !defined(TELEMETRY_NO_CRASH_HANDLER)
-static void wincrash_no_heap(void) { if (telemetry__in_crash_handler) TerminateProcess(GetCurrentProcess(), 97); }
+/* (the recording thread's calls: the sender thread goes on meanwhile) */
+static void wincrash_no_heap(void) {
+    if (telemetry__in_crash_handler && telemetry__cr.owner == GetCurrentThreadId()) TerminateProcess(GetCurrentProcess(), 97);
+}
 #else
 static void wincrash_no_heap(void) {}
 #endif

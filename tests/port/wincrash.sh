@@ -8,8 +8,9 @@
 #     stack overflow, an access violation in a DLL loaded after telemetry_init from under a
 #     C:\users\<name>\ folder, and one on a second thread): the run crashes; its exit status must
 #     equal that of the same crash with the handler off (WINCRASH_NO_HANDLER; the program's
-#     allocator exits 97 when the handler calls it); the crash event the handler wrote into the
-#     state folder is checked: type, top frame, thread, images, the session ended crashed.
+#     allocator exits 97 when the handler calls it); the crash record it appended to the store
+#     is delivered by the next run ("send") and the event the receiver got is checked: type, top
+#     frame, thread, images, the session ended crashed.
 # tests/port/check_wincrash.py reads the .exe's own PE headers and RSDS record (and objdump -p's
 # reading) to check code_id, debug_id and image_size. Prints "N passed, M failed".
 # WINEPREFIX: tests/port/run.sh's prefix when it runs this; else one of its own under build/port.
@@ -99,9 +100,10 @@ for t in $TARGETS; do
         rc=$?
         [ "$rc" -eq "$want" ] && [ "$rc" -ne 0 -o "$kind" = stack ] && ok "$t $kind: exit status $rc, as without the handler" ||
             bad "$t $kind: exit status $rc, without the handler $want"
-        # what the handler wrote into the state folder (the Windows outbox is not read back yet:
-        # a next run sends nothing, issue 12)
-        python3 tests/port/check_wincrash.py crash $kind "$state" "$exe" "$a2l" $([ $kind = dll ] && echo "$dll") \
+        # the record the handler appended to the store (a segment of its own) is delivered by
+        # the next run's sender (or already by the dying run's, which goes on meanwhile)
+        timeout 120 wine "$exe" --dsn "$dsn" --state-dir "$wstate" send >"$d/$kind-next.log" 2>&1 </dev/null
+        python3 tests/port/check_wincrash.py crash $kind "$d/sink/record.jsonl" "$exe" "$a2l" $([ $kind = dll ] && echo "$dll") \
             $([ "$t" = x86_64 ] && echo full) >"$d/check-$kind.log" 2>&1
         tally "$d/check-$kind.log" "$t $kind"
     done
@@ -116,7 +118,7 @@ for t in $TARGETS; do
     WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d" timeout 120 wine "$exe" --dsn "$dsn" --state-dir "$wstate" revoked >"$d/revoked.log" 2>&1 </dev/null
     rc=$?
     [ "$rc" -eq 5 ] && ok "$t revoked: exit status 5 (the access violation's, as without the handler)" || bad "$t revoked: exit status $rc"
-    left=$(find "$state" -name '*.msg*' | wc -l)
+    left=$(find "$state" -name '*.seg*' | wc -l)
     [ "$left" -eq 0 ] && ok "$t revoked: no crash report written" || bad "$t revoked: $left crash files written"
     stop_sink
 done
