@@ -7525,6 +7525,13 @@ TELEMETRY__INTERNAL void telemetry__reap_child1(int wait) {
 #  define TELEMETRY__RAM_FD (-2)                /* the "fd" of the segment in memory */
 #  define telemetry__flock(fd, op) 0            /* one process: nobody to lock against */
 #  define telemetry__fd_trylock(fd, keep) 0
+#  if !defined(TELEMETRY_NO_THREADS)
+#    define telemetry__thread_start(t, fn, arg) pthread_create((t), NULL, (fn), (arg))
+#    define telemetry__thread_join(t) pthread_join((t), NULL)
+#    define telemetry__thread_detach(t) pthread_detach(t)
+#    define telemetry__mutex_init(m) pthread_mutex_init((m), NULL)
+#    define telemetry__mutex_destroy(m) pthread_mutex_destroy(m)
+#  endif
 #  define LOCK_EX 2
 #  define LOCK_NB 4
 typedef struct telemetry__ram { unsigned char *data; size_t len, cap; } telemetry__ram;

@@ -229,15 +229,11 @@ job_win() {   # TARGET GCC BEARSSL-NAME
     # %LOCALAPPDATA%, is the prefix's, which both jobs share)
     local state=$OUT/$t/e2e-state/$WIN_NAME
     mkdir -p "$OUT/$t/e2e-state"
-<<<<<<< HEAD
     E2E_OS_VERSION="10.0." \
-        run_e2e "$t" "$OUT/$t/e2e.exe" wine "the Windows outbox is not read back yet" --state-dir "$(winepath -w "$state")"
+        run_e2e "$t" "$OUT/$t/e2e.exe" wine "Windows crashes: tests/port/wincrash.sh" --state-dir "$(winepath -w "$state")"
     if [ -s "$state/install_id" ]; then echo "  $t: the state folder is $state"
     else result "$t" failed "no install_id in the state folder $state: $(ls "$OUT/$t/e2e-state")"; fi
     run_win_rootstore "$t" "$OUT/$t/e2e.exe"
-=======
-    run_e2e "$t" "$OUT/$t/e2e.exe" wine "Windows crashes: tests/port/wincrash.sh" --state-dir "$(winepath -w "$OUT/$t/e2e-state")"
->>>>>>> winstore
     # the crash handler and the error events' stacks and images: seven real crashes, checked in
     # what the handler wrote (tests/port/wincrash.sh); its checks count with the tests'
     local wlog=$OUT/$t/wincrash.log line wp wf
