@@ -7626,18 +7626,22 @@ TELEMETRY__INTERNAL void telemetry__store_remove_all(const char *dir) {
 #  include <process.h>
 #  define TELEMETRY__O_SEG (_O_BINARY | _O_NOINHERIT)
 #  define TELEMETRY__O_NEW (_O_CREAT | _O_EXCL | _O_APPEND)
-typedef struct telemetry__dirit { HANDLE h; WIN32_FIND_DATAA fd; int first; } telemetry__dirit;
+/* (every name through the wide calls: telemetry__wpath) */
+typedef struct telemetry__dirit { HANDLE h; WIN32_FIND_DATAW fd; int first; char name[MAX_PATH * 3 + 1]; } telemetry__dirit;
 TELEMETRY__INTERNAL int telemetry__dirit_open(telemetry__dirit *it, const char *dir) {
     char pat[1200];
+    wchar_t w[TELEMETRY__WPATH];
     snprintf(pat, sizeof pat, "%s\\*", dir);
     it->first = 1;
-    it->h = FindFirstFileA(pat, &it->fd);
+    it->h = telemetry__wpath(pat, w) == 0 ? FindFirstFileW(w, &it->fd) : INVALID_HANDLE_VALUE;
     return it->h == INVALID_HANDLE_VALUE ? -1 : 0;
 }
 TELEMETRY__INTERNAL const char *telemetry__dirit_next(telemetry__dirit *it) {
-    if (!it->first && !FindNextFileA(it->h, &it->fd)) return NULL;
-    it->first = 0;
-    return it->fd.cFileName;
+    do {
+        if (!it->first && !FindNextFileW(it->h, &it->fd)) return NULL;
+        it->first = 0;
+    } while (telemetry__utf16_to_utf8(it->fd.cFileName, it->name, sizeof it->name) < 0);
+    return it->name;
 }
 TELEMETRY__INTERNAL void telemetry__dirit_close(telemetry__dirit *it) { FindClose(it->h); }
 /* Windows locks are mandatory: the lock is one byte far past any data, never read or written.
@@ -7670,7 +7674,8 @@ TELEMETRY__INTERNAL long telemetry__pio(int fd, void *buf, size_t n, uint64_t of
 /* A new file, shared for delete so that it can be renamed while open; temporary: deleted when
    its last handle closes. */
 TELEMETRY__INTERNAL int telemetry__seg_create(const char *path, int temporary) {
-    HANDLE h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, CREATE_NEW,
+    wchar_t w[TELEMETRY__WPATH];
+    HANDLE h = telemetry__wpath(path, w) != 0 ? INVALID_HANDLE_VALUE : CreateFileW(w, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, CREATE_NEW,
                            temporary ? FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE : FILE_ATTRIBUTE_NORMAL, NULL);
     int fd;
     if (h == INVALID_HANDLE_VALUE) return -1;
@@ -7687,12 +7692,24 @@ TELEMETRY__INTERNAL int64_t telemetry__fd_size(int fd) {
 /* Bytes on disk: the size rounded up to the 4096-byte cluster (NTFS's default). */
 TELEMETRY__INTERNAL uint64_t telemetry__disk_bytes(const char *path) {
     WIN32_FILE_ATTRIBUTE_DATA a;
-    if (!GetFileAttributesExA(path, GetFileExInfoStandard, &a) || (a.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) return 0;
+    wchar_t w[TELEMETRY__WPATH];
+    if (telemetry__wpath(path, w) != 0 || !GetFileAttributesExW(w, GetFileExInfoStandard, &a) || (a.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) return 0;
     return ((uint64_t)a.nFileSizeHigh << 32 | a.nFileSizeLow) / 4096 * 4096 + ((a.nFileSizeLow & 4095) ? 4096 : 0);
 }
-#  define telemetry__rename(from, to) (MoveFileExA((from), (to), 0) ? 0 : -1)
+TELEMETRY__INTERNAL int telemetry__rename(const char *from, const char *to) {
+    wchar_t wf[TELEMETRY__WPATH], wt[TELEMETRY__WPATH];
+    return telemetry__wpath(from, wf) == 0 && telemetry__wpath(to, wt) == 0 && MoveFileExW(wf, wt, 0) ? 0 : -1;
+}
+TELEMETRY__INTERNAL int telemetry__rmdir(const char *d) {
+    wchar_t w[TELEMETRY__WPATH];
+    return telemetry__wpath(d, w) == 0 && RemoveDirectoryW(w) ? 0 : -1;
+}
+/* An existing file (or, with create, a new one) opened read-write. */
+TELEMETRY__INTERNAL int telemetry__open_rw(const char *path, int create) {
+    wchar_t w[TELEMETRY__WPATH];
+    return telemetry__wpath(path, w) == 0 ? _wopen(w, _O_RDWR | TELEMETRY__O_SEG | (create ? _O_CREAT : 0), _S_IREAD | _S_IWRITE) : -1;
+}
 #  define telemetry__getpid() ((long)_getpid())
-#  define telemetry__rmdir(d) _rmdir(d)
 #  define telemetry__thread_start(t, fn, arg) ((*(t) = CreateThread(NULL, 0, (fn), (arg), 0, NULL)) != NULL ? 0 : -1)
 #  define telemetry__thread_join(t) (WaitForSingleObject((t), INFINITE), CloseHandle(t))
 #  define telemetry__thread_detach(t) CloseHandle(t)
@@ -7741,6 +7758,7 @@ TELEMETRY__INTERNAL int telemetry__seg_create(const char *path, int temporary) {
 }
 #  define telemetry__getpid() ((long)getpid())
 #  define telemetry__rmdir(d) rmdir(d)
+#  define telemetry__open_rw(path, create) open((path), O_RDWR | TELEMETRY__O_SEG | ((create) ? O_CREAT : 0), 0600)
 #  define telemetry__thread_start(t, fn, arg) pthread_create((t), NULL, (fn), (arg))
 #  define telemetry__thread_join(t) pthread_join((t), NULL)
 #  define telemetry__thread_detach(t) pthread_detach(t)
@@ -7785,7 +7803,7 @@ TELEMETRY__INTERNAL int telemetry__segment_new(telemetry__store *s) {
     fd = telemetry__seg_create(fresh, 0);
     if (fd < 0) { s->name[0] = 0; return TELEMETRY_ERR_IO; }
     telemetry__fd_trylock(fd, 1);               /* ours while this process lives */
-    if (telemetry__rename(fresh, path) != 0) { close(fd); remove(fresh); s->name[0] = 0; return TELEMETRY_ERR_IO; }
+    if (telemetry__rename(fresh, path) != 0) { close(fd); telemetry__remove_file(fresh); s->name[0] = 0; return TELEMETRY_ERR_IO; }
     s->fd = fd;                                 /* the new one first: a crash never sees a closed fd */
     if (telemetry__sh) TELEMETRY__ATOMIC_ADD64(&telemetry__sh->segments, 1u);
     if (old >= 0 && old != s->crash_fd) close(old);
@@ -7936,7 +7954,7 @@ TELEMETRY__INTERNAL void telemetry__store_remove_all(const char *dir) {
     while ((e = telemetry__dirit_next(&d)) != NULL) {
         if (e[0] == '.') continue;
         snprintf(path, sizeof path, "%s/%s", dir, e);
-        remove(path);
+        telemetry__remove_file(path);
     }
     telemetry__dirit_close(&d);
     telemetry__rmdir(dir);
@@ -8067,7 +8085,7 @@ TELEMETRY__INTERNAL void telemetry__sender_scan(telemetry__sender *s) {
         if (i < s->nsegs) { s->segs[i].seen = 1; continue; }
         snprintf(path, sizeof path, "%s/%s", s->dir, e);
 #  if defined(_WIN32)
-        fd = open(path, O_RDWR | TELEMETRY__O_SEG);
+        fd = telemetry__open_rw(path, 0);
 #  else
         fd = open(path, O_RDWR | TELEMETRY__O_SEG | O_NONBLOCK);
 #  endif
@@ -8398,7 +8416,7 @@ TELEMETRY__INTERNAL int telemetry__seg_settle(telemetry__sender *s, int i, int a
 TELEMETRY__INTERNAL int telemetry__sender_lock_file(telemetry__sender *s) {
     char path[1400];
     snprintf(path, sizeof path, "%s/sender.lock", s->dir);
-    return open(path, O_RDWR | O_CREAT | TELEMETRY__O_SEG, 0600);
+    return telemetry__open_rw(path, 1);
 }
 /* After a step over segment i: when everything in it is done (all_done) and its writer is gone,
    the segment goes. 1 when it went (the caller's index then moves back). */
@@ -8408,7 +8426,7 @@ TELEMETRY__INTERNAL int telemetry__seg_settle(telemetry__sender *s, int i, int a
     if (!all_done || !telemetry__seg_finished(g)) return 0;
     snprintf(path, sizeof path, "%s/%s", s->dir, g->name);
     close(g->fd);                               /* first: an open file cannot be deleted on Windows */
-    remove(path);
+    telemetry__remove_file(path);
     memmove(g, g + 1, (size_t)(s->nsegs - i - 1) * sizeof *g);
     s->nsegs--;
     return 1;
