@@ -613,9 +613,10 @@ typedef struct telemetry_config {
     const char *usage_url;       /* default none: no usage reports. Firebase ".json" URL, with no
                                     auth= (docs/server.md: never ship a database secret or token),
                                     or any http(s) endpoint taking a JSON POST */
-    const char *state_dir;       /* default: the per-user state folder for the app (section 7) */
+    const char *state_dir;       /* default: the per-user state folder for the app (section 7);
+                                    a relative one is taken from the current folder at init */
     const char *ca_file;         /* default: the system's CA bundle (Windows: its ROOT store). A PEM
-                                    file of trust anchors */
+                                    file of trust anchors; relative: from the folder at init */
     const char *ca_pem;          /* default none: PEM trust anchors compiled into the program (for
                                     devices with no bundle); used instead of ca_file and the system */
     const char *config_file;     /* default none: the app's own config file that may turn it off */
@@ -4835,6 +4836,33 @@ typedef enum telemetry__source {
    >>state: the per-app state folder and the anonymous install id
    ============================================================================================= */
 
+/* path made absolute in place, from the current folder: the sidecar runs in "/", and a program
+   may change folder later. -1 when the result does not fit in cap (path is then unchanged). */
+TELEMETRY__INTERNAL int telemetry__make_absolute(char *path, size_t cap) {
+#if defined(_WIN32) || defined(TELEMETRY_NO_FILES)
+    (void)path; (void)cap;                /* no sidecar there: the thread shares the folder */
+#else
+    char cwd[1024];
+    size_t n, len = strlen(path);
+    if (!len || path[0] == '/') return 0;
+    if (!getcwd(cwd, sizeof cwd)) return -1;
+    n = strlen(cwd);
+    if (n + 1 + len + 1 > cap) return -1;
+    memmove(path + n + 1, path, len + 1);
+    memcpy(path, cwd, n);
+    path[n] = '/';
+#endif
+    return 0;
+}
+
+/* A copy of path made absolute (the sidecar reads ca_file from "/"); as given when it does not fit. */
+TELEMETRY__INTERNAL char *telemetry__strdup_absolute(const char *path) {
+    char full[2048];
+    if (!path || telemetry__copy(full, sizeof full, path) != 0 || telemetry__make_absolute(full, sizeof full) != 0)
+        return telemetry__strdup(path);
+    return telemetry__strdup(full);
+}
+
 /* The platform's per-user state folder for app, or "" when there is none (no HOME). -1 when
    the path does not fit in cap (never cut short: that would be another folder). */
 TELEMETRY__INTERNAL int telemetry__default_state_dir(const char *app, char *out, size_t cap) {
@@ -7340,7 +7368,9 @@ typedef enum telemetry__kind { TELEMETRY__KIND_USAGE, TELEMETRY__KIND_ENVELOPE }
 #  if defined(__linux__)
 #    include <sys/prctl.h>
 #    include <sys/syscall.h>
-#    if defined(__GLIBC__) && !defined(__USE_MISC)
+     /* strict POSIX hides syscall in glibc and in musl; their prototypes carry no exception
+        specification, so declaring it again is exact in C and C++ (the crash handler uses it too) */
+#    if (defined(__GLIBC__) && !defined(__USE_MISC)) || (!defined(__GLIBC__) && !defined(__ANDROID__))
 #      ifdef __cplusplus
 extern "C"
 #      endif
@@ -9415,14 +9445,9 @@ TELEMETRY__INTERNAL void telemetry__purge_outbox(void) {
 #    define TELEMETRY__DECLARE_SIGALTSTACK 1
 #  endif
 #  if defined(__linux__) && !defined(__GLIBC__) && !defined(__ANDROID__)
-     /* musl shows SA_ONSTACK but hides sigaltstack and syscall under strict POSIX; its prototypes
-        carry no exception specification, so declaring them again is exact in C and C++ */
+     /* musl shows SA_ONSTACK but hides sigaltstack under strict POSIX (syscall: >>outbox) */
 #    undef TELEMETRY__DECLARE_SIGALTSTACK
 #    define TELEMETRY__DECLARE_SIGALTSTACK 1
-#    define TELEMETRY__DECLARE_SYSCALL 1
-#  endif
-#  if defined(__GLIBC__) && !defined(__USE_MISC)
-#    define TELEMETRY__DECLARE_SYSCALL 1
 #  endif
 #  if defined(TELEMETRY__DECLARE_SIGALTSTACK)
 #    ifdef __cplusplus
@@ -9435,15 +9460,6 @@ int sigaltstack(const stack_t *ss, stack_t *old);
 #    define SS_DISABLE 2
 #  endif
 #  include <setjmp.h>
-#  if defined(__linux__)
-#    include <sys/syscall.h>
-#    if defined(TELEMETRY__DECLARE_SYSCALL)
-#      ifdef __cplusplus
-extern "C"
-#      endif
-long syscall(long number, ...);
-#    endif
-#  endif
 #  if defined(__cplusplus) && (defined(__cpp_exceptions) || defined(__EXCEPTIONS))
 #    include <cstdlib>
 #    include <exception>
@@ -11062,7 +11078,7 @@ TELEMETRY__INTERNAL int telemetry__apply_config(const telemetry_config *c) {
     telemetry__st.config_file = telemetry__strdup(c->config_file);
     telemetry__st.config_key = telemetry__strdup(c->config_key ? c->config_key : "telemetry");
     telemetry__st.config_section = telemetry__strdup(c->config_section);
-    telemetry__st.ca_file = telemetry__strdup(c->ca_file);
+    telemetry__st.ca_file = telemetry__strdup_absolute(c->ca_file);
     telemetry__st.ca_pem = telemetry__strdup(c->ca_pem);
     telemetry__st.opt_in = c->opt_in;
     telemetry__st.timeout_ms = c->timeout_ms ? c->timeout_ms : 10000;
@@ -11120,6 +11136,10 @@ TELEMETRY__INTERNAL int telemetry__apply_config(const telemetry_config *c) {
     if (c->state_dir && c->state_dir[0]) telemetry__copy(telemetry__st.state_dir, sizeof telemetry__st.state_dir, c->state_dir);
     else if (telemetry__default_state_dir(telemetry__st.app_name, telemetry__st.state_dir, sizeof telemetry__st.state_dir) != 0)
         telemetry__config_issue("the default state folder's path is longer than 1023 bytes: memory only");
+    if (telemetry__make_absolute(telemetry__st.state_dir, sizeof telemetry__st.state_dir) != 0) {
+        telemetry__config_issue("the state folder %s, made absolute, is longer than 1023 bytes: memory only", telemetry__st.state_dir);
+        telemetry__st.state_dir[0] = 0;
+    }
 #endif
     return 0;
 }

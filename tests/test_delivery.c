@@ -119,6 +119,16 @@ static int child(int argc, char **argv) {
         telemetry_shutdown();
         return 0;
     }
+    if (!strcmp(mode, "relative")) {             /* state_dir and ca_file relative to the folder */
+        cfg.state_dir = "state";
+        cfg.ca_file = "ca.pem";
+        telemetry_shutdown();                    /* (the first init above used the absolute one) */
+        if (chdir(state) != 0 || telemetry_init(&cfg) != TELEMETRY_OK) return 5;
+        if (chdir("/") != 0) return 6;           /* the program moves on: nothing follows it */
+        telemetry_capture_message(TELEMETRY_LEVEL_INFO, "relative paths");
+        telemetry_shutdown();
+        return 0;
+    }
     if (!strcmp(mode, "fsize")) {                /* a 4 KiB file size limit: never SIGXFSZ */
         struct rlimit rl;
         rl.rlim_cur = rl.rlim_max = 4096;
@@ -580,6 +590,29 @@ static void test_oversized_record(sink *s) {
     rm_tree(dir);
 }
 
+/* A relative state_dir and ca_file (HTTPS) work for the sidecar, which runs in "/", and after
+   the program changes folder: init makes them absolute. */
+static void test_relative_paths(sink *s) {
+    char *dir = make_temp_dir(), path[600], https_dsn[256], *pem = sh_read_file("tests/certs/ca.pem"), *argv[9];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/ca.pem", dir);
+    CHECK(pem != NULL && (f = fopen(path, "w")) != NULL && fputs(pem, f) >= 0 && fclose(f) == 0);
+    snprintf(https_dsn, sizeof https_dsn, "https://" KEY "@127.0.0.1:%d/7", s->https);
+    wait_sidecars_gone(10000);
+    CHECK(sink_reset(s));
+    record_mark(s);
+    argv[0] = (char *)self_path; argv[1] = (char *)"--child"; argv[2] = (char *)"relative"; argv[3] = dir;
+    argv[4] = https_dsn; argv[5] = (char *)"-"; argv[6] = argv[7] = NULL;
+    CHECK_INT(sh_reap(sh_spawn(argv, NULL), 30000), 0);
+    CHECK(wait_record(s, "relative paths", 1, 5000));
+    snprintf(path, sizeof path, "%s/state/outbox", dir);
+    CHECK(access(path, F_OK) == 0);                          /* the store is in <dir>/state */
+    wait_sidecars_gone(5000);
+    printf("test_delivery: relative state_dir and ca_file: the event arrived over HTTPS from the sidecar\n");
+    free(pem);
+    rm_tree(dir);
+}
+
 /* TEST_ONLY=name,name runs only those parts (while debugging one). */
 static int want(const char *name) {
     const char *only = getenv("TEST_ONLY");
@@ -613,6 +646,7 @@ int main(int argc, char **argv) {
     if (want("burst")) test_burst(&s);
     if (want("revoke")) test_revoke(&s, 0);
     if (want("revoke")) test_revoke(&s, 1);
+    if (want("relative_paths")) test_relative_paths(&s);
     if (want("fsize")) test_fsize(&s);
     if (want("oversized_record")) test_oversized_record(&s);
     sink_stop(&s);
