@@ -7222,15 +7222,6 @@ TELEMETRY__INTERNAL void telemetry__session_text(const telemetry__session *se, t
     telemetry__buf_puts(b, "\ninit="); telemetry__buf_put_i64(b, se->init_pending);
     telemetry__buf_putc(b, '\n');
 }
-TELEMETRY__INTERNAL int telemetry__session_save(const telemetry__session *se, const char *path) {
-    telemetry__buf b;
-    int rc;
-    telemetry__buf_init(&b);
-    telemetry__session_text(se, &b);
-    rc = b.failed ? TELEMETRY_ERR_NO_MEMORY : telemetry__write_file_atomic(path, b.data, b.len, 0);
-    telemetry__buf_free(&b);
-    return rc;
-}
 
 TELEMETRY__INTERNAL int telemetry__session_parse(const char *text, telemetry__session *se) {
     const char *line;
@@ -7526,8 +7517,53 @@ typedef struct telemetry__store {
 
 TELEMETRY__DEF telemetry__store telemetry__sto = { "", -1, -1, "", 0, 0, 0, 0, 0, 0, TELEMETRY__MUTEX_INIT };
 TELEMETRY__DEF telemetry__shared *telemetry__sh;
-/* Thread mode: the session file is being replaced (a crash handler on another thread waits). */
-TELEMETRY__DEF int telemetry__session_writing;
+/* Thread mode: what the crash handler and the threads that go on running meanwhile agree on. Each
+   flag is raised before the other side's is read (sequentially consistent: of two threads, at
+   least one sees the other's), so a crash and a session-file write or a request never miss each
+   other. crashing: the crash handler started to write the crash (no request or session write
+   begins after it); session_writing / sending: the id of the thread replacing the session file
+   / in a request (the handler waits for it, bounded, unless it is that thread itself). */
+TELEMETRY__DEF long telemetry__crashing;
+TELEMETRY__DEF long telemetry__session_writing;
+TELEMETRY__DEF long telemetry__sending;
+#if defined(TELEMETRY_NO_THREADS)
+#  define TELEMETRY__SC_SET(p, v) (*(p) = (v))
+#  define TELEMETRY__SC_GET(p) (*(p))
+#elif defined(__GNUC__) || defined(__clang__)
+#  define TELEMETRY__SC_SET(p, v) ((void)__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST))
+#  define TELEMETRY__SC_GET(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#else
+#  define TELEMETRY__SC_SET(p, v) ((void)_InterlockedExchange((volatile long *)(p), (v)))
+#  define TELEMETRY__SC_GET(p) _InterlockedOr((volatile long *)(p), 0)
+#endif
+/* This thread's id as the crash handler knows it (Linux), or -1: some thread, unknown. */
+TELEMETRY__INTERNAL long telemetry__thread_id(void) {
+#if defined(__linux__) && !defined(TELEMETRY_NO_FILES)      /* (<sys/syscall.h>: above) */
+    return (long)syscall(SYS_gettid);
+#elif defined(_WIN32)
+    return (long)GetCurrentThreadId();
+#else
+    return -1;
+#endif
+}
+/* Raises flag for this thread unless a crash is being written: 1 when the caller may go on (it
+   then calls telemetry__busy_end), 0 when it must not begin. */
+TELEMETRY__INTERNAL int telemetry__busy_begin(long *flag) {
+    TELEMETRY__SC_SET(flag, telemetry__thread_id());
+    if (!TELEMETRY__SC_GET(&telemetry__crashing)) return 1;
+    TELEMETRY__SC_SET(flag, 0L);
+    return 0;
+}
+TELEMETRY__INTERNAL void telemetry__busy_end(long *flag) { TELEMETRY__SC_SET(flag, 0L); }
+/* Writes the session file (thread mode: what the next run reports if this one never ends) unless
+   a crash is being written; a crash that came during the write had the handler wait for it, or
+   give up waiting: then the file that just appeared goes here. */
+TELEMETRY__INTERNAL void telemetry__session_file_write(const char *path, const char *text, size_t len) {
+    if (!telemetry__busy_begin(&telemetry__session_writing)) return;
+    telemetry__write_file_atomic(path, text, len, 0);
+    if (TELEMETRY__SC_GET(&telemetry__crashing)) remove(path);
+    telemetry__busy_end(&telemetry__session_writing);
+}
 /* (TELEMETRY_NO_SOCKETS: the program's own stream lives in the program, so its thread sends) */
 #if !defined(TELEMETRY_NO_THREADS) && !defined(TELEMETRY_NO_SIDECAR) && !defined(TELEMETRY_NO_SOCKETS) && defined(__linux__) && \
     !defined(TELEMETRY_NO_FILES)
@@ -8556,7 +8592,13 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
                     continue;
                 }
                 payload[len] = 0;
-                done = telemetry__send_record(s, g, off, h, payload, len);
+                if (!telemetry__busy_begin(&telemetry__sending)) {   /* the process is crashing: its crash waits too */
+                    telemetry__free(payload);
+                    (*unsent)++;
+                    return 0;
+                }
+                done = telemetry__send_record(s, g, off, h, payload, len);   /* marked sent before the flag drops */
+                telemetry__busy_end(&telemetry__sending);
                 telemetry__free(payload);
                 if (done && first) g->pos = off + TELEMETRY__REC_HEADER + len;
                 if (!done) (*unsent)++;
@@ -8605,11 +8647,8 @@ TELEMETRY__INTERNAL void telemetry__sender_worker(telemetry__sender *s) {
             s->session_text = NULL;
             telemetry__unlock(&s->lock);
             telemetry__lock(&s->session_io);
-            if (!TELEMETRY__ATOMIC_LOAD(&s->session_closed) && s->session_path[0]) {
-                TELEMETRY__ATOMIC_STORE(&telemetry__session_writing, 1);   /* a crash handler waits for it */
-                telemetry__write_file_atomic(s->session_path, text, strlen(text), 0);
-                TELEMETRY__ATOMIC_STORE(&telemetry__session_writing, 0);
-            }
+            if (!TELEMETRY__ATOMIC_LOAD(&s->session_closed) && s->session_path[0])
+                telemetry__session_file_write(s->session_path, text, strlen(text));
             telemetry__unlock(&s->session_io);
             telemetry__free(text);
             telemetry__lock(&s->lock);
@@ -9002,11 +9041,13 @@ TELEMETRY__INTERNAL int64_t telemetry__usage_dropped(int take) {
 
 TELEMETRY__INTERNAL void telemetry__save_session(void) {
     char path[1100];
+    telemetry__buf b;
     if (!telemetry__st.has_session || !telemetry__st.state_dir[0]) return;
     telemetry__state_path("session", path, sizeof path);
-    TELEMETRY__ATOMIC_STORE(&telemetry__session_writing, 1);
-    telemetry__session_save(&telemetry__st.session, path);
-    TELEMETRY__ATOMIC_STORE(&telemetry__session_writing, 0);
+    telemetry__buf_init(&b);
+    telemetry__session_text(&telemetry__st.session, &b);
+    if (!b.failed) telemetry__session_file_write(path, b.data, b.len);
+    telemetry__buf_free(&b);
 }
 
 /* This run's session, in memory only (no file, nothing queued): what the crash handler reports
@@ -9629,6 +9670,18 @@ TELEMETRY__INTERNAL int telemetry__write_all(int fd, const char *p, size_t len) 
     return 0;
 }
 
+/* Waits (at most TELEMETRY__CRASH_WAIT_MS) while another thread holds flag (>>outbox). */
+#  define TELEMETRY__CRASH_WAIT_MS 1000
+TELEMETRY__INTERNAL void telemetry__crash_wait_for(long *flag, long self) {
+    int i;
+    long who;
+    for (i = 0; i < TELEMETRY__CRASH_WAIT_MS && (who = TELEMETRY__SC_GET(flag)) != 0 && who != self; i++) {
+        struct timespec pause;
+        pause.tv_sec = 0; pause.tv_nsec = 1000000L;
+        nanosleep(&pause, NULL);
+    }
+}
+
 /* Builds the crash envelope from the walked stack and writes it into the outbox folder. Signal
    context; its frame is small (the module list and the copies it needs are made at install), so
    it fits on a program's own SIGSTKSZ alternate stack. */
@@ -9751,6 +9804,9 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
         telemetry__shared *sh = telemetry__sh;
         int fd = telemetry__sto.crash_fd, own_segment = 0;
         ssize_t n;
+        /* from here no thread begins a request (the crash is never sent by a process about to
+           die, which could not mark it sent) or a session file write */
+        TELEMETRY__SC_SET(&telemetry__crashing, 1L);
         if (fd < 0 && cr->crash_seg[0]) {
             /* a crash before the run's first work opened the store: a segment of its own (sent
                by the next run's sender), written under another name and then renamed, so no
@@ -9779,15 +9835,15 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
             }
         }
         if (cr->session_path[0] && !telemetry__dl.sidecar) {
-            /* thread mode: the session file must not survive to say "abnormal" next run; a host
-               thread replacing it right now finishes first (bounded wait) */
-            for (i = 0; i < 100 && TELEMETRY__ATOMIC_LOAD(&telemetry__session_writing); i++) {
-                struct timespec pause;
-                pause.tv_sec = 0; pause.tv_nsec = 1000000L;
-                nanosleep(&pause, NULL);
-            }
+            /* thread mode: the session file must not survive to say "abnormal" next run; a
+               thread replacing it right now finishes first (a thread that began after the flag
+               writes nothing; one slower than the bound removes its file itself) */
+            telemetry__crash_wait_for(&telemetry__session_writing, cr->owner);
             unlink(cr->session_path);
         }
+        /* a request in progress is let finish (bounded), so what it sends is marked sent and the
+           next run does not send it again */
+        if (!telemetry__dl.sidecar) telemetry__crash_wait_for(&telemetry__sending, cr->owner);
     }
 }
 
@@ -10311,6 +10367,14 @@ TELEMETRY__INTERNAL TELEMETRY__NOINLINE void telemetry__crash_walk(const CONTEXT
     cr->walking = 0;
 }
 
+/* Waits (at most TELEMETRY__CRASH_WAIT_MS) while another thread holds flag (>>outbox). */
+#  define TELEMETRY__CRASH_WAIT_MS 1000
+TELEMETRY__INTERNAL void telemetry__crash_wait_for(long *flag, long self) {
+    int i;
+    long who;
+    for (i = 0; i < TELEMETRY__CRASH_WAIT_MS && (who = TELEMETRY__SC_GET(flag)) != 0 && who != self; i++) Sleep(1);
+}
+
 /* The crash record's writer: the envelope as the store keeps it (the header without sent_at),
    one record in a segment of its own, written under another name and then renamed (no sender
    sees it half made; the next run's sender delivers it), and the session file removed (the
@@ -10329,6 +10393,8 @@ TELEMETRY__INTERNAL int telemetry__crash_write(const telemetry__buf *ev, const t
     telemetry__rec_header((unsigned char *)cr->record_mem, TELEMETRY__KIND_ENVELOPE, TELEMETRY__CAT_ERROR, TELEMETRY__REC_CRASH,
                           NULL, rb.data, rb.len);
     len = (DWORD)(TELEMETRY__REC_HEADER + rb.len);
+    /* from here no thread begins a request or a session file write (>>outbox) */
+    TELEMETRY__SC_SET(&telemetry__crashing, 1L);
     h = CreateFileW(cr->wtmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
     if (h == INVALID_HANDLE_VALUE) {
         CreateDirectoryW(cr->wstate_dir, NULL);
@@ -10340,7 +10406,13 @@ TELEMETRY__INTERNAL int telemetry__crash_write(const telemetry__buf *ev, const t
     CloseHandle(h);
     if (!ok || !MoveFileExW(cr->wtmp, cr->wfinal, 0)) { DeleteFileW(cr->wtmp); return -1; }
     if (telemetry__sh) TELEMETRY__ATOMIC_STORE(&telemetry__sh->crashed, 1);
-    if (cr->wsession[0]) DeleteFileW(cr->wsession);
+    if (cr->wsession[0]) {
+        /* the session file must not survive to say "abnormal" next run: a thread replacing it
+           right now finishes first (bounded; one slower than that removes its file itself) */
+        telemetry__crash_wait_for(&telemetry__session_writing, (long)GetCurrentThreadId());
+        DeleteFileW(cr->wsession);
+    }
+    telemetry__crash_wait_for(&telemetry__sending, (long)GetCurrentThreadId());   /* marked sent, not sent twice */
     return 0;
 }
 

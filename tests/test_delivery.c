@@ -61,7 +61,7 @@ static int child(int argc, char **argv) {
         cfg.shutdown_timeout_ms = TELEMETRY_NO_WAIT;
     }
     if (!strcmp(mode, "lifetime")) cfg.sidecar_lifetime_ms = LIFETIME_MS;
-    if (argc > 6 && !strcmp(argv[6], "thread")) cfg.no_sidecar = 1;
+    if ((argc > 6 && !strcmp(argv[6], "thread")) || (argc > 7 && !strcmp(argv[7], "thread"))) cfg.no_sidecar = 1;
     if (!strcmp(mode, "inittime")) {            /* this thread's CPU time in init, and the wall time */
         double t0 = sh_now_ms(), c0 = cpu_ms(), dt, dc;
         int rc = telemetry_init(&cfg);
@@ -89,6 +89,18 @@ static int child(int argc, char **argv) {
     }
     if (!strcmp(mode, "errcrash")) {
         telemetry_capture_error("SetupError", "the error just before the crash");
+        if (cfg.no_sidecar) {
+            /* thread mode: the worker is made to rewrite the session file again and again right
+               up to the crash, so the crash lands at every phase of a rewrite */
+            unsigned char r = 0;
+            telemetry__os_entropy(&r, 1);
+            for (i = 0; i < 20 + r % 40; i++) {
+                telemetry__lock(&telemetry__state_lock);
+                telemetry__note_session(1);
+                telemetry__unlock(&telemetry__state_lock);
+                if (i % 4 == 0) sh_sleep_ms(0.05 * (r % 8));
+            }
+        }
         *(volatile int *)(uintptr_t)(argc * 4) = 1;   /* argc is small: an aligned null-page write */
         return 0;
     }
@@ -314,6 +326,36 @@ static void test_error_then_crash(sink *s, int rounds) {
     wait_sidecars_gone(5000);
     printf("test_delivery: %d crashes after an error: each error, crash, session start and one crashed end arrived "
            "(slowest %.0f ms after the crash), never abnormal\n", rounds, worst);
+}
+
+/* The same in thread mode (cfg.no_sidecar), where the crash handler and the worker both touch the
+   session file: the crashing run leaves its crash in the store, and a next run (thread mode too,
+   one event) sends it. Each crashed session ends exactly once, as crashed, never abnormal, and
+   the next run's own session ends once, as exited. */
+static void test_error_then_crash_thread(sink *s, int rounds) {
+    int r, wrong = 0, late = 0;
+    wait_sidecars_gone(10000);                                    /* the last test's are done */
+    CHECK(sink_reset(s));
+    record_mark(s);
+    for (r = 0; r < rounds; r++) {
+        char *dir = make_temp_dir();
+        if (run_wait("errcrash", dir, "thread", NULL) != 128 + SIGSEGV) wrong++;
+        if (run_wait("events", dir, "1", "thread") != 0) wrong++;
+        if (!wait_record(s, "\"status\":\"exited\"", r + 1, 5000)) late++;
+        rm_tree(dir);
+    }
+    sh_sleep_ms(300);
+    CHECK_INT(wrong, 0);
+    CHECK_INT(late, 0);
+    CHECK_INT(record_count(s, "\"status\":\"crashed\""), rounds);
+    CHECK_INT(record_count(s, "\"status\":\"abnormal\""), 0);     /* each session ends once */
+    CHECK_INT(record_count(s, "\"status\":\"exited\""), rounds);
+    CHECK_INT(record_count(s, "\"level\":\"fatal\""), rounds);
+    CHECK_INT(record_count(s, "the error just before the crash"), rounds);
+    CHECK_INT(record_count(s, "\"init\":true"), 2 * rounds);
+    CHECK_INT(sink_stat(s, "events"), 3 * rounds);
+    printf("test_delivery: thread mode, %d crashes after an error while the worker rewrites the session file: each crashed "
+           "session ended once, as crashed, never abnormal (the next run sent the crash)\n", rounds);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -639,6 +681,7 @@ int main(int argc, char **argv) {
     if (want("exit_without_shutdown")) test_exit_without_shutdown(&s);
     if (want("sigkill_flood")) test_sigkill_flood(&s);
     if (want("error_then_crash")) test_error_then_crash(&s, 50);
+    if (want("thread_crash")) test_error_then_crash_thread(&s, 50);
     if (want("short_tool")) test_short_tool(&s);
     if (want("lifetime")) test_lifetime(&s);
     if (want("concurrent")) test_concurrent(&s);
