@@ -7223,6 +7223,16 @@ TELEMETRY__INTERNAL void telemetry__session_text(const telemetry__session *se, t
     telemetry__buf_putc(b, '\n');
 }
 
+TELEMETRY__INTERNAL int telemetry__session_save(const telemetry__session *se, const char *path) {
+    telemetry__buf b;
+    int rc;
+    telemetry__buf_init(&b);
+    telemetry__session_text(se, &b);
+    rc = b.failed ? TELEMETRY_ERR_NO_MEMORY : telemetry__write_file_atomic(path, b.data, b.len, 0);
+    telemetry__buf_free(&b);
+    return rc;
+}
+
 TELEMETRY__INTERNAL int telemetry__session_parse(const char *text, telemetry__session *se) {
     const char *line;
     memset(se, 0, sizeof *se);
