@@ -7535,7 +7535,7 @@ TELEMETRY__DEF telemetry__shared *telemetry__sh;
    / in a request (the handler waits for it, bounded, unless it is that thread itself). */
 TELEMETRY__DEF long telemetry__crashing;
 TELEMETRY__DEF long telemetry__session_writing;
-TELEMETRY__DEF long telemetry__sending;
+TELEMETRY__DEF long telemetry__sending[2];   /* one per endpoint: each has its own lane */
 #if defined(TELEMETRY_NO_THREADS)
 #  define TELEMETRY__SC_SET(p, v) (*(p) = (v))
 #  define TELEMETRY__SC_GET(p) (*(p))
@@ -8042,6 +8042,9 @@ typedef struct telemetry__seg {
     char name[64];              /* "" for the memory-only store */
     int fd;                     /* opened read-write: the state byte is written in place */
     uint64_t pos;               /* every record before it is sent or dropped */
+    uint64_t scan;              /* a lane's look starts here: before it, every record is done or
+                                   the other lane's (a lane never reads those again and again) */
+    int foreign;                /* [pos, scan) holds a record of the other lane not seen done */
     int seen;                   /* still in the folder at the last scan */
 } telemetry__seg;
 
@@ -8118,14 +8121,22 @@ typedef struct telemetry__sender {
     int warned_ro, abandoned;
     unsigned seen_segments;
     int live_writers;           /* the last step saw a segment whose writer still lives */
-    int64_t end_at;             /* sidecar after the program ended: no request goes past this */
+    int64_t end_at;             /* no request goes past this: the sidecar's bound after the
+                                   program ended, or thread-mode shutdown's bound */
+    int64_t rtt[2];             /* ms the last request to each endpoint took, 0 unknown */
+    int lane;                   /* -1 every record; 0 usage reports only, 1 Sentry envelopes only
+                                   (thread mode with both endpoints: one worker per endpoint) */
     unsigned lifetime_ms;
-    void *http;
+    void *http[2];              /* one kept-alive client per endpoint (0 usage, 1 Sentry) */
 #  if !defined(TELEMETRY_NO_THREADS)
     telemetry__mutex lock;      /* guards stop, asleep and the wake-ups */
     telemetry__cond cond;
     telemetry__thread thread;
     int worker_started, worker_done, asleep, wake;
+    int64_t shutdown_at;        /* set by shutdown: the worker's end_at from its next request on */
+    unsigned seen_flush;        /* the flush generation whose fresh try this worker gave */
+    unsigned idle_gen;          /* thread mode: the flush generation answered (nothing may go) */
+    int unsent_n;               /* and how many records then waited */
     char session_path[1100];
     char *session_text;         /* the session file's next content: written by the worker, so the
                                    caller's thread does no file I/O for it */
@@ -8301,18 +8312,26 @@ TELEMETRY__INTERNAL int telemetry__wire_body(telemetry__sender *s, int kind, con
     return out->failed ? TELEMETRY_ERR_NO_MEMORY : 0;
 }
 
-/* The connection the sender reuses (made at init on the program's thread, so the proxy
-   variables are read there; the sidecar inherits it unconnected). */
-TELEMETRY__INTERNAL int telemetry__sender_client(telemetry__sender *s) {
+/* The connections the sender reuses, one per endpoint it sends to (usage and Sentry are often
+   different hosts: one shared connection would be closed and opened again at each change). Made
+   at init on the program's thread, so the proxy variables are read there; the sidecar inherits
+   them unconnected. cancel: the flag that stops a request in progress. */
+TELEMETRY__INTERNAL int telemetry__sender_clients(telemetry__sender *s, const int *cancel) {
     telemetry__transport_config tc;
+    int ep, rc = 0;
     memset(&tc, 0, sizeof tc);
     tc.ca_file = s->ca_file; tc.ca_pem = s->ca_pem; tc.io = s->io;
     tc.entropy_fn = s->entropy_fn; tc.clock_fn = s->clock_fn;
     tc.platform_user_data = s->platform_user_data; tc.use_proxy_env = 1;
     tc.tls_session_file = s->tls_session_path[0] ? s->tls_session_path : NULL;
-    tc.cancel = (const int *)&s->stop;
-    return telemetry__http_client_new((telemetry__http_client **)&s->http, &tc);
+    tc.cancel = cancel;
+    for (ep = 0; ep < 2 && rc == 0; ep++)
+        if (!s->http[ep] && (ep ? s->has_dsn : s->has_usage) && (s->lane < 0 || s->lane == ep))
+            rc = telemetry__http_client_new((telemetry__http_client **)&s->http[ep], &tc);
+    return rc;
 }
+/* Two lanes append to sent.log at once (thread mode): one entry at a time. */
+TELEMETRY__DEF telemetry__mutex telemetry__sent_log_mutex = TELEMETRY__MUTEX_INIT;
 
 /* Sends one payload now, before the deadline. With TELEMETRY_DEBUG it is printed to stderr
    instead. 0 when the server took it (2xx); *status is the HTTP status or 0. Responses update
@@ -8339,7 +8358,7 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__sender *s, int kind, const
         int rc;
         memset(&req, 0, sizeof req);
         memset(&resp, 0, sizeof resp);
-        if (!s->http && (rc = telemetry__sender_client(s)) != 0) return rc;
+        if (!s->http[TELEMETRY__ENDPOINT(kind)] && (rc = telemetry__sender_clients(s, (const int *)&s->stop)) != 0) return rc;
         req.method = "POST";
         if (kind == TELEMETRY__KIND_USAGE && push_id[0]) {
             target = telemetry__firebase_target(&s->usage, push_id);
@@ -8356,12 +8375,14 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__sender *s, int kind, const
             headers[0] = auth;
             req.headers = headers;
         }
-        rc = telemetry__http_send((telemetry__http_client *)s->http, &req, &resp, deadline);
+        rc = telemetry__http_send((telemetry__http_client *)s->http[TELEMETRY__ENDPOINT(kind)], &req, &resp, deadline);
         if (rc == 0 && resp.status >= 200 && resp.status <= 299 && s->sent_log_path[0]) {
             char full[1400];
             snprintf(full, sizeof full, "%s://%s%s", url.secure ? "https" : "http", hostport, url.target);
+            telemetry__lock(&telemetry__sent_log_mutex);
             telemetry__sent_log_append(s->sent_log_path, s->sent_log_cap, telemetry__snd_now(s),
                                        kind == TELEMETRY__KIND_USAGE ? "usage-report" : "sentry-envelope", req.method, full, body, len);
+            telemetry__unlock(&telemetry__sent_log_mutex);
         }
         telemetry__free(target);
         if (rc == 0) {
@@ -8430,8 +8451,10 @@ TELEMETRY__INTERNAL int telemetry__send_record(telemetry__sender *s, const telem
         if (s->end_at && deadline > s->end_at) deadline = s->end_at;      /* the sidecar's bound */
         /* a Firebase write that may reach the server is marked first: if its answer is lost, the
            retry's refusal of an existing key (create-only rules) means it was stored */
+        int64_t t0 = telemetry__monotonic_ms();
         if (kind == TELEMETRY__KIND_USAGE && push_id[0] && h[15] == 0) telemetry__seg_mark(g, off, 'A');
         rc = telemetry__deliver(s, kind, push_id, h[15] == 'A', wire.data, wire.len, deadline, &status);
+        if (!s->debug && !TELEMETRY__ATOMIC_LOAD(&s->stop)) s->rtt[ep] = telemetry__monotonic_ms() - t0 + 1;   /* what the next one may need */
     }
     telemetry__buf_free(&wire);
     telemetry__buf_free(&named);
@@ -8542,20 +8565,25 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
         if (s->sh) s->seen_segments = TELEMETRY__ATOMIC_LOAD(&s->sh->segments);
         telemetry__sender_scan(s);                 /* a new segment, or another run's */
         s->rescan_at = mono + 1000;
+        for (i = 0; i < s->nsegs; i++) { s->segs[i].scan = 0; s->segs[i].foreign = 0; }   /* the other lane's done ones are seen */
     }
     for (i = 0; i < s->nsegs; i++) {
         telemetry__seg *g = &s->segs[i];
         int64_t bytes = telemetry__seg_size(g);
         uint64_t off = g->pos, size;
-        int first = 1;
+        int first = 1, clean = s->lane >= 0;    /* clean: everything before off is done or not this lane's */
         if (bytes < 0) continue;
         size = (uint64_t)bytes;
         if (!telemetry__seg_finished(g)) s->live_writers = 1;
+        if (clean && g->scan > off) { off = g->scan; first = !g->foreign; }
         while (off < size) {
             unsigned char h[TELEMETRY__REC_HEADER];
             uint32_t len;
             int64_t held;
-            long n = telemetry__seg_read(g, h, sizeof h, off);
+            int ep;
+            long n;
+            if (clean) g->scan = off;
+            n = telemetry__seg_read(g, h, sizeof h, off);
             if (n != (long)sizeof h || memcmp(h, "TLR1", 4) != 0) {
                 if (n != (long)sizeof h && !telemetry__seg_finished(g)) break;     /* being written */
                 off = telemetry__seg_resync(g, off, size);                         /* torn: skip it */
@@ -8582,8 +8610,19 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
                 if (first) g->pos = off;
                 continue;
             }
+            ep = TELEMETRY__ENDPOINT(h[12]);
+            if (s->lane >= 0 && ep != s->lane) {                                   /* the other lane sends it */
+                first = 0;
+                g->foreign = 1;
+                off += TELEMETRY__REC_HEADER + len;
+                continue;
+            }
             held = telemetry__held_ms(s, h[12], h[13], mono, wall);
+            /* near a bound (shutdown's, the sidecar's) no request begins that its last round
+               trip to this endpoint says cannot end in time */
+            if (held == 0 && s->end_at && s->rtt[ep] && mono + s->rtt[ep] > s->end_at) held = s->end_at > mono ? s->end_at - mono : 1;
             if (held > 0) {
+                clean = 0;
                 (*unsent)++;
                 if (held < soonest) soonest = held;
                 first = 0;
@@ -8602,13 +8641,13 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
                     continue;
                 }
                 payload[len] = 0;
-                if (!telemetry__busy_begin(&telemetry__sending)) {   /* the process is crashing: its crash waits too */
+                if (!telemetry__busy_begin(&telemetry__sending[ep])) {   /* the process is crashing: its crash waits too */
                     telemetry__free(payload);
                     (*unsent)++;
                     return 0;
                 }
                 done = telemetry__send_record(s, g, off, h, payload, len);   /* marked sent before the flag drops */
-                telemetry__busy_end(&telemetry__sending);
+                telemetry__busy_end(&telemetry__sending[ep]);
                 telemetry__free(payload);
                 if (done && first) g->pos = off + TELEMETRY__REC_HEADER + len;
                 if (!done) (*unsent)++;
@@ -8616,8 +8655,8 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
                 return 1;
             }
         }
+        if (clean && off > g->scan) g->scan = off;
         if (telemetry__seg_settle(s, i, first && off >= size)) i--;
-
     }
     if (soonest < *wait_ms) *wait_ms = soonest;
     return 0;
@@ -8629,7 +8668,8 @@ TELEMETRY__INTERNAL void telemetry__sender_free(telemetry__sender *s) {
     for (i = 0; i < s->nsegs; i++) if (s->segs[i].fd != s->mem_fd) telemetry__close_fd(s->segs[i].fd);
     telemetry__free(s->segs);
     if (s->lock_fd >= 0) telemetry__close_fd(s->lock_fd);
-    if (s->http) telemetry__http_client_free((telemetry__http_client *)s->http);
+    if (s->http[0]) telemetry__http_client_free((telemetry__http_client *)s->http[0]);
+    if (s->http[1]) telemetry__http_client_free((telemetry__http_client *)s->http[1]);
     telemetry__url_free(&s->usage);
     telemetry__dsn_free(&s->dsn);
     telemetry__free(s->ca_file);
@@ -8663,12 +8703,13 @@ TELEMETRY__INTERNAL void telemetry__sender_worker(telemetry__sender *s) {
             telemetry__free(text);
             telemetry__lock(&s->lock);
         }
-        if (TELEMETRY__ATOMIC_LOAD(&s->sh->fresh)) { s->sh->fresh = 0; s->down_until[0] = s->down_until[1] = 0; }
+        if (gen != s->seen_flush) { s->seen_flush = gen; s->down_until[0] = s->down_until[1] = 0; }   /* a flush: a fresh try */
+        if (s->shutdown_at) s->end_at = s->shutdown_at;     /* shutdown's bound, from the next request on */
         s->wake = 0;
         telemetry__unlock(&s->lock);
         did = telemetry__sender_step(s, &wait, &unsent);
         telemetry__lock(&s->lock);
-        if (!did) { s->sh->unsent = unsent; TELEMETRY__ATOMIC_STORE(&s->sh->idle_gen, gen); }
+        if (!did) { s->unsent_n = unsent; s->idle_gen = gen; }
         telemetry__cond_signal(&s->cond);                   /* flush waits on this */
         if (did || s->wake || s->stop) continue;
         s->asleep = 1;
@@ -8689,12 +8730,15 @@ TELEMETRY__INTERNAL TELEMETRY__THREAD_ENTRY DWORD WINAPI telemetry__worker_main(
     return 0;
 }
 #  else
-TELEMETRY__DEF pthread_t telemetry__worker_thread;
-TELEMETRY__DEF volatile int telemetry__worker_running;
+TELEMETRY__DEF pthread_t telemetry__worker_thread[2];     /* one per lane */
+TELEMETRY__DEF volatile int telemetry__worker_running[2];
 TELEMETRY__INTERNAL int telemetry__on_library_thread(void) {
-    return telemetry__worker_running && pthread_equal(pthread_self(), telemetry__worker_thread);
+    return (telemetry__worker_running[0] && pthread_equal(pthread_self(), telemetry__worker_thread[0])) ||
+           (telemetry__worker_running[1] && pthread_equal(pthread_self(), telemetry__worker_thread[1]));
 }
 TELEMETRY__INTERNAL void *telemetry__worker_main(void *arg) {
+    telemetry__sender *s = (telemetry__sender *)arg;
+    int slot = s->lane == 1;
     sigset_t all;
     sigfillset(&all);
     /* the host's signals go to the host's threads; a fault here is still delivered here, to the
@@ -8702,10 +8746,10 @@ TELEMETRY__INTERNAL void *telemetry__worker_main(void *arg) {
     sigdelset(&all, SIGSEGV); sigdelset(&all, SIGBUS); sigdelset(&all, SIGILL); sigdelset(&all, SIGFPE);
     sigdelset(&all, SIGTRAP); sigdelset(&all, SIGABRT);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
-    telemetry__worker_thread = pthread_self();
-    telemetry__worker_running = 1;
-    telemetry__sender_worker((telemetry__sender *)arg);
-    telemetry__worker_running = 0;
+    telemetry__worker_thread[slot] = pthread_self();
+    telemetry__worker_running[slot] = 1;
+    telemetry__sender_worker(s);
+    telemetry__worker_running[slot] = 0;
     return NULL;
 }
 #  endif
@@ -8982,9 +9026,10 @@ typedef struct telemetry__delivery {
     int pipe_fd;                /* sidecar mode: our end of its pipe; its EOF tells it we ended */
     int store_open;             /* the run's first work opened the store */
     int64_t usage_dropped;      /* usage reports dropped at the disk cap, told in the next report */
-    telemetry__sender *sender;  /* thread mode */
+    telemetry__sender *sender;  /* thread mode: the worker (usage reports, or everything) */
+    telemetry__sender *lane2;   /* with both endpoints (POSIX): a second worker, for Sentry's envelopes */
 } telemetry__delivery;
-TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0, NULL };
+TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0, NULL, NULL };
 
 /* Wakes whoever sends: the worker through its condition, the sidecar through its pipe (only
    when it sleeps: one byte per wake-up, not per payload). */
@@ -8999,12 +9044,18 @@ TELEMETRY__INTERNAL void telemetry__wake_sender(void) {
     }
 #endif
 #if !defined(TELEMETRY_NO_THREADS)
-    if (telemetry__dl.sender) {
-        telemetry__sender *s = telemetry__dl.sender;
-        telemetry__lock(&s->lock);
-        s->wake = 1;
-        if (s->asleep) telemetry__cond_signal(&s->cond);
-        telemetry__unlock(&s->lock);
+    {
+        telemetry__sender *lanes[2];
+        int i;
+        lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
+        for (i = 0; i < 2; i++) {
+            telemetry__sender *s = lanes[i];
+            if (!s) continue;
+            telemetry__lock(&s->lock);
+            s->wake = 1;
+            if (s->asleep) telemetry__cond_signal(&s->cond);
+            telemetry__unlock(&s->lock);
+        }
     }
 #endif
 }
@@ -9186,6 +9237,7 @@ TELEMETRY__INTERNAL telemetry__sender *telemetry__sender_new(void) {
     if (!s) return NULL;
     memset(s, 0, sizeof *s);
     s->lock_fd = s->mem_fd = -1;
+    s->lane = -1;
     telemetry__crc_init();                      /* before the sidecar's fork: it checks every record */
 #  if !defined(TELEMETRY_NO_THREADS)
     telemetry__mutex_init(&s->lock);
@@ -9270,28 +9322,59 @@ TELEMETRY__INTERNAL void telemetry__stop_sender(int64_t deadline) {
     }
 #  endif
 #  if !defined(TELEMETRY_NO_THREADS)
-    if (telemetry__dl.sender) {
-        telemetry__sender *s = telemetry__dl.sender;
-        telemetry__lock(&s->lock);
-        TELEMETRY__ATOMIC_STORE(&s->stop, 1);               /* also stops a request in progress */
-        telemetry__cond_signal(&s->cond);
-        while (s->worker_started && !s->worker_done && telemetry__monotonic_ms() < deadline)
-            telemetry__cond_wait_ms(&s->cond, &s->lock, deadline - telemetry__monotonic_ms());
-        if (!s->worker_started || s->worker_done) {
+    {
+        telemetry__sender *lanes[2];
+        int i;
+        lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
+        for (i = 0; i < 2; i++) {                           /* both stop at once */
+            telemetry__sender *s = lanes[i];
+            if (!s) continue;
+            telemetry__lock(&s->lock);
+            TELEMETRY__ATOMIC_STORE(&s->stop, 1);           /* also stops a request in progress */
+            telemetry__cond_signal(&s->cond);
             telemetry__unlock(&s->lock);
-            if (s->worker_started) telemetry__thread_join(s->thread);
-            telemetry__sender_free(s);
-        } else {                                            /* stuck (name resolution): it frees itself */
-            s->abandoned = 1;
-            telemetry__thread_detach(s->thread);
-            telemetry__unlock(&s->lock);
-            telemetry__log_detach();
         }
-        telemetry__dl.sender = NULL;
+        for (i = 0; i < 2; i++) {
+            telemetry__sender *s = lanes[i];
+            if (!s) continue;
+            telemetry__lock(&s->lock);
+            while (s->worker_started && !s->worker_done && telemetry__monotonic_ms() < deadline)
+                telemetry__cond_wait_ms(&s->cond, &s->lock, deadline - telemetry__monotonic_ms());
+            if (!s->worker_started || s->worker_done) {
+                telemetry__unlock(&s->lock);
+                if (s->worker_started) telemetry__thread_join(s->thread);
+                telemetry__sender_free(s);
+            } else {                                        /* stuck (name resolution): it frees itself */
+                s->abandoned = 1;
+                telemetry__thread_detach(s->thread);
+                telemetry__unlock(&s->lock);
+                telemetry__log_detach();
+            }
+        }
+        telemetry__dl.sender = telemetry__dl.lane2 = NULL;
     }
 #  else
     if (telemetry__dl.sender) { telemetry__sender_free(telemetry__dl.sender); telemetry__dl.sender = NULL; }
 #  endif
+}
+
+/* Shutdown in thread mode: from now on no request goes past deadline, and none begins that its
+   endpoint's last round trip says cannot end before it (each lane keeps its own connection). */
+TELEMETRY__INTERNAL void telemetry__senders_bound(int64_t deadline) {
+    telemetry__sender *lanes[2];
+    int i;
+    lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
+    for (i = 0; i < 2; i++) {
+        telemetry__sender *s = lanes[i];
+        if (!s) continue;
+#  if defined(TELEMETRY_NO_THREADS)
+        s->end_at = deadline;
+#  else
+        telemetry__lock(&s->lock);
+        s->shutdown_at = deadline;
+        telemetry__unlock(&s->lock);
+#  endif
+    }
 }
 
 /* Waits until every record that may go now has gone, or the deadline; records in back-off get
@@ -9323,19 +9406,34 @@ TELEMETRY__INTERNAL int telemetry__flush_until(int64_t deadline) {
             struct timespec ts = { 0, 2000000L };
             nanosleep(&ts, NULL);
         }
-    } else
-#    endif
-    if (telemetry__dl.sender) {
-        telemetry__sender *s = telemetry__dl.sender;
-        telemetry__lock(&s->lock);
-        s->wake = 1;
-        telemetry__cond_signal(&s->cond);
-        while ((int)(TELEMETRY__ATOMIC_LOAD(&sh->idle_gen) - gen) < 0 && telemetry__monotonic_ms() < deadline && !s->worker_done)
-            telemetry__cond_wait_ms(&s->cond, &s->lock, deadline - telemetry__monotonic_ms());
-        telemetry__unlock(&s->lock);
+        if ((int)(TELEMETRY__ATOMIC_LOAD(&sh->idle_gen) - gen) < 0) return TELEMETRY_ERR_TIMEOUT;
+        return sh->unsent ? TELEMETRY_ERR_TIMEOUT : 0;
     }
-    if ((int)(TELEMETRY__ATOMIC_LOAD(&sh->idle_gen) - gen) < 0) return TELEMETRY_ERR_TIMEOUT;
-    return sh->unsent ? TELEMETRY_ERR_TIMEOUT : 0;
+#    endif
+    {
+        /* the lanes send at once (one per endpoint): waiting for each in turn is waiting for both */
+        telemetry__sender *lanes[2];
+        int i, rc = 0;
+        lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
+        for (i = 0; i < 2; i++) {
+            telemetry__sender *s = lanes[i];
+            if (!s) continue;
+            telemetry__lock(&s->lock);
+            s->wake = 1;
+            telemetry__cond_signal(&s->cond);
+            telemetry__unlock(&s->lock);
+        }
+        for (i = 0; i < 2; i++) {
+            telemetry__sender *s = lanes[i];
+            if (!s) continue;
+            telemetry__lock(&s->lock);
+            while ((int)(s->idle_gen - gen) < 0 && telemetry__monotonic_ms() < deadline && s->worker_started && !s->worker_done)
+                telemetry__cond_wait_ms(&s->cond, &s->lock, deadline - telemetry__monotonic_ms());
+            if ((int)(s->idle_gen - gen) < 0 || s->unsent_n) rc = TELEMETRY_ERR_TIMEOUT;
+            telemetry__unlock(&s->lock);
+        }
+        return rc;
+    }
 #  endif
 }
 
@@ -9369,14 +9467,9 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(void) {
 #  if defined(TELEMETRY__HAVE_SIDECAR)
         if (telemetry__dl.sidecar) {
             telemetry__sender *s = telemetry__sender_new();
-            telemetry__transport_config tc;
             int ok = 0;
             if (s) {
-                memset(&tc, 0, sizeof tc);          /* its requests stop on revocation and at its bound */
-                tc.ca_file = s->ca_file; tc.ca_pem = s->ca_pem; tc.use_proxy_env = 1;
-                tc.tls_session_file = s->tls_session_path[0] ? s->tls_session_path : NULL;
-                tc.cancel = &telemetry__sidecar_cancel;
-                telemetry__http_client_new((telemetry__http_client **)&s->http, &tc);
+                telemetry__sender_clients(s, &telemetry__sidecar_cancel);   /* its requests stop on revocation and at its bound */
                 ok = telemetry__sidecar_start(s, telemetry__st.app_name, &telemetry__dl.pipe_fd) == 0;
                 telemetry__sender_free(s);          /* the sidecar has its own copy */
             }
@@ -9415,13 +9508,35 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(void) {
     }
     telemetry__dl.sender = telemetry__sender_new();
     if (!telemetry__dl.sender) return TELEMETRY_ERR_NO_MEMORY;
-    if (!telemetry__st.debug) telemetry__sender_client(telemetry__dl.sender);
 #  if !defined(TELEMETRY_NO_THREADS)
     {
         telemetry__sender *s = telemetry__dl.sender;
+#    if !defined(_WIN32)
+        telemetry__sender *s2;
+        /* both endpoints: a worker for each (a slow one never holds the other, and shutdown
+           sends to both at once), reading the same store, each sending its own records */
+        if (s->has_usage && s->has_dsn && (s2 = telemetry__sender_new()) != NULL) {
+            s->lane = 0;
+            s2->lane = 1;
+            s2->session_path[0] = 0;                /* the session file is the first worker's */
+            if (s->dir[0]) {                        /* one folder lock for both: the same open file */
+                char path[1400];
+                snprintf(path, sizeof path, "%s/sender.lock", s->dir);
+                s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (s->lock_fd >= 0) s2->lock_fd = fcntl(s->lock_fd, F_DUPFD_CLOEXEC, 0);
+            }
+            if (!telemetry__st.debug) telemetry__sender_clients(s2, (const int *)&s2->stop);
+            s2->worker_started = telemetry__thread_start(&s2->thread, telemetry__worker_main, s2) == 0;
+            if (s2->worker_started) telemetry__dl.lane2 = s2;
+            else { s->lane = -1; telemetry__sender_free(s2); }   /* one worker sends everything */
+        }
+#    endif
+        if (!telemetry__st.debug) telemetry__sender_clients(s, (const int *)&s->stop);
         s->worker_started = telemetry__thread_start(&s->thread, telemetry__worker_main, s) == 0;
         if (!s->worker_started) telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot start the sender thread: payloads wait on disk");
     }
+#  else
+    if (!telemetry__st.debug) telemetry__sender_clients(telemetry__dl.sender, (const int *)&telemetry__dl.sender->stop);
 #  endif
     return 0;
 }
@@ -9435,6 +9550,7 @@ TELEMETRY__INTERNAL void telemetry__close_outbox(int64_t deadline, int64_t grace
     telemetry__reap_child1(0);                  /* if it has not run yet, init reaps it when the program ends */
 #endif
     if (!telemetry__dl.sidecar) {
+        telemetry__senders_bound(deadline);
         if (deadline > telemetry__monotonic_ms()) telemetry__flush_until(deadline);
         telemetry__stop_sender(deadline + grace_ms);
     }
@@ -9853,7 +9969,10 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
         }
         /* a request in progress is let finish (bounded), so what it sends is marked sent and the
            next run does not send it again */
-        if (!telemetry__dl.sidecar) telemetry__crash_wait_for(&telemetry__sending, cr->owner);
+        if (!telemetry__dl.sidecar) {
+            telemetry__crash_wait_for(&telemetry__sending[0], cr->owner);
+            telemetry__crash_wait_for(&telemetry__sending[1], cr->owner);
+        }
     }
 }
 
@@ -10422,7 +10541,8 @@ TELEMETRY__INTERNAL int telemetry__crash_write(const telemetry__buf *ev, const t
         telemetry__crash_wait_for(&telemetry__session_writing, (long)GetCurrentThreadId());
         DeleteFileW(cr->wsession);
     }
-    telemetry__crash_wait_for(&telemetry__sending, (long)GetCurrentThreadId());   /* marked sent, not sent twice */
+    telemetry__crash_wait_for(&telemetry__sending[0], (long)GetCurrentThreadId());   /* marked sent, not sent twice */
+    telemetry__crash_wait_for(&telemetry__sending[1], (long)GetCurrentThreadId());
     return 0;
 }
 

@@ -61,6 +61,10 @@ static int child(int argc, char **argv) {
         cfg.shutdown_timeout_ms = TELEMETRY_NO_WAIT;
     }
     if (!strcmp(mode, "lifetime")) cfg.sidecar_lifetime_ms = LIFETIME_MS;
+    if (!strcmp(mode, "alternate") || !strcmp(mode, "slowsentry")) {   /* thread mode, usage and Sentry on two receivers */
+        cfg.no_sidecar = 1;
+        cfg.shutdown_timeout_ms = 1000;
+    }
     if ((argc > 6 && !strcmp(argv[6], "thread")) || (argc > 7 && !strcmp(argv[7], "thread"))) cfg.no_sidecar = 1;
     if (!strcmp(mode, "inittime")) {            /* this thread's CPU time in init, and the wall time */
         double t0 = sh_now_ms(), c0 = cpu_ms(), dt, dc;
@@ -86,6 +90,26 @@ static int child(int argc, char **argv) {
         }
         sh_sleep_ms(20000);
         _exit(0);
+    }
+    if (!strcmp(mode, "alternate")) {            /* usage, Sentry, usage, ... each sent on its own */
+        for (i = 0; i < n; i++) {
+            telemetry_report_usage();
+            sh_sleep_ms(40);
+            telemetry_capture_message(TELEMETRY_LEVEL_INFO, "alternate %d", i);
+            sh_sleep_ms(40);
+        }
+        telemetry_shutdown();
+        return 0;
+    }
+    if (!strcmp(mode, "slowsentry")) {           /* prints how long shutdown took */
+        double t0;
+        telemetry_capture_message(TELEMETRY_LEVEL_INFO, "first");
+        telemetry_capture_message(TELEMETRY_LEVEL_INFO, "second");
+        telemetry_report_usage();
+        t0 = sh_now_ms();
+        telemetry_shutdown();
+        printf("%.1f\n", sh_now_ms() - t0);
+        return 0;
     }
     if (!strcmp(mode, "errcrash")) {
         telemetry_capture_error("SetupError", "the error just before the crash");
@@ -356,6 +380,64 @@ static void test_error_then_crash_thread(sink *s, int rounds) {
     CHECK_INT(sink_stat(s, "events"), 3 * rounds);
     printf("test_delivery: thread mode, %d crashes after an error while the worker rewrites the session file: each crashed "
            "session ended once, as crashed, never abnormal (the next run sent the crash)\n", rounds);
+}
+
+/* Thread mode with usage and Sentry on two receivers (two hosts, as in real use): one worker per
+   endpoint, each keeping its own connection alive, and shutdown sending to both at once within
+   its bound. */
+static void test_thread_endpoints(sink *s) {
+    sink b;                                                       /* the Sentry side */
+    char *dir = make_temp_dir(), out[600], *text;
+    static const char *const extra[] = { "--sentry-key", KEY, "--firebase-auth", TOKEN, "--quiet", NULL };
+    long conns_usage, conns_sentry;
+    double took = 1e9;
+    int rounds = 5;
+    char rounds_text[16];
+    if (sink_start(&b, extra) != 0) { CHECK(0); return; }
+    snprintf(usage_url, sizeof usage_url, "http://127.0.0.1:%d/d/app.json?auth=" TOKEN, s->http);
+    snprintf(dsn, sizeof dsn, "http://" KEY "@127.0.0.1:%d/7", b.http);
+    /* keep-alive per endpoint: usage and Sentry alternate, each payload on its own */
+    CHECK(sink_reset(s));
+    CHECK(sink_reset(&b));
+    snprintf(rounds_text, sizeof rounds_text, "%d", rounds);
+    CHECK_INT(run_wait("alternate", dir, rounds_text, NULL), 0);
+    CHECK_INT(sink_stat(s, "firebase_writes"), rounds);
+    CHECK_INT(sink_stat(&b, "events"), rounds);
+    conns_usage = sink_stat(s, "connections") - 2;                /* minus the 2 stats requests */
+    conns_sentry = sink_stat(&b, "connections") - 2;
+    CHECK_INT(conns_usage, 1);
+    CHECK_INT(conns_sentry, 1);
+    printf("test_delivery: thread mode, %d usage reports and %d events alternating to two receivers: %ld connection(s) "
+           "to the usage one, %ld to Sentry's\n", rounds, rounds, conns_usage, conns_sentry);
+    /* shutdown with Sentry slow (800 ms an answer) and usage fast, bound 1000 ms: the usage
+       report and the session (with the first event) arrive, the second event is not begun (it
+       could not end in time: it waits in the store), and shutdown keeps its bound */
+    rm_tree(dir);
+    dir = make_temp_dir();
+    CHECK(sink_reset(s));
+    CHECK(sink_reset(&b));
+    record_mark(&b);
+    CHECK(sink_mode(&b, "m=delay&ms=800"));
+    snprintf(out, sizeof out, "%s.out", dir);
+    CHECK_INT(sh_reap(run("slowsentry", dir, NULL, NULL, out), 10000), 0);
+    text = sh_read_file(out);
+    if (sscanf(text, "%lf", &took) != 1) took = 1e9;
+    free(text);
+    unlink(out);
+    CHECK_INT(sink_stat(s, "firebase_writes"), 1);               /* arrived before shutdown returned */
+    CHECK(wait_record(&b, "\"init\":true", 1, 2000));
+    CHECK_INT(record_count(&b, "\"first\""), 1);
+    sh_sleep_ms(1000);
+    CHECK_INT(record_count(&b, "\"second\""), 0);                /* not begun: 800 ms did not fit */
+    CHECK(took < 1050.0 + sh_grace());
+    CHECK(took > 700.0);                                          /* it did wait for the first event */
+    CHECK(segments(dir) >= 1);                                    /* the rest waits for the next run */
+    printf("test_delivery: thread-mode shutdown, Sentry answering after 800 ms, usage fast, bound 1000 ms: usage report "
+           "and session arrived, shutdown took %.0f ms, the request that could not end in time was not begun\n", took);
+    CHECK(sink_mode(&b, "m=ok"));
+    sink_stop(&b);
+    set_urls(s->http);
+    rm_tree(dir);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -682,6 +764,7 @@ int main(int argc, char **argv) {
     if (want("sigkill_flood")) test_sigkill_flood(&s);
     if (want("error_then_crash")) test_error_then_crash(&s, 50);
     if (want("thread_crash")) test_error_then_crash_thread(&s, 50);
+    if (want("thread_endpoints")) test_thread_endpoints(&s);
     if (want("short_tool")) test_short_tool(&s);
     if (want("lifetime")) test_lifetime(&s);
     if (want("concurrent")) test_concurrent(&s);
