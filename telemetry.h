@@ -8454,7 +8454,7 @@ TELEMETRY__INTERNAL int telemetry__send_record(telemetry__sender *s, const telem
         int64_t t0 = telemetry__monotonic_ms();
         if (kind == TELEMETRY__KIND_USAGE && push_id[0] && h[15] == 0) telemetry__seg_mark(g, off, 'A');
         rc = telemetry__deliver(s, kind, push_id, h[15] == 'A', wire.data, wire.len, deadline, &status);
-        if (!s->debug && !TELEMETRY__ATOMIC_LOAD(&s->stop)) s->rtt[ep] = telemetry__monotonic_ms() - t0 + 1;   /* what the next one may need */
+        if (status && !s->debug) s->rtt[ep] = telemetry__monotonic_ms() - t0 + 1;   /* an answer: what the next one may need */
     }
     telemetry__buf_free(&wire);
     telemetry__buf_free(&named);
