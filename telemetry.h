@@ -262,10 +262,14 @@
      already has threads at init (a fork there may only exec), with cfg.io or TELEMETRY_DEBUG,
      on Windows (the same store; its locks there are LockFileEx on one byte far past the data),
      and without a state folder (then the store is an unlinked temporary file: this run's
-     payloads only; on Windows nothing is kept, with a log line). Under TELEMETRY_NO_THREADS nothing runs in the background:
+     payloads only; on Windows nothing is kept, with a log line). With both a usage URL and a DSN
+     (POSIX) there are two such threads, one per endpoint, each sending its own records from the
+     same store: a slow or failing endpoint never holds the other. Under TELEMETRY_NO_THREADS
+     nothing runs in the background:
      telemetry_flush and telemetry_shutdown send, within the same bounds.
 
-   The sender sends oldest first over a kept-alive connection. 2xx: done. 4xx
+   The sender sends oldest first, keeping one connection alive per endpoint (usage, Sentry:
+   often two hosts). 2xx: done. 4xx
    other than 429: dropped with a log line, never retried (except a Firebase 401/403 to a report
    an earlier try may have stored: create-only rules refuse the repeat, so it counts as
    delivered; docs/server.md). Network errors, 5xx and 429: kept, retried with exponential
@@ -277,8 +281,10 @@
 
    telemetry_shutdown() ends the session. With the sidecar it returns at once (well under 1 ms:
    no network wait is added to the program's exit). In thread mode it waits at most
-   cfg.shutdown_timeout_ms (TELEMETRY_NO_WAIT: not at all), stops a request in progress within
-   20 ms, and leaves the rest in the store for the next run. exit() without telemetry_shutdown
+   cfg.shutdown_timeout_ms (TELEMETRY_NO_WAIT: not at all) while both endpoints' threads send
+   what is left at once; from then on no request runs past the bound and none begins that its
+   endpoint's last round trip says cannot end before it. A request still running at the bound
+   is stopped within 20 ms; the rest stays in the store for the next run. exit() without telemetry_shutdown
    ends the session as "exited" too (an atexit handler; cfg.no_atexit refuses it). Revoking
    consent stops the sender (a request in progress too) and deletes the store at once.
 
@@ -328,7 +334,9 @@
    handlers and raises the signal again: the process ends as it would have without the library,
    and the program's own handler runs. A fault while walking a wild stack only shortens the
    report. The sidecar sends it within moments of the crash (in thread mode, or when the crash
-   came before the sidecar could start, the next run does), first naming the frames from the
+   came before the sidecar could start, the next run does: in thread mode no request and no
+   session-file write begins once the handler starts, and it waits up to 1 s for one in
+   progress, so the crash is sent once and its session ends once, as crashed), first naming the frames from the
    ELF symbol tables where the binary is unchanged. In C++ builds (with exceptions) a std::set_terminate hook,
    chaining to the previous one, turns an uncaught exception into the same fatal event, named by
    its type and what(). cfg.no_crash_handler or TELEMETRY_NO_CRASH_HANDLER turn it off. Not
@@ -8448,10 +8456,10 @@ TELEMETRY__INTERNAL int telemetry__send_record(telemetry__sender *s, const telem
     rc = telemetry__wire_body(s, kind, body, body_len, &wire, taken);
     if (rc == 0) {
         int64_t deadline = telemetry__monotonic_ms() + (int64_t)s->timeout_ms;
-        if (s->end_at && deadline > s->end_at) deadline = s->end_at;      /* the sidecar's bound */
+        int64_t t0 = telemetry__monotonic_ms();
+        if (s->end_at && deadline > s->end_at) deadline = s->end_at;      /* the sidecar's or shutdown's bound */
         /* a Firebase write that may reach the server is marked first: if its answer is lost, the
            retry's refusal of an existing key (create-only rules) means it was stored */
-        int64_t t0 = telemetry__monotonic_ms();
         if (kind == TELEMETRY__KIND_USAGE && push_id[0] && h[15] == 0) telemetry__seg_mark(g, off, 'A');
         rc = telemetry__deliver(s, kind, push_id, h[15] == 'A', wire.data, wire.len, deadline, &status);
         if (status && !s->debug) s->rtt[ep] = telemetry__monotonic_ms() - t0 + 1;   /* an answer: what the next one may need */
@@ -8548,11 +8556,14 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
         s->have_lock = 1;
         s->rescan_at = 0;
     }
-    if (s->have_lock && (s->has_usage || s->has_dsn) && (!s->has_usage || s->down_until[0] > mono) &&
-        (!s->has_dsn || s->down_until[1] > mono)) {
-        /* every endpoint is down (back-off after a failure): nothing can go, however much is
+    if (s->have_lock && (s->lane == 0   ? s->has_usage && s->down_until[0] > mono
+                         : s->lane == 1 ? s->has_dsn && s->down_until[1] > mono
+                                        : (s->has_usage || s->has_dsn) && (!s->has_usage || s->down_until[0] > mono) &&
+                                          (!s->has_dsn || s->down_until[1] > mono))) {
+        /* every endpoint it serves is down (back-off after a failure): nothing can go, however much is
            queued, so nothing is read (offline, a large backlog costs nothing per wake-up) */
-        int64_t u = s->has_usage ? s->down_until[0] - mono : INT64_MAX, e = s->has_dsn ? s->down_until[1] - mono : INT64_MAX;
+        int64_t u = s->has_usage && s->lane != 1 ? s->down_until[0] - mono : INT64_MAX;
+        int64_t e = s->has_dsn && s->lane != 0 ? s->down_until[1] - mono : INT64_MAX;
         for (i = 0; i < s->nsegs; i++) {
             int64_t size = telemetry__seg_size(&s->segs[i]);
             if (size >= 0 && (uint64_t)size > s->segs[i].pos) (*unsent)++;
@@ -8572,9 +8583,12 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
         int64_t bytes = telemetry__seg_size(g);
         uint64_t off = g->pos, size;
         int first = 1, clean = s->lane >= 0;    /* clean: everything before off is done or not this lane's */
+        /* whether its writer is gone, asked before its size: a writer that appends and closes
+           after the size was read must not make its last records look torn, or all done */
+        int fin = telemetry__seg_finished(g);
         if (bytes < 0) continue;
         size = (uint64_t)bytes;
-        if (!telemetry__seg_finished(g)) s->live_writers = 1;
+        if (!fin) s->live_writers = 1;
         if (clean && g->scan > off) { off = g->scan; first = !g->foreign; }
         while (off < size) {
             unsigned char h[TELEMETRY__REC_HEADER];
@@ -8585,7 +8599,7 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
             if (clean) g->scan = off;
             n = telemetry__seg_read(g, h, sizeof h, off);
             if (n != (long)sizeof h || memcmp(h, "TLR1", 4) != 0) {
-                if (n != (long)sizeof h && !telemetry__seg_finished(g)) break;     /* being written */
+                if (n != (long)sizeof h && !fin) break;                            /* being written */
                 off = telemetry__seg_resync(g, off, size);                         /* torn: skip it */
                 if (first) g->pos = off;
                 continue;
@@ -8600,7 +8614,7 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
                 continue;
             }
             if (off + TELEMETRY__REC_HEADER + len > size) {
-                if (!telemetry__seg_finished(g)) break;                             /* being written */
+                if (!fin) break;                             /* being written */
                 off = telemetry__seg_resync(g, off, size);
                 if (first) g->pos = off;
                 continue;
@@ -8636,7 +8650,7 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
                 n = telemetry__seg_read(g, payload, len, off + TELEMETRY__REC_HEADER);
                 if (n != (long)len || telemetry__rec_crc(h, payload, len) != telemetry__get32(h + 8)) {
                     telemetry__free(payload);
-                    if (!telemetry__seg_finished(g) && off + TELEMETRY__REC_HEADER + len == size) break;   /* still landing */
+                    if (!fin && off + TELEMETRY__REC_HEADER + len == size) break;   /* still landing */
                     telemetry__seg_mark(g, off, 'D');                               /* damaged */
                     continue;
                 }
@@ -8656,7 +8670,7 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
             }
         }
         if (clean && off > g->scan) g->scan = off;
-        if (telemetry__seg_settle(s, i, first && off >= size)) i--;
+        if (telemetry__seg_settle(s, i, first && off >= size && fin)) i--;
     }
     if (soonest < *wait_ms) *wait_ms = soonest;
     return 0;
@@ -9514,12 +9528,14 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(void) {
 #    if !defined(_WIN32)
         telemetry__sender *s2;
         /* both endpoints: a worker for each (a slow one never holds the other, and shutdown
-           sends to both at once), reading the same store, each sending its own records */
-        if (s->has_usage && s->has_dsn && (s2 = telemetry__sender_new()) != NULL) {
+           sends to both at once), reading the same store, each sending its own records. Not
+           for the memory-only store: its file is open O_APPEND, so a record cannot be marked
+           sent in place, and one worker keeps its place in memory instead */
+        if (s->has_usage && s->has_dsn && s->dir[0] && (s2 = telemetry__sender_new()) != NULL) {
             s->lane = 0;
             s2->lane = 1;
             s2->session_path[0] = 0;                /* the session file is the first worker's */
-            if (s->dir[0]) {                        /* one folder lock for both: the same open file */
+            {                                       /* one folder lock for both: the same open file */
                 char path[1400];
                 snprintf(path, sizeof path, "%s/sender.lock", s->dir);
                 s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
