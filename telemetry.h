@@ -6455,6 +6455,9 @@ TELEMETRY__INTERNAL void telemetry__unwind_libgcc(telemetry__stack *st, uintptr_
 #if defined(TELEMETRY__HAVE_UNWIND)
     {
         telemetry__unwind_state u;
+#  if defined(__arm__)
+        from &= ~(uintptr_t)1;                   /* _Unwind_GetIP drops the Thumb bit; the link register has it */
+#  endif
         u.stack = st; u.from = from;
         _Unwind_Backtrace(telemetry__unwind_step, &u);
         if (from && st->count == 0) {            /* not found (an unusual frame): every frame */
