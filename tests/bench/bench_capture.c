@@ -79,7 +79,9 @@ static void emit_us(const char *label, const bench_stats *s) {
 }
 
 /* Flushes (at most 120 s) and accounts for `captured` events: delivered + dropped + still queued. */
-static void settle(const char *label, long captured, long events_before, long record_from, int show_size) {
+/* cap_before: the store's count of events dropped at the disk cap when the section began (it
+   grows over the run: told when the session ends). */
+static void settle(const char *label, long captured, long events_before, long record_from, long long cap_before, int show_size) {
     int64_t t0 = bench_ns();
     int rc = telemetry_flush(120000);
     double ms = (double)(bench_ns() - t0) / 1e6;
@@ -93,11 +95,11 @@ static void settle(const char *label, long captured, long events_before, long re
     bench_record_scan_from(sink.record, record_from, &r);
     /* drops of events: those already told to the sink in client reports, and those at the disk
        cap not told yet (told when the session ends) */
-    dropped = r.dropped_reported_error + st.dropped_cap[TELEMETRY__CAT_ERROR];
+    dropped = r.dropped_reported_error + st.dropped_cap[TELEMETRY__CAT_ERROR] - cap_before;
     printf("  flush: %s after %.0f ms; the sink received %ld events of %ld captured; dropped %lld "
            "(at the disk cap, not yet told: %lld; told in client reports: %lld); events left unsent in the store %ld -> %s\n",
            rc == 0 ? "empty" : telemetry_result_string(rc), ms, events, captured, dropped,
-           st.dropped_cap[TELEMETRY__CAT_ERROR], r.dropped_reported_error, rec.unsent,
+           st.dropped_cap[TELEMETRY__CAT_ERROR] - cap_before, r.dropped_reported_error, rec.unsent,
            events + dropped == captured ? "adds up" : "DOES NOT ADD UP");
     bench_emitf((double)events, "events", "%s_delivered", label);
     bench_emitf((double)dropped, "events", "%s_dropped", label);
@@ -125,8 +127,11 @@ static void bench_messages(int n, int pace_us) {
     long rss0 = bench_maxrss_kb(), over5 = 0, over50 = 0;
     bench_stats s;
     bench_store st;
+    long long cap_before;
     int i;
     char label[64];
+    bench_store_read(&st);
+    cap_before = st.dropped_cap[TELEMETRY__CAT_ERROR];
     snprintf(label, sizeof label, pace_us ? "capture_message_paced" : "capture_message");
     for (i = 0; i < n; i++) {
         int64_t t0 = bench_ns();
@@ -154,7 +159,7 @@ static void bench_messages(int n, int pace_us) {
            peak_disk, st.cap, st.sidecar ? "a sidecar" : "a thread", rss0, bench_maxrss_kb());
     emit_us(label, &s);
     bench_emitf((double)peak_disk, "bytes", "%s_store_disk_peak", label);
-    settle(label, n, before, from, !pace_us);
+    settle(label, n, before, from, cap_before, !pace_us);
     free(us);
 }
 
@@ -169,13 +174,17 @@ static void bench_errors(int n) {
     double *us = (double *)malloc((size_t)n * sizeof *us);
     long before = bench_sink_stat(&sink, "events"), from = bench_file_size(sink.record);
     bench_stats s;
+    bench_store st;
+    long long cap_before;
     int i;
+    bench_store_read(&st);
+    cap_before = st.dropped_cap[TELEMETRY__CAT_ERROR];
     for (i = 0; i < n; i++) parse_config_file(i, &us[i]);
     s = bench_summary(us, (size_t)n);
     printf("\n-- %d x telemetry_capture_error (stack trace, modules, session update)\n", n);
     print_us("telemetry_capture_error", &s);
     emit_us("capture_error", &s);
-    settle("capture_error", n, before, from, 0);
+    settle("capture_error", n, before, from, cap_before, 0);
     free(us);
 }
 
