@@ -138,6 +138,10 @@ static int child(int argc, char **argv) {
         put("dropped_cap_error", (double)st.dropped_cap[TELEMETRY__CAT_ERROR]);
         put("disk_bytes", (double)st.disk_bytes); put("disk_peak", (double)peak_disk); put("segments", (double)st.segments);
         put("cap", (double)st.cap);
+        if (telemetry__dl.sidecar) {             /* its sidecar holds the folder's lock before we end, */
+            int64_t end = bench_ns() + 3000000000LL;   /* so the parent can wait for it to go */
+            while (!bench_sender_alive(state_dir) && bench_ns() < end) bench_sleep_ms(1);
+        }
         put("shutdown_ms", timed_shutdown());
         put("rss_peak_kb", (double)bench_maxrss_kb());
         free(us);
