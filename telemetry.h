@@ -695,7 +695,8 @@ typedef struct telemetry_config {
    does nothing), or a negative error for an invalid config (telemetry then stays off). */
 TELEMETRY_API int telemetry_init(const telemetry_config *config);
 /* Waits at most timeout_ms until every payload that may go now was sent (one fresh try for an
-   endpoint in back-off). 0 when none waits, TELEMETRY_ERR_TIMEOUT otherwise (it stays stored). */
+   endpoint in back-off). 0 when none waits, TELEMETRY_ERR_TIMEOUT otherwise (it stays stored;
+   also at once while another run's sender holds the state folder: that one delivers it). */
 TELEMETRY_API int telemetry_flush(unsigned timeout_ms);
 /* Ends the session and releases everything. With the sidecar it returns at once (the sidecar
    sends); in thread mode it waits at most shutdown_timeout_ms. Unsent payloads stay in the store.
