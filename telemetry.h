@@ -7352,6 +7352,9 @@ typedef enum telemetry__kind { TELEMETRY__KIND_USAGE, TELEMETRY__KIND_ENVELOPE }
                                        record (O_APPEND), and holds flock(LOCK_EX) on it while it
                                        lives, so a sender can tell a finished segment from a
                                        growing one. A new segment begins past TELEMETRY_SEGMENT_BYTES.
+     <name>.seg.new                    a segment being made (created, locked, renamed); one that is
+                                       an hour old by its name's time was abandoned: the sender
+                                       deletes it.
      sender.lock                       flock(LOCK_EX) by the one process that sends (per folder).
    A record: a 40-byte header, then the payload.
      0  "TLR1"   4  payload length (LE)   8  CRC-32 of bytes 12..14 and 16..39 and the payload
@@ -7859,6 +7862,14 @@ TELEMETRY__INTERNAL int telemetry__is_segment(const char *name) {
     return n > 4 && n < 64 && strcmp(name + n - 4, ".seg") == 0 && name[0] >= '0' && name[0] <= '9';
 }
 
+/* A segment that never got its name (".seg.new": its maker died between create and rename) and
+   is over an hour old by the time in its name: nobody will finish it. */
+TELEMETRY__INTERNAL int telemetry__is_stale_new(const char *name, int64_t now_ms) {
+    size_t n = strlen(name);
+    if (n < 9 || n >= 64 || strcmp(name + n - 8, ".seg.new") != 0 || name[0] < '0' || name[0] > '9') return 0;
+    return now_ms - (int64_t)strtoll(name, NULL, 10) > 3600000;
+}
+
 /* Real bytes on disk of every segment but ours. O(segments), never O(records). */
 TELEMETRY__INTERNAL uint64_t telemetry__store_count(const telemetry__store *s) {
     telemetry__dirit d;
@@ -8179,6 +8190,11 @@ TELEMETRY__INTERNAL void telemetry__sender_scan(telemetry__sender *s) {
     for (i = 0; i < s->nsegs; i++) s->segs[i].seen = s->segs[i].name[0] == 0;
     while ((e = telemetry__dirit_next(&d)) != NULL) {
         int fd;
+        if (telemetry__is_stale_new(e, telemetry__system_time_ms())) {
+            snprintf(path, sizeof path, "%s/%s", s->dir, e);
+            telemetry__remove_file(path);
+            continue;
+        }
         if (!telemetry__is_segment(e)) continue;
         for (i = 0; i < s->nsegs && strcmp(s->segs[i].name, e) != 0; i++) {}
         if (i < s->nsegs) { s->segs[i].seen = 1; continue; }

@@ -737,6 +737,30 @@ static void test_relative_paths(sink *s) {
     rm_tree(dir);
 }
 
+/* A ".seg.new" whose maker died between create and rename: removed by the sender once it is an
+   hour old (by the time in its name); a young one (a crash handler writing it now) stays. */
+static void test_stale_new(sink *s) {
+    char *dir = make_temp_dir(), outbox[600], old_new[700], young_new[700];
+    long long now = (long long)time(NULL) * 1000;
+    FILE *f;
+    snprintf(outbox, sizeof outbox, "%s/outbox", dir);
+    CHECK(mkdir(outbox, 0700) == 0);
+    snprintf(old_new, sizeof old_new, "%s/%013lld-1-00000000.seg.new", outbox, now - 7200000);
+    snprintf(young_new, sizeof young_new, "%s/%013lld-2-00000000.seg.new", outbox, now - 60000);
+    CHECK((f = fopen(old_new, "w")) != NULL && fclose(f) == 0);
+    CHECK((f = fopen(young_new, "w")) != NULL && fclose(f) == 0);
+    wait_sidecars_gone(10000);
+    CHECK(sink_reset(s));
+    record_mark(s);
+    CHECK_INT(run_wait("events", dir, "1", NULL), 0);
+    CHECK(sink_wait_stat(s, "events", 1, 5000));
+    wait_sidecars_gone(5000);
+    CHECK(access(old_new, F_OK) != 0);                       /* the abandoned one went */
+    CHECK(access(young_new, F_OK) == 0);                     /* the young one stayed */
+    printf("test_delivery: an abandoned .seg.new two hours old was removed, one a minute old kept\n");
+    rm_tree(dir);
+}
+
 /* TEST_ONLY=name,name runs only those parts (while debugging one). */
 static int want(const char *name) {
     const char *only = getenv("TEST_ONLY");
@@ -773,6 +797,7 @@ int main(int argc, char **argv) {
     if (want("revoke")) test_revoke(&s, 0);
     if (want("revoke")) test_revoke(&s, 1);
     if (want("relative_paths")) test_relative_paths(&s);
+    if (want("stale_new")) test_stale_new(&s);
     if (want("fsize")) test_fsize(&s);
     if (want("oversized_record")) test_oversized_record(&s);
     sink_stop(&s);
