@@ -265,14 +265,13 @@
      payloads only; on Windows nothing is kept, with a log line). With both a usage URL and a DSN
      (POSIX) there are two such threads, one per endpoint, each sending its own records from the
      same store: a slow or failing endpoint never holds the other. Under TELEMETRY_NO_THREADS
-     nothing runs in the background:
-     telemetry_flush and telemetry_shutdown send, within the same bounds.
+     nothing runs in the background: telemetry_flush and telemetry_shutdown send, within the
+     same bounds.
 
    The sender sends oldest first, keeping one connection alive per endpoint (usage, Sentry:
-   often two hosts). 2xx: done. 4xx
-   other than 429: dropped with a log line, never retried (except a Firebase 401/403 to a report
-   an earlier try may have stored: create-only rules refuse the repeat, so it counts as
-   delivered; docs/server.md). Network errors, 5xx and 429: kept, retried with exponential
+   often two hosts). 2xx: done. 4xx other than 429: dropped with a log line, never retried
+   (except a Firebase 401/403 to a report an earlier try may have stored: create-only rules
+   refuse the repeat, so it counts as delivered; docs/server.md). Network errors, 5xx and 429: kept, retried with exponential
    back-off per endpoint (cfg.retry_initial_ms 1 s, doubling to cfg.retry_max_ms 5 min, 50-100 %
    jitter); Sentry rate limits hold their category until they end, remembered across runs. The
    store is capped at cfg.outbox_disk_bytes (8 MiB, real bytes on disk); past it a new payload
@@ -284,9 +283,10 @@
    cfg.shutdown_timeout_ms (TELEMETRY_NO_WAIT: not at all) while both endpoints' threads send
    what is left at once; from then on no request runs past the bound and none begins that its
    endpoint's last round trip says cannot end before it. A request still running at the bound
-   is stopped within 20 ms; the rest stays in the store for the next run. exit() without telemetry_shutdown
-   ends the session as "exited" too (an atexit handler; cfg.no_atexit refuses it). Revoking
-   consent stops the sender (a request in progress too) and deletes the store at once.
+   is stopped within 20 ms; the rest stays in the store for the next run. exit() without
+   telemetry_shutdown ends the session as "exited" too (an atexit handler; cfg.no_atexit refuses
+   it). Revoking consent stops the sender (a request in progress too) and deletes the store at
+   once.
 
    ============================================================================================
    10. TRANSPORT: HTTP/1.1, TLS, PROXIES, LIMITS
