@@ -9065,6 +9065,25 @@ typedef struct telemetry__delivery {
 } telemetry__delivery;
 TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0, NULL, NULL };
 
+#if !defined(TELEMETRY_NO_THREADS)
+/* Every thread-mode lane: asks it to look at the store (signal: even when it is not asleep, as
+   flush does, whose waiters share the condition) or, with stop, to stop (a request too). */
+TELEMETRY__INTERNAL void telemetry__lanes_poke(int signal, int stop) {
+    telemetry__sender *lanes[2];
+    int i;
+    lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
+    for (i = 0; i < 2; i++) {
+        telemetry__sender *s = lanes[i];
+        if (!s) continue;
+        telemetry__lock(&s->lock);
+        if (stop) TELEMETRY__ATOMIC_STORE(&s->stop, 1);
+        s->wake = 1;
+        if (signal || stop || s->asleep) telemetry__cond_signal(&s->cond);
+        telemetry__unlock(&s->lock);
+    }
+}
+#endif
+
 /* Wakes whoever sends: the worker through its condition, the sidecar through its pipe (only
    when it sleeps: one byte per wake-up, not per payload). */
 TELEMETRY__INTERNAL void telemetry__wake_sender(void) {
@@ -9078,19 +9097,7 @@ TELEMETRY__INTERNAL void telemetry__wake_sender(void) {
     }
 #endif
 #if !defined(TELEMETRY_NO_THREADS)
-    {
-        telemetry__sender *lanes[2];
-        int i;
-        lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
-        for (i = 0; i < 2; i++) {
-            telemetry__sender *s = lanes[i];
-            if (!s) continue;
-            telemetry__lock(&s->lock);
-            s->wake = 1;
-            if (s->asleep) telemetry__cond_signal(&s->cond);
-            telemetry__unlock(&s->lock);
-        }
-    }
+    telemetry__lanes_poke(0, 0);
 #endif
 }
 
@@ -9360,14 +9367,7 @@ TELEMETRY__INTERNAL void telemetry__stop_sender(int64_t deadline) {
         telemetry__sender *lanes[2];
         int i;
         lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
-        for (i = 0; i < 2; i++) {                           /* both stop at once */
-            telemetry__sender *s = lanes[i];
-            if (!s) continue;
-            telemetry__lock(&s->lock);
-            TELEMETRY__ATOMIC_STORE(&s->stop, 1);           /* also stops a request in progress */
-            telemetry__cond_signal(&s->cond);
-            telemetry__unlock(&s->lock);
-        }
+        telemetry__lanes_poke(1, 1);                        /* both stop at once */
         for (i = 0; i < 2; i++) {
             telemetry__sender *s = lanes[i];
             if (!s) continue;
@@ -9449,14 +9449,7 @@ TELEMETRY__INTERNAL int telemetry__flush_until(int64_t deadline) {
         telemetry__sender *lanes[2];
         int i, rc = 0;
         lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
-        for (i = 0; i < 2; i++) {
-            telemetry__sender *s = lanes[i];
-            if (!s) continue;
-            telemetry__lock(&s->lock);
-            s->wake = 1;
-            telemetry__cond_signal(&s->cond);
-            telemetry__unlock(&s->lock);
-        }
+        telemetry__lanes_poke(1, 0);
         for (i = 0; i < 2; i++) {
             telemetry__sender *s = lanes[i];
             if (!s) continue;
