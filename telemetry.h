@@ -636,7 +636,8 @@ typedef struct telemetry_config {
     int no_crash_handler;        /* default 0: install the crash handler when a DSN is set */
     telemetry_log_fn log_fn;     /* default: stderr, only when TELEMETRY_DEBUG is set */
     void *log_user_data;         /* passed to log_fn */
-    const telemetry_io *io;      /* default: the library's own sockets */
+    const telemetry_io *io;      /* default: the library's own sockets. Its connections: one at a
+                                    time (a device's single stream) */
     /* default: the OS's secure random source. Fill buf with len random bytes, 0 on success */
     int (*entropy_fn)(void *user_data, void *buf, size_t len);
     /* default: the system clock. Current UTC time in milliseconds since 1970 */
@@ -7586,7 +7587,7 @@ TELEMETRY__INTERNAL void telemetry__busy_end(long *flag) { TELEMETRY__SC_SET(fla
 TELEMETRY__INTERNAL void telemetry__session_file_write(const char *path, const char *text, size_t len) {
     if (!telemetry__busy_begin(&telemetry__session_writing)) return;
     telemetry__write_file_atomic(path, text, len, 0);
-    if (TELEMETRY__SC_GET(&telemetry__crashing)) remove(path);
+    if (TELEMETRY__SC_GET(&telemetry__crashing)) telemetry__remove_file(path);
     telemetry__busy_end(&telemetry__session_writing);
 }
 /* (TELEMETRY_NO_SOCKETS: the program's own stream lives in the program, so its thread sends) */
@@ -8403,6 +8404,8 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__sender *s, int kind, const
             headers[0] = auth;
             req.headers = headers;
         }
+        if (s->io && s->http[!TELEMETRY__ENDPOINT(kind)])   /* the program's own I/O: one connection at a time (a UART) */
+            telemetry__http_close((telemetry__http_client *)s->http[!TELEMETRY__ENDPOINT(kind)]);
         rc = telemetry__http_send((telemetry__http_client *)s->http[TELEMETRY__ENDPOINT(kind)], &req, &resp, deadline);
         if (rc == 0 && resp.status >= 200 && resp.status <= 299 && s->sent_log_path[0]) {
             char full[1400];
