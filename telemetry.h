@@ -9063,10 +9063,11 @@ typedef struct telemetry__delivery {
     int pipe_fd;                /* sidecar mode: our end of its pipe; its EOF tells it we ended */
     int store_open;             /* the run's first work opened the store */
     int64_t usage_dropped;      /* usage reports dropped at the disk cap, told in the next report */
+    int abandoned;              /* thread mode: a worker stuck past shutdown's bound still reads the shared state */
     telemetry__sender *sender;  /* thread mode: the worker (usage reports, or everything) */
     telemetry__sender *lane2;   /* with both endpoints (POSIX): a second worker, for Sentry's envelopes */
 } telemetry__delivery;
-TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0, NULL, NULL };
+TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0, 0, NULL, NULL };
 
 #if !defined(TELEMETRY_NO_THREADS)
 /* Every thread-mode lane: asks it to look at the store (signal: even when it is not asleep, as
@@ -9383,6 +9384,7 @@ TELEMETRY__INTERNAL void telemetry__stop_sender(int64_t deadline) {
                 telemetry__sender_free(s);
             } else {                                        /* stuck (name resolution): it frees itself */
                 s->abandoned = 1;
+                telemetry__dl.abandoned = 1;
                 telemetry__thread_detach(s->thread);
                 telemetry__unlock(&s->lock);
                 telemetry__log_detach();
@@ -9600,7 +9602,8 @@ TELEMETRY__INTERNAL void telemetry__close_outbox(int64_t deadline, int64_t grace
         if (telemetry__dl.sidecar) munmap((void *)sh, sizeof *sh);
         else
 #endif
-        telemetry__free(sh);
+        if (!telemetry__dl.abandoned) telemetry__free(sh);   /* (else a stuck worker still reads it: kept, a few hundred bytes) */
+        telemetry__dl.abandoned = 0;
     }
     telemetry__dl.sidecar = 0;
 }
