@@ -50,7 +50,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         memset(&s, 0, sizeof s);
         s.lock_fd = s.mem_fd = -1;
         s.cap = 1u << 20;
-        telemetry__crc_init();
         telemetry__copy(s.dir, sizeof s.dir, dir);
         while (telemetry__sender_step(&s, &wait, &unsent) && steps < 100000) steps++;
         REQUIRE(steps < 100000 && unsent == 0);
