@@ -8971,8 +8971,9 @@ typedef struct telemetry__delivery {
     int store_open;             /* the run's first work opened the store */
     int64_t usage_dropped;      /* usage reports dropped at the disk cap, told in the next report */
     telemetry__sender *sender;  /* thread mode */
+    telemetry__buf envelope;    /* kept between envelopes (no malloc per event), under the lock */
 } telemetry__delivery;
-TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0, NULL };
+TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0, NULL, { NULL, 0, 0, 0, 0 } };
 
 /* Wakes whoever sends: the worker through its condition, the sidecar through its pipe (only
    when it sleeps: one byte per wake-up, not per payload). */
@@ -9012,21 +9013,23 @@ TELEMETRY__INTERNAL int telemetry__enqueue(int kind, int category, const char *p
 
 /* An envelope (header without sent_at: the sender writes it) holding an event and/or a session. */
 TELEMETRY__INTERNAL int telemetry__queue_envelope(const char *event_id, const telemetry__buf *event, const telemetry__session *session) {
-    telemetry__buf env, item;
+    telemetry__buf *env = &telemetry__dl.envelope, item;
     int rc = 0;
-    telemetry__buf_init(&env);
-    telemetry__buf_presize(&env, (event ? event->len : 0) + 512);      /* allocated once */
-    rc = telemetry__envelope_header(&env, event_id, NULL);
-    if (rc == 0 && event) rc = telemetry__envelope_item(&env, "event", event->data, event->len);
+    if (!telemetry__dl.open) return TELEMETRY_ERR_NOT_CONFIGURED;
+    env->len = 0;
+    env->failed = 0;
+    telemetry__buf_presize(env, (event ? event->len : 0) + 512);      /* one allocation at most */
+    rc = telemetry__envelope_header(env, event_id, NULL);
+    if (rc == 0 && event) rc = telemetry__envelope_item(env, "event", event->data, event->len);
     if (rc == 0 && session) {
         telemetry__buf_init(&item);
         rc = telemetry__session_json(&item, session);
-        if (rc == 0) rc = telemetry__envelope_item(&env, "session", item.data, item.len);
+        if (rc == 0) rc = telemetry__envelope_item(env, "session", item.data, item.len);
         telemetry__buf_free(&item);
     }
-    if (rc == 0) rc = telemetry__envelope_end(&env);
-    if (rc == 0) rc = telemetry__enqueue(TELEMETRY__KIND_ENVELOPE, event ? TELEMETRY__CAT_ERROR : TELEMETRY__CAT_SESSION, NULL, env.data, env.len);
-    telemetry__buf_free(&env);
+    if (rc == 0) rc = telemetry__envelope_end(env);
+    if (rc == 0) rc = telemetry__enqueue(TELEMETRY__KIND_ENVELOPE, event ? TELEMETRY__CAT_ERROR : TELEMETRY__CAT_SESSION, NULL, env->data, env->len);
+    if (env->cap > 65536) telemetry__buf_free(env);               /* a huge one is not kept */
     return rc;
 }
 
@@ -9424,6 +9427,7 @@ TELEMETRY__INTERNAL void telemetry__close_outbox(int64_t deadline, int64_t grace
         telemetry__stop_sender(deadline + grace_ms);
     }
     telemetry__dl.open = 0;
+    telemetry__buf_free(&telemetry__dl.envelope);
     telemetry__lock(&telemetry__sto.lock);
     telemetry__store_close(&telemetry__sto);
     telemetry__unlock(&telemetry__sto.lock);
