@@ -7506,12 +7506,14 @@ TELEMETRY__HOT uint64_t telemetry__get64(const unsigned char *p) {   /* little-e
 TELEMETRY__INTERNAL uint64_t telemetry__sum(uint64_t h, const void *data, size_t len) {
     const unsigned char *p = (const unsigned char *)data;
     uint64_t w = 0;
+#if defined(__SIZEOF_INT128__) && (defined(__GNUC__) || defined(__clang__))
     for (; len >= 32; len -= 32, p += 32) {        /* four words a turn: fewer loop steps */
         h = telemetry__sum_mix(h ^ telemetry__get64(p));
         h = telemetry__sum_mix(h ^ telemetry__get64(p + 8));
         h = telemetry__sum_mix(h ^ telemetry__get64(p + 16));
         h = telemetry__sum_mix(h ^ telemetry__get64(p + 24));
     }
+#endif                                             /* (not where each mix is long: small code) */
     for (; len >= 8; len -= 8, p += 8) h = telemetry__sum_mix(h ^ telemetry__get64(p));
     if (len) {
         while (len--) w |= (uint64_t)p[len] << (8 * len);
