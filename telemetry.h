@@ -9013,7 +9013,14 @@ TELEMETRY__INTERNAL int telemetry__enqueue(int kind, int category, const char *p
     return rc == TELEMETRY_ERR_NO_SPACE ? 0 : rc;      /* a drop at the cap is counted, not an error */
 }
 
-/* An envelope (header without sent_at: the sender writes it) holding an event and/or a session. */
+/* An envelope (header without sent_at: the sender writes it) holding an event and/or a session.
+   Its buffer is kept for the next one up to this size; a device's RAM (TELEMETRY_NO_FILES) is
+   worth more than the malloc it saves. */
+#if defined(TELEMETRY_NO_FILES)
+#  define TELEMETRY__ENVELOPE_KEEP 0
+#else
+#  define TELEMETRY__ENVELOPE_KEEP 65536
+#endif
 TELEMETRY__INTERNAL int telemetry__queue_envelope(const char *event_id, const telemetry__buf *event, const telemetry__session *session) {
     telemetry__buf *env = &telemetry__dl.envelope, item;
     int rc = 0;
@@ -9031,7 +9038,7 @@ TELEMETRY__INTERNAL int telemetry__queue_envelope(const char *event_id, const te
     }
     if (rc == 0) rc = telemetry__envelope_end(env);
     if (rc == 0) rc = telemetry__enqueue(TELEMETRY__KIND_ENVELOPE, event ? TELEMETRY__CAT_ERROR : TELEMETRY__CAT_SESSION, NULL, env->data, env->len);
-    if (env->cap > 65536) telemetry__buf_free(env);               /* a huge one is not kept */
+    if (env->cap > TELEMETRY__ENVELOPE_KEEP) telemetry__buf_free(env);   /* a huge one is not kept */
     return rc;
 }
 
