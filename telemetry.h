@@ -262,13 +262,16 @@
      already has threads at init (a fork there may only exec), with cfg.io or TELEMETRY_DEBUG,
      on Windows (the same store; its locks there are LockFileEx on one byte far past the data),
      and without a state folder (then the store is an unlinked temporary file: this run's
-     payloads only; on Windows nothing is kept, with a log line). Under TELEMETRY_NO_THREADS nothing runs in the background:
-     telemetry_flush and telemetry_shutdown send, within the same bounds.
+     payloads only; on Windows nothing is kept, with a log line). With both a usage URL and a DSN
+     (POSIX) there are two such threads, one per endpoint, each sending its own records from the
+     same store: a slow or failing endpoint never holds the other. Under TELEMETRY_NO_THREADS
+     nothing runs in the background: telemetry_flush and telemetry_shutdown send, within the
+     same bounds.
 
-   The sender sends oldest first over a kept-alive connection. 2xx: done. 4xx
-   other than 429: dropped with a log line, never retried (except a Firebase 401/403 to a report
-   an earlier try may have stored: create-only rules refuse the repeat, so it counts as
-   delivered; docs/server.md). Network errors, 5xx and 429: kept, retried with exponential
+   The sender sends oldest first, keeping one connection alive per endpoint (usage, Sentry:
+   often two hosts). 2xx: done. 4xx other than 429: dropped with a log line, never retried
+   (except a Firebase 401/403 to a report an earlier try may have stored: create-only rules
+   refuse the repeat, so it counts as delivered; docs/server.md). Network errors, 5xx and 429: kept, retried with exponential
    back-off per endpoint (cfg.retry_initial_ms 1 s, doubling to cfg.retry_max_ms 5 min, 50-100 %
    jitter); Sentry rate limits hold their category until they end, remembered across runs. The
    store is capped at cfg.outbox_disk_bytes (8 MiB, real bytes on disk); past it a new payload
@@ -277,10 +280,13 @@
 
    telemetry_shutdown() ends the session. With the sidecar it returns at once (well under 1 ms:
    no network wait is added to the program's exit). In thread mode it waits at most
-   cfg.shutdown_timeout_ms (TELEMETRY_NO_WAIT: not at all), stops a request in progress within
-   20 ms, and leaves the rest in the store for the next run. exit() without telemetry_shutdown
-   ends the session as "exited" too (an atexit handler; cfg.no_atexit refuses it). Revoking
-   consent stops the sender (a request in progress too) and deletes the store at once.
+   cfg.shutdown_timeout_ms (TELEMETRY_NO_WAIT: not at all) while both endpoints' threads send
+   what is left at once; from then on no request runs past the bound and none begins that its
+   endpoint's last round trip says cannot end before it. A request still running at the bound
+   is stopped within 20 ms; the rest stays in the store for the next run. exit() without
+   telemetry_shutdown ends the session as "exited" too (an atexit handler; cfg.no_atexit refuses
+   it). Revoking consent stops the sender (a request in progress too) and deletes the store at
+   once.
 
    ============================================================================================
    10. TRANSPORT: HTTP/1.1, TLS, PROXIES, LIMITS
@@ -328,7 +334,9 @@
    handlers and raises the signal again: the process ends as it would have without the library,
    and the program's own handler runs. A fault while walking a wild stack only shortens the
    report. The sidecar sends it within moments of the crash (in thread mode, or when the crash
-   came before the sidecar could start, the next run does), first naming the frames from the
+   came before the sidecar could start, the next run does: in thread mode no request and no
+   session-file write begins once the handler starts, and it waits up to 1 s for one in
+   progress, so the crash is sent once and its session ends once, as crashed), first naming the frames from the
    ELF symbol tables where the binary is unchanged. In C++ builds (with exceptions) a std::set_terminate hook,
    chaining to the previous one, turns an uncaught exception into the same fatal event, named by
    its type and what(). cfg.no_crash_handler or TELEMETRY_NO_CRASH_HANDLER turn it off. Not
@@ -687,7 +695,8 @@ typedef struct telemetry_config {
    does nothing), or a negative error for an invalid config (telemetry then stays off). */
 TELEMETRY_API int telemetry_init(const telemetry_config *config);
 /* Waits at most timeout_ms until every payload that may go now was sent (one fresh try for an
-   endpoint in back-off). 0 when none waits, TELEMETRY_ERR_TIMEOUT otherwise (it stays stored). */
+   endpoint in back-off). 0 when none waits, TELEMETRY_ERR_TIMEOUT otherwise (it stays stored;
+   also at once while another run's sender holds the state folder: that one delivers it). */
 TELEMETRY_API int telemetry_flush(unsigned timeout_ms);
 /* Ends the session and releases everything. With the sidecar it returns at once (the sidecar
    sends); in thread mode it waits at most shutdown_timeout_ms. Unsent payloads stay in the store.
@@ -6447,6 +6456,9 @@ TELEMETRY__INTERNAL void telemetry__unwind_libgcc(telemetry__stack *st, uintptr_
 #if defined(TELEMETRY__HAVE_UNWIND)
     {
         telemetry__unwind_state u;
+#  if defined(__arm__)
+        from &= ~(uintptr_t)1;                   /* _Unwind_GetIP drops the Thumb bit; the link register has it */
+#  endif
         u.stack = st; u.from = from;
         _Unwind_Backtrace(telemetry__unwind_step, &u);
         if (from && st->count == 0) {            /* not found (an unusual frame): every frame */
@@ -7222,6 +7234,7 @@ TELEMETRY__INTERNAL void telemetry__session_text(const telemetry__session *se, t
     telemetry__buf_puts(b, "\ninit="); telemetry__buf_put_i64(b, se->init_pending);
     telemetry__buf_putc(b, '\n');
 }
+
 TELEMETRY__INTERNAL int telemetry__session_save(const telemetry__session *se, const char *path) {
     telemetry__buf b;
     int rc;
@@ -7339,6 +7352,9 @@ typedef enum telemetry__kind { TELEMETRY__KIND_USAGE, TELEMETRY__KIND_ENVELOPE }
                                        record (O_APPEND), and holds flock(LOCK_EX) on it while it
                                        lives, so a sender can tell a finished segment from a
                                        growing one. A new segment begins past TELEMETRY_SEGMENT_BYTES.
+     <name>.seg.new                    a segment being made (created, locked, renamed); one that is
+                                       an hour old by its name's time was abandoned: the sender
+                                       deletes it.
      sender.lock                       flock(LOCK_EX) by the one process that sends (per folder).
    A record: a 40-byte header, then the payload.
      0  "TLR1"   4  payload length (LE)   8  checksum (LE) of the header, with bytes 8..11 and 15
@@ -7567,8 +7583,53 @@ typedef struct telemetry__store {
 
 TELEMETRY__DEF telemetry__store telemetry__sto = { "", -1, -1, "", 0, 0, 0, 0, 0, 0, TELEMETRY__MUTEX_INIT };
 TELEMETRY__DEF telemetry__shared *telemetry__sh;
-/* Thread mode: the session file is being replaced (a crash handler on another thread waits). */
-TELEMETRY__DEF int telemetry__session_writing;
+/* Thread mode: what the crash handler and the threads that go on running meanwhile agree on. Each
+   flag is raised before the other side's is read (sequentially consistent: of two threads, at
+   least one sees the other's), so a crash and a session-file write or a request never miss each
+   other. crashing: the crash handler started to write the crash (no request or session write
+   begins after it); session_writing / sending: the id of the thread replacing the session file
+   / in a request (the handler waits for it, bounded, unless it is that thread itself). */
+TELEMETRY__DEF long telemetry__crashing;
+TELEMETRY__DEF long telemetry__session_writing;
+TELEMETRY__DEF long telemetry__sending[2];   /* one per endpoint: each has its own lane */
+#if defined(TELEMETRY_NO_THREADS)
+#  define TELEMETRY__SC_SET(p, v) (*(p) = (v))
+#  define TELEMETRY__SC_GET(p) (*(p))
+#elif defined(__GNUC__) || defined(__clang__)
+#  define TELEMETRY__SC_SET(p, v) ((void)__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST))
+#  define TELEMETRY__SC_GET(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#else
+#  define TELEMETRY__SC_SET(p, v) ((void)_InterlockedExchange((volatile long *)(p), (v)))
+#  define TELEMETRY__SC_GET(p) _InterlockedOr((volatile long *)(p), 0)
+#endif
+/* This thread's id as the crash handler knows it (Linux), or -1: some thread, unknown. */
+TELEMETRY__INTERNAL long telemetry__thread_id(void) {
+#if defined(__linux__) && !defined(TELEMETRY_NO_FILES)      /* (<sys/syscall.h>: above) */
+    return (long)syscall(SYS_gettid);
+#elif defined(_WIN32)
+    return (long)GetCurrentThreadId();
+#else
+    return -1;
+#endif
+}
+/* Raises flag for this thread unless a crash is being written: 1 when the caller may go on (it
+   then calls telemetry__busy_end), 0 when it must not begin. */
+TELEMETRY__INTERNAL int telemetry__busy_begin(long *flag) {
+    TELEMETRY__SC_SET(flag, telemetry__thread_id());
+    if (!TELEMETRY__SC_GET(&telemetry__crashing)) return 1;
+    TELEMETRY__SC_SET(flag, 0L);
+    return 0;
+}
+TELEMETRY__INTERNAL void telemetry__busy_end(long *flag) { TELEMETRY__SC_SET(flag, 0L); }
+/* Writes the session file (thread mode: what the next run reports if this one never ends) unless
+   a crash is being written; a crash that came during the write had the handler wait for it, or
+   give up waiting: then the file that just appeared goes here. */
+TELEMETRY__INTERNAL void telemetry__session_file_write(const char *path, const char *text, size_t len) {
+    if (!telemetry__busy_begin(&telemetry__session_writing)) return;
+    telemetry__write_file_atomic(path, text, len, 0);
+    if (TELEMETRY__SC_GET(&telemetry__crashing)) remove(path);
+    telemetry__busy_end(&telemetry__session_writing);
+}
 /* (TELEMETRY_NO_SOCKETS: the program's own stream lives in the program, so its thread sends) */
 #if !defined(TELEMETRY_NO_THREADS) && !defined(TELEMETRY_NO_SIDECAR) && !defined(TELEMETRY_NO_SOCKETS) && defined(__linux__) && \
     !defined(TELEMETRY_NO_FILES)
@@ -7841,6 +7902,14 @@ TELEMETRY__INTERNAL int telemetry__is_segment(const char *name) {
     return n > 4 && n < 64 && strcmp(name + n - 4, ".seg") == 0 && name[0] >= '0' && name[0] <= '9';
 }
 
+/* A segment that never got its name (".seg.new": its maker died between create and rename) and
+   is over an hour old by the time in its name: nobody will finish it. */
+TELEMETRY__INTERNAL int telemetry__is_stale_new(const char *name, int64_t now_ms) {
+    size_t n = strlen(name);
+    if (n < 9 || n >= 64 || strcmp(name + n - 8, ".seg.new") != 0 || name[0] < '0' || name[0] > '9') return 0;
+    return now_ms - (int64_t)strtoll(name, NULL, 10) > 3600000;
+}
+
 /* Real bytes on disk of every segment but ours. O(segments), never O(records). */
 TELEMETRY__INTERNAL uint64_t telemetry__store_count(const telemetry__store *s) {
     telemetry__dirit d;
@@ -8035,6 +8104,9 @@ typedef struct telemetry__seg {
     char name[64];              /* "" for the memory-only store */
     int fd;                     /* opened read-write: the state byte is written in place */
     uint64_t pos;               /* every record before it is sent or dropped */
+    uint64_t scan;              /* a lane's look starts here: before it, every record is done or
+                                   the other lane's (a lane never reads those again and again) */
+    int foreign;                /* [pos, scan) holds a record of the other lane not seen done */
     int seen;                   /* still in the folder at the last scan */
 } telemetry__seg;
 
@@ -8111,14 +8183,22 @@ typedef struct telemetry__sender {
     int warned_ro, abandoned;
     unsigned seen_segments;
     int live_writers;           /* the last step saw a segment whose writer still lives */
-    int64_t end_at;             /* sidecar after the program ended: no request goes past this */
+    int64_t end_at;             /* no request goes past this: the sidecar's bound after the
+                                   program ended, or thread-mode shutdown's bound */
+    int64_t rtt[2];             /* ms the last request to each endpoint took, 0 unknown */
+    int lane;                   /* -1 every record; 0 usage reports only, 1 Sentry envelopes only
+                                   (thread mode with both endpoints: one worker per endpoint) */
     unsigned lifetime_ms;
-    void *http;
+    void *http[2];              /* one kept-alive client per endpoint (0 usage, 1 Sentry) */
 #  if !defined(TELEMETRY_NO_THREADS)
     telemetry__mutex lock;      /* guards stop, asleep and the wake-ups */
     telemetry__cond cond;
     telemetry__thread thread;
     int worker_started, worker_done, asleep, wake;
+    int64_t shutdown_at;        /* set by shutdown: the worker's end_at from its next request on */
+    unsigned seen_flush;        /* the flush generation whose fresh try this worker gave */
+    unsigned idle_gen;          /* thread mode: the flush generation answered (nothing may go) */
+    int unsent_n;               /* and how many records then waited */
     char session_path[1100];
     char *session_text;         /* the session file's next content: written by the worker, so the
                                    caller's thread does no file I/O for it */
@@ -8149,6 +8229,11 @@ TELEMETRY__INTERNAL void telemetry__sender_scan(telemetry__sender *s) {
     for (i = 0; i < s->nsegs; i++) s->segs[i].seen = s->segs[i].name[0] == 0;
     while ((e = telemetry__dirit_next(&d)) != NULL) {
         int fd;
+        if (telemetry__is_stale_new(e, telemetry__system_time_ms())) {
+            snprintf(path, sizeof path, "%s/%s", s->dir, e);
+            telemetry__remove_file(path);
+            continue;
+        }
         if (!telemetry__is_segment(e)) continue;
         for (i = 0; i < s->nsegs && strcmp(s->segs[i].name, e) != 0; i++) {}
         if (i < s->nsegs) { s->segs[i].seen = 1; continue; }
@@ -8294,18 +8379,26 @@ TELEMETRY__INTERNAL int telemetry__wire_body(telemetry__sender *s, int kind, con
     return out->failed ? TELEMETRY_ERR_NO_MEMORY : 0;
 }
 
-/* The connection the sender reuses (made at init on the program's thread, so the proxy
-   variables are read there; the sidecar inherits it unconnected). */
-TELEMETRY__INTERNAL int telemetry__sender_client(telemetry__sender *s) {
+/* The connections the sender reuses, one per endpoint it sends to (usage and Sentry are often
+   different hosts: one shared connection would be closed and opened again at each change). Made
+   at init on the program's thread, so the proxy variables are read there; the sidecar inherits
+   them unconnected. cancel: the flag that stops a request in progress. */
+TELEMETRY__INTERNAL int telemetry__sender_clients(telemetry__sender *s, const int *cancel) {
     telemetry__transport_config tc;
+    int ep, rc = 0;
     memset(&tc, 0, sizeof tc);
     tc.ca_file = s->ca_file; tc.ca_pem = s->ca_pem; tc.io = s->io;
     tc.entropy_fn = s->entropy_fn; tc.clock_fn = s->clock_fn;
     tc.platform_user_data = s->platform_user_data; tc.use_proxy_env = 1;
     tc.tls_session_file = s->tls_session_path[0] ? s->tls_session_path : NULL;
-    tc.cancel = (const int *)&s->stop;
-    return telemetry__http_client_new((telemetry__http_client **)&s->http, &tc);
+    tc.cancel = cancel;
+    for (ep = 0; ep < 2 && rc == 0; ep++)
+        if (!s->http[ep] && (ep ? s->has_dsn : s->has_usage) && (s->lane < 0 || s->lane == ep))
+            rc = telemetry__http_client_new((telemetry__http_client **)&s->http[ep], &tc);
+    return rc;
 }
+/* Two lanes append to sent.log at once (thread mode): one entry at a time. */
+TELEMETRY__DEF telemetry__mutex telemetry__sent_log_mutex = TELEMETRY__MUTEX_INIT;
 
 /* Sends one payload now, before the deadline. With TELEMETRY_DEBUG it is printed to stderr
    instead. 0 when the server took it (2xx); *status is the HTTP status or 0. Responses update
@@ -8332,7 +8425,7 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__sender *s, int kind, const
         int rc;
         memset(&req, 0, sizeof req);
         memset(&resp, 0, sizeof resp);
-        if (!s->http && (rc = telemetry__sender_client(s)) != 0) return rc;
+        if (!s->http[TELEMETRY__ENDPOINT(kind)] && (rc = telemetry__sender_clients(s, (const int *)&s->stop)) != 0) return rc;
         req.method = "POST";
         if (kind == TELEMETRY__KIND_USAGE && push_id[0]) {
             target = telemetry__firebase_target(&s->usage, push_id);
@@ -8349,12 +8442,14 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__sender *s, int kind, const
             headers[0] = auth;
             req.headers = headers;
         }
-        rc = telemetry__http_send((telemetry__http_client *)s->http, &req, &resp, deadline);
+        rc = telemetry__http_send((telemetry__http_client *)s->http[TELEMETRY__ENDPOINT(kind)], &req, &resp, deadline);
         if (rc == 0 && resp.status >= 200 && resp.status <= 299 && s->sent_log_path[0]) {
             char full[1400];
             snprintf(full, sizeof full, "%s://%s%s", url.secure ? "https" : "http", hostport, url.target);
+            telemetry__lock(&telemetry__sent_log_mutex);
             telemetry__sent_log_append(s->sent_log_path, s->sent_log_cap, telemetry__snd_now(s),
                                        kind == TELEMETRY__KIND_USAGE ? "usage-report" : "sentry-envelope", req.method, full, body, len);
+            telemetry__unlock(&telemetry__sent_log_mutex);
         }
         telemetry__free(target);
         if (rc == 0) {
@@ -8420,11 +8515,13 @@ TELEMETRY__INTERNAL int telemetry__send_record(telemetry__sender *s, const telem
     rc = telemetry__wire_body(s, kind, body, body_len, &wire, taken);
     if (rc == 0) {
         int64_t deadline = telemetry__monotonic_ms() + (int64_t)s->timeout_ms;
-        if (s->end_at && deadline > s->end_at) deadline = s->end_at;      /* the sidecar's bound */
+        int64_t t0 = telemetry__monotonic_ms();
+        if (s->end_at && deadline > s->end_at) deadline = s->end_at;      /* the sidecar's or shutdown's bound */
         /* a Firebase write that may reach the server is marked first: if its answer is lost, the
            retry's refusal of an existing key (create-only rules) means it was stored */
         if (kind == TELEMETRY__KIND_USAGE && push_id[0] && h[15] == 0) telemetry__seg_mark(g, off, 'A');
         rc = telemetry__deliver(s, kind, push_id, h[15] == 'A', wire.data, wire.len, deadline, &status);
+        if (status && !s->debug) s->rtt[ep] = telemetry__monotonic_ms() - t0 + 1;   /* an answer: what the next one may need */
     }
     telemetry__buf_free(&wire);
     telemetry__buf_free(&named);
@@ -8518,11 +8615,14 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
         s->have_lock = 1;
         s->rescan_at = 0;
     }
-    if (s->have_lock && (s->has_usage || s->has_dsn) && (!s->has_usage || s->down_until[0] > mono) &&
-        (!s->has_dsn || s->down_until[1] > mono)) {
-        /* every endpoint is down (back-off after a failure): nothing can go, however much is
+    if (s->have_lock && (s->lane == 0   ? s->has_usage && s->down_until[0] > mono
+                         : s->lane == 1 ? s->has_dsn && s->down_until[1] > mono
+                                        : (s->has_usage || s->has_dsn) && (!s->has_usage || s->down_until[0] > mono) &&
+                                          (!s->has_dsn || s->down_until[1] > mono))) {
+        /* every endpoint it serves is down (back-off after a failure): nothing can go, however much is
            queued, so nothing is read (offline, a large backlog costs nothing per wake-up) */
-        int64_t u = s->has_usage ? s->down_until[0] - mono : INT64_MAX, e = s->has_dsn ? s->down_until[1] - mono : INT64_MAX;
+        int64_t u = s->has_usage && s->lane != 1 ? s->down_until[0] - mono : INT64_MAX;
+        int64_t e = s->has_dsn && s->lane != 0 ? s->down_until[1] - mono : INT64_MAX;
         for (i = 0; i < s->nsegs; i++) {
             int64_t size = telemetry__seg_size(&s->segs[i]);
             if (size >= 0 && (uint64_t)size > s->segs[i].pos) (*unsent)++;
@@ -8535,22 +8635,30 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
         if (s->sh) s->seen_segments = TELEMETRY__ATOMIC_LOAD(&s->sh->segments);
         telemetry__sender_scan(s);                 /* a new segment, or another run's */
         s->rescan_at = mono + 1000;
+        for (i = 0; i < s->nsegs; i++) { s->segs[i].scan = 0; s->segs[i].foreign = 0; }   /* the other lane's done ones are seen */
     }
     for (i = 0; i < s->nsegs; i++) {
         telemetry__seg *g = &s->segs[i];
         int64_t bytes = telemetry__seg_size(g);
         uint64_t off = g->pos, size;
-        int first = 1;
+        int first = 1, clean = s->lane >= 0;    /* clean: everything before off is done or not this lane's */
+        /* whether its writer is gone, asked before its size: a writer that appends and closes
+           after the size was read must not make its last records look torn, or all done */
+        int fin = telemetry__seg_finished(g);
         if (bytes < 0) continue;
         size = (uint64_t)bytes;
-        if (!telemetry__seg_finished(g)) s->live_writers = 1;
+        if (!fin) s->live_writers = 1;
+        if (clean && g->scan > off) { off = g->scan; first = !g->foreign; }
         while (off < size) {
             unsigned char h[TELEMETRY__REC_HEADER];
             uint32_t len;
             int64_t held;
-            long n = telemetry__seg_read(g, h, sizeof h, off);
+            int ep;
+            long n;
+            if (clean) g->scan = off;
+            n = telemetry__seg_read(g, h, sizeof h, off);
             if (n != (long)sizeof h || memcmp(h, "TLR1", 4) != 0) {
-                if (n != (long)sizeof h && !telemetry__seg_finished(g)) break;     /* being written */
+                if (n != (long)sizeof h && !fin) break;                            /* being written */
                 off = telemetry__seg_resync(g, off, size);                         /* torn: skip it */
                 if (first) g->pos = off;
                 continue;
@@ -8565,7 +8673,7 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
                 continue;
             }
             if (off + TELEMETRY__REC_HEADER + len > size) {
-                if (!telemetry__seg_finished(g)) break;                             /* being written */
+                if (!fin) break;                             /* being written */
                 off = telemetry__seg_resync(g, off, size);
                 if (first) g->pos = off;
                 continue;
@@ -8575,8 +8683,19 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
                 if (first) g->pos = off;
                 continue;
             }
+            ep = TELEMETRY__ENDPOINT(h[12]);
+            if (s->lane >= 0 && ep != s->lane) {                                   /* the other lane sends it */
+                first = 0;
+                g->foreign = 1;
+                off += TELEMETRY__REC_HEADER + len;
+                continue;
+            }
             held = telemetry__held_ms(s, h[12], h[13], mono, wall);
+            /* near a bound (shutdown's, the sidecar's) no request begins that its last round
+               trip to this endpoint says cannot end in time */
+            if (held == 0 && s->end_at && s->rtt[ep] && mono + s->rtt[ep] > s->end_at) held = s->end_at > mono ? s->end_at - mono : 1;
             if (held > 0) {
+                clean = 0;
                 (*unsent)++;
                 if (held < soonest) soonest = held;
                 first = 0;
@@ -8590,12 +8709,18 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
                 n = telemetry__seg_read(g, payload, len, off + TELEMETRY__REC_HEADER);
                 if (n != (long)len || telemetry__rec_sum(h, payload, len) != telemetry__get32(h + 8)) {
                     telemetry__free(payload);
-                    if (!telemetry__seg_finished(g) && off + TELEMETRY__REC_HEADER + len == size) break;   /* still landing */
+                    if (!fin && off + TELEMETRY__REC_HEADER + len == size) break;   /* still landing */
                     telemetry__seg_mark(g, off, 'D');                               /* damaged */
                     continue;
                 }
                 payload[len] = 0;
-                done = telemetry__send_record(s, g, off, h, payload, len);
+                if (!telemetry__busy_begin(&telemetry__sending[ep])) {   /* the process is crashing: its crash waits too */
+                    telemetry__free(payload);
+                    (*unsent)++;
+                    return 0;
+                }
+                done = telemetry__send_record(s, g, off, h, payload, len);   /* marked sent before the flag drops */
+                telemetry__busy_end(&telemetry__sending[ep]);
                 telemetry__free(payload);
                 if (done && first) g->pos = off + TELEMETRY__REC_HEADER + len;
                 if (!done) (*unsent)++;
@@ -8603,8 +8728,8 @@ TELEMETRY__INTERNAL int telemetry__sender_step(telemetry__sender *s, int64_t *wa
                 return 1;
             }
         }
-        if (telemetry__seg_settle(s, i, first && off >= size)) i--;
-
+        if (clean && off > g->scan) g->scan = off;
+        if (telemetry__seg_settle(s, i, first && off >= size && fin)) i--;
     }
     if (soonest < *wait_ms) *wait_ms = soonest;
     return 0;
@@ -8616,7 +8741,8 @@ TELEMETRY__INTERNAL void telemetry__sender_free(telemetry__sender *s) {
     for (i = 0; i < s->nsegs; i++) if (s->segs[i].fd != s->mem_fd) telemetry__close_fd(s->segs[i].fd);
     telemetry__free(s->segs);
     if (s->lock_fd >= 0) telemetry__close_fd(s->lock_fd);
-    if (s->http) telemetry__http_client_free((telemetry__http_client *)s->http);
+    if (s->http[0]) telemetry__http_client_free((telemetry__http_client *)s->http[0]);
+    if (s->http[1]) telemetry__http_client_free((telemetry__http_client *)s->http[1]);
     telemetry__url_free(&s->usage);
     telemetry__dsn_free(&s->dsn);
     telemetry__free(s->ca_file);
@@ -8644,21 +8770,19 @@ TELEMETRY__INTERNAL void telemetry__sender_worker(telemetry__sender *s) {
             s->session_text = NULL;
             telemetry__unlock(&s->lock);
             telemetry__lock(&s->session_io);
-            if (!TELEMETRY__ATOMIC_LOAD(&s->session_closed) && s->session_path[0]) {
-                TELEMETRY__ATOMIC_STORE(&telemetry__session_writing, 1);   /* a crash handler waits for it */
-                telemetry__write_file_atomic(s->session_path, text, strlen(text), 0);
-                TELEMETRY__ATOMIC_STORE(&telemetry__session_writing, 0);
-            }
+            if (!TELEMETRY__ATOMIC_LOAD(&s->session_closed) && s->session_path[0])
+                telemetry__session_file_write(s->session_path, text, strlen(text));
             telemetry__unlock(&s->session_io);
             telemetry__free(text);
             telemetry__lock(&s->lock);
         }
-        if (TELEMETRY__ATOMIC_LOAD(&s->sh->fresh)) { s->sh->fresh = 0; s->down_until[0] = s->down_until[1] = 0; }
+        if (gen != s->seen_flush) { s->seen_flush = gen; s->down_until[0] = s->down_until[1] = 0; }   /* a flush: a fresh try */
+        if (s->shutdown_at) s->end_at = s->shutdown_at;     /* shutdown's bound, from the next request on */
         s->wake = 0;
         telemetry__unlock(&s->lock);
         did = telemetry__sender_step(s, &wait, &unsent);
         telemetry__lock(&s->lock);
-        if (!did) { s->sh->unsent = unsent; TELEMETRY__ATOMIC_STORE(&s->sh->idle_gen, gen); }
+        if (!did) { s->unsent_n = unsent; s->idle_gen = gen; }
         telemetry__cond_signal(&s->cond);                   /* flush waits on this */
         if (did || s->wake || s->stop) continue;
         s->asleep = 1;
@@ -8679,12 +8803,15 @@ TELEMETRY__INTERNAL TELEMETRY__THREAD_ENTRY DWORD WINAPI telemetry__worker_main(
     return 0;
 }
 #  else
-TELEMETRY__DEF pthread_t telemetry__worker_thread;
-TELEMETRY__DEF volatile int telemetry__worker_running;
+TELEMETRY__DEF pthread_t telemetry__worker_thread[2];     /* one per lane */
+TELEMETRY__DEF volatile int telemetry__worker_running[2];
 TELEMETRY__INTERNAL int telemetry__on_library_thread(void) {
-    return telemetry__worker_running && pthread_equal(pthread_self(), telemetry__worker_thread);
+    return (telemetry__worker_running[0] && pthread_equal(pthread_self(), telemetry__worker_thread[0])) ||
+           (telemetry__worker_running[1] && pthread_equal(pthread_self(), telemetry__worker_thread[1]));
 }
 TELEMETRY__INTERNAL void *telemetry__worker_main(void *arg) {
+    telemetry__sender *s = (telemetry__sender *)arg;
+    int slot = s->lane == 1;
     sigset_t all;
     sigfillset(&all);
     /* the host's signals go to the host's threads; a fault here is still delivered here, to the
@@ -8692,10 +8819,10 @@ TELEMETRY__INTERNAL void *telemetry__worker_main(void *arg) {
     sigdelset(&all, SIGSEGV); sigdelset(&all, SIGBUS); sigdelset(&all, SIGILL); sigdelset(&all, SIGFPE);
     sigdelset(&all, SIGTRAP); sigdelset(&all, SIGABRT);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
-    telemetry__worker_thread = pthread_self();
-    telemetry__worker_running = 1;
-    telemetry__sender_worker((telemetry__sender *)arg);
-    telemetry__worker_running = 0;
+    telemetry__worker_thread[slot] = pthread_self();
+    telemetry__worker_running[slot] = 1;
+    telemetry__sender_worker(s);
+    telemetry__worker_running[slot] = 0;
     return NULL;
 }
 #  endif
@@ -8972,10 +9099,30 @@ typedef struct telemetry__delivery {
     int pipe_fd;                /* sidecar mode: our end of its pipe; its EOF tells it we ended */
     int store_open;             /* the run's first work opened the store */
     int64_t usage_dropped;      /* usage reports dropped at the disk cap, told in the next report */
-    telemetry__sender *sender;  /* thread mode */
+    telemetry__sender *sender;  /* thread mode: the worker (usage reports, or everything) */
+    telemetry__sender *lane2;   /* with both endpoints (POSIX): a second worker, for Sentry's envelopes */
     telemetry__buf envelope;    /* kept between envelopes (no malloc per event), under the lock */
 } telemetry__delivery;
-TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0, NULL, { NULL, 0, 0, 0, 0 } };
+TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0, NULL, NULL, { NULL, 0, 0, 0, 0 } };
+
+#if !defined(TELEMETRY_NO_THREADS)
+/* Every thread-mode lane: asks it to look at the store (signal: even when it is not asleep, as
+   flush does, whose waiters share the condition) or, with stop, to stop (a request too). */
+TELEMETRY__INTERNAL void telemetry__lanes_poke(int signal, int stop) {
+    telemetry__sender *lanes[2];
+    int i;
+    lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
+    for (i = 0; i < 2; i++) {
+        telemetry__sender *s = lanes[i];
+        if (!s) continue;
+        telemetry__lock(&s->lock);
+        if (stop) TELEMETRY__ATOMIC_STORE(&s->stop, 1);
+        s->wake = 1;
+        if (signal || stop || s->asleep) telemetry__cond_signal(&s->cond);
+        telemetry__unlock(&s->lock);
+    }
+}
+#endif
 
 /* Wakes whoever sends: the worker through its condition, the sidecar through its pipe (only
    when it sleeps: one byte per wake-up, not per payload). */
@@ -8990,13 +9137,7 @@ TELEMETRY__INTERNAL void telemetry__wake_sender(void) {
     }
 #endif
 #if !defined(TELEMETRY_NO_THREADS)
-    if (telemetry__dl.sender) {
-        telemetry__sender *s = telemetry__dl.sender;
-        telemetry__lock(&s->lock);
-        s->wake = 1;
-        if (s->asleep) telemetry__cond_signal(&s->cond);
-        telemetry__unlock(&s->lock);
-    }
+    telemetry__lanes_poke(0, 0);
 #endif
 }
 
@@ -9051,11 +9192,13 @@ TELEMETRY__INTERNAL int64_t telemetry__usage_dropped(int take) {
 
 TELEMETRY__INTERNAL void telemetry__save_session(void) {
     char path[1100];
+    telemetry__buf b;
     if (!telemetry__st.has_session || !telemetry__st.state_dir[0]) return;
     telemetry__state_path("session", path, sizeof path);
-    TELEMETRY__ATOMIC_STORE(&telemetry__session_writing, 1);
-    telemetry__session_save(&telemetry__st.session, path);
-    TELEMETRY__ATOMIC_STORE(&telemetry__session_writing, 0);
+    telemetry__buf_init(&b);
+    telemetry__session_text(&telemetry__st.session, &b);
+    if (!b.failed) telemetry__session_file_write(path, b.data, b.len);
+    telemetry__buf_free(&b);
 }
 
 /* This run's session, in memory only (no file, nothing queued): what the crash handler reports
@@ -9184,6 +9327,7 @@ TELEMETRY__INTERNAL telemetry__sender *telemetry__sender_new(void) {
     if (!s) return NULL;
     memset(s, 0, sizeof *s);
     s->lock_fd = s->mem_fd = -1;
+    s->lane = -1;
 #  if !defined(TELEMETRY_NO_THREADS)
     telemetry__mutex_init(&s->lock);
     telemetry__mutex_init(&s->session_io);
@@ -9267,28 +9411,52 @@ TELEMETRY__INTERNAL void telemetry__stop_sender(int64_t deadline) {
     }
 #  endif
 #  if !defined(TELEMETRY_NO_THREADS)
-    if (telemetry__dl.sender) {
-        telemetry__sender *s = telemetry__dl.sender;
-        telemetry__lock(&s->lock);
-        TELEMETRY__ATOMIC_STORE(&s->stop, 1);               /* also stops a request in progress */
-        telemetry__cond_signal(&s->cond);
-        while (s->worker_started && !s->worker_done && telemetry__monotonic_ms() < deadline)
-            telemetry__cond_wait_ms(&s->cond, &s->lock, deadline - telemetry__monotonic_ms());
-        if (!s->worker_started || s->worker_done) {
-            telemetry__unlock(&s->lock);
-            if (s->worker_started) telemetry__thread_join(s->thread);
-            telemetry__sender_free(s);
-        } else {                                            /* stuck (name resolution): it frees itself */
-            s->abandoned = 1;
-            telemetry__thread_detach(s->thread);
-            telemetry__unlock(&s->lock);
-            telemetry__log_detach();
+    {
+        telemetry__sender *lanes[2];
+        int i;
+        lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
+        telemetry__lanes_poke(1, 1);                        /* both stop at once */
+        for (i = 0; i < 2; i++) {
+            telemetry__sender *s = lanes[i];
+            if (!s) continue;
+            telemetry__lock(&s->lock);
+            while (s->worker_started && !s->worker_done && telemetry__monotonic_ms() < deadline)
+                telemetry__cond_wait_ms(&s->cond, &s->lock, deadline - telemetry__monotonic_ms());
+            if (!s->worker_started || s->worker_done) {
+                telemetry__unlock(&s->lock);
+                if (s->worker_started) telemetry__thread_join(s->thread);
+                telemetry__sender_free(s);
+            } else {                                        /* stuck (name resolution): it frees itself */
+                s->abandoned = 1;
+                telemetry__thread_detach(s->thread);
+                telemetry__unlock(&s->lock);
+                telemetry__log_detach();
+            }
         }
-        telemetry__dl.sender = NULL;
+        telemetry__dl.sender = telemetry__dl.lane2 = NULL;
     }
 #  else
     if (telemetry__dl.sender) { telemetry__sender_free(telemetry__dl.sender); telemetry__dl.sender = NULL; }
 #  endif
+}
+
+/* Shutdown in thread mode: from now on no request goes past deadline, and none begins that its
+   endpoint's last round trip says cannot end before it (each lane keeps its own connection). */
+TELEMETRY__INTERNAL void telemetry__senders_bound(int64_t deadline) {
+    telemetry__sender *lanes[2];
+    int i;
+    lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
+    for (i = 0; i < 2; i++) {
+        telemetry__sender *s = lanes[i];
+        if (!s) continue;
+#  if defined(TELEMETRY_NO_THREADS)
+        s->end_at = deadline;
+#  else
+        telemetry__lock(&s->lock);
+        s->shutdown_at = deadline;
+        telemetry__unlock(&s->lock);
+#  endif
+    }
 }
 
 /* Waits until every record that may go now has gone, or the deadline; records in back-off get
@@ -9320,19 +9488,27 @@ TELEMETRY__INTERNAL int telemetry__flush_until(int64_t deadline) {
             struct timespec ts = { 0, 2000000L };
             nanosleep(&ts, NULL);
         }
-    } else
-#    endif
-    if (telemetry__dl.sender) {
-        telemetry__sender *s = telemetry__dl.sender;
-        telemetry__lock(&s->lock);
-        s->wake = 1;
-        telemetry__cond_signal(&s->cond);
-        while ((int)(TELEMETRY__ATOMIC_LOAD(&sh->idle_gen) - gen) < 0 && telemetry__monotonic_ms() < deadline && !s->worker_done)
-            telemetry__cond_wait_ms(&s->cond, &s->lock, deadline - telemetry__monotonic_ms());
-        telemetry__unlock(&s->lock);
+        if ((int)(TELEMETRY__ATOMIC_LOAD(&sh->idle_gen) - gen) < 0) return TELEMETRY_ERR_TIMEOUT;
+        return sh->unsent ? TELEMETRY_ERR_TIMEOUT : 0;
     }
-    if ((int)(TELEMETRY__ATOMIC_LOAD(&sh->idle_gen) - gen) < 0) return TELEMETRY_ERR_TIMEOUT;
-    return sh->unsent ? TELEMETRY_ERR_TIMEOUT : 0;
+#    endif
+    {
+        /* the lanes send at once (one per endpoint): waiting for each in turn is waiting for both */
+        telemetry__sender *lanes[2];
+        int i, rc = 0;
+        lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
+        telemetry__lanes_poke(1, 0);
+        for (i = 0; i < 2; i++) {
+            telemetry__sender *s = lanes[i];
+            if (!s) continue;
+            telemetry__lock(&s->lock);
+            while ((int)(s->idle_gen - gen) < 0 && telemetry__monotonic_ms() < deadline && s->worker_started && !s->worker_done)
+                telemetry__cond_wait_ms(&s->cond, &s->lock, deadline - telemetry__monotonic_ms());
+            if ((int)(s->idle_gen - gen) < 0 || s->unsent_n) rc = TELEMETRY_ERR_TIMEOUT;
+            telemetry__unlock(&s->lock);
+        }
+        return rc;
+    }
 #  endif
 }
 
@@ -9366,14 +9542,9 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(void) {
 #  if defined(TELEMETRY__HAVE_SIDECAR)
         if (telemetry__dl.sidecar) {
             telemetry__sender *s = telemetry__sender_new();
-            telemetry__transport_config tc;
             int ok = 0;
             if (s) {
-                memset(&tc, 0, sizeof tc);          /* its requests stop on revocation and at its bound */
-                tc.ca_file = s->ca_file; tc.ca_pem = s->ca_pem; tc.use_proxy_env = 1;
-                tc.tls_session_file = s->tls_session_path[0] ? s->tls_session_path : NULL;
-                tc.cancel = &telemetry__sidecar_cancel;
-                telemetry__http_client_new((telemetry__http_client **)&s->http, &tc);
+                telemetry__sender_clients(s, &telemetry__sidecar_cancel);   /* its requests stop on revocation and at its bound */
                 ok = telemetry__sidecar_start(s, telemetry__st.app_name, &telemetry__dl.pipe_fd) == 0;
                 telemetry__sender_free(s);          /* the sidecar has its own copy */
             }
@@ -9412,13 +9583,37 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(void) {
     }
     telemetry__dl.sender = telemetry__sender_new();
     if (!telemetry__dl.sender) return TELEMETRY_ERR_NO_MEMORY;
-    if (!telemetry__st.debug) telemetry__sender_client(telemetry__dl.sender);
 #  if !defined(TELEMETRY_NO_THREADS)
     {
         telemetry__sender *s = telemetry__dl.sender;
+#    if !defined(_WIN32)
+        telemetry__sender *s2;
+        /* both endpoints: a worker for each (a slow one never holds the other, and shutdown
+           sends to both at once), reading the same store, each sending its own records. Not
+           for the memory-only store: its file is open O_APPEND, so a record cannot be marked
+           sent in place, and one worker keeps its place in memory instead */
+        if (s->has_usage && s->has_dsn && s->dir[0] && (s2 = telemetry__sender_new()) != NULL) {
+            s->lane = 0;
+            s2->lane = 1;
+            s2->session_path[0] = 0;                /* the session file is the first worker's */
+            {                                       /* one folder lock for both: the same open file */
+                char path[1400];
+                snprintf(path, sizeof path, "%s/sender.lock", s->dir);
+                s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (s->lock_fd >= 0) s2->lock_fd = fcntl(s->lock_fd, F_DUPFD_CLOEXEC, 0);
+            }
+            if (!telemetry__st.debug) telemetry__sender_clients(s2, (const int *)&s2->stop);
+            s2->worker_started = telemetry__thread_start(&s2->thread, telemetry__worker_main, s2) == 0;
+            if (s2->worker_started) telemetry__dl.lane2 = s2;
+            else { s->lane = -1; telemetry__sender_free(s2); }   /* one worker sends everything */
+        }
+#    endif
+        if (!telemetry__st.debug) telemetry__sender_clients(s, (const int *)&s->stop);
         s->worker_started = telemetry__thread_start(&s->thread, telemetry__worker_main, s) == 0;
         if (!s->worker_started) telemetry__log(TELEMETRY_LEVEL_WARNING, "cannot start the sender thread: payloads wait on disk");
     }
+#  else
+    if (!telemetry__st.debug) telemetry__sender_clients(telemetry__dl.sender, (const int *)&telemetry__dl.sender->stop);
 #  endif
     return 0;
 }
@@ -9432,6 +9627,7 @@ TELEMETRY__INTERNAL void telemetry__close_outbox(int64_t deadline, int64_t grace
     telemetry__reap_child1(0);                  /* if it has not run yet, init reaps it when the program ends */
 #endif
     if (!telemetry__dl.sidecar) {
+        telemetry__senders_bound(deadline);
         if (deadline > telemetry__monotonic_ms()) telemetry__flush_until(deadline);
         telemetry__stop_sender(deadline + grace_ms);
     }
@@ -9678,6 +9874,18 @@ TELEMETRY__INTERNAL int telemetry__write_all(int fd, const char *p, size_t len) 
     return 0;
 }
 
+/* Waits (at most TELEMETRY__CRASH_WAIT_MS) while another thread holds flag (>>outbox). */
+#  define TELEMETRY__CRASH_WAIT_MS 1000
+TELEMETRY__INTERNAL void telemetry__crash_wait_for(long *flag, long self) {
+    int i;
+    long who;
+    for (i = 0; i < TELEMETRY__CRASH_WAIT_MS && (who = TELEMETRY__SC_GET(flag)) != 0 && who != self; i++) {
+        struct timespec pause;
+        pause.tv_sec = 0; pause.tv_nsec = 1000000L;
+        nanosleep(&pause, NULL);
+    }
+}
+
 /* Builds the crash envelope from the walked stack and writes it into the outbox folder. Signal
    context; its frame is small (the module list and the copies it needs are made at install), so
    it fits on a program's own SIGSTKSZ alternate stack. */
@@ -9800,6 +10008,9 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
         telemetry__shared *sh = telemetry__sh;
         int fd = telemetry__sto.crash_fd, own_segment = 0;
         ssize_t n;
+        /* from here no thread begins a request (the crash is never sent by a process about to
+           die, which could not mark it sent) or a session file write */
+        TELEMETRY__SC_SET(&telemetry__crashing, 1L);
         if (fd < 0 && cr->crash_seg[0]) {
             /* a crash before the run's first work opened the store: a segment of its own (sent
                by the next run's sender), written under another name and then renamed, so no
@@ -9828,14 +10039,17 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
             }
         }
         if (cr->session_path[0] && !telemetry__dl.sidecar) {
-            /* thread mode: the session file must not survive to say "abnormal" next run; a host
-               thread replacing it right now finishes first (bounded wait) */
-            for (i = 0; i < 100 && TELEMETRY__ATOMIC_LOAD(&telemetry__session_writing); i++) {
-                struct timespec pause;
-                pause.tv_sec = 0; pause.tv_nsec = 1000000L;
-                nanosleep(&pause, NULL);
-            }
+            /* thread mode: the session file must not survive to say "abnormal" next run; a
+               thread replacing it right now finishes first (a thread that began after the flag
+               writes nothing; one slower than the bound removes its file itself) */
+            telemetry__crash_wait_for(&telemetry__session_writing, cr->owner);
             unlink(cr->session_path);
+        }
+        /* a request in progress is let finish (bounded), so what it sends is marked sent and the
+           next run does not send it again */
+        if (!telemetry__dl.sidecar) {
+            telemetry__crash_wait_for(&telemetry__sending[0], cr->owner);
+            telemetry__crash_wait_for(&telemetry__sending[1], cr->owner);
         }
     }
 }
@@ -10359,6 +10573,14 @@ TELEMETRY__INTERNAL TELEMETRY__NOINLINE void telemetry__crash_walk(const CONTEXT
     cr->walking = 0;
 }
 
+/* Waits (at most TELEMETRY__CRASH_WAIT_MS) while another thread holds flag (>>outbox). */
+#  define TELEMETRY__CRASH_WAIT_MS 1000
+TELEMETRY__INTERNAL void telemetry__crash_wait_for(long *flag, long self) {
+    int i;
+    long who;
+    for (i = 0; i < TELEMETRY__CRASH_WAIT_MS && (who = TELEMETRY__SC_GET(flag)) != 0 && who != self; i++) Sleep(1);
+}
+
 /* The crash record's writer: the envelope as the store keeps it (the header without sent_at),
    one record in a segment of its own, written under another name and then renamed (no sender
    sees it half made; the next run's sender delivers it), and the session file removed (the
@@ -10377,6 +10599,8 @@ TELEMETRY__INTERNAL int telemetry__crash_write(const telemetry__buf *ev, const t
     telemetry__rec_header((unsigned char *)cr->record_mem, TELEMETRY__KIND_ENVELOPE, TELEMETRY__CAT_ERROR, TELEMETRY__REC_CRASH,
                           NULL, rb.data, rb.len);
     len = (DWORD)(TELEMETRY__REC_HEADER + rb.len);
+    /* from here no thread begins a request or a session file write (>>outbox) */
+    TELEMETRY__SC_SET(&telemetry__crashing, 1L);
     h = CreateFileW(cr->wtmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
     if (h == INVALID_HANDLE_VALUE) {
         CreateDirectoryW(cr->wstate_dir, NULL);
@@ -10388,7 +10612,14 @@ TELEMETRY__INTERNAL int telemetry__crash_write(const telemetry__buf *ev, const t
     CloseHandle(h);
     if (!ok || !MoveFileExW(cr->wtmp, cr->wfinal, 0)) { DeleteFileW(cr->wtmp); return -1; }
     if (telemetry__sh) TELEMETRY__ATOMIC_STORE(&telemetry__sh->crashed, 1);
-    if (cr->wsession[0]) DeleteFileW(cr->wsession);
+    if (cr->wsession[0]) {
+        /* the session file must not survive to say "abnormal" next run: a thread replacing it
+           right now finishes first (bounded; one slower than that removes its file itself) */
+        telemetry__crash_wait_for(&telemetry__session_writing, (long)GetCurrentThreadId());
+        DeleteFileW(cr->wsession);
+    }
+    telemetry__crash_wait_for(&telemetry__sending[0], (long)GetCurrentThreadId());   /* marked sent, not sent twice */
+    telemetry__crash_wait_for(&telemetry__sending[1], (long)GetCurrentThreadId());
     return 0;
 }
 

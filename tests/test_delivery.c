@@ -61,7 +61,11 @@ static int child(int argc, char **argv) {
         cfg.shutdown_timeout_ms = TELEMETRY_NO_WAIT;
     }
     if (!strcmp(mode, "lifetime")) cfg.sidecar_lifetime_ms = LIFETIME_MS;
-    if (argc > 6 && !strcmp(argv[6], "thread")) cfg.no_sidecar = 1;
+    if (!strcmp(mode, "alternate") || !strcmp(mode, "slowsentry")) {   /* thread mode, usage and Sentry on two receivers */
+        cfg.no_sidecar = 1;
+        cfg.shutdown_timeout_ms = 1000;
+    }
+    if ((argc > 6 && !strcmp(argv[6], "thread")) || (argc > 7 && !strcmp(argv[7], "thread"))) cfg.no_sidecar = 1;
     if (!strcmp(mode, "inittime")) {            /* this thread's CPU time in init, and the wall time */
         double t0 = sh_now_ms(), c0 = cpu_ms(), dt, dc;
         int rc = telemetry_init(&cfg);
@@ -87,8 +91,40 @@ static int child(int argc, char **argv) {
         sh_sleep_ms(20000);
         _exit(0);
     }
+    if (!strcmp(mode, "alternate")) {            /* usage, Sentry, usage, ... each sent on its own */
+        for (i = 0; i < n; i++) {
+            telemetry_report_usage();
+            sh_sleep_ms(40);
+            telemetry_capture_message(TELEMETRY_LEVEL_INFO, "alternate %d", i);
+            sh_sleep_ms(40);
+        }
+        telemetry_shutdown();
+        return 0;
+    }
+    if (!strcmp(mode, "slowsentry")) {           /* prints how long shutdown took */
+        double t0;
+        telemetry_capture_message(TELEMETRY_LEVEL_INFO, "first");
+        telemetry_capture_message(TELEMETRY_LEVEL_INFO, "second");
+        telemetry_report_usage();
+        t0 = sh_now_ms();
+        telemetry_shutdown();
+        printf("%.1f\n", sh_now_ms() - t0);
+        return 0;
+    }
     if (!strcmp(mode, "errcrash")) {
         telemetry_capture_error("SetupError", "the error just before the crash");
+        if (cfg.no_sidecar) {
+            /* thread mode: the worker is made to rewrite the session file again and again right
+               up to the crash, so the crash lands at every phase of a rewrite */
+            unsigned char r = 0;
+            telemetry__os_entropy(&r, 1);
+            for (i = 0; i < 20 + r % 40; i++) {
+                telemetry__lock(&telemetry__state_lock);
+                telemetry__note_session(1);
+                telemetry__unlock(&telemetry__state_lock);
+                if (i % 4 == 0) sh_sleep_ms(0.05 * (r % 8));
+            }
+        }
         *(volatile int *)(uintptr_t)(argc * 4) = 1;   /* argc is small: an aligned null-page write */
         return 0;
     }
@@ -217,12 +253,18 @@ static void wait_sidecars_gone(double ms) {
     while (sidecars_alive() && sh_now_ms() < end) sh_sleep_ms(20);
 }
 
-/* exit(2) without telemetry_shutdown: the report and the exited session arrive (no next run). */
-static void test_exit_without_shutdown(sink *s) {
-    char *dir = make_temp_dir();
-    wait_sidecars_gone(10000);                                    /* the last test's are done */
+/* A test's start: the last test's sidecars are gone, the receiver's counters zero and its record
+   counted from here; a fresh state folder. */
+static char *begin_test(sink *s) {
+    wait_sidecars_gone(10000);
     CHECK(sink_reset(s));
     record_mark(s);
+    return make_temp_dir();
+}
+
+/* exit(2) without telemetry_shutdown: the report and the exited session arrive (no next run). */
+static void test_exit_without_shutdown(sink *s) {
+    char *dir = begin_test(s);
     CHECK_INT(run_wait("exit", dir, NULL, NULL), 2);
     CHECK(sink_wait_stat(s, "firebase_writes", 1, 5000));
     CHECK(sink_wait_stat(s, "events", 1, 5000));
@@ -314,6 +356,94 @@ static void test_error_then_crash(sink *s, int rounds) {
     wait_sidecars_gone(5000);
     printf("test_delivery: %d crashes after an error: each error, crash, session start and one crashed end arrived "
            "(slowest %.0f ms after the crash), never abnormal\n", rounds, worst);
+}
+
+/* The same in thread mode (cfg.no_sidecar), where the crash handler and the worker both touch the
+   session file: the crashing run leaves its crash in the store, and a next run (thread mode too,
+   one event) sends it. Each crashed session ends exactly once, as crashed, never abnormal, and
+   the next run's own session ends once, as exited. */
+static void test_error_then_crash_thread(sink *s, int rounds) {
+    int r, wrong = 0, late = 0;
+    wait_sidecars_gone(10000);                                    /* the last test's are done */
+    CHECK(sink_reset(s));
+    record_mark(s);
+    for (r = 0; r < rounds; r++) {
+        char *dir = make_temp_dir();
+        if (run_wait("errcrash", dir, "thread", NULL) != 128 + SIGSEGV) wrong++;
+        if (run_wait("events", dir, "1", "thread") != 0) wrong++;
+        if (!wait_record(s, "\"status\":\"exited\"", r + 1, 5000)) late++;
+        rm_tree(dir);
+    }
+    sh_sleep_ms(300);
+    CHECK_INT(wrong, 0);
+    CHECK_INT(late, 0);
+    CHECK_INT(record_count(s, "\"status\":\"crashed\""), rounds);
+    CHECK_INT(record_count(s, "\"status\":\"abnormal\""), 0);     /* each session ends once */
+    CHECK_INT(record_count(s, "\"status\":\"exited\""), rounds);
+    CHECK_INT(record_count(s, "\"level\":\"fatal\""), rounds);
+    CHECK_INT(record_count(s, "the error just before the crash"), rounds);
+    CHECK_INT(record_count(s, "\"init\":true"), 2 * rounds);
+    CHECK_INT(sink_stat(s, "events"), 3 * rounds);
+    printf("test_delivery: thread mode, %d crashes after an error while the worker rewrites the session file: each crashed "
+           "session ended once, as crashed, never abnormal (the next run sent the crash)\n", rounds);
+}
+
+/* Thread mode with usage and Sentry on two receivers (two hosts, as in real use): one worker per
+   endpoint, each keeping its own connection alive, and shutdown sending to both at once within
+   its bound. */
+static void test_thread_endpoints(sink *s) {
+    sink b;                                                       /* the Sentry side */
+    char *dir = make_temp_dir(), out[600], *text;
+    static const char *const extra[] = { "--sentry-key", KEY, "--firebase-auth", TOKEN, "--quiet", NULL };
+    long conns_usage, conns_sentry;
+    double took = 1e9;
+    int rounds = 5;
+    char rounds_text[16];
+    if (sink_start(&b, extra) != 0) { CHECK(0); return; }
+    snprintf(usage_url, sizeof usage_url, "http://127.0.0.1:%d/d/app.json?auth=" TOKEN, s->http);
+    snprintf(dsn, sizeof dsn, "http://" KEY "@127.0.0.1:%d/7", b.http);
+    /* keep-alive per endpoint: usage and Sentry alternate, each payload on its own */
+    CHECK(sink_reset(s));
+    CHECK(sink_reset(&b));
+    snprintf(rounds_text, sizeof rounds_text, "%d", rounds);
+    CHECK_INT(run_wait("alternate", dir, rounds_text, NULL), 0);
+    CHECK_INT(sink_stat(s, "firebase_writes"), rounds);
+    CHECK_INT(sink_stat(&b, "events"), rounds);
+    conns_usage = sink_stat(s, "connections") - 2;                /* minus the 2 stats requests */
+    conns_sentry = sink_stat(&b, "connections") - 2;
+    CHECK_INT(conns_usage, 1);
+    CHECK_INT(conns_sentry, 1);
+    printf("test_delivery: thread mode, %d usage reports and %d events alternating to two receivers: %ld connection(s) "
+           "to the usage one, %ld to Sentry's\n", rounds, rounds, conns_usage, conns_sentry);
+    /* shutdown with Sentry slow (800 ms an answer) and usage fast, bound 1000 ms: the usage
+       report and the session (with the first event) arrive, the second event is not begun (it
+       could not end in time: it waits in the store), and shutdown keeps its bound */
+    rm_tree(dir);
+    dir = make_temp_dir();
+    CHECK(sink_reset(s));
+    CHECK(sink_reset(&b));
+    record_mark(&b);
+    CHECK(sink_mode(&b, "m=delay&ms=800"));
+    snprintf(out, sizeof out, "%s.out", dir);
+    CHECK_INT(sh_reap(run("slowsentry", dir, NULL, NULL, out), 10000), 0);
+    text = sh_read_file(out);
+    if (sscanf(text, "%lf", &took) != 1) took = 1e9;
+    free(text);
+    unlink(out);
+    CHECK_INT(sink_stat(s, "firebase_writes"), 1);               /* arrived before shutdown returned */
+    CHECK(wait_record(&b, "\"init\":true", 1, 2000));
+    CHECK_INT(record_count(&b, "\"first\""), 1);
+    sh_sleep_ms(1000);
+    CHECK_INT(record_count(&b, "\"second\""), 0);                /* not begun: 800 ms did not fit */
+    CHECK(took < 1050.0 + sh_grace());
+    CHECK(took > 700.0);                                          /* it did wait for the first event */
+    CHECK(segments(dir) >= 1);                                    /* the rest waits for the next run */
+    printf("test_delivery: thread-mode shutdown, Sentry answering after 800 ms, usage fast, bound 1000 ms: usage report "
+           "and session arrived, shutdown took %.0f ms, the request that could not end in time was not begun\n", took);
+    CHECK(sink_mode(&b, "m=ok"));
+    sink_stop(&b);
+    set_urls(s->http);
+    rm_tree(dir);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -546,10 +676,7 @@ static void test_revoke(sink *s, int crash) {
 
 /* A file size limit below a segment: the program is never killed by SIGXFSZ. */
 static void test_fsize(sink *s) {
-    char *dir = make_temp_dir();
-    wait_sidecars_gone(10000);                                    /* the last test's are done */
-    CHECK(sink_reset(s));
-    record_mark(s);
+    char *dir = begin_test(s);
     CHECK_INT(run_wait("fsize", dir, NULL, NULL), 0);
     CHECK(sink_wait_stat(s, "events", 1, 5000));
     wait_sidecars_gone(5000);
@@ -659,6 +786,30 @@ static void test_relative_paths(sink *s) {
     rm_tree(dir);
 }
 
+/* A ".seg.new" whose maker died between create and rename: removed by the sender once it is an
+   hour old (by the time in its name); a young one (a crash handler writing it now) stays. */
+static void test_stale_new(sink *s) {
+    char *dir = make_temp_dir(), outbox[600], old_new[700], young_new[700];
+    long long now = (long long)time(NULL) * 1000;
+    FILE *f;
+    snprintf(outbox, sizeof outbox, "%s/outbox", dir);
+    CHECK(mkdir(outbox, 0700) == 0);
+    snprintf(old_new, sizeof old_new, "%s/%013lld-1-00000000.seg.new", outbox, now - 7200000);
+    snprintf(young_new, sizeof young_new, "%s/%013lld-2-00000000.seg.new", outbox, now - 60000);
+    CHECK((f = fopen(old_new, "w")) != NULL && fclose(f) == 0);
+    CHECK((f = fopen(young_new, "w")) != NULL && fclose(f) == 0);
+    wait_sidecars_gone(10000);
+    CHECK(sink_reset(s));
+    record_mark(s);
+    CHECK_INT(run_wait("events", dir, "1", NULL), 0);
+    CHECK(sink_wait_stat(s, "events", 1, 5000));
+    wait_sidecars_gone(5000);
+    CHECK(access(old_new, F_OK) != 0);                       /* the abandoned one went */
+    CHECK(access(young_new, F_OK) == 0);                     /* the young one stayed */
+    printf("test_delivery: an abandoned .seg.new two hours old was removed, one a minute old kept\n");
+    rm_tree(dir);
+}
+
 /* TEST_ONLY=name,name runs only those parts (while debugging one). */
 static int want(const char *name) {
     const char *only = getenv("TEST_ONLY");
@@ -685,6 +836,8 @@ int main(int argc, char **argv) {
     if (want("exit_without_shutdown")) test_exit_without_shutdown(&s);
     if (want("sigkill_flood")) test_sigkill_flood(&s);
     if (want("error_then_crash")) test_error_then_crash(&s, 50);
+    if (want("thread_crash")) test_error_then_crash_thread(&s, 50);
+    if (want("thread_endpoints")) test_thread_endpoints(&s);
     if (want("short_tool")) test_short_tool(&s);
     if (want("lifetime")) test_lifetime(&s);
     if (want("concurrent")) test_concurrent(&s);
@@ -693,6 +846,7 @@ int main(int argc, char **argv) {
     if (want("revoke")) test_revoke(&s, 0);
     if (want("revoke")) test_revoke(&s, 1);
     if (want("relative_paths")) test_relative_paths(&s);
+    if (want("stale_new")) test_stale_new(&s);
     if (want("fsize")) test_fsize(&s);
     if (want("oversized_record")) test_oversized_record(&s);
     if (want("damaged_record")) test_damaged_record(&s);

@@ -33,6 +33,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <dirent.h>
+#include <sys/file.h>
 
 #define BENCH_UNUSED __attribute__((unused))
 #define BENCH_DEFAULT_KEY "0123456789abcdef0123456789abcdef"
@@ -47,6 +48,14 @@ BENCH_UNUSED static int64_t bench_cpu_ns(void) {              /* this process, a
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+/* A child run's results file: one "key value" line each (put), read by the parent. */
+BENCH_UNUSED static FILE *res;
+BENCH_UNUSED static void put(const char *key, double v) { fprintf(res, "%s %.6f\n", key, v); fflush(res); }
+BENCH_UNUSED static double thread_cpu_ms(void) {            /* the calling thread's CPU time */
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 BENCH_UNUSED static void bench_sleep_ms(long ms) {
     struct timespec ts;
@@ -124,6 +133,14 @@ BENCH_UNUSED static void bench_emitf(double value, const char *unit, const char 
 BENCH_UNUSED static long bench_env_long(const char *name, long def) {
     const char *v = getenv(name);
     return v && *v ? strtol(v, NULL, 10) : def;
+}
+
+/* An absolute path for rel (relative to the current folder): the sidecar sender works from "/",
+   so a relative ca_file would not be found there. */
+BENCH_UNUSED static void bench_abs_path(const char *rel, char *out, size_t cap) {
+    char cwd[2048];
+    if (rel[0] == '/' || !getcwd(cwd, sizeof cwd)) snprintf(out, cap, "%s", rel);
+    else snprintf(out, cap, "%s/%s", cwd, rel);
 }
 
 /* ---- temp folders ---------------------------------------------------------------------------- */
@@ -315,6 +332,7 @@ typedef struct bench_record_scan {
     long lines, envelopes, with_event, client_reports;
     long long dropped_reported;     /* sum of every client report's "quantity" */
     long long dropped_by_reason[3]; /* queue_overflow, cache_overflow, send_error */
+    long long dropped_reported_error;   /* of those, category "error" (events) */
     /* message-only envelopes (one event item, no session, no client report) */
     long plain_events;
     double plain_size_sum, plain_event_len_sum;
@@ -348,8 +366,10 @@ BENCH_UNUSED static void bench_record_scan_from(const char *path, long from, ben
                 const char *qq = strstr(q, "\"quantity\":");
                 long v = qq ? strtol(qq + 11, NULL, 10) : 0;
                 int k = !strncmp(q + 10, "queue_overflow", 14) ? 0 : !strncmp(q + 10, "cache_overflow", 14) ? 1 : 2;
+                const char *cat = strstr(q, "\"category\":\"");
                 r->dropped_reported += v;
                 r->dropped_by_reason[k] += v;
+                if (cat && (!qq || cat < qq) && !strncmp(cat + 12, "error\"", 6)) r->dropped_reported_error += v;
                 q += 10;
             }
         }
@@ -406,43 +426,123 @@ BENCH_UNUSED static void bench_header(const char *name) {
     fflush(stdout);
 }
 
-/* ---- the outbox, seen from inside (only where the implementation is compiled in) ------------- */
-#if defined(TELEMETRY__IMPLEMENTED)
-typedef struct bench_ob {
-    int ok;                             /* there is an outbox */
-    long items, in_memory, on_disk, busy;   /* in_memory and on_disk leave out the busy ones */
-    long long memory_bytes, disk_bytes, memory_cap, disk_cap;
-    long long dropped_queue, dropped_cache, dropped_send, usage_dropped, dropped_total;
-} bench_ob;
-/* A consistent snapshot, taken under the outbox's lock. */
-BENCH_UNUSED static void bench_ob_read(bench_ob *o) {
-    telemetry__outbox *ob;
-    telemetry__item *it;
+/* ---- the store's files, seen from outside (docs/design.md, the >>outbox banner) ------------- */
+/* Real bytes on disk (st_blocks) of <state_dir>/outbox/ *.seg, and how many segments. */
+BENCH_UNUSED static long long bench_store_disk(const char *state_dir, long *segments) {
+    char dir[4096];
+    DIR *d;
+    struct dirent *e;
+    long long total = 0;
+    if (segments) *segments = 0;
+    snprintf(dir, sizeof dir, "%s/outbox", state_dir);
+    if (!(d = opendir(dir))) return 0;
+    while ((e = readdir(d)) != NULL) {
+        char p[8192];
+        struct stat st;
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".seg") != 0) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (lstat(p, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        total += (long long)st.st_blocks * 512;
+        if (segments) (*segments)++;
+    }
+    closedir(d);
+    return total;
+}
+/* Records of the segments by state (byte 15: 0 unsent, 'S' sent, 'D' dropped, 'A' attempted)
+   for one category (byte 13: 0 usage, 1 error, 2 session, 3 internal; -1 every category). Reads
+   the 40-byte headers only; a torn record ends the walk of its segment. */
+typedef struct bench_store_records { long unsent, sent, dropped, attempted, torn; } bench_store_records;
+BENCH_UNUSED static void bench_store_scan(const char *state_dir, int category, bench_store_records *r) {
+    char dir[4096];
+    DIR *d;
+    struct dirent *e;
+    memset(r, 0, sizeof *r);
+    snprintf(dir, sizeof dir, "%s/outbox", state_dir);
+    if (!(d = opendir(dir))) return;
+    while ((e = readdir(d)) != NULL) {
+        char p[8192];
+        unsigned char h[40];
+        size_t len = strlen(e->d_name);
+        FILE *f;
+        if (len < 5 || strcmp(e->d_name + len - 4, ".seg") != 0) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (!(f = fopen(p, "rb"))) continue;
+        for (;;) {
+            size_t got = fread(h, 1, sizeof h, f);
+            unsigned long plen;
+            if (got == 0) break;
+            if (got < sizeof h || memcmp(h, "TLR1", 4) != 0) { r->torn++; break; }
+            plen = (unsigned long)h[4] | (unsigned long)h[5] << 8 | (unsigned long)h[6] << 16 | (unsigned long)h[7] << 24;
+            if (category < 0 || h[13] == category) {
+                if (h[15] == 0) r->unsent++;
+                else if (h[15] == 'S') r->sent++;
+                else if (h[15] == 'D') r->dropped++;
+                else r->attempted++;
+            }
+            if (fseek(f, (long)plen, SEEK_CUR) != 0) { r->torn++; break; }
+        }
+        fclose(f);
+    }
+    closedir(d);
+}
+/* Whether a sender holds <state_dir>/outbox/sender.lock (a sidecar still alive, or a worker). */
+BENCH_UNUSED static int bench_sender_alive(const char *state_dir) {
+    char p[4096];
+    int fd, busy;
+    snprintf(p, sizeof p, "%s/outbox/sender.lock", state_dir);
+    if ((fd = open(p, O_RDWR | O_CLOEXEC)) < 0) return 0;
+    busy = flock(fd, LOCK_EX | LOCK_NB) != 0;
+    close(fd);                                  /* releases it if we got it */
+    return busy;
+}
+/* Waits (at most timeout_ms) until no sender holds the folder's lock. 1 when none does. */
+BENCH_UNUSED static int bench_wait_sender_gone(const char *state_dir, long timeout_ms) {
+    int64_t end = bench_ns() + (int64_t)timeout_ms * 1000000;
+    while (bench_sender_alive(state_dir)) {
+        if (bench_ns() >= end) return 0;
+        bench_sleep_ms(20);
+    }
+    return 1;
+}
+
+/* ---- the store, seen from inside (only where the implementation is compiled in) -------------- */
+#if defined(TELEMETRY__IMPLEMENTED) && !defined(_WIN32)
+typedef struct bench_store {
+    int ok;                             /* delivery is open */
+    int sidecar;                        /* 1: a sidecar process sends (its counters are not ours) */
+    long long appended;                 /* records this process wrote to the store */
+    long long dropped_cap[TELEMETRY__CAT_COUNT];  /* dropped at the disk cap, not yet told */
+    long long usage_dropped;            /* usage reports dropped at the cap, told in the next one */
+    long long dropped_total;
+    long long sent;                     /* thread mode: records the worker sent; -1 in sidecar mode */
+    long long cap;                      /* the disk cap */
+    long long disk_bytes;               /* st_blocks of outbox/ *.seg */
+    long segments;
+} bench_store;
+/* A snapshot: the counters under the store's lock (the appender counts drops under it); the
+   worker's sent count is read atomically, it is the worker's own. */
+BENCH_UNUSED static void bench_store_read(bench_store *o) {
     int c;
     memset(o, 0, sizeof *o);
+    o->sent = -1;
     telemetry__lock(&telemetry__state_lock);
-    ob = (telemetry__outbox *)telemetry__st.outbox;
-    if (ob) {
+    if (telemetry__dl.open) {
         o->ok = 1;
-        telemetry__lock(&ob->lock);
-        for (it = ob->head; it; it = it->next) {
-            o->items++;
-            if (it->busy) { o->busy++; continue; }  /* the worker writes a busy item's fields unlocked */
-            if (it->data) o->in_memory++;
-            if (it->file[0]) o->on_disk++;
-        }
-        o->memory_bytes = (long long)ob->memory_bytes; o->disk_bytes = (long long)ob->disk_bytes;
-        o->memory_cap = (long long)ob->memory_cap; o->disk_cap = (long long)ob->disk_cap;
+        o->sidecar = telemetry__dl.sidecar;
+        telemetry__lock(&telemetry__sto.lock);
+        o->appended = telemetry__sto.appended;
+        o->cap = (long long)telemetry__sto.cap;
         for (c = 0; c < TELEMETRY__CAT_COUNT; c++) {
-            o->dropped_queue += ob->dropped[TELEMETRY__DROP_QUEUE][c];
-            o->dropped_cache += ob->dropped[TELEMETRY__DROP_CACHE][c];
-            o->dropped_send += ob->dropped[TELEMETRY__DROP_SEND_ERROR][c];
+            o->dropped_cap[c] = telemetry__sh ? telemetry__sh->dropped[c] : 0;
+            o->dropped_total += o->dropped_cap[c];
         }
-        o->usage_dropped = ob->usage_dropped;
-        o->dropped_total = o->dropped_queue + o->dropped_cache + o->dropped_send + o->usage_dropped;
-        telemetry__unlock(&ob->lock);
+        telemetry__unlock(&telemetry__sto.lock);
+        o->usage_dropped = telemetry__dl.usage_dropped;
+        if (telemetry__dl.sender) o->sent = __atomic_load_n(&telemetry__dl.sender->sent, __ATOMIC_RELAXED);
     }
     telemetry__unlock(&telemetry__state_lock);
+    if (telemetry__st.state_dir[0]) o->disk_bytes = bench_store_disk(telemetry__st.state_dir, &o->segments);
 }
 #endif
 

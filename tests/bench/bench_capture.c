@@ -1,6 +1,8 @@
 /* bench_capture.c - what the calling thread pays: telemetry_capture_message, telemetry_capture_error,
    telemetry_count and telemetry_report_usage, with the library sending to the local receiver over
-   HTTPS in the background (the worker runs on the other core: that is the real situation).
+   HTTPS in the background (the sidecar sender runs on the other core: that is the real situation).
+   Every capture appends its payload to the durable store (<state_dir>/outbox/ *.seg, one writev)
+   before it returns; the sidecar reads it from there.
 
    Issue: "telemetry_capture_message returns in under 5 us (the official native SDK takes 20 to
    50 us per event), measured over 10,000 calls; a message event on the wire is under 1.5 KB".
@@ -10,7 +12,7 @@
       reached the sink, dropped events (the library's client reports plus its own counters) and
       the size of one message event on the wire (from the sink's record file: the envelope body,
       its event item, plus the request head the library writes, plus TLS framing).
-   2. The same number of calls paced (one every BENCH_PACE_US, 200 us), so the worker keeps up:
+   2. The same number of calls paced (one every BENCH_PACE_US, 200 us), so the sender keeps up:
       the cost of a capture without a backlog.
    3. BENCH_ERRORS (2,000) telemetry_capture_error calls (stack trace and modules).
    4. telemetry_count: ns per call, one thread, two threads on one name, two on two names.
@@ -24,6 +26,7 @@
 
 static bench_sink sink;
 static char state_dir[512], dsn[256], usage_url[256];
+static char ca_path[4096];          /* absolute: the sidecar works from "/" */
 
 static void init_lib(void) {
     telemetry_config cfg;
@@ -34,7 +37,7 @@ static void init_lib(void) {
     cfg.app_version = "1.0.0";
     cfg.sentry_dsn = dsn;
     cfg.usage_url = usage_url;
-    cfg.ca_file = CA_FILE;
+    cfg.ca_file = ca_path;
     cfg.state_dir = state_dir;
     cfg.no_crash_handler = 1;
     cfg.shutdown_timeout_ms = 10000;
@@ -76,25 +79,28 @@ static void emit_us(const char *label, const bench_stats *s) {
 }
 
 /* Flushes (at most 120 s) and accounts for `captured` events: delivered + dropped + still queued. */
-static void settle(const char *label, long captured, long events_before, long record_from, int show_size) {
+/* cap_before: the store's count of events dropped at the disk cap when the section began (it
+   grows over the run: told when the session ends). */
+static void settle(const char *label, long captured, long events_before, long record_from, long long cap_before, int show_size) {
     int64_t t0 = bench_ns();
     int rc = telemetry_flush(120000);
     double ms = (double)(bench_ns() - t0) / 1e6;
     bench_record_scan r;
-    bench_ob ob;
+    bench_store st;
+    bench_store_records rec;
     long events = bench_sink_stat(&sink, "events") - events_before;
     long long dropped;
-    bench_ob_read(&ob);
+    bench_store_read(&st);
+    bench_store_scan(state_dir, 1, &rec);
     bench_record_scan_from(sink.record, record_from, &r);
-    /* drops: those already told to the sink in client reports, and those not told yet */
-    dropped = r.dropped_reported + ob.dropped_total;
+    /* drops of events: those already told to the sink in client reports, and those at the disk
+       cap not told yet (told when the session ends) */
+    dropped = r.dropped_reported_error + st.dropped_cap[TELEMETRY__CAT_ERROR] - cap_before;
     printf("  flush: %s after %.0f ms; the sink received %ld events of %ld captured; dropped %lld "
-           "(queue_overflow %lld, cache_overflow %lld, send_error %lld; %lld told in client reports); "
-           "left queued %ld -> %s\n",
+           "(at the disk cap, not yet told: %lld; told in client reports: %lld); events left unsent in the store %ld -> %s\n",
            rc == 0 ? "empty" : telemetry_result_string(rc), ms, events, captured, dropped,
-           r.dropped_by_reason[0] + ob.dropped_queue, r.dropped_by_reason[1] + ob.dropped_cache,
-           r.dropped_by_reason[2] + ob.dropped_send, r.dropped_reported, ob.items,
-           events + dropped + 0 == captured ? "adds up" : "DOES NOT ADD UP");
+           st.dropped_cap[TELEMETRY__CAT_ERROR] - cap_before, r.dropped_reported_error, rec.unsent,
+           events + dropped == captured ? "adds up" : "DOES NOT ADD UP");
     bench_emitf((double)events, "events", "%s_delivered", label);
     bench_emitf((double)dropped, "events", "%s_dropped", label);
     bench_emitf(ms, "ms", "%s_flush", label);
@@ -117,22 +123,24 @@ static void settle(const char *label, long captured, long events_before, long re
 static void bench_messages(int n, int pace_us) {
     double *us = (double *)malloc((size_t)n * sizeof *us);
     long before = bench_sink_stat(&sink, "events"), from = bench_file_size(sink.record);
-    long long peak_mem = 0;
-    long rss0 = bench_maxrss_kb(), peak_items = 0, over5 = 0, over50 = 0;
+    long long peak_disk = 0;
+    long rss0 = bench_maxrss_kb(), over5 = 0, over50 = 0;
     bench_stats s;
-    bench_ob ob;
+    bench_store st;
+    long long cap_before;
     int i;
     char label[64];
+    bench_store_read(&st);
+    cap_before = st.dropped_cap[TELEMETRY__CAT_ERROR];
     snprintf(label, sizeof label, pace_us ? "capture_message_paced" : "capture_message");
     for (i = 0; i < n; i++) {
         int64_t t0 = bench_ns();
         int rc = telemetry_capture_message(TELEMETRY_LEVEL_INFO, "bench message %d of %d: %s", i, n, "something happened");
         us[i] = (double)(bench_ns() - t0) / 1e3;
         if (rc != 0) { fprintf(stderr, "capture_message: %s\n", telemetry_result_string(rc)); exit(2); }
-        if (i % 100 == 99) {                               /* outside the timed call */
-            bench_ob_read(&ob);
-            if (ob.memory_bytes > peak_mem) peak_mem = ob.memory_bytes;
-            if (ob.items > peak_items) peak_items = ob.items;
+        if (i % 500 == 499) {                              /* outside the timed call */
+            bench_store_read(&st);
+            if (st.disk_bytes > peak_disk) peak_disk = st.disk_bytes;
         }
         if (pace_us) {                                     /* sleep to the next slot: the core is free */
             int64_t left = t0 + (int64_t)pace_us * 1000 - bench_ns();
@@ -141,17 +149,17 @@ static void bench_messages(int n, int pace_us) {
     }
     s = bench_summary(us, (size_t)n);
     printf("\n-- %d x telemetry_capture_message%s\n", n, pace_us ? " paced" : " back to back");
-    if (pace_us) printf("  (one call every %d us or more, sleeping between calls: the worker keeps up, the queue stays short)\n", pace_us);
+    if (pace_us) printf("  (one call every %d us or more, sleeping between calls: the sender keeps up)\n", pace_us);
     print_us("telemetry_capture_message", &s);
     printf("  issue (under 5 us): median %s, mean %s, p99 %s\n", s.median < 5 ? "meets it" : "MISSES it",
            s.mean < 5 ? "meets it" : "MISSES it", s.p99 < 5 ? "meets it" : "misses it");
     for (i = 0; i < n; i++) { over5 += us[i] > 5; over50 += us[i] > 50; }
     printf("  first call %.1f us (it also carries the session start); calls over 5 us: %ld; over 50 us: %ld\n", us[0], over5, over50);
-    printf("  outbox while capturing: at most %ld payloads queued, %lld bytes in memory (cap %lld); max RSS %ld -> %ld kB\n",
-           peak_items, peak_mem, ob.memory_cap, rss0, bench_maxrss_kb());
+    printf("  store while capturing: at most %lld bytes on disk (cap %lld; %s sends); max RSS %ld -> %ld kB\n",
+           peak_disk, st.cap, st.sidecar ? "a sidecar" : "a thread", rss0, bench_maxrss_kb());
     emit_us(label, &s);
-    bench_emitf((double)peak_mem, "bytes", "%s_outbox_memory_peak", label);
-    settle(label, n, before, from, !pace_us);
+    bench_emitf((double)peak_disk, "bytes", "%s_store_disk_peak", label);
+    settle(label, n, before, from, cap_before, !pace_us);
     free(us);
 }
 
@@ -166,13 +174,17 @@ static void bench_errors(int n) {
     double *us = (double *)malloc((size_t)n * sizeof *us);
     long before = bench_sink_stat(&sink, "events"), from = bench_file_size(sink.record);
     bench_stats s;
+    bench_store st;
+    long long cap_before;
     int i;
+    bench_store_read(&st);
+    cap_before = st.dropped_cap[TELEMETRY__CAT_ERROR];
     for (i = 0; i < n; i++) parse_config_file(i, &us[i]);
     s = bench_summary(us, (size_t)n);
     printf("\n-- %d x telemetry_capture_error (stack trace, modules, session update)\n", n);
     print_us("telemetry_capture_error", &s);
     emit_us("capture_error", &s);
-    settle("capture_error", n, before, from, 0);
+    settle("capture_error", n, before, from, cap_before, 0);
     free(us);
 }
 
@@ -245,7 +257,7 @@ static void bench_reports(int n) {
     double *us = (double *)malloc((size_t)n * sizeof *us);
     long before = bench_sink_stat(&sink, "firebase_writes");
     bench_stats s;
-    bench_ob ob;
+    bench_store st;
     int i, rc;
     int64_t t0;
     char *json = NULL;
@@ -265,10 +277,10 @@ static void bench_reports(int n) {
     emit_us("report_usage", &s);
     t0 = bench_ns();
     rc = telemetry_flush(120000);
-    bench_ob_read(&ob);
-    printf("  flush: %s after %.0f ms; the sink stored %ld reports of %d; dropped %lld (not yet told) \n",
+    bench_store_read(&st);
+    printf("  flush: %s after %.0f ms; the sink stored %ld reports of %d; dropped at the disk cap %lld (told in the next report)\n",
            rc == 0 ? "empty" : telemetry_result_string(rc), (double)(bench_ns() - t0) / 1e6,
-           bench_sink_stat(&sink, "firebase_writes") - before, n, ob.usage_dropped);
+           bench_sink_stat(&sink, "firebase_writes") - before, n, st.usage_dropped);
     bench_emit("report_usage_delivered", (double)(bench_sink_stat(&sink, "firebase_writes") - before), "reports");
     free(us);
 }
@@ -281,6 +293,7 @@ int main(void) {
     signal(SIGPIPE, SIG_IGN);
     bench_header("bench_capture");
     bench_sink_get(&sink);
+    bench_abs_path(CA_FILE, ca_path, sizeof ca_path);
     bench_temp_dir(state_dir, sizeof state_dir, "capture");
     snprintf(dsn, sizeof dsn, "https://%s@localhost:%d/42", sink.key, sink.https);
     snprintf(usage_url, sizeof usage_url, "https://localhost:%d/bench/usage.json", sink.https);

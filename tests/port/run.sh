@@ -244,7 +244,8 @@ job_win() {   # TARGET GCC BEARSSL-NAME
     grep FAILED "$wlog" | sed "s/^/  $t wincrash: /"
     result "$t" tests_passed $(( $(sed -n 's/^tests_passed=//p' "$OUT/$t/result" | tail -1) + wp ))
     result "$t" tests_failed $(( $(sed -n 's/^tests_failed=//p' "$OUT/$t/result" | tail -1) + wf ))
-    result "$t" crash "wincrash.sh: $wp/$((wp + wf)) checks (delivered by the next run)"
+    # (the table counts a crash column that starts with "yes" as passed)
+    result "$t" crash "$([ "$wf" -eq 0 ] && echo yes || echo no): wincrash.sh: $wp/$((wp + wf)) checks (delivered by the next run)"
 }
 # A folder name no ANSI code page holds: Latin, CJK and one past U+FFFF (a surrogate pair)
 WIN_NAME="état-测试-😀"

@@ -10,7 +10,9 @@
 #     equal that of the same crash with the handler off (WINCRASH_NO_HANDLER; the program's
 #     allocator exits 97 when the handler calls it); the crash record it appended to the store
 #     is delivered by the next run ("send") and the event the receiver got is checked: type, top
-#     frame, thread, images, the session ended crashed.
+#     frame, thread, images, the session ended crashed;
+#   - an access violation with a state folder named outside the ANSI code page: its record in
+#     that folder's store, delivered from there by the next run.
 # tests/port/check_wincrash.py reads the .exe's own PE headers and RSDS record (and objdump -p's
 # reading) to check code_id, debug_id and image_size. Prints "N passed, M failed".
 # WINEPREFIX: tests/port/run.sh's prefix when it runs this; else one of its own under build/port.
@@ -107,11 +109,22 @@ for t in $TARGETS; do
             $([ "$t" = x86_64 ] && echo full) >"$d/check-$kind.log" 2>&1
         tally "$d/check-$kind.log" "$t $kind"
     done
-    # a state folder outside the ANSI code page: the handler's file names are wide from UTF-8
+    # a state folder outside the ANSI code page (its name reaches the program wide, as UTF-8): the
+    # handler's segment and the store's files are named wide from UTF-8. The crashing run's DSN
+    # is a closed port, so its record stays in that folder's store, and only the next run, reading
+    # the same folder, can deliver it
     ustate=$d/state-测试; rm -rf "$ustate"; mkdir -p "$ustate"
-    WINCRASH_STATE="$(winepath -w "$ustate" 2>/dev/null)" WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d" \
-        timeout 120 wine "$exe" --dsn "$dsn" --state-dir - av >"$d/unicode.log" 2>&1 </dev/null
-    python3 tests/port/check_wincrash.py crash av "$ustate" "$exe" "$a2l" >"$d/check-unicode.log" 2>&1
+    : >"$d/sink/record.jsonl"
+    wustate=$(winepath -w "$ustate" 2>/dev/null)
+    WINCRASH_STATE="$wustate" WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d" \
+        timeout 120 wine "$exe" --dsn "http://$KEY@127.0.0.1:9/1" --state-dir - av >"$d/unicode.log" 2>&1 </dev/null
+    rc=$?
+    [ "$rc" -eq 5 ] && ok "$t unicode folder: exit status 5 (the access violation's)" || bad "$t unicode folder: exit status $rc"
+    segs=$(find "$ustate/outbox" -name '*.seg' 2>/dev/null | wc -l)
+    [ "$segs" -ge 1 ] && ok "$t unicode folder: the crash record is in that folder's store ($segs segments)" ||
+        bad "$t unicode folder: no segment in $ustate/outbox"
+    WINCRASH_STATE="$wustate" timeout 120 wine "$exe" --dsn "$dsn" --state-dir - send >"$d/unicode-next.log" 2>&1 </dev/null
+    python3 tests/port/check_wincrash.py crash av "$d/sink/record.jsonl" "$exe" "$a2l" >"$d/check-unicode.log" 2>&1
     tally "$d/check-unicode.log" "$t unicode folder"
     # revoked consent takes the handler away: the same exit status, no crash report in the folder
     rm -rf "$state"; mkdir -p "$state"
