@@ -7627,7 +7627,7 @@ TELEMETRY__INTERNAL void telemetry__busy_end(long *flag) { TELEMETRY__SC_SET(fla
 TELEMETRY__INTERNAL void telemetry__session_file_write(const char *path, const char *text, size_t len) {
     if (!telemetry__busy_begin(&telemetry__session_writing)) return;
     telemetry__write_file_atomic(path, text, len, 0);
-    if (TELEMETRY__SC_GET(&telemetry__crashing)) remove(path);
+    if (TELEMETRY__SC_GET(&telemetry__crashing)) telemetry__remove_file(path);
     telemetry__busy_end(&telemetry__session_writing);
 }
 /* (TELEMETRY_NO_SOCKETS: the program's own stream lives in the program, so its thread sends) */
