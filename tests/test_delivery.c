@@ -5,7 +5,7 @@
    within its bound, never holding the program's stdout, never reaped by waitpid(-1)), 8
    concurrent runs sharing a state folder, init with 20,000 queued payloads, 10,000 events back
    to back with a small peak RSS, revocation (nothing more leaves, no file comes back), a program
-   that forks while capturing, a file size limit, an oversized record. */
+   that forks while capturing, a file size limit, an oversized record, a record damaged on disk. */
 #define _DEFAULT_SOURCE 1   /* wait4 (BSD/Linux), declared by the C library: 32-bit builds redirect it to the 64-bit time one */
 #define LIFETIME_MS 3000                        /* cfg.sidecar_lifetime_ms of the lifetime test */
 #define TELEMETRY_IMPLEMENTATION
@@ -717,6 +717,52 @@ static void test_oversized_record(sink *s) {
     rm_tree(dir);
 }
 
+/* A record damaged on disk (one bit of its payload flipped after it was written) fails its
+   checksum: the sender skips it for good and delivers the records around it. */
+static void test_damaged_record(sink *s) {
+    char *dir = make_temp_dir(), path[600], saved_dsn[256];
+    DIR *d;
+    struct dirent *e;
+    int flipped = 0;
+    snprintf(saved_dsn, sizeof saved_dsn, "%s", dsn);
+    snprintf(dsn, sizeof dsn, "http://" KEY "@127.0.0.1:1/7");   /* nobody answers: all stay queued */
+    CHECK_INT(run_wait("fill", dir, "3", NULL), 0);
+    snprintf(dsn, sizeof dsn, "%s", saved_dsn);
+    snprintf(path, sizeof path, "%s/outbox", dir);
+    d = opendir(path);
+    while (d && (e = readdir(d)) != NULL) {                       /* "event 1 of 3" becomes "event 3 of 3" */
+        char file[900];
+        static char seg[1 << 16];
+        size_t n = strlen(e->d_name), len = 0, i;
+        FILE *f;
+        if (n < 5 || strcmp(e->d_name + n - 4, ".seg") != 0) continue;
+        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+        if (!(f = fopen(file, "r+b"))) continue;
+        len = fread(seg, 1, sizeof seg, f);
+        for (i = 0; i + 12 <= len; i++) {                          /* (records hold NUL bytes: no strstr) */
+            if (memcmp(seg + i, "event 1 of 3", 12) != 0) continue;
+            CHECK(fseek(f, (long)i + 6, SEEK_SET) == 0 && fputc('1' ^ 2, f) == '3');
+            flipped++;
+        }
+        fclose(f);
+    }
+    if (d) closedir(d);
+    CHECK_INT(flipped, 1);
+    wait_sidecars_gone(10000);
+    CHECK(sink_reset(s));
+    record_mark(s);
+    CHECK_INT(run_wait("events", dir, "1", NULL), 0);               /* its sidecar sends the store */
+    CHECK(wait_record(s, "event 0 of 1", 1, 10000));
+    CHECK(wait_record(s, "event 0 of 3", 1, 10000));
+    CHECK(wait_record(s, "event 2 of 3", 1, 10000));
+    wait_sidecars_gone(10000);
+    CHECK_INT(record_count(s, "event 3 of 3"), 0);               /* the damaged one never left */
+    CHECK_INT(record_count(s, "event 1 of 3"), 0);
+    CHECK_INT(outbox_files(dir), 0);                              /* and is not retried: marked done */
+    printf("test_delivery: a record damaged on disk: skipped for good, the two beside it and the next run's event delivered\n");
+    rm_tree(dir);
+}
+
 /* A relative state_dir and ca_file (HTTPS) work for the sidecar, which runs in "/", and after
    the program changes folder: init makes them absolute. */
 static void test_relative_paths(sink *s) {
@@ -811,6 +857,7 @@ int main(int argc, char **argv) {
     if (want("stale_new")) test_stale_new(&s);
     if (want("fsize")) test_fsize(&s);
     if (want("oversized_record")) test_oversized_record(&s);
+    if (want("damaged_record")) test_damaged_record(&s);
     sink_stop(&s);
     printf("test_delivery: total %.0f ms\n", sh_now_ms() - t0);
     return testlib_report("test_delivery");
