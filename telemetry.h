@@ -3040,10 +3040,10 @@ TELEMETRY__INTERNAL uint32_t telemetry__ecdsa_vrfy_asn1(const br_ec_impl *impl, 
 
 /* ---- the curves: X25519 for the key exchange, P-256/P-384/P-521 generic ------------------------
    BearSSL's br_ec_all_m31 adds its own P-256 code (br_ec_p256_m31, ~8 KB) beside the generic
-   prime-curve code that P-384 and P-521 need anyway. The key exchange uses X25519 (offered first,
-   and what servers pick: Google, Sentry, BearSSL, OpenSSL), P-256 signatures go to the 64-bit
-   check above, so that code is left out: P-256 is done by br_ec_prime_i31 (constant-time too,
-   slower) only for a server without X25519 and, without TELEMETRY__P256, for signatures. */
+   prime-curve code that P-384 and P-521 need anyway. The key exchange uses X25519 (offered first;
+   OpenSSL's and BearSSL's servers prefer it), P-256 signatures go to the 64-bit check above, so
+   that code is left out: P-256 is done by br_ec_prime_i31 (constant-time too, 2.4x slower) only
+   for a server without X25519 and, without TELEMETRY__P256, for signatures. */
 TELEMETRY__INTERNAL const br_ec_impl *telemetry__ec_for(int curve) {
     return curve == BR_EC_curve25519 ? &br_ec_c25519_m31 : &br_ec_prime_i31;
 }
@@ -3131,7 +3131,8 @@ configure:
     }
     br_x509_minimal_set_minrsa(&t->xc, 256);             /* RSA keys in the chain: 2048 bits or more */
     /* RSA checks use the public exponent (65537: 17 squarings), cheap with the 31-bit code
-       too: the 62-bit one (~3 KB more) saves ~0.1 ms per RSA-2048 signature */
+       too: the 62-bit one (~3 KB more) saves ~1 million instructions (~0.1 ms) per RSA-2048
+       signature (3.0 against 1.9 million) */
     br_x509_minimal_set_rsa(&t->xc, &br_rsa_i31_pkcs1_vrfy);
 #if defined(TELEMETRY__P256)
     br_x509_minimal_set_ecdsa(&t->xc, &telemetry__ec, telemetry__ecdsa_vrfy_asn1);
