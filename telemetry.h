@@ -294,8 +294,8 @@
    10. TRANSPORT: HTTP/1.1, TLS, PROXIES, LIMITS
    ============================================================================================
 
-   - TLS 1.2 (BearSSL 0.6), ECDHE with AES-GCM or ChaCha20-Poly1305, X25519/P-256/P-384, RSA and
-     ECDSA chains. The chain is always validated and the host name checked; there is no switch to
+   - TLS 1.2 (BearSSL 0.6), ECDHE with AES-GCM (no ChaCha20-Poly1305, for size),
+     X25519/P-256/P-384/P-521, RSA and ECDSA chains. The chain is always validated and the host name checked; there is no switch to
      turn that off. For an IP-address host (https://127.0.0.1/...) no SNI is sent and the address
      must be among the certificate's IP subject alternative names.
    - Trust anchors: cfg.ca_pem (PEM text compiled into the program: devices with no bundle), else
