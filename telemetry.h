@@ -267,14 +267,13 @@
      payloads only; on Windows nothing is kept, with a log line). With both a usage URL and a DSN
      (POSIX) there are two such threads, one per endpoint, each sending its own records from the
      same store: a slow or failing endpoint never holds the other. Under TELEMETRY_NO_THREADS
-     nothing runs in the background:
-     telemetry_flush and telemetry_shutdown send, within the same bounds.
+     nothing runs in the background: telemetry_flush and telemetry_shutdown send, within the
+     same bounds.
 
    The sender sends oldest first, keeping one connection alive per endpoint (usage, Sentry:
-   often two hosts). 2xx: done. 4xx
-   other than 429: dropped with a log line, never retried (except a Firebase 401/403 to a report
-   an earlier try may have stored: create-only rules refuse the repeat, so it counts as
-   delivered; docs/server.md). Network errors, 5xx and 429: kept, retried with exponential
+   often two hosts). 2xx: done. 4xx other than 429: dropped with a log line, never retried
+   (except a Firebase 401/403 to a report an earlier try may have stored: create-only rules
+   refuse the repeat, so it counts as delivered; docs/server.md). Network errors, 5xx and 429: kept, retried with exponential
    back-off per endpoint (cfg.retry_initial_ms 1 s, doubling to cfg.retry_max_ms 5 min, 50-100 %
    jitter); Sentry rate limits hold their category until they end, remembered across runs. The
    store is capped at cfg.outbox_disk_bytes (8 MiB, real bytes on disk); past it a new payload
@@ -286,9 +285,10 @@
    cfg.shutdown_timeout_ms (TELEMETRY_NO_WAIT: not at all) while both endpoints' threads send
    what is left at once; from then on no request runs past the bound and none begins that its
    endpoint's last round trip says cannot end before it. A request still running at the bound
-   is stopped within 20 ms; the rest stays in the store for the next run. exit() without telemetry_shutdown
-   ends the session as "exited" too (an atexit handler; cfg.no_atexit refuses it). Revoking
-   consent stops the sender (a request in progress too) and deletes the store at once.
+   is stopped within 20 ms; the rest stays in the store for the next run. exit() without
+   telemetry_shutdown ends the session as "exited" too (an atexit handler; cfg.no_atexit refuses
+   it). Revoking consent stops the sender (a request in progress too) and deletes the store at
+   once.
 
    ============================================================================================
    10. TRANSPORT: HTTP/1.1, TLS, PROXIES, LIMITS
@@ -9091,6 +9091,25 @@ typedef struct telemetry__delivery {
 } telemetry__delivery;
 TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0, NULL, NULL };
 
+#if !defined(TELEMETRY_NO_THREADS)
+/* Every thread-mode lane: asks it to look at the store (signal: even when it is not asleep, as
+   flush does, whose waiters share the condition) or, with stop, to stop (a request too). */
+TELEMETRY__INTERNAL void telemetry__lanes_poke(int signal, int stop) {
+    telemetry__sender *lanes[2];
+    int i;
+    lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
+    for (i = 0; i < 2; i++) {
+        telemetry__sender *s = lanes[i];
+        if (!s) continue;
+        telemetry__lock(&s->lock);
+        if (stop) TELEMETRY__ATOMIC_STORE(&s->stop, 1);
+        s->wake = 1;
+        if (signal || stop || s->asleep) telemetry__cond_signal(&s->cond);
+        telemetry__unlock(&s->lock);
+    }
+}
+#endif
+
 /* Wakes whoever sends: the worker through its condition, the sidecar through its pipe (only
    when it sleeps: one byte per wake-up, not per payload). */
 TELEMETRY__INTERNAL void telemetry__wake_sender(void) {
@@ -9104,19 +9123,7 @@ TELEMETRY__INTERNAL void telemetry__wake_sender(void) {
     }
 #endif
 #if !defined(TELEMETRY_NO_THREADS)
-    {
-        telemetry__sender *lanes[2];
-        int i;
-        lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
-        for (i = 0; i < 2; i++) {
-            telemetry__sender *s = lanes[i];
-            if (!s) continue;
-            telemetry__lock(&s->lock);
-            s->wake = 1;
-            if (s->asleep) telemetry__cond_signal(&s->cond);
-            telemetry__unlock(&s->lock);
-        }
-    }
+    telemetry__lanes_poke(0, 0);
 #endif
 }
 
@@ -9386,14 +9393,7 @@ TELEMETRY__INTERNAL void telemetry__stop_sender(int64_t deadline) {
         telemetry__sender *lanes[2];
         int i;
         lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
-        for (i = 0; i < 2; i++) {                           /* both stop at once */
-            telemetry__sender *s = lanes[i];
-            if (!s) continue;
-            telemetry__lock(&s->lock);
-            TELEMETRY__ATOMIC_STORE(&s->stop, 1);           /* also stops a request in progress */
-            telemetry__cond_signal(&s->cond);
-            telemetry__unlock(&s->lock);
-        }
+        telemetry__lanes_poke(1, 1);                        /* both stop at once */
         for (i = 0; i < 2; i++) {
             telemetry__sender *s = lanes[i];
             if (!s) continue;
@@ -9475,14 +9475,7 @@ TELEMETRY__INTERNAL int telemetry__flush_until(int64_t deadline) {
         telemetry__sender *lanes[2];
         int i, rc = 0;
         lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
-        for (i = 0; i < 2; i++) {
-            telemetry__sender *s = lanes[i];
-            if (!s) continue;
-            telemetry__lock(&s->lock);
-            s->wake = 1;
-            telemetry__cond_signal(&s->cond);
-            telemetry__unlock(&s->lock);
-        }
+        telemetry__lanes_poke(1, 0);
         for (i = 0; i < 2; i++) {
             telemetry__sender *s = lanes[i];
             if (!s) continue;

@@ -253,12 +253,18 @@ static void wait_sidecars_gone(double ms) {
     while (sidecars_alive() && sh_now_ms() < end) sh_sleep_ms(20);
 }
 
-/* exit(2) without telemetry_shutdown: the report and the exited session arrive (no next run). */
-static void test_exit_without_shutdown(sink *s) {
-    char *dir = make_temp_dir();
-    wait_sidecars_gone(10000);                                    /* the last test's are done */
+/* A test's start: the last test's sidecars are gone, the receiver's counters zero and its record
+   counted from here; a fresh state folder. */
+static char *begin_test(sink *s) {
+    wait_sidecars_gone(10000);
     CHECK(sink_reset(s));
     record_mark(s);
+    return make_temp_dir();
+}
+
+/* exit(2) without telemetry_shutdown: the report and the exited session arrive (no next run). */
+static void test_exit_without_shutdown(sink *s) {
+    char *dir = begin_test(s);
     CHECK_INT(run_wait("exit", dir, NULL, NULL), 2);
     CHECK(sink_wait_stat(s, "firebase_writes", 1, 5000));
     CHECK(sink_wait_stat(s, "events", 1, 5000));
@@ -670,10 +676,7 @@ static void test_revoke(sink *s, int crash) {
 
 /* A file size limit below a segment: the program is never killed by SIGXFSZ. */
 static void test_fsize(sink *s) {
-    char *dir = make_temp_dir();
-    wait_sidecars_gone(10000);                                    /* the last test's are done */
-    CHECK(sink_reset(s));
-    record_mark(s);
+    char *dir = begin_test(s);
     CHECK_INT(run_wait("fsize", dir, NULL, NULL), 0);
     CHECK(sink_wait_stat(s, "events", 1, 5000));
     wait_sidecars_gone(5000);
