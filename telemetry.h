@@ -88,10 +88,10 @@
                                                    NO_SOCKETS, NO_THREADS and NO_CRASH_HANDLER
                                                    too it needs only the C library (no POSIX)
        TELEMETRY_SMALL_TLS            off          one portable implementation of each TLS
-                                                   algorithm: no AES-NI/PCLMUL code, no 64-bit
-                                                   P-256 check (12 KB smaller, slower bulk
-                                                   encryption and ECDSA handshakes;
-                                                   docs/building.md "Size")
+                                                   algorithm: no AES-NI/PCLMUL code, BearSSL's
+                                                   P-256 code instead of the 64-bit check (4 KB
+                                                   smaller, slower bulk encryption and ECDSA
+                                                   handshakes; docs/building.md "Size")
        TELEMETRY_NO_CRASH_HANDLER     off          never install signal handlers (Windows:
                                                    exception filters)
        TELEMETRY_NO_AUTO_REGISTER     off          TELEMETRY_METRIC does not self-register; call
@@ -3043,7 +3043,10 @@ TELEMETRY__INTERNAL uint32_t telemetry__ecdsa_vrfy_asn1(const br_ec_impl *impl, 
    prime-curve code that P-384 and P-521 need anyway. The key exchange uses X25519 (offered first;
    OpenSSL's and BearSSL's servers prefer it), P-256 signatures go to the 64-bit check above, so
    that code is left out: P-256 is done by br_ec_prime_i31 (constant-time too, 2.4x slower) only
-   for a server without X25519 and, without TELEMETRY__P256, for signatures. */
+   for a server without X25519. Where that check does not exist (32-bit CPUs, devices,
+   TELEMETRY_SMALL_TLS) every P-256 certificate check would pay for it, twice a handshake:
+   br_ec_all_m31 stays there. */
+#if defined(TELEMETRY__P256)
 TELEMETRY__INTERNAL const br_ec_impl *telemetry__ec_for(int curve) {
     return curve == BR_EC_curve25519 ? &br_ec_c25519_m31 : &br_ec_prime_i31;
 }
@@ -3068,6 +3071,10 @@ static const br_ec_impl telemetry__ec = {
     ((uint32_t)1 << BR_EC_secp256r1) | ((uint32_t)1 << BR_EC_secp384r1) | ((uint32_t)1 << BR_EC_secp521r1) | ((uint32_t)1 << BR_EC_curve25519),
     telemetry__ec_generator, telemetry__ec_order, telemetry__ec_xoff, telemetry__ec_mul, telemetry__ec_mulgen, telemetry__ec_muladd
 };
+#  define TELEMETRY__EC (&telemetry__ec)
+#else
+#  define TELEMETRY__EC (&br_ec_all_m31)
+#endif
 
 /* Loads the anchors (once) and configures the engine: TLS 1.2 only, four ECDHE AES-GCM suites. */
 TELEMETRY__INTERNAL int telemetry__tls_setup(telemetry__tls *t, const telemetry__transport_config *cfg,
@@ -3135,9 +3142,9 @@ configure:
        signature (3.0 against 1.9 million) */
     br_x509_minimal_set_rsa(&t->xc, &br_rsa_i31_pkcs1_vrfy);
 #if defined(TELEMETRY__P256)
-    br_x509_minimal_set_ecdsa(&t->xc, &telemetry__ec, telemetry__ecdsa_vrfy_asn1);
+    br_x509_minimal_set_ecdsa(&t->xc, TELEMETRY__EC, telemetry__ecdsa_vrfy_asn1);
 #else
-    br_x509_minimal_set_ecdsa(&t->xc, &telemetry__ec, &br_ecdsa_i31_vrfy_asn1);
+    br_x509_minimal_set_ecdsa(&t->xc, TELEMETRY__EC, &br_ecdsa_i31_vrfy_asn1);
 #endif
     t->xip.vtable = &telemetry__xip_vtable;
     t->xip.inner = &t->xc;
@@ -3147,7 +3154,7 @@ configure:
     br_ssl_engine_set_prf_sha384(&t->sc.eng, &br_tls12_sha384_prf);
 #if defined(TELEMETRY_SMALL_TLS)
     /* one implementation of each, the portable constant-time ones: no AES-NI / PCLMUL variants
-       beside their fallbacks (~5 KB less, slower bulk encryption and P-256 checks) */
+       beside their fallbacks (~4 KB less, slower bulk encryption and P-256 checks) */
     br_ssl_engine_set_gcm(&t->sc.eng, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable);
     br_ssl_engine_set_aes_ctr(&t->sc.eng, &br_aes_ct64_ctr_vtable);
     br_ssl_engine_set_ghash(&t->sc.eng, &br_ghash_ctmul64);
@@ -3155,7 +3162,7 @@ configure:
     br_ssl_engine_set_default_aes_gcm(&t->sc.eng);   /* the CPU's AES-NI and PCLMUL where it has them */
 #endif
     br_ssl_engine_set_rsavrfy(&t->sc.eng, &br_rsa_i31_pkcs1_vrfy);
-    br_ssl_engine_set_ec(&t->sc.eng, &telemetry__ec);
+    br_ssl_engine_set_ec(&t->sc.eng, TELEMETRY__EC);
 #if defined(TELEMETRY__P256)
     br_ssl_engine_set_ecdsa(&t->sc.eng, telemetry__ecdsa_vrfy_asn1);   /* P-256 ~25x faster */
 #else
