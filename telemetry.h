@@ -88,8 +88,10 @@
                                                    NO_SOCKETS, NO_THREADS and NO_CRASH_HANDLER
                                                    too it needs only the C library (no POSIX)
        TELEMETRY_SMALL_TLS            off          one portable implementation of each TLS
-                                                   algorithm, no ChaCha20 (16 KB smaller, slower
-                                                   bulk encryption; docs/building.md "Size")
+                                                   algorithm: no AES-NI/PCLMUL code, BearSSL's
+                                                   P-256 code instead of the 64-bit check (4 KB
+                                                   smaller, slower bulk encryption and ECDSA
+                                                   handshakes; docs/building.md "Size")
        TELEMETRY_NO_CRASH_HANDLER     off          never install signal handlers (Windows:
                                                    exception filters)
        TELEMETRY_NO_AUTO_REGISTER     off          TELEMETRY_METRIC does not self-register; call
@@ -292,8 +294,8 @@
    10. TRANSPORT: HTTP/1.1, TLS, PROXIES, LIMITS
    ============================================================================================
 
-   - TLS 1.2 (BearSSL 0.6), ECDHE with AES-GCM or ChaCha20-Poly1305, X25519/P-256/P-384, RSA and
-     ECDSA chains. The chain is always validated and the host name checked; there is no switch to
+   - TLS 1.2 (BearSSL 0.6), ECDHE with AES-GCM (no ChaCha20-Poly1305, for size),
+     X25519/P-256/P-384/P-521, RSA and ECDSA chains. The chain is always validated and the host name checked; there is no switch to
      turn that off. For an IP-address host (https://127.0.0.1/...) no SNI is sent and the address
      must be among the certificate's IP subject alternative names.
    - Trust anchors: cfg.ca_pem (PEM text compiled into the program: devices with no bundle), else
@@ -3033,11 +3035,49 @@ TELEMETRY__INTERNAL uint32_t telemetry__ecdsa_vrfy_asn1(const br_ec_impl *impl, 
         memcpy(raw, sig, sig_len);
         if (br_ecdsa_asn1_to_raw(raw, sig_len) == 64) return telemetry__p256_vrfy((const unsigned char *)hash, hash_len, pk->q, raw);
     }
-    return br_ecdsa_vrfy_asn1_get_default()(impl, hash, hash_len, pk, sig, sig_len);
+    return br_ecdsa_i31_vrfy_asn1(impl, hash, hash_len, pk, sig, sig_len);
 }
 #endif
 
-/* Loads the anchors (once) and configures the engine: TLS 1.2 only, six ECDHE AEAD suites. */
+/* ---- the curves: X25519 for the key exchange, P-256/P-384/P-521 generic ------------------------
+   BearSSL's br_ec_all_m31 adds its own P-256 code (br_ec_p256_m31, ~8 KB) beside the generic
+   prime-curve code that P-384 and P-521 need anyway. The key exchange uses X25519 (offered first;
+   OpenSSL's and BearSSL's servers prefer it), P-256 signatures go to the 64-bit check above, so
+   that code is left out: P-256 is done by br_ec_prime_i31 (constant-time too, 2.4x slower) only
+   for a server without X25519. Where that check does not exist (32-bit CPUs, devices,
+   TELEMETRY_SMALL_TLS) every P-256 certificate check would pay for it, twice a handshake:
+   br_ec_all_m31 stays there. */
+#if defined(TELEMETRY__P256)
+TELEMETRY__INTERNAL const br_ec_impl *telemetry__ec_for(int curve) {
+    return curve == BR_EC_curve25519 ? &br_ec_c25519_m31 : &br_ec_prime_i31;
+}
+TELEMETRY__INTERNAL const unsigned char *telemetry__ec_generator(int curve, size_t *len) {
+    return telemetry__ec_for(curve)->generator(curve, len);
+}
+TELEMETRY__INTERNAL const unsigned char *telemetry__ec_order(int curve, size_t *len) {
+    return telemetry__ec_for(curve)->order(curve, len);
+}
+TELEMETRY__INTERNAL size_t telemetry__ec_xoff(int curve, size_t *len) { return telemetry__ec_for(curve)->xoff(curve, len); }
+TELEMETRY__INTERNAL uint32_t telemetry__ec_mul(unsigned char *g, size_t glen, const unsigned char *x, size_t xlen, int curve) {
+    return telemetry__ec_for(curve)->mul(g, glen, x, xlen, curve);
+}
+TELEMETRY__INTERNAL size_t telemetry__ec_mulgen(unsigned char *r, const unsigned char *x, size_t xlen, int curve) {
+    return telemetry__ec_for(curve)->mulgen(r, x, xlen, curve);
+}
+TELEMETRY__INTERNAL uint32_t telemetry__ec_muladd(unsigned char *a, const unsigned char *b, size_t len, const unsigned char *x,
+                                                  size_t xlen, const unsigned char *y, size_t ylen, int curve) {
+    return telemetry__ec_for(curve)->muladd(a, b, len, x, xlen, y, ylen, curve);
+}
+static const br_ec_impl telemetry__ec = {
+    ((uint32_t)1 << BR_EC_secp256r1) | ((uint32_t)1 << BR_EC_secp384r1) | ((uint32_t)1 << BR_EC_secp521r1) | ((uint32_t)1 << BR_EC_curve25519),
+    telemetry__ec_generator, telemetry__ec_order, telemetry__ec_xoff, telemetry__ec_mul, telemetry__ec_mulgen, telemetry__ec_muladd
+};
+#  define TELEMETRY__EC (&telemetry__ec)
+#else
+#  define TELEMETRY__EC (&br_ec_all_m31)
+#endif
+
+/* Loads the anchors (once) and configures the engine: TLS 1.2 only, four ECDHE AES-GCM suites. */
 TELEMETRY__INTERNAL int telemetry__tls_setup(telemetry__tls *t, const telemetry__transport_config *cfg,
                                              const char *ca_pem, const char *ca_file, telemetry__net *n) {
 #if !defined(_WIN32)
@@ -3053,11 +3093,10 @@ TELEMETRY__INTERNAL int telemetry__tls_setup(telemetry__tls *t, const telemetry_
         NULL
     };
 #endif
+    /* AES-GCM only: every server that speaks ECDHE with TLS 1.2 offers it (ChaCha20-Poly1305,
+       ~7 KB, would help only a CPU without AES instructions on large bodies) */
     static const uint16_t suites[] = {
         BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-#if !defined(TELEMETRY_SMALL_TLS)
-        BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-#endif
         BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
     };
     /* no SHA-1: TLS 1.2's PRF does not use it, and a SHA-1 signature (key exchange or
@@ -3099,16 +3138,14 @@ configure:
         br_ssl_engine_set_hash(&t->sc.eng, id, hashes[i]);
     }
     br_x509_minimal_set_minrsa(&t->xc, 256);             /* RSA keys in the chain: 2048 bits or more */
-#if defined(TELEMETRY_SMALL_TLS)
+    /* RSA checks use the public exponent (65537: 17 squarings), cheap with the 31-bit code
+       too: the 62-bit one (~3 KB more) saves ~1 million instructions (~0.1 ms) per RSA-2048
+       signature (3.0 against 1.9 million) */
     br_x509_minimal_set_rsa(&t->xc, &br_rsa_i31_pkcs1_vrfy);
-    br_x509_minimal_set_ecdsa(&t->xc, &br_ec_all_m31, &br_ecdsa_i31_vrfy_asn1);
+#if defined(TELEMETRY__P256)
+    br_x509_minimal_set_ecdsa(&t->xc, TELEMETRY__EC, telemetry__ecdsa_vrfy_asn1);
 #else
-    br_x509_minimal_set_rsa(&t->xc, br_rsa_pkcs1_vrfy_get_default());
-#  if defined(TELEMETRY__P256)
-    br_x509_minimal_set_ecdsa(&t->xc, br_ec_get_default(), telemetry__ecdsa_vrfy_asn1);
-#  else
-    br_x509_minimal_set_ecdsa(&t->xc, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
-#  endif
+    br_x509_minimal_set_ecdsa(&t->xc, TELEMETRY__EC, &br_ecdsa_i31_vrfy_asn1);
 #endif
     t->xip.vtable = &telemetry__xip_vtable;
     t->xip.inner = &t->xc;
@@ -3117,24 +3154,20 @@ configure:
     br_ssl_engine_set_prf_sha256(&t->sc.eng, &br_tls12_sha256_prf);
     br_ssl_engine_set_prf_sha384(&t->sc.eng, &br_tls12_sha384_prf);
 #if defined(TELEMETRY_SMALL_TLS)
-    /* one implementation of each, the portable constant-time ones: no AES-NI / PCLMUL / SSE2 /
-       64-bit-multiply variants beside their fallbacks, no ChaCha20 (16 KB less, slower bulk
-       encryption and RSA checks; the same handshakes for EC servers) */
+    /* one implementation of each, the portable constant-time ones: no AES-NI / PCLMUL variants
+       beside their fallbacks (~4 KB less, slower bulk encryption and P-256 checks) */
     br_ssl_engine_set_gcm(&t->sc.eng, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable);
     br_ssl_engine_set_aes_ctr(&t->sc.eng, &br_aes_ct64_ctr_vtable);
     br_ssl_engine_set_ghash(&t->sc.eng, &br_ghash_ctmul64);
-    br_ssl_engine_set_rsavrfy(&t->sc.eng, &br_rsa_i31_pkcs1_vrfy);
-    br_ssl_engine_set_ec(&t->sc.eng, &br_ec_all_m31);
-    br_ssl_engine_set_ecdsa(&t->sc.eng, &br_ecdsa_i31_vrfy_asn1);
 #else
-    /* BearSSL picks the fastest for this CPU at run time (docs/transport.md) */
-    br_ssl_engine_set_default_aes_gcm(&t->sc.eng);
-    br_ssl_engine_set_default_chapol(&t->sc.eng);
-    br_ssl_engine_set_default_rsavrfy(&t->sc.eng);
-    br_ssl_engine_set_default_ecdsa(&t->sc.eng);
-#  if defined(TELEMETRY__P256)
+    br_ssl_engine_set_default_aes_gcm(&t->sc.eng);   /* the CPU's AES-NI and PCLMUL where it has them */
+#endif
+    br_ssl_engine_set_rsavrfy(&t->sc.eng, &br_rsa_i31_pkcs1_vrfy);
+    br_ssl_engine_set_ec(&t->sc.eng, TELEMETRY__EC);
+#if defined(TELEMETRY__P256)
     br_ssl_engine_set_ecdsa(&t->sc.eng, telemetry__ecdsa_vrfy_asn1);   /* P-256 ~25x faster */
-#  endif
+#else
+    br_ssl_engine_set_ecdsa(&t->sc.eng, &br_ecdsa_i31_vrfy_asn1);
 #endif
     br_ssl_engine_set_x509(&t->sc.eng, &t->xip.vtable);
     br_ssl_engine_set_buffer(&t->sc.eng, t->iobuf, sizeof t->iobuf, 1);

@@ -659,6 +659,78 @@ static void anchor_compare(void *ctx, const unsigned char *der, size_t len) {
 }
 /* The name, key and CA flag of every certificate of the system bundle and of tests/certs/, as
    BearSSL's decoder reads them (trust anchors are read without it: ~12x fewer instructions). */
+/* ---- what is offered: curves and suites against openssl s_server (docs/transport.md) ----------- */
+/* Starts openssl s_server (-www: a GET gets a status page) on a free port, TLS 1.2 only, with
+   extra arguments; 0 and the port once it accepts connections, -1 without openssl. */
+static pid_t ossl_start(const char *cert, const char *key, const char *opt, const char *val, int *port) {
+    char acc[64];
+    char *argv[16];
+    int i;
+    *port = free_port();
+    snprintf(acc, sizeof acc, "127.0.0.1:%d", *port);
+    argv[0] = (char *)"/usr/bin/openssl"; argv[1] = (char *)"s_server"; argv[2] = (char *)"-accept"; argv[3] = acc;
+    argv[4] = (char *)"-cert"; argv[5] = (char *)cert; argv[6] = (char *)"-key"; argv[7] = (char *)key;
+    argv[8] = (char *)"-tls1_2"; argv[9] = (char *)"-www"; argv[10] = (char *)"-quiet";
+    argv[11] = (char *)opt; argv[12] = (char *)val; argv[13] = NULL;
+    if (access(argv[0], X_OK) != 0) return -1;
+    {
+        pid_t pid = spawn(argv);
+        for (i = 0; i < 500; i++) {
+            struct sockaddr_in a;
+            int s = socket(AF_INET, SOCK_STREAM, 0), ok;
+            memset(&a, 0, sizeof a);
+            a.sin_family = AF_INET; a.sin_addr.s_addr = htonl(INADDR_LOOPBACK); a.sin_port = htons((unsigned short)*port);
+            ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0;
+            close(s);
+            if (ok) return pid;
+            sleep_ms(10);
+        }
+        stop_child(pid);
+    }
+    return -1;
+}
+/* One GET against s_server configured with opt val: the status, or the error. */
+static int ossl_get(const char *ca, const char *cert, const char *key, const char *opt, const char *val) {
+    int port, rc;
+    char url[100];
+    telemetry__http_client *c;
+    pid_t pid = ossl_start(cert, key, opt, val, &port);
+    if (pid < 0) { fprintf(stderr, "openssl s_server %s %s did not start\n", opt, val); return -999; }
+    c = client(ca);
+    snprintf(url, sizeof url, "https://localhost:%d/", port);
+    rc = send_status(c, "GET", url, NULL, 10000);
+    telemetry__http_client_free(c);
+    stop_child(pid);
+    return rc;
+}
+/* The library offers X25519, P-256, P-384 and P-521 (P-256 beside X25519 by BearSSL's generic
+   code, not br_ec_p256_m31) and ECDHE with AES-GCM only: a server limited to any one of those
+   curves is reached, with P-384 certificates and SHA-384 signatures too; a server offering
+   only ChaCha20-Poly1305 is not (left out for size). */
+static void test_offered(void) {
+    char *dir = make_temp_dir(), cmd[2048], ca[600], leaf[600], key[600];
+    snprintf(ca, sizeof ca, "%s/ca384.pem", dir);
+    snprintf(leaf, sizeof leaf, "%s/leaf384.pem", dir);
+    snprintf(key, sizeof key, "%s/leaf384.key", dir);
+    snprintf(cmd, sizeof cmd,
+             "cd %s && printf 'subjectAltName=DNS:localhost\\nextendedKeyUsage=serverAuth\\n' >ext && "
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout ca384.key -out ca384.pem "
+             "-days 30 -subj '/CN=P-384 test CA' -addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign -sha384 && "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout leaf384.key -out leaf.csr -subj /CN=localhost && "
+             "openssl x509 -req -in leaf.csr -CA ca384.pem -CAkey ca384.key -set_serial 7 -days 30 -sha384 -extfile ext -out leaf384.pem >/dev/null 2>&1",
+             dir);
+    if (system(cmd) != 0) cmd[0] = 0;
+    CHECK(cmd[0] != 0);
+    CHECK_INT(ossl_get("tests/certs/ca.pem", "tests/certs/server.pem", "tests/certs/server.key", "-groups", "X25519"), 200);
+    CHECK_INT(ossl_get("tests/certs/ca.pem", "tests/certs/server.pem", "tests/certs/server.key", "-groups", "P-256"), 200);
+    CHECK_INT(ossl_get("tests/certs/ca.pem", "tests/certs/server.pem", "tests/certs/server.key", "-groups", "P-521"), 200);
+    CHECK_INT(ossl_get("tests/certs/ca.pem", "tests/certs/server-rsa.pem", "tests/certs/server-rsa.key", "-cipher", "ECDHE-RSA-AES256-GCM-SHA384"), 200);
+    CHECK_INT(ossl_get(ca, leaf, key, "-groups", "P-384"), 200);       /* P-384 chain, key exchange and signatures */
+    CHECK_INT(ossl_get("tests/certs/ca.pem", "tests/certs/server.pem", "tests/certs/server.key", "-cipher", "ECDHE-ECDSA-CHACHA20-POLY1305"),
+              TELEMETRY_ERR_TLS);
+    rm_tree(dir);
+}
+
 static void test_anchor_parse(void) {
     static const char *const files[] = {
         "/etc/ssl/certs/ca-certificates.crt", "tests/certs/ca.pem", "tests/certs/server.pem", "tests/certs/server-rsa.pem",
@@ -700,6 +772,7 @@ int main(void) {
     test_scripted();
     test_proxy(&a);
     test_resumption(&a);
+    test_offered();
     sink_stop(&a);
     if (fds >= 0) CHECK_INT(count_entries("/proc/self/fd"), fds);    /* every socket was closed */
     return testlib_report("test_tls");
