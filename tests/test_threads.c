@@ -207,11 +207,11 @@ static void test_churn(sink *s, const telemetry_config *base) {
     rm_tree(dir);
 }
 
-/* ---- phase 3: a flood beyond the memory cap --------------------------------------------------
+/* ---- phase 3: a flood -----------------------------------------------------------------------
    8 threads capture error events (each carrying 100 breadcrumbs, about 13 KB) as fast as they
-   can: more than the outbox keeps in memory (1 MiB) before the sender can write it out. Drops are
-   allowed here (documented: the memory cap, counted and told to Sentry as a client report), but
-   every event must be delivered once or counted as dropped: delivered + told == captured. */
+   can: ~4 MB appended to the store while the sender sends. Drops are allowed only at the disk cap
+   (counted and told to Sentry as a client report): every event must be delivered once or
+   counted as dropped: delivered + told == captured. */
 #define FLOOD_PER_THREAD 40
 static void *flood_main(void *arg) {
     long *ok = (long *)arg;
@@ -253,7 +253,7 @@ static void test_flood(sink *s, const telemetry_config *base) {
     CHECK_INT(ev.entries + told, captured);                           /* nothing vanishes */
     CHECK(ev.max <= 1);
     printf("test_threads: flood: %ld error events of about 13 KB from %d threads at once: %ld delivered once, %ld dropped "
-           "at the 1 MiB memory cap and told in a client report\n", captured - 1, THREADS, ev.entries - 1, told);
+           "at the disk cap and told in a client report\n", captured - 1, THREADS, ev.entries - 1, told);
     free(st);
     rm_tree(dir);
 }
