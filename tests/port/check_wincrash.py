@@ -6,6 +6,8 @@ against the .exe itself: the PE headers and the CodeView RSDS record are read fr
   check_wincrash.py error RECORD.jsonl EXE ADDR2LINE      the error event the receiver got
   check_wincrash.py crash MODE RECORD.jsonl EXE ADDR2LINE [DLL] [full]   the crash event the
                        receiver got; DLL for mode dll; full: main must be on the stack
+  check_wincrash.py sessions RECORD.jsonl N             N rounds of errcrash + next (the race of
+                       the crash handler and the worker's session file): each session ends once
   check_wincrash.py pe EXE                                 prints what the file says (a tool)
 
 Prints one line per check and "N passed, M failed"; exits 1 on any failure."""
@@ -176,8 +178,52 @@ CRASH = {   # mode: (exception type, value start, function of the innermost fram
 }
 
 
+def check_sessions(record, rounds):
+    """rounds of an error, then a crash while the worker rewrites the session file, then a next
+    run: each crashed session ends exactly once, as crashed (with its fatal event), never abnormal
+    (its file left behind for the next run); each next run's session ends once, as exited. A
+    payload delivered twice (at least once: the dying run's sender may have sent it too) is one."""
+    ends = {}                                 # sid -> the distinct ending payloads
+    fatal, errors = {}, {}
+    for line in open(record):
+        r = json.loads(line)
+        if r.get("kind") != "envelope":
+            continue
+        ev = [it["payload"] for it in r.get("items", []) if it["headers"].get("type") == "event"]
+        sessions = [it["payload"] for it in r.get("items", []) if it["headers"].get("type") == "session"]
+        for e in ev:
+            if e.get("level") == "fatal":
+                fatal[e.get("event_id")] = [s.get("status") for s in sessions]
+            elif "the error just before the crash" in json.dumps(e):
+                errors[e.get("event_id")] = e
+        for it in r.get("items", []):
+            if it["headers"].get("type") != "session":
+                continue
+            s = it["payload"]
+            if s.get("status") in ("crashed", "abnormal", "exited"):
+                ends.setdefault(s.get("sid"), set()).add(json.dumps(s, sort_keys=True))
+    statuses = {sid: sorted(json.loads(p)["status"] for p in ps) for sid, ps in ends.items()}
+    crashed = [sid for sid, st in statuses.items() if "crashed" in st]
+    abnormal = [sid for sid, st in statuses.items() if "abnormal" in st]
+    exited = [sid for sid, st in statuses.items() if st == ["exited"]]
+    check(f"{rounds} fatal events arrived", len(fatal) == rounds, len(fatal))
+    check(f"{rounds} errors from just before the crash arrived", len(errors) == rounds, len(errors))
+    check(f"{rounds} sessions ended crashed", len(crashed) == rounds, len(crashed))
+    check("no session ended abnormal (a session file left by a crashed run)", not abnormal,
+          f"{len(abnormal)} of {rounds}: " + str([statuses[s] for s in abnormal][:5]))
+    check("each session ended exactly once", all(len(st) == 1 for st in statuses.values()),
+          [st for st in statuses.values() if len(st) != 1][:5])
+    check("each fatal event's envelope ends its session crashed", all(st == ["crashed"] for st in fatal.values()),
+          [st for st in fatal.values() if st != ["crashed"]][:5])
+    check(f"{rounds} next runs' sessions ended exited", len(exited) == rounds, len(exited))
+    print(f"sessions: {rounds} rounds: {len(crashed)} crashed, {len(abnormal)} abnormal, {len(exited)} exited")
+    return done()
+
+
 def main():
     mode = sys.argv[1]
+    if mode == "sessions":
+        return check_sessions(sys.argv[2], int(sys.argv[3]))
     if mode == "pe":
         print(json.dumps(pe_info(sys.argv[2])))
         return 0

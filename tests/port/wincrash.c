@@ -10,6 +10,10 @@
          dll    load tests/port/wincrash_plugin.c's DLL (WINCRASH_PLUGIN), then crash in it
          thread an access violation on a second thread
          revoked  consent revoked, then an access violation: the handler is gone, nothing written
+         errcrash an error, then the worker made to rewrite the session file again and again right
+                up to an access violation (the crash lands at every phase of a rewrite)
+         next   the run after errcrash: one message, flush, shutdown (its first work reads the
+                session file the crashed run may have left: it would be reported abnormal)
    Every crash mode counts once (the run's first work) and never flushes: the report is what the
    crash handler wrote. The library's allocator ends the process with status 97 if the handler
    calls it (on the thread that records). */
@@ -129,7 +133,21 @@ int main(int argc, char **argv) {
     printf("wincrash: init %s\n", telemetry_result_string(rc));
     if (rc < 0) return 1;
     if (!strcmp(mode, "error")) wincrash_error_outer(1);
-    else if (strcmp(mode, "send")) {
+    else if (!strcmp(mode, "errcrash")) {
+        unsigned char r = 0;
+        int i;
+        telemetry_capture_error("SetupError", "the error just before the crash");
+        telemetry__os_entropy(&r, 1);
+        for (i = 0; i < 20 + r % 40; i++) {
+            telemetry__lock(&telemetry__state_lock);
+            telemetry__note_session(1);
+            telemetry__unlock(&telemetry__state_lock);
+            if (i % 4 == 0 && r % 3) { if (r % 3 == 1) SwitchToThread(); else Sleep(1); }
+        }
+        wincrash_crash_av((volatile int *)(void *)0);
+        return 3;
+    } else if (!strcmp(mode, "next")) telemetry_capture_message(TELEMETRY_LEVEL_INFO, "the run after the crash");
+    else if (strcmp(mode, "send") && strcmp(mode, "next")) {
         telemetry_count("wincrash_runs", 1);               /* the run's first work: the session starts */
         printf("wincrash: crashing (%s)\n", mode);
         fflush(stdout);
