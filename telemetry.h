@@ -26,7 +26,8 @@
    before any system header (else build that file with -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64).
    On ARM build with -funwind-tables, or events carry no stack; link with -Wl,--build-id where
    the toolchain does not (musl-gcc, mingw-w64: there it writes the CodeView record), or images
-   carry no debug_id. On Windows crashes are structured exceptions and abort() (docs/crashes.md,
+   carry no debug_id. On Windows crashes are structured exceptions, abort() and, with the
+   Universal CRT (MSVC, mingw-w64 with _UCRT), a fatal CRT invalid parameter (docs/crashes.md,
    "Windows"); 32-bit Windows builds need -fno-omit-frame-pointer for whole stacks. On Windows link
    with -lbearssl -lws2_32 -lbcrypt -lcrypt32 (MSVC: the header asks for its libraries with
    #pragma comment) and include telemetry.h before <windows.h> in the implementation's file, or
@@ -7879,7 +7880,7 @@ TELEMETRY__INTERNAL uint64_t telemetry__store_count(const telemetry__store *s) {
     if (telemetry__dirit_open(&d, s->dir) != 0) return 0;
     while ((e = telemetry__dirit_next(&d)) != NULL) {
         if (!telemetry__is_segment(e) || strcmp(e, s->name) == 0) continue;
-        snprintf(path, sizeof path, "%s/%s", s->dir, e);
+        if (snprintf(path, sizeof path, "%s/%s", s->dir, e) >= (int)sizeof path) continue;
         total += telemetry__disk_bytes(path);
     }
     telemetry__dirit_close(&d);
@@ -10394,9 +10395,20 @@ TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
    telemetry_init: buffers, the image list, the event id, the file names (wide). In the handler:
    no heap, no CRT, no lock, only the JSON writer on fixed buffers and CreateFileW, WriteFile,
    MoveFileExW. Then the program's previous filter runs (mingw's CRT has one: it calls a
-   signal(SIGSEGV) handler), and the exception goes on as it would have without the library. */
+   signal(SIGSEGV) handler), and the exception goes on as it would have without the library.
+   With the Universal CRT (MSVC; mingw-w64 built for UCRT) a CRT invalid-parameter handler too:
+   msvcrt.dll never calls one (mingw-w64's _set_invalid_parameter_handler only stores it there). */
 #if !defined(TELEMETRY_NO_CRASH_HANDLER) && defined(_WIN32)
 #  define TELEMETRY__HAVE_CRASH 1
+#  if defined(_UCRT) || defined(_MSC_VER)
+#    define TELEMETRY__HAVE_INVALID_PARAMETER 1
+#    if !defined(_MSC_VER)                     /* in the UCRT, not in mingw-w64's headers */
+#      ifdef __cplusplus
+extern "C"
+#      endif
+_CRTIMP void __cdecl _invalid_parameter_noinfo(void);
+#    endif
+#  endif
 #  undef TELEMETRY__CRASH_REFRESH_MODULES
 #  define TELEMETRY__CRASH_REFRESH_MODULES() telemetry__crash_refresh_modules()
 #  include <signal.h>
@@ -10436,6 +10448,10 @@ typedef struct telemetry__crash_state {
     PVOID veh;
     LPTOP_LEVEL_EXCEPTION_FILTER previous_filter;
     void (__cdecl *previous_abort)(int);
+#  if defined(TELEMETRY__HAVE_INVALID_PARAMETER)
+    _invalid_parameter_handler previous_invalid_parameter;
+    EXCEPTION_RECORD invalid_parameter;         /* what the event says of one: its status code */
+#  endif
 } telemetry__crash_state;
 
 TELEMETRY__DEF telemetry__crash_state telemetry__cr;
@@ -10460,6 +10476,7 @@ static const telemetry__exception_text telemetry__exception_texts[] = {
     { EXCEPTION_STACK_OVERFLOW, "EXCEPTION_STACK_OVERFLOW", "StackOverflow" },
     { 0xC0000374u, "STATUS_HEAP_CORRUPTION", "HeapCorruption" },
     { 0xC0000409u, "STATUS_STACK_BUFFER_OVERRUN", "StackBufferOverrun" },
+    { 0xC0000417u, "STATUS_INVALID_CRUNTIME_PARAMETER", "InvalidParameter" },
     { 0xC0000602u, "STATUS_FAIL_FAST_EXCEPTION", "FailFast" }
 };
 
@@ -10583,8 +10600,9 @@ TELEMETRY__INTERNAL int telemetry__crash_write(const telemetry__buf *ev, const t
 }
 
 /* Builds the fatal event from the walked stack and hands it to the writer. er is NULL for
-   abort(). */
-TELEMETRY__INTERNAL void telemetry__crash_record(const EXCEPTION_RECORD *er) {
+   abort(); mechanism: what caught it; at_fault: the first frame is the faulting instruction (an
+   exception's registers), else every frame is a return address. */
+TELEMETRY__INTERNAL void telemetry__crash_record(const EXCEPTION_RECORD *er, const char *mechanism, int at_fault) {
     telemetry__crash_state *cr = &telemetry__cr;
     telemetry__buf ev, se, hb, vb;
     telemetry__json j;
@@ -10642,7 +10660,7 @@ TELEMETRY__INTERNAL void telemetry__crash_record(const EXCEPTION_RECORD *er) {
     telemetry__json_key(&j, "thread_id"); telemetry__json_int(&j, (int64_t)tid);
     telemetry__json_key(&j, "mechanism");
     telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "type"); telemetry__json_string(&j, er ? "UnhandledExceptionFilter" : "signalhandler");
+    telemetry__json_key(&j, "type"); telemetry__json_string(&j, mechanism);
     telemetry__json_key(&j, "handled"); telemetry__json_bool(&j, 0);
     telemetry__json_key(&j, "synthetic"); telemetry__json_bool(&j, 1);
     if (er) {
@@ -10665,9 +10683,7 @@ TELEMETRY__INTERNAL void telemetry__crash_record(const EXCEPTION_RECORD *er) {
         telemetry__json_object_end(&j);
     }
     telemetry__json_object_end(&j);
-    /* an exception's first frame is the faulting instruction: "auto"; abort's are all return
-       addresses */
-    if (st->count) telemetry__json_stacktrace(&j, st, er ? "auto" : "all");
+    if (st->count) telemetry__json_stacktrace(&j, st, at_fault ? "auto" : "all");
     telemetry__json_object_end(&j);
     telemetry__json_array_end(&j);
     telemetry__json_object_end(&j);
@@ -10720,7 +10736,7 @@ TELEMETRY__INTERNAL LONG WINAPI telemetry__crash_filter(EXCEPTION_POINTERS *ep) 
     telemetry__crash_state *cr = &telemetry__cr;
     if (cr->installed && telemetry__crash_enter()) {
         telemetry__crash_walk(ep->ContextRecord, 0);
-        telemetry__crash_record(ep->ExceptionRecord);
+        telemetry__crash_record(ep->ExceptionRecord, "UnhandledExceptionFilter", 1);
         telemetry__crash_leave();
     }
     return cr->previous_filter ? cr->previous_filter(ep) : EXCEPTION_CONTINUE_SEARCH;
@@ -10735,7 +10751,7 @@ TELEMETRY__INTERNAL LONG WINAPI telemetry__crash_vectored(EXCEPTION_POINTERS *ep
     }
     if (cr->installed && telemetry__crash_fail_fast(ep->ExceptionRecord->ExceptionCode) && telemetry__crash_enter()) {
         telemetry__crash_walk(ep->ContextRecord, 0);
-        telemetry__crash_record(ep->ExceptionRecord);
+        telemetry__crash_record(ep->ExceptionRecord, "UnhandledExceptionFilter", 1);
         telemetry__crash_leave();
     }
     return EXCEPTION_CONTINUE_SEARCH;
@@ -10749,11 +10765,36 @@ TELEMETRY__INTERNAL void __cdecl telemetry__crash_on_abort(int sig) {
     if (cr->installed && telemetry__crash_enter()) {
         RtlCaptureContext(&cr->here);             /* only the recording thread is here */
         telemetry__crash_walk(&cr->here, 1);       /* not this function's own frame */
-        telemetry__crash_record(NULL);
+        telemetry__crash_record(NULL, "signalhandler", 0);
         telemetry__crash_leave();
     }
     if (previous != SIG_DFL && previous != SIG_IGN && previous != SIG_ERR && previous) previous(sig);
 }
+
+#  if defined(TELEMETRY__HAVE_INVALID_PARAMETER)
+/* A CRT function was given an invalid argument (_close(-1), strcpy_s(NULL, ...)). A handler the
+   program had set decides what that means (mingw-w64's startup sets one that returns: the call
+   returns its error), as without the library, and nothing is recorded. With none the CRT ends
+   the process (on Windows by __fastfail, which no handler sees): the fatal event is recorded
+   first, then the CRT's own default, the handler taken away, ends it as it would have. */
+TELEMETRY__INTERNAL void __cdecl telemetry__crash_on_invalid_parameter(const wchar_t *expression, const wchar_t *function,
+                                                                      const wchar_t *file, unsigned int line, uintptr_t reserved) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    if (cr->previous_invalid_parameter) {
+        cr->previous_invalid_parameter(expression, function, file, line, reserved);
+        return;
+    }
+    if (cr->installed && telemetry__crash_enter()) {
+        RtlCaptureContext(&cr->here);             /* only the recording thread is here */
+        telemetry__crash_walk(&cr->here, 1);       /* not this function's own frame */
+        telemetry__crash_record(&cr->invalid_parameter, "invalid_parameter_handler", 0);
+        telemetry__crash_leave();
+    }
+    _set_invalid_parameter_handler(NULL);
+    _invalid_parameter_noinfo();                  /* Windows: __fastfail; wine raises the status */
+    TerminateProcess(GetCurrentProcess(), 0xC0000417u);
+}
+#  endif
 
 /* Everything the handler will need, made now. Safe to call again. Lock held. */
 TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
@@ -10809,9 +10850,9 @@ TELEMETRY__INTERNAL void telemetry__crash_refresh_modules(void) {
     InterlockedExchange(&cr->module_set, next);
 }
 
-/* Installs the filter, the vectored handler and the SIGABRT handler, keeping the previous
-   filter and handler; the calling thread keeps 64 KiB for the handler after a stack overflow.
-   Lock held. */
+/* Installs the filter, the vectored handler, the SIGABRT handler and (UCRT) the invalid-parameter
+   handler, keeping the previous filter and handlers; the calling thread keeps 64 KiB for the
+   handler after a stack overflow. Lock held. */
 TELEMETRY__INTERNAL int telemetry__crash_install(void) {
     telemetry__crash_state *cr = &telemetry__cr;
     ULONG guarantee = TELEMETRY__STACK_GUARANTEE;
@@ -10825,11 +10866,16 @@ TELEMETRY__INTERNAL int telemetry__crash_install(void) {
     if (!cr->veh) cr->veh = AddVectoredExceptionHandler(1, telemetry__crash_vectored);
     cr->previous_filter = SetUnhandledExceptionFilter(telemetry__crash_filter);
     cr->previous_abort = signal(SIGABRT, telemetry__crash_on_abort);
+#  if defined(TELEMETRY__HAVE_INVALID_PARAMETER)
+    memset(&cr->invalid_parameter, 0, sizeof cr->invalid_parameter);
+    cr->invalid_parameter.ExceptionCode = 0xC0000417u;    /* STATUS_INVALID_CRUNTIME_PARAMETER */
+    cr->previous_invalid_parameter = _set_invalid_parameter_handler(telemetry__crash_on_invalid_parameter);
+#  endif
     cr->installed = 1;
     return 0;
 }
 
-/* Puts the previous filter and SIGABRT handler back where the program did not set others
+/* Puts the previous filter and handlers back where the program did not set others
    meanwhile (shutdown, consent revoked). The buffers stay. Lock held. */
 TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
     telemetry__crash_state *cr = &telemetry__cr;
@@ -10840,6 +10886,12 @@ TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
     if (current != telemetry__crash_filter) SetUnhandledExceptionFilter(current);   /* the program's own since */
     abort_now = signal(SIGABRT, cr->previous_abort);
     if (abort_now != telemetry__crash_on_abort && abort_now != SIG_ERR) signal(SIGABRT, abort_now);
+#  if defined(TELEMETRY__HAVE_INVALID_PARAMETER)
+    {
+        _invalid_parameter_handler now = _set_invalid_parameter_handler(cr->previous_invalid_parameter);
+        if (now != telemetry__crash_on_invalid_parameter) _set_invalid_parameter_handler(now);   /* the program's own since */
+    }
+#  endif
     if (cr->veh) { RemoveVectoredExceptionHandler(cr->veh); cr->veh = NULL; }
     cr->installed = 0;
 }

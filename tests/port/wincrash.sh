@@ -13,13 +13,17 @@
 #     frame, thread, images, the session ended crashed;
 #   - an access violation with a state folder named outside the ANSI code page: its record in
 #     that folder's store, delivered from there by the next run.
+#   - built for the UCRT (wincrash-ucrt.exe): _close(-1) with no invalid-parameter handler of the
+#     program's, checked like the crashes (the event's mechanism is invalid_parameter_handler);
+#     and with the program's own handler set first: it runs, nothing is recorded, shutdown puts
+#     it back;
 #   - the crashed-session race: WINCRASH_ROUNDS (30) times an error, then an access violation
 #     while the worker rewrites the session file, then a next run: each crashed session ends
 #     exactly once, as crashed, never abnormal.
 # tests/port/check_wincrash.py reads the .exe's own PE headers and RSDS record (and objdump -p's
 # reading) to check code_id, debug_id and image_size. Prints "N passed, M failed".
-# WINCRASH_ONLY="av errcrash": only those cases (their names below: error, the crash kinds, unicode,
-# revoked, errcrash).
+# WINCRASH_ONLY="av errcrash": only those cases (their names below: error, the crash kinds and
+# invparam, unicode, revoked, invparam-own, errcrash).
 # WINEPREFIX: tests/port/run.sh's prefix when it runs this; else one of its own under build/port.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -89,6 +93,16 @@ for t in $TARGETS; do
     else
         bad "$t: build: $(grep -m1 -E 'error|undefined' "$d/build.log")"; continue
     fi
+    # the same for the Universal CRT (mingw-w64 links msvcrt.dll, which never calls an
+    # invalid-parameter handler): its specs with -lucrt for -lmsvcrt, and _UCRT for the headers
+    uexe=$d/wincrash-ucrt.exe
+    $cc -dumpspecs | sed 's/-lmsvcrt/-lucrt/g' >"$d/ucrt.specs"
+    if $cc -specs="$d/ucrt.specs" -D_UCRT -std=c99 $WARN -O2 -g $extra -static -I. -I"$BUILD/port/bearssl/inc" tests/port/wincrash.c -o "$uexe" \
+            "$BUILD/port/bearssl/$lib/libbearssl.a" -lws2_32 -lbcrypt -lcrypt32 -Wl,--build-id >"$d/build-ucrt.log" 2>&1; then
+        ok "$t: wincrash-ucrt.exe (UCRT) builds -Werror"
+    else
+        bad "$t: UCRT build: $(grep -m1 -E 'error|undefined' "$d/build-ucrt.log")"; uexe=
+    fi
     start_sink "$d/sink" || { bad "$t: the receiver did not start"; continue; }
     dsn="http://$KEY@127.0.0.1:$HTTP_PORT/1"
     state=$d/state; mkdir -p "$state"
@@ -101,22 +115,24 @@ for t in $TARGETS; do
         tally "$d/check-error.log" "$t error"
     fi
     export WINCRASH_PLUGIN='C:\users\wincrash-'$t'\plugin\wincrash_plugin.dll'
-    for kind in av div ill abort stack dll thread; do
+    for kind in av div ill abort stack dll thread invparam; do
         run_case $kind || continue
+        kexe=$exe
+        if [ $kind = invparam ]; then kexe=$uexe; [ -n "$kexe" ] || continue; fi
         : >"$d/sink/record.jsonl"
         rm -rf "$state"; mkdir -p "$state"
         # no winedbg at the unhandled exception (it slows the end and sometimes changes the status)
-        WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d" WINCRASH_NO_HANDLER=1 timeout 120 wine "$exe" --dsn "$dsn" --state-dir "$wstate" $kind >"$d/$kind-nohandler.log" 2>&1 </dev/null
+        WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d" WINCRASH_NO_HANDLER=1 timeout 120 wine "$kexe" --dsn "$dsn" --state-dir "$wstate" $kind >"$d/$kind-nohandler.log" 2>&1 </dev/null
         want=$?
         rm -rf "$state"; mkdir -p "$state"
-        WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d" timeout 120 wine "$exe" --dsn "$dsn" --state-dir "$wstate" $kind >"$d/$kind.log" 2>&1 </dev/null
+        WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d" timeout 120 wine "$kexe" --dsn "$dsn" --state-dir "$wstate" $kind >"$d/$kind.log" 2>&1 </dev/null
         rc=$?
         [ "$rc" -eq "$want" ] && [ "$rc" -ne 0 -o "$kind" = stack ] && ok "$t $kind: exit status $rc, as without the handler" ||
             bad "$t $kind: exit status $rc, without the handler $want"
         # the record the handler appended to the store (a segment of its own) is delivered by
         # the next run's sender (or already by the dying run's, which goes on meanwhile)
-        timeout 120 wine "$exe" --dsn "$dsn" --state-dir "$wstate" send >"$d/$kind-next.log" 2>&1 </dev/null
-        python3 tests/port/check_wincrash.py crash $kind "$d/sink/record.jsonl" "$exe" "$a2l" $([ $kind = dll ] && echo "$dll") \
+        timeout 120 wine "$kexe" --dsn "$dsn" --state-dir "$wstate" send >"$d/$kind-next.log" 2>&1 </dev/null
+        python3 tests/port/check_wincrash.py crash $kind "$d/sink/record.jsonl" "$kexe" "$a2l" $([ $kind = dll ] && echo "$dll") \
             $([ "$t" = x86_64 ] && echo full) >"$d/check-$kind.log" 2>&1
         tally "$d/check-$kind.log" "$t $kind"
     done
@@ -147,6 +163,20 @@ for t in $TARGETS; do
         [ "$rc" -eq 5 ] && ok "$t revoked: exit status 5 (the access violation's, as without the handler)" || bad "$t revoked: exit status $rc"
         left=$(find "$state" -name '*.seg*' | wc -l)
         [ "$left" -eq 0 ] && ok "$t revoked: no crash report written" || bad "$t revoked: $left crash files written"
+    fi
+    if run_case invparam-own && [ -n "$uexe" ]; then
+        # an invalid parameter with the program's own handler set before init (UCRT): that
+        # handler is called and returns, the call returns EBADF, nothing is recorded, and
+        # shutdown puts it back (the program checks all of it: exit 0); no fatal event arrives
+        : >"$d/sink/record.jsonl"
+        rm -rf "$state"; mkdir -p "$state"
+        WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d" timeout 120 wine "$uexe" --dsn "$dsn" --state-dir "$wstate" invparam-own >"$d/invparam-own.log" 2>&1 </dev/null
+        rc=$?
+        [ "$rc" -eq 0 ] && ok "$t invparam-own: the program's handler ran, the call failed EBADF, nothing recorded, the handler back after shutdown" ||
+            bad "$t invparam-own: exit status $rc: $(grep invparam-own "$d/invparam-own.log")"
+        timeout 120 wine "$uexe" --dsn "$dsn" --state-dir "$wstate" send >"$d/invparam-own-next.log" 2>&1 </dev/null
+        python3 tests/port/check_wincrash.py nofatal "$d/sink/record.jsonl" >"$d/check-invparam-own.log" 2>&1
+        tally "$d/check-invparam-own.log" "$t invparam-own"
     fi
     if run_case errcrash; then
         # the crashed-session race (issue 12 item 5): an error, then an access violation while the
