@@ -211,8 +211,9 @@
    neither group nor others can write; else telemetry is off and the log says why. Files in it
    are opened relative to the folder, never through a symlink, never blocking (a FIFO in place of
    a file is refused). A cfg.state_dir of 1024 bytes or more is an invalid configuration. On
-   Windows the folder's owner and ACL are not checked, and every name is used through the wide
-   (UTF-16) calls: any Unicode path works.
+   Windows the folder must be a real folder (not a reparse point) owned by the process's user
+   (or by its TokenOwner: Administrators when elevated), checked at init; its ACL is not
+   checked. Every name is used through the wide (UTF-16) calls: any Unicode path works.
    TELEMETRY_NO_FILES builds have no folder: the same items are keys of the program's
    cfg.storage (telemetry_storage: load, save, remove by key; each save replaces a value whole);
    the store is the key "outbox" (one segment, saved whole after every change); without
@@ -5058,10 +5059,48 @@ TELEMETRY__INTERNAL void telemetry__state_remove(const char *name) {
 #endif
 }
 
+#if defined(_WIN32) && !defined(TELEMETRY_NO_FILES)
+#  if defined(_MSC_VER)
+#    pragma comment(lib, "advapi32.lib")         /* mingw-w64 links it by default */
+#  endif
+/* The same verdict on Windows, by path (the library reaches its files by path there): a real
+   folder, not a link (a reparse point: symlink or junction), owned by this process's user or by
+   the owner its new files get (TokenOwner: Administrators when elevated). A file system without
+   owners (FAT) passes. Who else may write to it (the ACL) is not checked. */
+TELEMETRY__INTERNAL const char *telemetry__win_state_check(const char *dir) {
+    wchar_t w[TELEMETRY__WPATH];
+    union { SECURITY_DESCRIPTOR sd; char b[1024]; } sd;
+    union { TOKEN_USER user; TOKEN_OWNER owner; char b[512]; } tok;
+    PSID owner = NULL;
+    BOOL defaulted;
+    DWORD attrs, n;
+    HANDLE token;
+    int mine = 0;
+    if (telemetry__wpath(dir, w) != 0) return "it cannot be opened";
+    attrs = GetFileAttributesW(w);
+    if (attrs == INVALID_FILE_ATTRIBUTES) {
+        DWORD e = GetLastError();
+        return e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ? NULL : "it cannot be opened";
+    }
+    if (!(attrs & FILE_ATTRIBUTE_DIRECTORY)) return "it is not a folder";
+    if (attrs & FILE_ATTRIBUTE_REPARSE_POINT) return "it is a link";
+    if (!GetFileSecurityW(w, OWNER_SECURITY_INFORMATION, &sd.sd, sizeof sd, &n) || !GetSecurityDescriptorOwner(&sd.sd, &owner, &defaulted))
+        return "its owner cannot be read";
+    if (!owner) return NULL;
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) return "its owner cannot be read";
+    if (GetTokenInformation(token, TokenUser, &tok, sizeof tok, &n) && EqualSid(owner, tok.user.User.Sid)) mine = 1;
+    if (!mine && GetTokenInformation(token, TokenOwner, &tok, sizeof tok, &n) && EqualSid(owner, tok.owner.Owner)) mine = 1;
+    CloseHandle(token);
+    return mine ? NULL : "it belongs to another user";
+}
+#endif
+
 /* The state folder's verdict: NULL when it may be used (or does not exist yet), else why not. */
 TELEMETRY__INTERNAL const char *telemetry__state_check(void) {
-#if defined(_WIN32) || defined(TELEMETRY_NO_FILES)
+#if defined(TELEMETRY_NO_FILES)
     return NULL;
+#elif defined(_WIN32)
+    return telemetry__st.state_dir[0] ? telemetry__win_state_check(telemetry__st.state_dir) : NULL;
 #else
     const char *why = NULL;
     int dirfd;
