@@ -5374,11 +5374,26 @@ TELEMETRY__INTERNAL void telemetry__os_release(telemetry__osinfo *os) {
     telemetry__free(text);
 }
 
+#if defined(__APPLE__) && !defined(TELEMETRY__NO_OS)
+/* <sys/sysctl.h> needs the BSD types that strict POSIX hides on macOS: declared as libSystem has it */
+#  ifdef __cplusplus
+extern "C"
+#  endif
+int sysctlbyname(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
+#endif
 /* Read once at init: events and reports must not touch the file system. */
 TELEMETRY__INTERNAL void telemetry__read_osinfo(telemetry__osinfo *os) {
     memset(os, 0, sizeof *os);
     telemetry__os_version(os->kernel, sizeof os->kernel);
-#if !defined(_WIN32)
+#if defined(__APPLE__) && !defined(TELEMETRY__NO_OS)
+    {   /* macOS: the product version ("14.1") is Sentry's os.version, uname's release Darwin's
+           kernel_version (untested: no Mac here) */
+        size_t n = sizeof os->distro_version;
+        if (sysctlbyname("kern.osproductversion", os->distro_version, &n, NULL, 0) != 0 || n == 0) os->distro_version[0] = 0;
+        os->distro_version[sizeof os->distro_version - 1] = 0;
+        if (os->distro_version[0]) snprintf(os->distribution, sizeof os->distribution, "macos %s", os->distro_version);
+    }
+#elif !defined(_WIN32)
     telemetry__os_release(os);
 #endif
     if (os->distro_id[0])
@@ -5540,6 +5555,11 @@ TELEMETRY__INTERNAL int telemetry__usage_report(telemetry__buf *out, int take_co
     !defined(TELEMETRY__NO_OS)
 #  include <link.h>
 #  define TELEMETRY__HAVE_PHDR 1
+#endif
+#if defined(__APPLE__) && !defined(TELEMETRY__NO_OS)
+#  include <mach-o/dyld.h>
+#  include <mach-o/loader.h>
+#  define TELEMETRY__HAVE_DYLD 1                   /* the image list from dyld (untested: no Mac) */
 #endif
 #ifndef TELEMETRY_MAX_FRAMES
 #  define TELEMETRY_MAX_FRAMES 64
@@ -6063,6 +6083,71 @@ TELEMETRY__INTERNAL int telemetry__module_visit(struct dl_phdr_info *raw, size_t
 }
 #endif
 
+/* ---- macOS: the images from dyld, their Mach-O load commands read where they are mapped -------
+   Written by reading Apple's headers and Sentry's image schema; no Mac runs it here. What Sentry
+   reads of one: type "macho", image_addr (the image's header: its __TEXT segment begins there),
+   image_size (the __TEXT segment, which holds the code: in the dyld shared cache a system
+   library's other segments lie far away, so a span over all of them would cover other images),
+   code_file, and debug_id = the LC_UUID bytes as a UUID, in their order. */
+#if defined(TELEMETRY__HAVE_DYLD)
+/* dyld's image count: it changes at every load or unload (a load and an unload between two
+   calls look like no change: the list is then not made again until the next one). */
+TELEMETRY__INTERNAL unsigned long long telemetry__module_adds(void) { return (unsigned long long)_dyld_image_count(); }
+
+/* The __TEXT segment's address and size (unslid) and the LC_UUID of the image at mh; 0 when it
+   has no __TEXT segment or is not a Mach-O image of this process's kind. */
+TELEMETRY__INTERNAL int telemetry__macho_read(const struct mach_header *mh, uint64_t *text_addr, uint64_t *text_size, telemetry__module *m) {
+    const unsigned char *p, *end;
+    uint32_t k;
+    if (mh->magic == MH_MAGIC_64) p = (const unsigned char *)mh + sizeof(struct mach_header_64);
+    else if (mh->magic == MH_MAGIC) p = (const unsigned char *)mh + sizeof(struct mach_header);
+    else return 0;
+    end = p + mh->sizeofcmds;
+    *text_size = 0;
+    m->build_id_len = 0;
+    for (k = 0; k < mh->ncmds; k++) {
+        struct load_command lc;
+        if ((size_t)(end - p) < sizeof lc) break;
+        memcpy(&lc, p, sizeof lc);
+        if (lc.cmdsize < sizeof lc || lc.cmdsize > (size_t)(end - p)) break;
+        if (lc.cmd == LC_SEGMENT_64 && lc.cmdsize >= sizeof(struct segment_command_64)) {
+            struct segment_command_64 seg;
+            memcpy(&seg, p, sizeof seg);
+            if (strncmp(seg.segname, "__TEXT", sizeof seg.segname) == 0) { *text_addr = seg.vmaddr; *text_size = seg.vmsize; }
+        } else if (lc.cmd == LC_SEGMENT && lc.cmdsize >= sizeof(struct segment_command)) {
+            struct segment_command seg;
+            memcpy(&seg, p, sizeof seg);
+            if (strncmp(seg.segname, "__TEXT", sizeof seg.segname) == 0) { *text_addr = seg.vmaddr; *text_size = seg.vmsize; }
+        } else if (lc.cmd == LC_UUID && lc.cmdsize >= sizeof(struct uuid_command)) {
+            struct uuid_command u;
+            memcpy(&u, p, sizeof u);
+            memcpy(m->build_id, u.uuid, 16);
+            m->build_id_len = 16;
+        }
+        p += lc.cmdsize;
+    }
+    return *text_size != 0;
+}
+
+TELEMETRY__INTERNAL int telemetry__dyld_find_modules(telemetry__module *out, int max) {
+    uint32_t i, n = _dyld_image_count();
+    int count = 0;
+    for (i = 0; i < n && count < max; i++) {
+        const struct mach_header *mh = _dyld_get_image_header(i);
+        const char *name = _dyld_get_image_name(i);
+        telemetry__module *m = &out[count];
+        uint64_t text_addr = 0, text_size = 0;
+        if (!mh || !name || !telemetry__macho_read(mh, &text_addr, &text_size, m)) continue;
+        m->start = (uintptr_t)(text_addr + (uint64_t)_dyld_get_image_vmaddr_slide(i));
+        m->end = m->start + (uintptr_t)text_size;
+        m->has_text_id = 0;
+        telemetry__redact_home(name, m->path, sizeof m->path);
+        count++;
+    }
+    return count;
+}
+#endif
+
 /* Every loaded module, in the loader's order; how many were written to out. */
 TELEMETRY__INTERNAL int telemetry__find_modules(telemetry__module *out, int max) {
 #if defined(TELEMETRY__HAVE_PHDR)
@@ -6072,13 +6157,15 @@ TELEMETRY__INTERNAL int telemetry__find_modules(telemetry__module *out, int max)
     return s.count;
 #elif defined(_WIN32)
     return telemetry__win_find_modules(out, max);
+#elif defined(TELEMETRY__HAVE_DYLD)
+    return telemetry__dyld_find_modules(out, max);
 #else
     (void)out; (void)max;
     return 0;
 #endif
 }
 
-#if !defined(TELEMETRY__HAVE_PHDR) && !defined(_WIN32)
+#if !defined(TELEMETRY__HAVE_PHDR) && !defined(_WIN32) && !defined(TELEMETRY__HAVE_DYLD)
 TELEMETRY__INTERNAL unsigned long long telemetry__module_adds(void) { return 0; }
 #endif
 
@@ -6587,6 +6674,28 @@ TELEMETRY__INTERNAL void telemetry__json_stacktrace(telemetry__json *j, const te
 TELEMETRY__INTERNAL void telemetry__json_image(telemetry__json *j, const telemetry__module *m) {
 #if defined(_WIN32)
     telemetry__json_pe_image(j, m);                      /* {"type":"pe",...}: the Windows sub-section */
+}
+#elif defined(TELEMETRY__HAVE_DYLD)
+    char hex[24], uuid[37];
+    telemetry__buf hb;
+    int i, o = 0;
+    telemetry__buf_init_fixed(&hb, hex, sizeof hex);
+    telemetry__buf_put_hex(&hb, (uint64_t)m->start);
+    telemetry__json_object_begin(j);
+    telemetry__json_key(j, "type"); telemetry__json_string(j, "macho");
+    telemetry__json_key(j, "image_addr"); telemetry__json_string(j, hex);
+    telemetry__json_key(j, "image_size"); telemetry__json_int(j, (int64_t)(m->end - m->start));
+    telemetry__json_key(j, "code_file"); telemetry__json_string(j, m->path);
+    if (m->build_id_len == 16) {                         /* LC_UUID, byte for byte */
+        for (i = 0; i < 16; i++) {
+            if (i == 4 || i == 6 || i == 8 || i == 10) uuid[o++] = '-';
+            uuid[o++] = "0123456789abcdef"[m->build_id[i] >> 4];
+            uuid[o++] = "0123456789abcdef"[m->build_id[i] & 15];
+        }
+        uuid[o] = 0;
+        telemetry__json_key(j, "debug_id"); telemetry__json_string(j, uuid);
+    }
+    telemetry__json_object_end(j);
 }
 #else
     char hex[24], debug_id[37], code_id[129];
