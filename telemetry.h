@@ -638,7 +638,8 @@ typedef struct telemetry_config {
     int no_crash_handler;        /* default 0: install the crash handler when a DSN is set */
     telemetry_log_fn log_fn;     /* default: stderr, only when TELEMETRY_DEBUG is set */
     void *log_user_data;         /* passed to log_fn */
-    const telemetry_io *io;      /* default: the library's own sockets */
+    const telemetry_io *io;      /* default: the library's own sockets. Its connections: one at a
+                                    time (a device's single stream) */
     /* default: the OS's secure random source. Fill buf with len random bytes, 0 on success */
     int (*entropy_fn)(void *user_data, void *buf, size_t len);
     /* default: the system clock. Current UTC time in milliseconds since 1970 */
@@ -7735,7 +7736,7 @@ TELEMETRY__INTERNAL void telemetry__busy_end(long *flag) { TELEMETRY__SC_SET(fla
 TELEMETRY__INTERNAL void telemetry__session_file_write(const char *path, const char *text, size_t len) {
     if (!telemetry__busy_begin(&telemetry__session_writing)) return;
     telemetry__write_file_atomic(path, text, len, 0);
-    if (TELEMETRY__SC_GET(&telemetry__crashing)) remove(path);
+    if (TELEMETRY__SC_GET(&telemetry__crashing)) telemetry__remove_file(path);
     telemetry__busy_end(&telemetry__session_writing);
 }
 /* (TELEMETRY_NO_SOCKETS: the program's own stream lives in the program, so its thread sends) */
@@ -8552,6 +8553,8 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__sender *s, int kind, const
             headers[0] = auth;
             req.headers = headers;
         }
+        if (s->io && s->http[!TELEMETRY__ENDPOINT(kind)])   /* the program's own I/O: one connection at a time (a UART) */
+            telemetry__http_close((telemetry__http_client *)s->http[!TELEMETRY__ENDPOINT(kind)]);
         rc = telemetry__http_send((telemetry__http_client *)s->http[TELEMETRY__ENDPOINT(kind)], &req, &resp, deadline);
         if (rc == 0 && resp.status >= 200 && resp.status <= 299 && s->sent_log_path[0]) {
             char full[1400];
@@ -9209,10 +9212,30 @@ typedef struct telemetry__delivery {
     int pipe_fd;                /* sidecar mode: our end of its pipe; its EOF tells it we ended */
     int store_open;             /* the run's first work opened the store */
     int64_t usage_dropped;      /* usage reports dropped at the disk cap, told in the next report */
+    int abandoned;              /* thread mode: a worker stuck past shutdown's bound still reads the shared state */
     telemetry__sender *sender;  /* thread mode: the worker (usage reports, or everything) */
     telemetry__sender *lane2;   /* with both endpoints (POSIX): a second worker, for Sentry's envelopes */
 } telemetry__delivery;
-TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0, NULL, NULL };
+TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0, 0, NULL, NULL };
+
+#if !defined(TELEMETRY_NO_THREADS)
+/* Every thread-mode lane: asks it to look at the store (signal: even when it is not asleep, as
+   flush does, whose waiters share the condition) or, with stop, to stop (a request too). */
+TELEMETRY__INTERNAL void telemetry__lanes_poke(int signal, int stop) {
+    telemetry__sender *lanes[2];
+    int i;
+    lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
+    for (i = 0; i < 2; i++) {
+        telemetry__sender *s = lanes[i];
+        if (!s) continue;
+        telemetry__lock(&s->lock);
+        if (stop) TELEMETRY__ATOMIC_STORE(&s->stop, 1);
+        s->wake = 1;
+        if (signal || stop || s->asleep) telemetry__cond_signal(&s->cond);
+        telemetry__unlock(&s->lock);
+    }
+}
+#endif
 
 /* Wakes whoever sends: the worker through its condition, the sidecar through its pipe (only
    when it sleeps: one byte per wake-up, not per payload). */
@@ -9227,19 +9250,7 @@ TELEMETRY__INTERNAL void telemetry__wake_sender(void) {
     }
 #endif
 #if !defined(TELEMETRY_NO_THREADS)
-    {
-        telemetry__sender *lanes[2];
-        int i;
-        lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
-        for (i = 0; i < 2; i++) {
-            telemetry__sender *s = lanes[i];
-            if (!s) continue;
-            telemetry__lock(&s->lock);
-            s->wake = 1;
-            if (s->asleep) telemetry__cond_signal(&s->cond);
-            telemetry__unlock(&s->lock);
-        }
-    }
+    telemetry__lanes_poke(0, 0);
 #endif
 }
 
@@ -9509,14 +9520,7 @@ TELEMETRY__INTERNAL void telemetry__stop_sender(int64_t deadline) {
         telemetry__sender *lanes[2];
         int i;
         lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
-        for (i = 0; i < 2; i++) {                           /* both stop at once */
-            telemetry__sender *s = lanes[i];
-            if (!s) continue;
-            telemetry__lock(&s->lock);
-            TELEMETRY__ATOMIC_STORE(&s->stop, 1);           /* also stops a request in progress */
-            telemetry__cond_signal(&s->cond);
-            telemetry__unlock(&s->lock);
-        }
+        telemetry__lanes_poke(1, 1);                        /* both stop at once */
         for (i = 0; i < 2; i++) {
             telemetry__sender *s = lanes[i];
             if (!s) continue;
@@ -9529,6 +9533,7 @@ TELEMETRY__INTERNAL void telemetry__stop_sender(int64_t deadline) {
                 telemetry__sender_free(s);
             } else {                                        /* stuck (name resolution): it frees itself */
                 s->abandoned = 1;
+                telemetry__dl.abandoned = 1;
                 telemetry__thread_detach(s->thread);
                 telemetry__unlock(&s->lock);
                 telemetry__log_detach();
@@ -9598,14 +9603,7 @@ TELEMETRY__INTERNAL int telemetry__flush_until(int64_t deadline) {
         telemetry__sender *lanes[2];
         int i, rc = 0;
         lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
-        for (i = 0; i < 2; i++) {
-            telemetry__sender *s = lanes[i];
-            if (!s) continue;
-            telemetry__lock(&s->lock);
-            s->wake = 1;
-            telemetry__cond_signal(&s->cond);
-            telemetry__unlock(&s->lock);
-        }
+        telemetry__lanes_poke(1, 0);
         for (i = 0; i < 2; i++) {
             telemetry__sender *s = lanes[i];
             if (!s) continue;
@@ -9753,7 +9751,8 @@ TELEMETRY__INTERNAL void telemetry__close_outbox(int64_t deadline, int64_t grace
         if (telemetry__dl.sidecar) munmap((void *)sh, sizeof *sh);
         else
 #endif
-        telemetry__free(sh);
+        if (!telemetry__dl.abandoned) telemetry__free(sh);   /* (else a stuck worker still reads it: kept, a few hundred bytes) */
+        telemetry__dl.abandoned = 0;
     }
     telemetry__dl.sidecar = 0;
 }

@@ -42,11 +42,13 @@ env -u DO_NOT_TRACK -u DEMO_NO_TELEMETRY "$BUILD/demo" \
 echo
 echo "== what the receiver got"
 echo
-sleep 0.2
+# the demo returned at once: its sidecar ("demo-telemetry" in ps) sends, then deletes what it sent
+segments() { ls "$work/state/outbox" 2>/dev/null | grep -c '\.seg$'; }
+for i in $(seq 100); do [ "$(segments)" = 0 ] && break; sleep 0.1; done
 cat "$work/sink.log"
 echo
 delivered=$(wc -l <"$work/record.jsonl")
-echo "== $delivered payloads delivered; nothing left in the outbox: $(ls "$work/state/outbox" 2>/dev/null | wc -l) files"
+echo "== $delivered payloads delivered by the sidecar; store segments left in the outbox: $(segments)"
 echo
 echo "== the same program with DO_NOT_TRACK=1 sends nothing:"
 DO_NOT_TRACK=1 "$BUILD/demo" --usage-url "https://localhost:$port/usage.json" \

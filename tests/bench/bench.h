@@ -49,6 +49,14 @@ BENCH_UNUSED static int64_t bench_cpu_ns(void) {              /* this process, a
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+/* A child run's results file: one "key value" line each (put), read by the parent. */
+BENCH_UNUSED static FILE *res;
+BENCH_UNUSED static void put(const char *key, double v) { fprintf(res, "%s %.6f\n", key, v); fflush(res); }
+BENCH_UNUSED static double thread_cpu_ms(void) {            /* the calling thread's CPU time */
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 BENCH_UNUSED static void bench_sleep_ms(long ms) {
     struct timespec ts;
     ts.tv_sec = ms / 1000; ts.tv_nsec = (ms % 1000) * 1000000L;

@@ -45,13 +45,6 @@ static const char *verdict(int ok) {
 }
 
 /* ---- the child: one run of a program using telemetry.h -------------------------------------- */
-static FILE *res;
-static void put(const char *key, double v) { fprintf(res, "%s %.6f\n", key, v); fflush(res); }
-static double thread_cpu_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 static void child_init(const char *state_dir, const char *dsn, int sidecar, unsigned shutdown_ms, unsigned lifetime_ms) {
     telemetry_config cfg;
     char ca[4096];

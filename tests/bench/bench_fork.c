@@ -19,13 +19,6 @@
 #include "telemetry.h"
 #include "bench.h"
 
-static FILE *res;
-static void put(const char *key, double v) { fprintf(res, "%s %.6f\n", key, v); fflush(res); }
-static double thread_cpu_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 static long minflt(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
