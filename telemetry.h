@@ -5085,12 +5085,12 @@ TELEMETRY__INTERNAL const char *telemetry__win_state_check(const char *dir) {
     }
     if (!(attrs & FILE_ATTRIBUTE_DIRECTORY)) return "it is not a folder";
     if (attrs & FILE_ATTRIBUTE_REPARSE_POINT) return "it is a link";
-    if (!GetFileSecurityW(w, OWNER_SECURITY_INFORMATION, &sd.sd, sizeof sd, &n) || !GetSecurityDescriptorOwner(&sd.sd, &owner, &defaulted))
+    if (!GetFileSecurityW(w, OWNER_SECURITY_INFORMATION, &sd.sd, (DWORD)sizeof sd, &n) || !GetSecurityDescriptorOwner(&sd.sd, &owner, &defaulted))
         return "its owner cannot be read";
     if (!owner) return NULL;
     if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) return "its owner cannot be read";
-    if (GetTokenInformation(token, TokenUser, &tok, sizeof tok, &n) && EqualSid(owner, tok.user.User.Sid)) mine = 1;
-    if (!mine && GetTokenInformation(token, TokenOwner, &tok, sizeof tok, &n) && EqualSid(owner, tok.owner.Owner)) mine = 1;
+    if (GetTokenInformation(token, TokenUser, &tok, (DWORD)sizeof tok, &n) && EqualSid(owner, tok.user.User.Sid)) mine = 1;
+    if (!mine && GetTokenInformation(token, TokenOwner, &tok, (DWORD)sizeof tok, &n) && EqualSid(owner, tok.owner.Owner)) mine = 1;
     CloseHandle(token);
     return mine ? NULL : "it belongs to another user";
 }
