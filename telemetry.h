@@ -26,7 +26,8 @@
    before any system header (else build that file with -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64).
    On ARM build with -funwind-tables, or events carry no stack; link with -Wl,--build-id where
    the toolchain does not (musl-gcc, mingw-w64: there it writes the CodeView record), or images
-   carry no debug_id. On Windows crashes are structured exceptions and abort() (docs/crashes.md,
+   carry no debug_id. On Windows crashes are structured exceptions, abort() and, with the
+   Universal CRT (MSVC, mingw-w64 with _UCRT), a fatal CRT invalid parameter (docs/crashes.md,
    "Windows"); 32-bit Windows builds need -fno-omit-frame-pointer for whole stacks. On Windows link
    with -lbearssl -lws2_32 -lbcrypt -lcrypt32 (MSVC: the header asks for its libraries with
    #pragma comment) and include telemetry.h before <windows.h> in the implementation's file, or
@@ -212,8 +213,9 @@
    neither group nor others can write; else telemetry is off and the log says why. Files in it
    are opened relative to the folder, never through a symlink, never blocking (a FIFO in place of
    a file is refused). A cfg.state_dir of 1024 bytes or more is an invalid configuration. On
-   Windows the folder's owner and ACL are not checked, and every name is used through the wide
-   (UTF-16) calls: any Unicode path works.
+   Windows the folder must be a real folder (not a reparse point) owned by the process's user
+   (or by its TokenOwner: Administrators when elevated), checked at init; its ACL is not
+   checked. Every name is used through the wide (UTF-16) calls: any Unicode path works.
    TELEMETRY_NO_FILES builds have no folder: the same items are keys of the program's
    cfg.storage (telemetry_storage: load, save, remove by key; each save replaces a value whole);
    the store is the key "outbox" (one segment, saved whole after every change); without
@@ -5091,10 +5093,48 @@ TELEMETRY__INTERNAL void telemetry__state_remove(const char *name) {
 #endif
 }
 
+#if defined(_WIN32) && !defined(TELEMETRY_NO_FILES)
+#  if defined(_MSC_VER)
+#    pragma comment(lib, "advapi32.lib")         /* mingw-w64 links it by default */
+#  endif
+/* The same verdict on Windows, by path (the library reaches its files by path there): a real
+   folder, not a link (a reparse point: symlink or junction), owned by this process's user or by
+   the owner its new files get (TokenOwner: Administrators when elevated). A file system without
+   owners (FAT) passes. Who else may write to it (the ACL) is not checked. */
+TELEMETRY__INTERNAL const char *telemetry__win_state_check(const char *dir) {
+    wchar_t w[TELEMETRY__WPATH];
+    union { SECURITY_DESCRIPTOR sd; char b[1024]; } sd;
+    union { TOKEN_USER user; TOKEN_OWNER owner; char b[512]; } tok;
+    PSID owner = NULL;
+    BOOL defaulted;
+    DWORD attrs, n;
+    HANDLE token;
+    int mine = 0;
+    if (telemetry__wpath(dir, w) != 0) return "it cannot be opened";
+    attrs = GetFileAttributesW(w);
+    if (attrs == INVALID_FILE_ATTRIBUTES) {
+        DWORD e = GetLastError();
+        return e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ? NULL : "it cannot be opened";
+    }
+    if (!(attrs & FILE_ATTRIBUTE_DIRECTORY)) return "it is not a folder";
+    if (attrs & FILE_ATTRIBUTE_REPARSE_POINT) return "it is a link";
+    if (!GetFileSecurityW(w, OWNER_SECURITY_INFORMATION, &sd.sd, (DWORD)sizeof sd, &n) || !GetSecurityDescriptorOwner(&sd.sd, &owner, &defaulted))
+        return "its owner cannot be read";
+    if (!owner) return NULL;
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) return "its owner cannot be read";
+    if (GetTokenInformation(token, TokenUser, &tok, (DWORD)sizeof tok, &n) && EqualSid(owner, tok.user.User.Sid)) mine = 1;
+    if (!mine && GetTokenInformation(token, TokenOwner, &tok, (DWORD)sizeof tok, &n) && EqualSid(owner, tok.owner.Owner)) mine = 1;
+    CloseHandle(token);
+    return mine ? NULL : "it belongs to another user";
+}
+#endif
+
 /* The state folder's verdict: NULL when it may be used (or does not exist yet), else why not. */
 TELEMETRY__INTERNAL const char *telemetry__state_check(void) {
-#if defined(_WIN32) || defined(TELEMETRY_NO_FILES)
+#if defined(TELEMETRY_NO_FILES)
     return NULL;
+#elif defined(_WIN32)
+    return telemetry__st.state_dir[0] ? telemetry__win_state_check(telemetry__st.state_dir) : NULL;
 #else
     const char *why = NULL;
     int dirfd;
@@ -5368,11 +5408,26 @@ TELEMETRY__INTERNAL void telemetry__os_release(telemetry__osinfo *os) {
     telemetry__free(text);
 }
 
+#if defined(__APPLE__) && !defined(TELEMETRY__NO_OS)
+/* <sys/sysctl.h> needs the BSD types that strict POSIX hides on macOS: declared as libSystem has it */
+#  ifdef __cplusplus
+extern "C"
+#  endif
+int sysctlbyname(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
+#endif
 /* Read once at init: events and reports must not touch the file system. */
 TELEMETRY__INTERNAL void telemetry__read_osinfo(telemetry__osinfo *os) {
     memset(os, 0, sizeof *os);
     telemetry__os_version(os->kernel, sizeof os->kernel);
-#if !defined(_WIN32)
+#if defined(__APPLE__) && !defined(TELEMETRY__NO_OS)
+    {   /* macOS: the product version ("14.1") is Sentry's os.version, uname's release Darwin's
+           kernel_version (untested: no Mac here) */
+        size_t n = sizeof os->distro_version;
+        if (sysctlbyname("kern.osproductversion", os->distro_version, &n, NULL, 0) != 0 || n == 0) os->distro_version[0] = 0;
+        os->distro_version[sizeof os->distro_version - 1] = 0;
+        if (os->distro_version[0]) snprintf(os->distribution, sizeof os->distribution, "macos %s", os->distro_version);
+    }
+#elif !defined(_WIN32)
     telemetry__os_release(os);
 #endif
     if (os->distro_id[0])
@@ -5534,6 +5589,11 @@ TELEMETRY__INTERNAL int telemetry__usage_report(telemetry__buf *out, int take_co
     !defined(TELEMETRY__NO_OS)
 #  include <link.h>
 #  define TELEMETRY__HAVE_PHDR 1
+#endif
+#if defined(__APPLE__) && !defined(TELEMETRY__NO_OS)
+#  include <mach-o/dyld.h>
+#  include <mach-o/loader.h>
+#  define TELEMETRY__HAVE_DYLD 1                   /* the image list from dyld (untested: no Mac) */
 #endif
 #ifndef TELEMETRY_MAX_FRAMES
 #  define TELEMETRY_MAX_FRAMES 64
@@ -6057,6 +6117,71 @@ TELEMETRY__INTERNAL int telemetry__module_visit(struct dl_phdr_info *raw, size_t
 }
 #endif
 
+/* ---- macOS: the images from dyld, their Mach-O load commands read where they are mapped -------
+   Written by reading Apple's headers and Sentry's image schema; no Mac runs it here. What Sentry
+   reads of one: type "macho", image_addr (the image's header: its __TEXT segment begins there),
+   image_size (the __TEXT segment, which holds the code: in the dyld shared cache a system
+   library's other segments lie far away, so a span over all of them would cover other images),
+   code_file, and debug_id = the LC_UUID bytes as a UUID, in their order. */
+#if defined(TELEMETRY__HAVE_DYLD)
+/* dyld's image count: it changes at every load or unload (a load and an unload between two
+   calls look like no change: the list is then not made again until the next one). */
+TELEMETRY__INTERNAL unsigned long long telemetry__module_adds(void) { return (unsigned long long)_dyld_image_count(); }
+
+/* The __TEXT segment's address and size (unslid) and the LC_UUID of the image at mh; 0 when it
+   has no __TEXT segment or is not a Mach-O image of this process's kind. */
+TELEMETRY__INTERNAL int telemetry__macho_read(const struct mach_header *mh, uint64_t *text_addr, uint64_t *text_size, telemetry__module *m) {
+    const unsigned char *p, *end;
+    uint32_t k;
+    if (mh->magic == MH_MAGIC_64) p = (const unsigned char *)mh + sizeof(struct mach_header_64);
+    else if (mh->magic == MH_MAGIC) p = (const unsigned char *)mh + sizeof(struct mach_header);
+    else return 0;
+    end = p + mh->sizeofcmds;
+    *text_size = 0;
+    m->build_id_len = 0;
+    for (k = 0; k < mh->ncmds; k++) {
+        struct load_command lc;
+        if ((size_t)(end - p) < sizeof lc) break;
+        memcpy(&lc, p, sizeof lc);
+        if (lc.cmdsize < sizeof lc || lc.cmdsize > (size_t)(end - p)) break;
+        if (lc.cmd == LC_SEGMENT_64 && lc.cmdsize >= sizeof(struct segment_command_64)) {
+            struct segment_command_64 seg;
+            memcpy(&seg, p, sizeof seg);
+            if (strncmp(seg.segname, "__TEXT", sizeof seg.segname) == 0) { *text_addr = seg.vmaddr; *text_size = seg.vmsize; }
+        } else if (lc.cmd == LC_SEGMENT && lc.cmdsize >= sizeof(struct segment_command)) {
+            struct segment_command seg;
+            memcpy(&seg, p, sizeof seg);
+            if (strncmp(seg.segname, "__TEXT", sizeof seg.segname) == 0) { *text_addr = seg.vmaddr; *text_size = seg.vmsize; }
+        } else if (lc.cmd == LC_UUID && lc.cmdsize >= sizeof(struct uuid_command)) {
+            struct uuid_command u;
+            memcpy(&u, p, sizeof u);
+            memcpy(m->build_id, u.uuid, 16);
+            m->build_id_len = 16;
+        }
+        p += lc.cmdsize;
+    }
+    return *text_size != 0;
+}
+
+TELEMETRY__INTERNAL int telemetry__dyld_find_modules(telemetry__module *out, int max) {
+    uint32_t i, n = _dyld_image_count();
+    int count = 0;
+    for (i = 0; i < n && count < max; i++) {
+        const struct mach_header *mh = _dyld_get_image_header(i);
+        const char *name = _dyld_get_image_name(i);
+        telemetry__module *m = &out[count];
+        uint64_t text_addr = 0, text_size = 0;
+        if (!mh || !name || !telemetry__macho_read(mh, &text_addr, &text_size, m)) continue;
+        m->start = (uintptr_t)(text_addr + (uint64_t)_dyld_get_image_vmaddr_slide(i));
+        m->end = m->start + (uintptr_t)text_size;
+        m->has_text_id = 0;
+        telemetry__redact_home(name, m->path, sizeof m->path);
+        count++;
+    }
+    return count;
+}
+#endif
+
 /* Every loaded module, in the loader's order; how many were written to out. */
 TELEMETRY__INTERNAL int telemetry__find_modules(telemetry__module *out, int max) {
 #if defined(TELEMETRY__HAVE_PHDR)
@@ -6066,13 +6191,15 @@ TELEMETRY__INTERNAL int telemetry__find_modules(telemetry__module *out, int max)
     return s.count;
 #elif defined(_WIN32)
     return telemetry__win_find_modules(out, max);
+#elif defined(TELEMETRY__HAVE_DYLD)
+    return telemetry__dyld_find_modules(out, max);
 #else
     (void)out; (void)max;
     return 0;
 #endif
 }
 
-#if !defined(TELEMETRY__HAVE_PHDR) && !defined(_WIN32)
+#if !defined(TELEMETRY__HAVE_PHDR) && !defined(_WIN32) && !defined(TELEMETRY__HAVE_DYLD)
 TELEMETRY__INTERNAL unsigned long long telemetry__module_adds(void) { return 0; }
 #endif
 
@@ -6581,6 +6708,28 @@ TELEMETRY__INTERNAL void telemetry__json_stacktrace(telemetry__json *j, const te
 TELEMETRY__INTERNAL void telemetry__json_image(telemetry__json *j, const telemetry__module *m) {
 #if defined(_WIN32)
     telemetry__json_pe_image(j, m);                      /* {"type":"pe",...}: the Windows sub-section */
+}
+#elif defined(TELEMETRY__HAVE_DYLD)
+    char hex[24], uuid[37];
+    telemetry__buf hb;
+    int i, o = 0;
+    telemetry__buf_init_fixed(&hb, hex, sizeof hex);
+    telemetry__buf_put_hex(&hb, (uint64_t)m->start);
+    telemetry__json_object_begin(j);
+    telemetry__json_key(j, "type"); telemetry__json_string(j, "macho");
+    telemetry__json_key(j, "image_addr"); telemetry__json_string(j, hex);
+    telemetry__json_key(j, "image_size"); telemetry__json_int(j, (int64_t)(m->end - m->start));
+    telemetry__json_key(j, "code_file"); telemetry__json_string(j, m->path);
+    if (m->build_id_len == 16) {                         /* LC_UUID, byte for byte */
+        for (i = 0; i < 16; i++) {
+            if (i == 4 || i == 6 || i == 8 || i == 10) uuid[o++] = '-';
+            uuid[o++] = "0123456789abcdef"[m->build_id[i] >> 4];
+            uuid[o++] = "0123456789abcdef"[m->build_id[i] & 15];
+        }
+        uuid[o] = 0;
+        telemetry__json_key(j, "debug_id"); telemetry__json_string(j, uuid);
+    }
+    telemetry__json_object_end(j);
 }
 #else
     char hex[24], debug_id[37], code_id[129];
@@ -7953,7 +8102,7 @@ TELEMETRY__INTERNAL uint64_t telemetry__store_count(const telemetry__store *s) {
     if (telemetry__dirit_open(&d, s->dir) != 0) return 0;
     while ((e = telemetry__dirit_next(&d)) != NULL) {
         if (!telemetry__is_segment(e) || strcmp(e, s->name) == 0) continue;
-        snprintf(path, sizeof path, "%s/%s", s->dir, e);
+        if (snprintf(path, sizeof path, "%s/%s", s->dir, e) >= (int)sizeof path) continue;
         total += telemetry__disk_bytes(path);
     }
     telemetry__dirit_close(&d);
@@ -10474,9 +10623,20 @@ TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
    telemetry_init: buffers, the image list, the event id, the file names (wide). In the handler:
    no heap, no CRT, no lock, only the JSON writer on fixed buffers and CreateFileW, WriteFile,
    MoveFileExW. Then the program's previous filter runs (mingw's CRT has one: it calls a
-   signal(SIGSEGV) handler), and the exception goes on as it would have without the library. */
+   signal(SIGSEGV) handler), and the exception goes on as it would have without the library.
+   With the Universal CRT (MSVC; mingw-w64 built for UCRT) a CRT invalid-parameter handler too:
+   msvcrt.dll never calls one (mingw-w64's _set_invalid_parameter_handler only stores it there). */
 #if !defined(TELEMETRY_NO_CRASH_HANDLER) && defined(_WIN32)
 #  define TELEMETRY__HAVE_CRASH 1
+#  if defined(_UCRT) || defined(_MSC_VER)
+#    define TELEMETRY__HAVE_INVALID_PARAMETER 1
+#    if !defined(_MSC_VER)                     /* in the UCRT, not in mingw-w64's headers */
+#      ifdef __cplusplus
+extern "C"
+#      endif
+_CRTIMP void __cdecl _invalid_parameter_noinfo(void);
+#    endif
+#  endif
 #  undef TELEMETRY__CRASH_REFRESH_MODULES
 #  define TELEMETRY__CRASH_REFRESH_MODULES() telemetry__crash_refresh_modules()
 #  include <signal.h>
@@ -10516,6 +10676,10 @@ typedef struct telemetry__crash_state {
     PVOID veh;
     LPTOP_LEVEL_EXCEPTION_FILTER previous_filter;
     void (__cdecl *previous_abort)(int);
+#  if defined(TELEMETRY__HAVE_INVALID_PARAMETER)
+    _invalid_parameter_handler previous_invalid_parameter;
+    EXCEPTION_RECORD invalid_parameter;         /* what the event says of one: its status code */
+#  endif
 } telemetry__crash_state;
 
 TELEMETRY__DEF telemetry__crash_state telemetry__cr;
@@ -10540,6 +10704,7 @@ static const telemetry__exception_text telemetry__exception_texts[] = {
     { EXCEPTION_STACK_OVERFLOW, "EXCEPTION_STACK_OVERFLOW", "StackOverflow" },
     { 0xC0000374u, "STATUS_HEAP_CORRUPTION", "HeapCorruption" },
     { 0xC0000409u, "STATUS_STACK_BUFFER_OVERRUN", "StackBufferOverrun" },
+    { 0xC0000417u, "STATUS_INVALID_CRUNTIME_PARAMETER", "InvalidParameter" },
     { 0xC0000602u, "STATUS_FAIL_FAST_EXCEPTION", "FailFast" }
 };
 
@@ -10663,8 +10828,9 @@ TELEMETRY__INTERNAL int telemetry__crash_write(const telemetry__buf *ev, const t
 }
 
 /* Builds the fatal event from the walked stack and hands it to the writer. er is NULL for
-   abort(). */
-TELEMETRY__INTERNAL void telemetry__crash_record(const EXCEPTION_RECORD *er) {
+   abort(); mechanism: what caught it; at_fault: the first frame is the faulting instruction (an
+   exception's registers), else every frame is a return address. */
+TELEMETRY__INTERNAL void telemetry__crash_record(const EXCEPTION_RECORD *er, const char *mechanism, int at_fault) {
     telemetry__crash_state *cr = &telemetry__cr;
     telemetry__buf ev, se, hb, vb;
     telemetry__json j;
@@ -10722,7 +10888,7 @@ TELEMETRY__INTERNAL void telemetry__crash_record(const EXCEPTION_RECORD *er) {
     telemetry__json_key(&j, "thread_id"); telemetry__json_int(&j, (int64_t)tid);
     telemetry__json_key(&j, "mechanism");
     telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "type"); telemetry__json_string(&j, er ? "UnhandledExceptionFilter" : "signalhandler");
+    telemetry__json_key(&j, "type"); telemetry__json_string(&j, mechanism);
     telemetry__json_key(&j, "handled"); telemetry__json_bool(&j, 0);
     telemetry__json_key(&j, "synthetic"); telemetry__json_bool(&j, 1);
     if (er) {
@@ -10745,9 +10911,7 @@ TELEMETRY__INTERNAL void telemetry__crash_record(const EXCEPTION_RECORD *er) {
         telemetry__json_object_end(&j);
     }
     telemetry__json_object_end(&j);
-    /* an exception's first frame is the faulting instruction: "auto"; abort's are all return
-       addresses */
-    if (st->count) telemetry__json_stacktrace(&j, st, er ? "auto" : "all");
+    if (st->count) telemetry__json_stacktrace(&j, st, at_fault ? "auto" : "all");
     telemetry__json_object_end(&j);
     telemetry__json_array_end(&j);
     telemetry__json_object_end(&j);
@@ -10800,7 +10964,7 @@ TELEMETRY__INTERNAL LONG WINAPI telemetry__crash_filter(EXCEPTION_POINTERS *ep) 
     telemetry__crash_state *cr = &telemetry__cr;
     if (cr->installed && telemetry__crash_enter()) {
         telemetry__crash_walk(ep->ContextRecord, 0);
-        telemetry__crash_record(ep->ExceptionRecord);
+        telemetry__crash_record(ep->ExceptionRecord, "UnhandledExceptionFilter", 1);
         telemetry__crash_leave();
     }
     return cr->previous_filter ? cr->previous_filter(ep) : EXCEPTION_CONTINUE_SEARCH;
@@ -10815,7 +10979,7 @@ TELEMETRY__INTERNAL LONG WINAPI telemetry__crash_vectored(EXCEPTION_POINTERS *ep
     }
     if (cr->installed && telemetry__crash_fail_fast(ep->ExceptionRecord->ExceptionCode) && telemetry__crash_enter()) {
         telemetry__crash_walk(ep->ContextRecord, 0);
-        telemetry__crash_record(ep->ExceptionRecord);
+        telemetry__crash_record(ep->ExceptionRecord, "UnhandledExceptionFilter", 1);
         telemetry__crash_leave();
     }
     return EXCEPTION_CONTINUE_SEARCH;
@@ -10829,11 +10993,36 @@ TELEMETRY__INTERNAL void __cdecl telemetry__crash_on_abort(int sig) {
     if (cr->installed && telemetry__crash_enter()) {
         RtlCaptureContext(&cr->here);             /* only the recording thread is here */
         telemetry__crash_walk(&cr->here, 1);       /* not this function's own frame */
-        telemetry__crash_record(NULL);
+        telemetry__crash_record(NULL, "signalhandler", 0);
         telemetry__crash_leave();
     }
     if (previous != SIG_DFL && previous != SIG_IGN && previous != SIG_ERR && previous) previous(sig);
 }
+
+#  if defined(TELEMETRY__HAVE_INVALID_PARAMETER)
+/* A CRT function was given an invalid argument (_close(-1), strcpy_s(NULL, ...)). A handler the
+   program had set decides what that means (mingw-w64's startup sets one that returns: the call
+   returns its error), as without the library, and nothing is recorded. With none the CRT ends
+   the process (on Windows by __fastfail, which no handler sees): the fatal event is recorded
+   first, then the CRT's own default, the handler taken away, ends it as it would have. */
+TELEMETRY__INTERNAL void __cdecl telemetry__crash_on_invalid_parameter(const wchar_t *expression, const wchar_t *function,
+                                                                      const wchar_t *file, unsigned int line, uintptr_t reserved) {
+    telemetry__crash_state *cr = &telemetry__cr;
+    if (cr->previous_invalid_parameter) {
+        cr->previous_invalid_parameter(expression, function, file, line, reserved);
+        return;
+    }
+    if (cr->installed && telemetry__crash_enter()) {
+        RtlCaptureContext(&cr->here);             /* only the recording thread is here */
+        telemetry__crash_walk(&cr->here, 1);       /* not this function's own frame */
+        telemetry__crash_record(&cr->invalid_parameter, "invalid_parameter_handler", 0);
+        telemetry__crash_leave();
+    }
+    _set_invalid_parameter_handler(NULL);
+    _invalid_parameter_noinfo();                  /* Windows: __fastfail; wine raises the status */
+    TerminateProcess(GetCurrentProcess(), 0xC0000417u);
+}
+#  endif
 
 /* Everything the handler will need, made now. Safe to call again. Lock held. */
 TELEMETRY__INTERNAL int telemetry__crash_prepare(void) {
@@ -10888,9 +11077,9 @@ TELEMETRY__INTERNAL void telemetry__crash_refresh_modules(void) {
     InterlockedExchange(&cr->module_set, next);
 }
 
-/* Installs the filter, the vectored handler and the SIGABRT handler, keeping the previous
-   filter and handler; the calling thread keeps 64 KiB for the handler after a stack overflow.
-   Lock held. */
+/* Installs the filter, the vectored handler, the SIGABRT handler and (UCRT) the invalid-parameter
+   handler, keeping the previous filter and handlers; the calling thread keeps 64 KiB for the
+   handler after a stack overflow. Lock held. */
 TELEMETRY__INTERNAL int telemetry__crash_install(void) {
     telemetry__crash_state *cr = &telemetry__cr;
     ULONG guarantee = TELEMETRY__STACK_GUARANTEE;
@@ -10904,11 +11093,16 @@ TELEMETRY__INTERNAL int telemetry__crash_install(void) {
     if (!cr->veh) cr->veh = AddVectoredExceptionHandler(1, telemetry__crash_vectored);
     cr->previous_filter = SetUnhandledExceptionFilter(telemetry__crash_filter);
     cr->previous_abort = signal(SIGABRT, telemetry__crash_on_abort);
+#  if defined(TELEMETRY__HAVE_INVALID_PARAMETER)
+    memset(&cr->invalid_parameter, 0, sizeof cr->invalid_parameter);
+    cr->invalid_parameter.ExceptionCode = 0xC0000417u;    /* STATUS_INVALID_CRUNTIME_PARAMETER */
+    cr->previous_invalid_parameter = _set_invalid_parameter_handler(telemetry__crash_on_invalid_parameter);
+#  endif
     cr->installed = 1;
     return 0;
 }
 
-/* Puts the previous filter and SIGABRT handler back where the program did not set others
+/* Puts the previous filter and handlers back where the program did not set others
    meanwhile (shutdown, consent revoked). The buffers stay. Lock held. */
 TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
     telemetry__crash_state *cr = &telemetry__cr;
@@ -10919,6 +11113,12 @@ TELEMETRY__INTERNAL void telemetry__crash_uninstall(void) {
     if (current != telemetry__crash_filter) SetUnhandledExceptionFilter(current);   /* the program's own since */
     abort_now = signal(SIGABRT, cr->previous_abort);
     if (abort_now != telemetry__crash_on_abort && abort_now != SIG_ERR) signal(SIGABRT, abort_now);
+#  if defined(TELEMETRY__HAVE_INVALID_PARAMETER)
+    {
+        _invalid_parameter_handler now = _set_invalid_parameter_handler(cr->previous_invalid_parameter);
+        if (now != telemetry__crash_on_invalid_parameter) _set_invalid_parameter_handler(now);   /* the program's own since */
+    }
+#  endif
     if (cr->veh) { RemoveVectoredExceptionHandler(cr->veh); cr->veh = NULL; }
     cr->installed = 0;
 }

@@ -159,6 +159,41 @@ static void test_windows_env(void) {
     telemetry__redact_home("D:\\Profiles\\Josef\\x.dll", out, sizeof out);      /* another folder */
     CHECK_STR(out, "D:\\Profiles\\Josef\\x.dll");
 }
+
+/* A state folder that is not the user's own is refused on Windows as on POSIX (telemetry off,
+   nothing written there): one of another user (tests/port/run.sh makes it another Unix user's,
+   which wine shows as another owner), and one that is a link (a symlink: a reparse point). */
+static void test_windows_state_owner(void) {
+    const char *foreign = getenv("TELEMETRY_TEST_FOREIGN_DIR"), *link = getenv("TELEMETRY_TEST_LINK_DIR");
+    telemetry_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.no_notice = 1;
+    cfg.app_name = "paths";
+    cfg.usage_url = "http://127.0.0.1:9/u.json";
+    cfg.shutdown_timeout_ms = TELEMETRY_NO_WAIT;
+    if (foreign && foreign[0]) {
+        cfg.state_dir = foreign;
+        CHECK_INT(telemetry_init(&cfg), TELEMETRY_DISABLED);
+        CHECK(strstr(telemetry_status_reason(), "belongs to another user") != NULL);
+        CHECK_INT(telemetry_set_consent(1), TELEMETRY_DISABLED);     /* nothing is written there */
+        telemetry_count("paths_runs", 1);
+        telemetry_shutdown();
+        CHECK_INT(count_utf8(foreign), 0);
+    } else {
+        printf("test_paths: TELEMETRY_TEST_FOREIGN_DIR not set (tests/port/run.sh sets it as root): "
+               "another user's folder is not tried\n");
+    }
+    if (link && link[0]) {
+        cfg.state_dir = link;
+        CHECK_INT(telemetry_init(&cfg), TELEMETRY_DISABLED);
+        CHECK(strstr(telemetry_status_reason(), "is a link") != NULL);
+        telemetry_count("paths_runs", 1);
+        telemetry_shutdown();
+        CHECK_INT(count_utf8(link), 0);
+    } else {
+        printf("test_paths: TELEMETRY_TEST_LINK_DIR not set (tests/port/run.sh sets it): a linked folder is not tried\n");
+    }
+}
 #endif
 
 int main(void) {
@@ -167,6 +202,7 @@ int main(void) {
     test_state_folder();
 #if defined(_WIN32)
     test_windows_env();
+    test_windows_state_owner();
 #endif
     return testlib_report("test_paths");
 }

@@ -6,6 +6,9 @@ against the .exe itself: the PE headers and the CodeView RSDS record are read fr
   check_wincrash.py error RECORD.jsonl EXE ADDR2LINE      the error event the receiver got
   check_wincrash.py crash MODE RECORD.jsonl EXE ADDR2LINE [DLL] [full]   the crash event the
                        receiver got; DLL for mode dll; full: main must be on the stack
+  check_wincrash.py nofatal RECORD.jsonl                  no fatal event arrived
+  check_wincrash.py sessions RECORD.jsonl N             N rounds of errcrash + next (the race of
+                       the crash handler and the worker's session file): each session ends once
   check_wincrash.py pe EXE                                 prints what the file says (a tool)
 
 Prints one line per check and "N passed, M failed"; exits 1 on any failure."""
@@ -173,11 +176,61 @@ CRASH = {   # mode: (exception type, value start, function of the innermost fram
     "stack": ("EXCEPTION_STACK_OVERFLOW", "StackOverflow", ["wincrash_crash_stack", "chkstk_ms"]),
     "dll": ("EXCEPTION_ACCESS_VIOLATION", "AccessViolation at 0x0", ["wincrash_plugin_crash"]),
     "thread": ("EXCEPTION_ACCESS_VIOLATION", "AccessViolation at 0x0", ["wincrash_crash_av"]),
+    "invparam": ("STATUS_INVALID_CRUNTIME_PARAMETER", "InvalidParameter", ["wincrash_crash_invparam"]),
 }
+MECHANISM = {"abort": "signalhandler", "invparam": "invalid_parameter_handler"}   # else the filter's
+
+
+def check_sessions(record, rounds):
+    """rounds of an error, then a crash while the worker rewrites the session file, then a next
+    run: each crashed session ends exactly once, as crashed (with its fatal event), never abnormal
+    (its file left behind for the next run); each next run's session ends once, as exited. A
+    payload delivered twice (at least once: the dying run's sender may have sent it too) is one."""
+    ends = {}                                 # sid -> the distinct ending payloads
+    fatal, errors = {}, {}
+    for line in open(record):
+        r = json.loads(line)
+        if r.get("kind") != "envelope":
+            continue
+        ev = [it["payload"] for it in r.get("items", []) if it["headers"].get("type") == "event"]
+        sessions = [it["payload"] for it in r.get("items", []) if it["headers"].get("type") == "session"]
+        for e in ev:
+            if e.get("level") == "fatal":
+                fatal[e.get("event_id")] = [s.get("status") for s in sessions]
+            elif "the error just before the crash" in json.dumps(e):
+                errors[e.get("event_id")] = e
+        for it in r.get("items", []):
+            if it["headers"].get("type") != "session":
+                continue
+            s = it["payload"]
+            if s.get("status") in ("crashed", "abnormal", "exited"):
+                ends.setdefault(s.get("sid"), set()).add(json.dumps(s, sort_keys=True))
+    statuses = {sid: sorted(json.loads(p)["status"] for p in ps) for sid, ps in ends.items()}
+    crashed = [sid for sid, st in statuses.items() if "crashed" in st]
+    abnormal = [sid for sid, st in statuses.items() if "abnormal" in st]
+    exited = [sid for sid, st in statuses.items() if st == ["exited"]]
+    check(f"{rounds} fatal events arrived", len(fatal) == rounds, len(fatal))
+    check(f"{rounds} errors from just before the crash arrived", len(errors) == rounds, len(errors))
+    check(f"{rounds} sessions ended crashed", len(crashed) == rounds, len(crashed))
+    check("no session ended abnormal (a session file left by a crashed run)", not abnormal,
+          f"{len(abnormal)} of {rounds}: " + str([statuses[s] for s in abnormal][:5]))
+    check("each session ended exactly once", all(len(st) == 1 for st in statuses.values()),
+          [st for st in statuses.values() if len(st) != 1][:5])
+    check("each fatal event's envelope ends its session crashed", all(st == ["crashed"] for st in fatal.values()),
+          [st for st in fatal.values() if st != ["crashed"]][:5])
+    check(f"{rounds} next runs' sessions ended exited", len(exited) == rounds, len(exited))
+    print(f"sessions: {rounds} rounds: {len(crashed)} crashed, {len(abnormal)} abnormal, {len(exited)} exited")
+    return done()
 
 
 def main():
     mode = sys.argv[1]
+    if mode == "nofatal":
+        n = len({e.get("event_id") for _, e in events(sys.argv[2]) if e.get("level") == "fatal"})
+        check("no fatal event arrived", n == 0, n)
+        return done()
+    if mode == "sessions":
+        return check_sessions(sys.argv[2], int(sys.argv[3]))
     if mode == "pe":
         print(json.dumps(pe_info(sys.argv[2])))
         return 0
@@ -221,6 +274,10 @@ def main():
         check(f"value {want_value}", exc.get("value", "").startswith(want_value), exc.get("value"))
         mech = exc.get("mechanism", {})
         check("mechanism unhandled", mech.get("handled") is False, mech)
+        want_mech = MECHANISM.get(kind, "UnhandledExceptionFilter")
+        check(f"mechanism type {want_mech}", mech.get("type") == want_mech, mech.get("type"))
+        if kind == "invparam":
+            check("exception_code 0xc0000417", mech.get("data", {}).get("exception_code") == "0xc0000417", mech.get("data"))
         if kind == "av":
             check("the access was a write of 0x0", mech.get("data", {}).get("access") == "write" and
                   mech.get("data", {}).get("fault_address") == "0x0", mech.get("data"))
@@ -231,6 +288,9 @@ def main():
               thr.get("crashed") and thr.get("main") is on_main and thr.get("id") == exc.get("thread_id"), thr)
         frames = exc.get("stacktrace", {}).get("frames", [])
         check("the crash event has a stack", len(frames) >= 1, len(frames))
+        want_adj = "all" if kind in ("abort", "invparam") else "auto"   # return addresses only, or the fault first
+        check(f"instruction_addr_adjustment {want_adj}", exc.get("stacktrace", {}).get("instruction_addr_adjustment") == want_adj,
+              exc.get("stacktrace", {}).get("instruction_addr_adjustment"))
         info = pe_info(exe)
         base = check_images(ev, exe, info, frames)
         if kind == "dll":
@@ -252,13 +312,14 @@ def main():
         if base is not None and frames:
             inner = int(frames[-1]["instruction_addr"], 16)
             in_exe = base <= inner < base + info["size"]
-            if kind != "abort":
+            crt_first = kind in ("abort", "invparam")   # the C runtime's own frames come first
+            if not crt_first:
                 check("the innermost frame is in the program's image", in_exe, hex(inner))
             names = [name(addr2line, exe, info, base, int(f["instruction_addr"], 16) - (0 if i == 0 else 1))
                      if base <= int(f["instruction_addr"], 16) < base + info["size"] else "(other image)"
                      for i, f in enumerate(reversed(frames))]
-            if kind == "abort":   # abort's own frames (the C runtime's) come first
-                check("the program's function that called abort is on the stack", want_fn[0] in names[:8], names[:8])
+            if crt_first:
+                check(f"the program's function that called the C runtime ({want_fn[0]}) is on the stack", want_fn[0] in names[:8], names[:8])
             else:
                 check(f"the innermost frame is in {want_fn[0]}", names[0] in want_fn and want_fn[0] in names[:3], names[:4])
             fp = len(sys.argv) > 6 and sys.argv[-1] == "full"

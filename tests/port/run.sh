@@ -223,8 +223,14 @@ job_win() {   # TARGET GCC BEARSSL-NAME
         result "$t" failed "the worker thread's entry does not realign the stack"
     fi
     wine_ready || { result "$t" e2e "no (wine prefix)"; return; }
+    # test_paths' refused state folders: another (Unix) user's, whose owner wine shows as another
+    # SID (chown: root only, as CI runs), and a symlink, which wine shows as a reparse point
+    local odir=$OUT/$t/state-owner foreign=
+    rm -rf "$odir"; mkdir -p "$odir/mine" "$odir/foreign"; ln -s mine "$odir/link"
+    chown 12345:12345 "$odir/foreign" 2>/dev/null && foreign=$(winepath -w "$odir/foreign")
     # the tests' harness gets the few POSIX calls the CRT lacks (tests/port/win_compat.h)
-    run_tests "$t" "$cc" "-static -include tests/port/win_compat.h -I$OUT/bearssl/inc" "$libs -lpthread" wine "$WIN_TESTS" .exe
+    TELEMETRY_TEST_FOREIGN_DIR=$foreign TELEMETRY_TEST_LINK_DIR=$(winepath -w "$odir/link") \
+        run_tests "$t" "$cc" "-static -include tests/port/win_compat.h -I$OUT/bearssl/inc" "$libs -lpthread" wine "$WIN_TESTS" .exe
     # the state folder: a Windows path with names outside any ANSI code page (the default,
     # %LOCALAPPDATA%, is the prefix's, which both jobs share)
     local state=$OUT/$t/e2e-state/$WIN_NAME

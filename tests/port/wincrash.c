@@ -10,6 +10,16 @@
          dll    load tests/port/wincrash_plugin.c's DLL (WINCRASH_PLUGIN), then crash in it
          thread an access violation on a second thread
          revoked  consent revoked, then an access violation: the handler is gone, nothing written
+         errcrash an error, then the worker made to rewrite the session file again and again right
+                up to an access violation (the crash lands at every phase of a rewrite)
+         invparam  (built for the UCRT) _close(-1) with no invalid-parameter handler of the
+                program's (as in an MSVC program; mingw-w64's startup sets one, taken away
+                first): the CRT's invalid-parameter handler ends the process
+         invparam-own  (UCRT) the program's own handler set first: it is called and returns, the
+                call returns EBADF, nothing is recorded, shutdown puts the program's handler back
+                (exits 0 when all of that held)
+         next   the run after errcrash: one message, flush, shutdown (its first work reads the
+                session file the crashed run may have left: it would be reported abnormal)
    Every crash mode counts once (the run's first work) and never flushes: the report is what the
    crash handler wrote. The library's allocator ends the process with status 97 if the handler
    calls it (on the thread that records). */
@@ -63,6 +73,17 @@ NOINLINE void wincrash_crash_ill(void) {
     sink_int++;
 }
 NOINLINE void wincrash_crash_abort(void) { abort(); }
+#if defined(_UCRT)
+#  include <errno.h>
+#  include <io.h>
+static volatile int bad_fd = -1;
+NOINLINE int wincrash_crash_invparam(void) { int r = _close(bad_fd); sink_int++; return r; }
+static int own_calls;
+static void __cdecl wincrash_own_handler(const wchar_t *e, const wchar_t *f, const wchar_t *file, unsigned int line, uintptr_t r) {
+    (void)e; (void)f; (void)file; (void)line; (void)r;
+    own_calls++;
+}
+#endif
 static volatile int deeper = 1;                  /* always 1: the compiler cannot see the end */
 NOINLINE int wincrash_crash_stack(int n) {
     volatile char pad[4096];
@@ -94,6 +115,9 @@ NOINLINE void wincrash_outer(const char *mode) {
     else if (!strcmp(mode, "stack")) sink_int = wincrash_crash_stack(0);
     else if (!strcmp(mode, "dll")) wincrash_crash_dll();
     else if (!strcmp(mode, "thread")) wincrash_crash_thread();
+#if defined(_UCRT)
+    else if (!strcmp(mode, "invparam")) sink_int = wincrash_crash_invparam();
+#endif
     else if (!strcmp(mode, "revoked")) { telemetry_set_consent(0); wincrash_crash_av((volatile int *)(void *)0); }
     sink_int++;
 }
@@ -125,11 +149,45 @@ int main(int argc, char **argv) {
        its debugger off): the process ends with the exception's code, with the library's handler
        as without it */
     SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
+#if defined(_UCRT)
+    if (!strcmp(mode, "invparam")) _set_invalid_parameter_handler(NULL);   /* the CRT's default: fatal */
+    if (!strcmp(mode, "invparam-own")) _set_invalid_parameter_handler(wincrash_own_handler);
+#endif
     rc = telemetry_init(&cfg);
     printf("wincrash: init %s\n", telemetry_result_string(rc));
     if (rc < 0) return 1;
     if (!strcmp(mode, "error")) wincrash_error_outer(1);
-    else if (strcmp(mode, "send")) {
+    else if (!strcmp(mode, "errcrash")) {
+        unsigned char r = 0;
+        int i;
+        telemetry_capture_error("SetupError", "the error just before the crash");
+        telemetry__os_entropy(&r, 1);
+        for (i = 0; i < 20 + r % 40; i++) {
+            telemetry__lock(&telemetry__state_lock);
+            telemetry__note_session(1);
+            telemetry__unlock(&telemetry__state_lock);
+            if (i % 4 == 0 && r % 3) { if (r % 3 == 1) SwitchToThread(); else Sleep(1); }
+        }
+        wincrash_crash_av((volatile int *)(void *)0);
+        return 3;
+    } else if (!strcmp(mode, "next")) telemetry_capture_message(TELEMETRY_LEVEL_INFO, "the run after the crash");
+#if defined(_UCRT)
+    else if (!strcmp(mode, "invparam-own")) {
+        int r, e, ours;
+        telemetry_count("wincrash_runs", 1);
+        ours = _get_invalid_parameter_handler() != wincrash_own_handler;   /* the library's in between */
+        errno = 0;
+        r = wincrash_crash_invparam();
+        e = errno;
+        telemetry_shutdown();
+        printf("wincrash: invparam-own: library's handler installed %d, own handler called %d, _close %d errno %d, "
+               "recorded %d, own handler back after shutdown %d\n", ours, own_calls, r, e, (int)telemetry__cr.done,
+               _get_invalid_parameter_handler() == wincrash_own_handler);
+        return ours && own_calls == 1 && r == -1 && e == EBADF && !telemetry__cr.done &&
+               _get_invalid_parameter_handler() == wincrash_own_handler ? 0 : 6;
+    }
+#endif
+    else if (strcmp(mode, "send") && strcmp(mode, "next")) {
         telemetry_count("wincrash_runs", 1);               /* the run's first work: the session starts */
         printf("wincrash: crashing (%s)\n", mode);
         fflush(stdout);
