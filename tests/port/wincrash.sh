@@ -121,11 +121,14 @@ for t in $TARGETS; do
         if [ $kind = invparam ]; then kexe=$uexe; [ -n "$kexe" ] || continue; fi
         : >"$d/sink/record.jsonl"
         rm -rf "$state"; mkdir -p "$state"
+        # wine (x86-64) never ends a process after a stack overflow, with or without the handler:
+        # that run is cut at 30 s (both then end 124); every other run ends in a second or two
+        tmo=120; [ $kind = stack ] && tmo=30
         # no winedbg at the unhandled exception (it slows the end and sometimes changes the status)
-        WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d" WINCRASH_NO_HANDLER=1 timeout 120 wine "$kexe" --dsn "$dsn" --state-dir "$wstate" $kind >"$d/$kind-nohandler.log" 2>&1 </dev/null
+        WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d" WINCRASH_NO_HANDLER=1 timeout $tmo wine "$kexe" --dsn "$dsn" --state-dir "$wstate" $kind >"$d/$kind-nohandler.log" 2>&1 </dev/null
         want=$?
         rm -rf "$state"; mkdir -p "$state"
-        WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d" timeout 120 wine "$kexe" --dsn "$dsn" --state-dir "$wstate" $kind >"$d/$kind.log" 2>&1 </dev/null
+        WINEDLLOVERRIDES="$WINEDLLOVERRIDES;winedbg.exe=d" timeout $tmo wine "$kexe" --dsn "$dsn" --state-dir "$wstate" $kind >"$d/$kind.log" 2>&1 </dev/null
         rc=$?
         [ "$rc" -eq "$want" ] && [ "$rc" -ne 0 -o "$kind" = stack ] && ok "$t $kind: exit status $rc, as without the handler" ||
             bad "$t $kind: exit status $rc, without the handler $want"
