@@ -641,7 +641,7 @@ typedef struct telemetry_config {
     telemetry_log_fn log_fn;     /* default: stderr, only when TELEMETRY_DEBUG is set */
     void *log_user_data;         /* passed to log_fn */
     const telemetry_io *io;      /* default: the library's own sockets. Its connections: one at a
-                                    time (a device's single stream) */
+                                    time, shared by both endpoints (a device's single stream) */
     /* default: the OS's secure random source. Fill buf with len random bytes, 0 on success */
     int (*entropy_fn)(void *user_data, void *buf, size_t len);
     /* default: the system clock. Current UTC time in milliseconds since 1970 */
@@ -8575,9 +8575,11 @@ TELEMETRY__INTERNAL int telemetry__sender_clients(telemetry__sender *s, const in
     tc.platform_user_data = s->platform_user_data; tc.use_proxy_env = 1;
     tc.tls_session_file = s->tls_session_path[0] ? s->tls_session_path : NULL;
     tc.cancel = cancel;
-    for (ep = 0; ep < 2 && rc == 0; ep++)
-        if (!s->http[ep] && (ep ? s->has_dsn : s->has_usage) && (s->lane < 0 || s->lane == ep))
-            rc = telemetry__http_client_new((telemetry__http_client **)&s->http[ep], &tc);
+    for (ep = 0; ep < 2 && rc == 0; ep++) {
+        if (s->http[ep] || !(ep ? s->has_dsn : s->has_usage) || (s->lane >= 0 && s->lane != ep)) continue;
+        if (s->io && s->http[!ep]) s->http[ep] = s->http[!ep];   /* the program's own I/O: one connection (a UART) */
+        else rc = telemetry__http_client_new((telemetry__http_client **)&s->http[ep], &tc);
+    }
     return rc;
 }
 /* Two lanes append to sent.log at once (thread mode): one entry at a time. */
@@ -8625,8 +8627,6 @@ TELEMETRY__INTERNAL int telemetry__deliver(telemetry__sender *s, int kind, const
             headers[0] = auth;
             req.headers = headers;
         }
-        if (s->io && s->http[!TELEMETRY__ENDPOINT(kind)])   /* the program's own I/O: one connection at a time (a UART) */
-            telemetry__http_close((telemetry__http_client *)s->http[!TELEMETRY__ENDPOINT(kind)]);
         rc = telemetry__http_send((telemetry__http_client *)s->http[TELEMETRY__ENDPOINT(kind)], &req, &resp, deadline);
         if (rc == 0 && resp.status >= 200 && resp.status <= 299 && s->sent_log_path[0]) {
             char full[1400];
@@ -8927,7 +8927,7 @@ TELEMETRY__INTERNAL void telemetry__sender_free(telemetry__sender *s) {
     telemetry__free(s->segs);
     if (s->lock_fd >= 0) telemetry__close_fd(s->lock_fd);
     if (s->http[0]) telemetry__http_client_free((telemetry__http_client *)s->http[0]);
-    if (s->http[1]) telemetry__http_client_free((telemetry__http_client *)s->http[1]);
+    if (s->http[1] && s->http[1] != s->http[0]) telemetry__http_client_free((telemetry__http_client *)s->http[1]);
     telemetry__url_free(&s->usage);
     telemetry__dsn_free(&s->dsn);
     telemetry__free(s->ca_file);
@@ -9779,7 +9779,7 @@ TELEMETRY__INTERNAL int telemetry__open_outbox(void) {
            sends to both at once), reading the same store, each sending its own records. Not
            for the memory-only store: its file is open O_APPEND, so a record cannot be marked
            sent in place, and one worker keeps its place in memory instead */
-        if (s->has_usage && s->has_dsn && s->dir[0] && (s2 = telemetry__sender_new()) != NULL) {
+        if (s->has_usage && s->has_dsn && s->dir[0] && !s->io && (s2 = telemetry__sender_new()) != NULL) {
             s->lane = 0;
             s2->lane = 1;
             s2->session_path[0] = 0;                /* the session file is the first worker's */

@@ -144,6 +144,11 @@ static char *read_all(const char *path) {
 }
 
 static int failures;
+/* the library's log lines (warnings: a failed request and why) go to the job's log */
+static void dev_log(telemetry_level level, const char *message, void *ud) {
+    (void)ud;
+    printf("device: telemetry %s: %s\n", level >= TELEMETRY_LEVEL_WARNING ? "warning" : "note", message);
+}
 static void check(const char *what, int rc) {
     printf("device: %s: %s\n", what, telemetry_result_string(rc));
     if (rc < 0 && rc != TELEMETRY_ERR_NOT_CONFIGURED) failures++;
@@ -173,6 +178,7 @@ int main(int argc, char **argv) {
     cfg.clock_fn = dev_clock;
     cfg.monotonic_fn = dev_tick;
     cfg.timeout_ms = 60000;                      /* emulated TLS is slow */
+    cfg.log_fn = dev_log;
     cfg.usage_url = argc > 3 && argv[3][0] ? argv[3] : "http://telemetry.example/usage.json";
     cfg.sentry_dsn = argc > 4 && argv[4][0] ? argv[4] : NULL;
     if (argc > 5 && (ca = read_all(argv[5])) != NULL) cfg.ca_pem = ca;
