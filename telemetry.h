@@ -5633,6 +5633,20 @@ typedef struct telemetry__module {
 #endif
 } telemetry__module;
 
+/* Opens one image of debug_meta.images with what every format has: {"type":...,"image_addr":...,
+   "image_size":...,"code_file":...; the caller adds its ids and closes it. */
+TELEMETRY__INTERNAL void telemetry__json_image_head(telemetry__json *j, const telemetry__module *m, const char *type) {
+    char hex[24];
+    telemetry__buf hb;
+    telemetry__buf_init_fixed(&hb, hex, sizeof hex);
+    telemetry__buf_put_hex(&hb, (uint64_t)m->start);
+    telemetry__json_object_begin(j);
+    telemetry__json_key(j, "type"); telemetry__json_string(j, type);
+    telemetry__json_key(j, "image_addr"); telemetry__json_string(j, hex);
+    telemetry__json_key(j, "image_size"); telemetry__json_int(j, (int64_t)(m->end - m->start));
+    telemetry__json_key(j, "code_file"); telemetry__json_string(j, m->path);
+}
+
 /* Sentry's debug_id for an ELF build id (protocols.md 3.11): the first 16 bytes read as a
    little-endian GUID, zero-padded. */
 TELEMETRY__INTERNAL void telemetry__debug_id(const unsigned char *id, int len, char out[37]) {
@@ -5951,15 +5965,8 @@ TELEMETRY__INTERNAL unsigned long long telemetry__module_adds(void) {
 
 /* {"type":"pe", ...}: one image of debug_meta.images. */
 TELEMETRY__INTERNAL void telemetry__json_pe_image(telemetry__json *j, const telemetry__module *m) {
-    char hex[24], id[48];
-    telemetry__buf b;
-    telemetry__buf_init_fixed(&b, hex, sizeof hex);
-    telemetry__buf_put_hex(&b, (uint64_t)m->start);
-    telemetry__json_object_begin(j);
-    telemetry__json_key(j, "type"); telemetry__json_string(j, "pe");
-    telemetry__json_key(j, "image_addr"); telemetry__json_string(j, hex);
-    telemetry__json_key(j, "image_size"); telemetry__json_int(j, (int64_t)(m->end - m->start));
-    telemetry__json_key(j, "code_file"); telemetry__json_string(j, m->path);
+    char id[48];
+    telemetry__json_image_head(j, m, "pe");
     snprintf(id, sizeof id, "%08lx%lX", (unsigned long)m->pe_stamp, (unsigned long)m->pe_size);   /* sentry-native's case */
     telemetry__json_key(j, "code_id"); telemetry__json_string(j, id);
     if (m->build_id_len == 20) {
@@ -6710,16 +6717,9 @@ TELEMETRY__INTERNAL void telemetry__json_image(telemetry__json *j, const telemet
     telemetry__json_pe_image(j, m);                      /* {"type":"pe",...}: the Windows sub-section */
 }
 #elif defined(TELEMETRY__HAVE_DYLD)
-    char hex[24], uuid[37];
-    telemetry__buf hb;
+    char uuid[37];
     int i, o = 0;
-    telemetry__buf_init_fixed(&hb, hex, sizeof hex);
-    telemetry__buf_put_hex(&hb, (uint64_t)m->start);
-    telemetry__json_object_begin(j);
-    telemetry__json_key(j, "type"); telemetry__json_string(j, "macho");
-    telemetry__json_key(j, "image_addr"); telemetry__json_string(j, hex);
-    telemetry__json_key(j, "image_size"); telemetry__json_int(j, (int64_t)(m->end - m->start));
-    telemetry__json_key(j, "code_file"); telemetry__json_string(j, m->path);
+    telemetry__json_image_head(j, m, "macho");
     if (m->build_id_len == 16) {                         /* LC_UUID, byte for byte */
         for (i = 0; i < 16; i++) {
             if (i == 4 || i == 6 || i == 8 || i == 10) uuid[o++] = '-';
@@ -6732,15 +6732,8 @@ TELEMETRY__INTERNAL void telemetry__json_image(telemetry__json *j, const telemet
     telemetry__json_object_end(j);
 }
 #else
-    char hex[24], debug_id[37], code_id[129];
-    telemetry__buf hb;
-    telemetry__buf_init_fixed(&hb, hex, sizeof hex);
-    telemetry__buf_put_hex(&hb, (uint64_t)m->start);
-    telemetry__json_object_begin(j);
-    telemetry__json_key(j, "type"); telemetry__json_string(j, "elf");
-    telemetry__json_key(j, "image_addr"); telemetry__json_string(j, hex);
-    telemetry__json_key(j, "image_size"); telemetry__json_int(j, (int64_t)(m->end - m->start));
-    telemetry__json_key(j, "code_file"); telemetry__json_string(j, m->path);
+    char debug_id[37], code_id[129];
+    telemetry__json_image_head(j, m, "elf");
     if (m->build_id_len) {
         telemetry__hex(m->build_id, (size_t)m->build_id_len, code_id);
         telemetry__debug_id(m->build_id, m->build_id_len, debug_id);
