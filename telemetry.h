@@ -9284,15 +9284,16 @@ typedef struct telemetry__delivery {
 } telemetry__delivery;
 TELEMETRY__DEF telemetry__delivery telemetry__dl = { 0, 0, -1, 0, 0, 0, NULL, NULL, { NULL, 0, 0, 0, 0 } };
 
+/* Thread mode's workers by number: 0 the first (usage reports, or everything), 1 the second (Sentry). */
+TELEMETRY__INTERNAL telemetry__sender *telemetry__lane(int i) { return i ? telemetry__dl.lane2 : telemetry__dl.sender; }
+
 #if !defined(TELEMETRY_NO_THREADS)
 /* Every thread-mode lane: asks it to look at the store (signal: even when it is not asleep, as
    flush does, whose waiters share the condition) or, with stop, to stop (a request too). */
 TELEMETRY__INTERNAL void telemetry__lanes_poke(int signal, int stop) {
-    telemetry__sender *lanes[2];
     int i;
-    lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
     for (i = 0; i < 2; i++) {
-        telemetry__sender *s = lanes[i];
+        telemetry__sender *s = telemetry__lane(i);
         if (!s) continue;
         telemetry__lock(&s->lock);
         if (stop) TELEMETRY__ATOMIC_STORE(&s->stop, 1);
@@ -9591,12 +9592,10 @@ TELEMETRY__INTERNAL void telemetry__stop_sender(int64_t deadline) {
 #  endif
 #  if !defined(TELEMETRY_NO_THREADS)
     {
-        telemetry__sender *lanes[2];
         int i;
-        lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
         telemetry__lanes_poke(1, 1);                        /* both stop at once */
         for (i = 0; i < 2; i++) {
-            telemetry__sender *s = lanes[i];
+            telemetry__sender *s = telemetry__lane(i);
             if (!s) continue;
             telemetry__lock(&s->lock);
             while (s->worker_started && !s->worker_done && telemetry__monotonic_ms() < deadline)
@@ -9623,11 +9622,9 @@ TELEMETRY__INTERNAL void telemetry__stop_sender(int64_t deadline) {
 /* Shutdown in thread mode: from now on no request goes past deadline, and none begins that its
    endpoint's last round trip says cannot end before it (each lane keeps its own connection). */
 TELEMETRY__INTERNAL void telemetry__senders_bound(int64_t deadline) {
-    telemetry__sender *lanes[2];
     int i;
-    lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
     for (i = 0; i < 2; i++) {
-        telemetry__sender *s = lanes[i];
+        telemetry__sender *s = telemetry__lane(i);
         if (!s) continue;
 #  if defined(TELEMETRY_NO_THREADS)
         s->end_at = deadline;
@@ -9674,12 +9671,10 @@ TELEMETRY__INTERNAL int telemetry__flush_until(int64_t deadline) {
 #    endif
     {
         /* the lanes send at once (one per endpoint): waiting for each in turn is waiting for both */
-        telemetry__sender *lanes[2];
         int i, rc = 0;
-        lanes[0] = telemetry__dl.sender; lanes[1] = telemetry__dl.lane2;
         telemetry__lanes_poke(1, 0);
         for (i = 0; i < 2; i++) {
-            telemetry__sender *s = lanes[i];
+            telemetry__sender *s = telemetry__lane(i);
             if (!s) continue;
             telemetry__lock(&s->lock);
             while ((int)(s->idle_gen - gen) < 0 && telemetry__monotonic_ms() < deadline && s->worker_started && !s->worker_done)
