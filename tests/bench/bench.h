@@ -57,6 +57,16 @@ BENCH_UNUSED static double thread_cpu_ms(void) {            /* the calling threa
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
+/* A figure from a child run's results file (put's lines); the last one of that key, -1 when absent. */
+BENCH_UNUSED static double bench_result(const char *path, const char *key) {
+    FILE *f = fopen(path, "r");
+    char k[64];
+    double v, out = -1;
+    if (!f) return -1;
+    while (fscanf(f, "%63s %lf", k, &v) == 2) if (!strcmp(k, key)) out = v;
+    fclose(f);
+    return out;
+}
 BENCH_UNUSED static void bench_sleep_ms(long ms) {
     struct timespec ts;
     ts.tv_sec = ms / 1000; ts.tv_nsec = (ms % 1000) * 1000000L;

@@ -187,16 +187,7 @@ static void run_child(run_result *r, const char *mode, const char *state_dir, co
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
     if (r->status != 0) fprintf(stderr, "bench_delivery: child %s exited with %d\n", mode, r->status);
 }
-/* A figure from a child's results; -1 when absent. */
-static double got(const run_result *r, const char *key) {
-    FILE *f = fopen(r->path, "r");
-    char k[64];
-    double v, out = -1;
-    if (!f) return -1;
-    while (fscanf(f, "%63s %lf", k, &v) == 2) if (!strcmp(k, key)) out = v;
-    fclose(f);
-    return out;
-}
+static double got(const run_result *r, const char *key) { return bench_result(r->path, key); }
 static void done_with(const char *state_dir, const run_result *r) {
     bench_wait_sender_gone(state_dir, 10000);
     bench_rm_tree(state_dir);

@@ -84,15 +84,6 @@ static int child(char **argv) {
     return 0;
 }
 
-static double got(const char *path, const char *key) {
-    FILE *f = fopen(path, "r");
-    char k[64];
-    double v, out = -1;
-    if (!f) return -1;
-    while (fscanf(f, "%63s %lf", k, &v) == 2) if (!strcmp(k, key)) out = v;
-    fclose(f);
-    return out;
-}
 static long mem_available_mb(void) {
     FILE *f = fopen("/proc/meminfo", "r");
     char line[256];
@@ -126,8 +117,8 @@ static int run_one(const char *dsn, long mb, int sidecar, double *v) {
         bench_rm_tree(dir); unlink(path);
         return -1;
     }
-    for (k = 0; k < K_COUNT; k++) v[k] = got(path, keys[k]);
-    if (got(path, "sidecar") != sidecar) fprintf(stderr, "bench_fork: the %ld MB run was not in %s mode\n", mb, sidecar ? "sidecar" : "thread");
+    for (k = 0; k < K_COUNT; k++) v[k] = bench_result(path, keys[k]);
+    if (bench_result(path, "sidecar") != sidecar) fprintf(stderr, "bench_fork: the %ld MB run was not in %s mode\n", mb, sidecar ? "sidecar" : "thread");
     bench_wait_sender_gone(dir, 5000);
     bench_sleep_ms(250);                         /* the dormant sidecar leaves at the program's end */
     bench_rm_tree(dir);
