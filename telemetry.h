@@ -5191,9 +5191,15 @@ TELEMETRY__INTERNAL void telemetry__shown_value(const char *v, char *out, size_t
     out[o] = 0;
 }
 
+/* The one sentence on what decided the current state (telemetry_status_reason); empty until
+   init decides (zeroed, so that 1.4 KB lies in .bss, not in the program file). */
+TELEMETRY__DEF char telemetry__reason[1400];
+TELEMETRY__INTERNAL const char *telemetry__reason_text(void) {
+    return telemetry__reason[0] ? telemetry__reason : "telemetry_init was not called";
+}
+
 /* Every consent source, in the documented order; the first that says no decides, and
-   telemetry__reason says which, in one sentence (telemetry_status_reason). */
-TELEMETRY__DEF char telemetry__reason[1400] = "telemetry_init was not called";
+   telemetry__reason says which. */
 TELEMETRY__INTERNAL void telemetry__decide(void) {
     char env_name[128], value[40];
     const char *cf = telemetry__st.config_file, *key = telemetry__st.config_key;
@@ -5264,7 +5270,7 @@ TELEMETRY__INTERNAL void telemetry__source_text(char *out, size_t cap) {
     size_t n = strlen(state);
     if (cap <= n) { if (cap) out[0] = 0; return; }
     memcpy(out, state, n);
-    telemetry__copy(out + n, cap - n, telemetry__reason);
+    telemetry__copy(out + n, cap - n, telemetry__reason_text());
 }
 
 /* An opt-out that telemetry_set_consent(1) cannot override (environment, config file, state
@@ -9396,9 +9402,6 @@ TELEMETRY__INTERNAL void telemetry__session_prefill(void) {
     telemetry__st.session_prefilled = 1;
 }
 
-/* At init: the last run's session file says how that run ended ("ok" means it never reached
-   telemetry_shutdown: abnormal; "exited" means its last update was not sent yet). It is queued
-   and spilled at once; then this run's session starts and its file is written. */
 /* The session changed: the sender's copy follows (it ends the session as abnormal if the program
    dies without a word); in thread mode the session file does that for the next run. Lock held. */
 TELEMETRY__INTERNAL void telemetry__note_session(int write_file) {
@@ -11389,7 +11392,7 @@ TELEMETRY__INTERNAL void telemetry__print_markdown(FILE *out) {
 
 /* The one sentence on what decided the current state (telemetry_status_reason). Lock held. */
 TELEMETRY__INTERNAL void telemetry__command_reason(char *out, size_t cap) {
-    telemetry__copy(out, cap, telemetry__reason);
+    telemetry__copy(out, cap, telemetry__reason_text());
 }
 TELEMETRY__INTERNAL int telemetry__command_usage(FILE *out) {
     fprintf(out, "usage: %s telemetry on|off|status|show [--markdown]|log\n",
@@ -11772,7 +11775,7 @@ TELEMETRY_API int telemetry_set_consent(int given) {
     if (!telemetry__st.enabled) telemetry__purge_outbox();     /* off now: nothing more is sent, a crash writes nothing */
     if (telemetry__st.enabled) telemetry__switch_on();
     else if (given && telemetry__opted_out_elsewhere()) {
-        telemetry__log(TELEMETRY_LEVEL_WARNING, "consent is recorded, but telemetry stays off: %s", telemetry__reason);
+        telemetry__log(TELEMETRY_LEVEL_WARNING, "consent is recorded, but telemetry stays off: %s", telemetry__reason_text());
         rc = TELEMETRY_DISABLED;
     }
     telemetry__unlock(&telemetry__state_lock);
@@ -11793,7 +11796,7 @@ TELEMETRY_API int telemetry_consent_state(void) {
 
 TELEMETRY_API const char *telemetry_status_reason(void) {
     TELEMETRY__OFF_IN_FORK_CHILD("telemetry is off in a process forked after telemetry_init");
-    return telemetry__reason;        /* rewritten only by init, set_consent and shutdown */
+    return telemetry__reason_text();        /* rewritten only by init, set_consent and shutdown */
 }
 
 TELEMETRY_API int telemetry_build_usage_report(char **json, size_t *len) {
@@ -12068,7 +12071,7 @@ TELEMETRY_API int telemetry_print_disclosure(FILE *out) {
     }
     telemetry__app_env_name(telemetry__st.app_name, env_name, sizeof env_name);
     fprintf(out, "Telemetry for %s %s (telemetry.h %s)\n", telemetry__st.app_name, telemetry__st.app_version, TELEMETRY_VERSION_STRING);
-    fprintf(out, "  Status: %s: %s\n", telemetry__st.enabled ? "ON" : "OFF", telemetry__reason);
+    fprintf(out, "  Status: %s: %s\n", telemetry__st.enabled ? "ON" : "OFF", telemetry__reason_text());
     if (telemetry__st.config_problem[0] && telemetry__st.source != TELEMETRY__SOURCE_CONFIG_UNREADABLE)
         fprintf(out, "  Note: the config file %s\n", telemetry__st.config_problem);
     if (telemetry__st.config_notes[0]) {

@@ -72,8 +72,9 @@ static void check_call_bounds(const char *name, const timing *t) {
     if (sh_emulated()) { printf("test_faults: %s call bounds not checked (emulated)\n", name); return; }
     if (t->over > allowed || t->max > 50 * CALL_BOUND_MS)
         fprintf(stderr, "BUG: %d of %d %s calls took over %.1f ms (max %.3f ms; at most %d allowed)%s\n", t->over, t->n, name,
-                CALL_BOUND_MS, t->max, allowed, strcmp(name, "report_usage") ? ": an error-level or first capture writes "
-                "<state_dir>/session on the caller's thread, and the sender holds the outbox lock over file I/O" : "");
+                CALL_BOUND_MS, t->max, allowed, strcmp(name, "report_usage") ? ": the caller's thread only encodes and appends to its own outbox segment "
+                "(one write under the store's lock); anything more on that path (a file, a socket, a wait on the sender) "
+                "is a bug" : "");
     CHECK(t->over <= allowed);
     CHECK(t->max <= 50 * CALL_BOUND_MS);
 }
