@@ -19,7 +19,7 @@ EXTRA     :=
 
 all: build-all
 
-include $(wildcard mk/*.mk)
+include $(wildcard tests/mk/*.mk)
 
 build-all: $(TESTS) $(EXAMPLES) $(EXTRA)
 

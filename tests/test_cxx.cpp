@@ -1,4 +1,4 @@
-// test_cxx.cpp - the C++ twin: the whole implementation compiled as C++11 (mk/check.mk builds it
+// test_cxx.cpp - the C++ twin: the whole implementation compiled as C++11 (tests/mk/check.mk builds it
 // with $(CXX) -std=c++11 and the same warnings as the C tests). Metrics defined in C++, at file
 // scope and inside a namespace, register themselves and appear in the usage report.
 #define TELEMETRY_IMPLEMENTATION

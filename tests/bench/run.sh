@@ -4,7 +4,7 @@
 # second one with the RSA certificate (HTTPS only). Usage: tests/bench/run.sh [bench_name ...]
 # (names: bench_* programs, and instr, size, short_tool for the three scripted figures below)
 # Environment: BUILD (default build), BENCH_REPEAT (run the whole set this many times, 1), and
-# the knobs each benchmark reads (see mk/bench.mk). Output: human-readable text with one
+# the knobs each benchmark reads (see tests/mk/bench.mk). Output: human-readable text with one
 # "BENCH name=value unit" line per figure; with BENCH_REPEAT > 1, a summary of the medians.
 set -u
 cd "$(dirname "$0")/../.."

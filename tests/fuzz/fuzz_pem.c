@@ -5,7 +5,7 @@
    2. The input as DER bytes: wrapped as a CERTIFICATE in base64 lines of a length taken from the
       first byte (with CRLF or LF, text before and after, another object before it), it must come
       back exactly, once.
-   Build as the other targets (mk/check.mk); -DFUZZ_STANDALONE replays files. */
+   Build as the other targets (tests/mk/check.mk); -DFUZZ_STANDALONE replays files. */
 #define TELEMETRY_IMPLEMENTATION
 #include "telemetry.h"
 #include <stdlib.h>

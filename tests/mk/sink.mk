@@ -1,4 +1,4 @@
-# mk/sink.mk -- the local receiver (examples/telemetry_sink.c) and the test
+# tests/mk/sink.mk -- the local receiver (examples/telemetry_sink.c) and the test
 # certificates.  Included by the top-level Makefile, which defines CC, BUILD,
 # WARN, CFLAGS and CPPFLAGS.
 
@@ -6,7 +6,7 @@ SINK_LIBS = -lbearssl -lpthread
 
 EXAMPLES += $(BUILD)/telemetry_sink
 
-$(BUILD)/telemetry_sink: examples/telemetry_sink.c mk/sink.mk
+$(BUILD)/telemetry_sink: examples/telemetry_sink.c tests/mk/sink.mk
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ examples/telemetry_sink.c $(LDFLAGS) $(SINK_LIBS)
 

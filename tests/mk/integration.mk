@@ -1,4 +1,4 @@
-# mk/integration.mk -- the end-to-end tests (tests/test_send.c, test_faults.c, test_threads.c)
+# tests/mk/integration.mk -- the end-to-end tests (tests/test_send.c, test_faults.c, test_threads.c)
 # talk to the local receiver, so it is built first, in the same build folder; they share
 # tests/sink_helpers.h. `make tsan` builds test_threads with ThreadSanitizer and runs it.
 # Included by the top-level Makefile, which defines CC, BUILD, WARN, CPPFLAGS and LDLIBS.

@@ -1,7 +1,7 @@
-# mk/check.mk - the C++ twin of the tests, and the heavier checks:
+# tests/mk/check.mk - the C++ twin of the tests, and the heavier checks:
 #   make check      every test built with ASan+UBSan into build-san/ and run, then every test
 #                   binary of the normal build run under valgrind (tests/check.sh), then the
-#                   many-thread test under ThreadSanitizer (make tsan, mk/integration.mk), then
+#                   many-thread test under ThreadSanitizer (make tsan, tests/mk/integration.mk), then
 #                   the instructions one telemetry_capture_message and one telemetry_capture_error
 #                   (10-frame stack) cost their caller, counted by callgrind (tests/bench/instr.sh
 #                   check: deterministic, bounds 5,000 and 15,000)

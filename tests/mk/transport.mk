@@ -1,4 +1,4 @@
-# mk/transport.mk -- the transport's (>>net >>tls >>http) integration test dependency and its fuzz
+# tests/mk/transport.mk -- the transport's (>>net >>tls >>http) integration test dependency and its fuzz
 # targets. Included by the top-level Makefile.
 
 $(BUILD)/test_tls: $(BUILD)/telemetry_sink          # the real server it talks to

@@ -1,4 +1,4 @@
-# mk/author.mk -- the tool author's side: the rules test's request capture, the usage report
+# tests/mk/author.mk -- the tool author's side: the rules test's request capture, the usage report
 # tool, packaging (make install) and the CMake consumer example.
 
 EXTRA += $(BUILD)/firebase_capture

@@ -1,4 +1,4 @@
-# mk/bench.mk - the benchmarks (tests/bench/bench_*.c; not part of `make test`):
+# tests/mk/bench.mk - the benchmarks (tests/bench/bench_*.c; not part of `make test`):
 #   make bench        builds them into $(BUILD)/bench_* and runs them all with tests/bench/run.sh,
 #                     which starts the local receiver (two: EC and RSA certificates) and stops it,
 #                     and runs tests/test_delivery.c's short-tool case for its figure (5 ms bound)
