@@ -72,9 +72,9 @@ static void check_call_bounds(const char *name, const timing *t) {
     if (sh_emulated()) { printf("test_faults: %s call bounds not checked (emulated)\n", name); return; }
     if (t->over > allowed || t->max > 50 * CALL_BOUND_MS)
         fprintf(stderr, "BUG: %d of %d %s calls took over %.1f ms (max %.3f ms; at most %d allowed)%s\n", t->over, t->n, name,
-                CALL_BOUND_MS, t->max, allowed, strcmp(name, "report_usage") ? ": the caller's thread only encodes and appends to its own outbox segment "
-                "(one write under the store's lock); anything more on that path (a file, a socket, a wait on the sender) "
-                "is a bug" : "");
+                CALL_BOUND_MS, t->max, allowed, strcmp(name, "report_usage") ? ": a capture encodes and appends to the "
+                "process's own outbox segment (one write under the store's lock; the session file is written there too only "
+                "until the worker runs); a socket or a wait on the sender on that path is a bug" : "");
     CHECK(t->over <= allowed);
     CHECK(t->max <= 50 * CALL_BOUND_MS);
 }
