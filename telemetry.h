@@ -8948,7 +8948,7 @@ TELEMETRY__INTERNAL void telemetry__sender_worker(telemetry__sender *s) {
     while (!s->stop) {
         int64_t wait;
         int unsent, did;
-        unsigned gen = TELEMETRY__ATOMIC_LOAD(&s->sh->flush_gen);
+        unsigned gen;
         if (s->session_text) {
             char *text = s->session_text;
             s->session_text = NULL;
@@ -8960,6 +8960,10 @@ TELEMETRY__INTERNAL void telemetry__sender_worker(telemetry__sender *s) {
             telemetry__free(text);
             telemetry__lock(&s->lock);
         }
+        /* the generation is read in the same hold of the lock that clears wake: a flush that came
+           while the lock was let go for the file above has its wake-up cleared only once its
+           generation is the one this step answers */
+        gen = TELEMETRY__ATOMIC_LOAD(&s->sh->flush_gen);
         if (gen != s->seen_flush) { s->seen_flush = gen; s->down_until[0] = s->down_until[1] = 0; }   /* a flush: a fresh try */
         if (s->shutdown_at) s->end_at = s->shutdown_at;     /* shutdown's bound, from the next request on */
         s->wake = 0;
