@@ -2472,8 +2472,9 @@ TELEMETRY__INTERNAL int telemetry__anchor_parse(const unsigned char *der, size_t
         a->key_type = BR_KEYTYPE_EC;
     } else return -1;
     /* the extensions: basicConstraints' cA */
-    telemetry__der_want(&p, end, 0x81, &v, &n);                                     /* unique ids */
-    telemetry__der_want(&p, end, 0x82, &v, &n);
+    /* the unique ids [1] and [2], primitive or constructed, as BearSSL skips them */
+    if (telemetry__der_want(&p, end, 0x81, &v, &n)) telemetry__der_want(&p, end, 0xa1, &v, &n);
+    if (telemetry__der_want(&p, end, 0x82, &v, &n)) telemetry__der_want(&p, end, 0xa2, &v, &n);
     if (telemetry__der_want(&p, end, 0xa3, &v, &n) == 0) {
         const unsigned char *x = v, *xend = v + n;
         if (telemetry__der_enter(&x, &xend, 0x30)) return -1;
@@ -2688,13 +2689,15 @@ TELEMETRY__INTERNAL void telemetry__pem_certificates(const char *text, size_t le
         if (q + 5 > eol) continue;
         nl = (size_t)(q - name);
         body = p;
-        for (q = p; q < end; ) {                          /* the END line */
+        for (q = p; q < end; ) {                          /* the END line, or the next BEGIN */
             const char *e2 = (const char *)memchr(q, '\n', (size_t)(end - q));
             if ((size_t)(end - q) >= 9 && memcmp(q, "-----END ", 9) == 0) break;
+            if ((size_t)(end - q) >= 11 && memcmp(q, "-----BEGIN ", 11) == 0) break;
             q = e2 ? e2 + 1 : end;
         }
         if (q >= end) break;                             /* never closed */
         p = q;
+        if (q[5] == 'B') continue;                       /* never closed: the next object is read */
         if ((nl == 11 && memcmp(name, "CERTIFICATE", 11) == 0) || (nl == 16 && memcmp(name, "X509 CERTIFICATE", 16) == 0)) {
             der.len = 0;
             der.failed = 0;

@@ -749,6 +749,19 @@ static void test_anchor_parse(void) {
     CHECK_INT(anchors_differ, 0);
     CHECK(anchors_total >= 9 + (bundle ? 1 : 0));
     printf("test_tls: %d certificates read as BearSSL's decoder reads them (%d from the system bundle)\n", anchors_total, bundle);
+    {   /* an object that is never closed does not swallow the certificate after it */
+        static const char *const heads[] = { "-----BEGIN CERTIFICATE-----\nMIIBcz\n", "-----BEGIN CERTIFICATE-----\n",
+                                             "-----BEGIN PRIVATE KEY-----\nMIIB\n" };
+        const char *ca = read_text("tests/certs/ca.pem");
+        char text[8192];
+        int before = anchors_total;
+        for (i = 0; i < 3; i++) {
+            snprintf(text, sizeof text, "%s%s", heads[i], ca);
+            telemetry__pem_certificates(text, strlen(text), anchor_compare, NULL);
+        }
+        CHECK_INT(anchors_total - before, 3);
+        CHECK_INT(anchors_differ, 0);
+    }
 }
 
 int main(void) {
