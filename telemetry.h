@@ -3004,6 +3004,7 @@ TELEMETRY__INTERNAL uint32_t telemetry__p256_vrfy(const unsigned char *hash, siz
     /* e: the hash's leftmost 256 bits, mod n (one subtraction: n > 2^255) */
     telemetry__p256_load(e, (const unsigned char *)hash, hash_len < 32 ? hash_len : 32);
     if (!telemetry__p256_less(e, N.m)) telemetry__p256_sub4(e, e, N.m);
+    if (telemetry__p256_is_zero(e)) return 0;             /* as BearSSL: a hash of 0 mod n is refused */
     /* w = 1/s, u1 = e w, u2 = r w (mod n), back out of Montgomery form */
     telemetry__p256_mul(w, s, N.r2, &N);
     telemetry__p256_inv(w, w, &N);

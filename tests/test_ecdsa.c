@@ -111,6 +111,22 @@ static void test_edge_keys(void) {
     CHECK_INT(disagree, 0);
     CHECK_INT(valid, 5 * 12);                               /* every unflipped signature holds */
     CHECK_INT(refused_infinity, 2);
+    {   /* a hash that is 0 mod n (zero bytes, or none): BearSSL refuses even its own signature */
+        br_ec_private_key sk;
+        br_ec_public_key pk;
+        unsigned char kb[BR_EC_KBUF_PRIV_MAX_SIZE], pb[BR_EC_KBUF_PUB_MAX_SIZE], zero[32], sig[64];
+        size_t hl;
+        memset(zero, 0, sizeof zero);
+        br_ec_keygen(&rng.vtable, &br_ec_all_m31, &sk, kb, BR_EC_secp256r1);
+        br_ec_compute_pub(&br_ec_all_m31, &pk, pb, &sk);
+        CHECK(br_ecdsa_i31_sign_raw(&br_ec_all_m31, &br_sha256_vtable, zero, &sk, sig) == 64);
+        for (hl = 0; hl <= 32; hl += 16) {
+            CHECK_INT((int)br_ecdsa_i31_vrfy_raw(&br_ec_p256_m31, zero, hl, &pk, sig, 64), 0);
+            CHECK_INT((int)telemetry__p256_vrfy(zero, hl, pk.q, sig), 0);
+        }
+        memcpy(zero, n, 32);                                 /* the hash n itself */
+        CHECK_INT((int)telemetry__p256_vrfy(zero, 32, pk.q, sig), (int)br_ecdsa_i31_vrfy_raw(&br_ec_p256_m31, zero, 32, &pk, sig, 64));
+    }
 }
 
 static void test_asn1(void) {
