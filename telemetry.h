@@ -87,7 +87,8 @@
                                                    memory only); no crash handler, config_file,
                                                    ca_file or sent.log. With
                                                    NO_SOCKETS, NO_THREADS and NO_CRASH_HANDLER
-                                                   too it needs only the C library (no POSIX)
+                                                   too it needs only the C library (no POSIX).
+                                                   Not for Windows (an #error)
        TELEMETRY_SMALL_TLS            off          one portable implementation of each TLS
                                                    algorithm: no AES-NI/PCLMUL code, BearSSL's
                                                    P-256 code instead of the 64-bit check (4 KB
@@ -888,6 +889,9 @@ extern int renameat(int olddirfd, const char *oldpath, int newdirfd, const char 
 #endif
 #if (TELEMETRY_MAX_COUNTERS & (TELEMETRY_MAX_COUNTERS - 1)) != 0
 #  error "telemetry.h: TELEMETRY_MAX_COUNTERS must be a power of two"
+#endif
+#if defined(_WIN32) && defined(TELEMETRY_NO_FILES)
+#  error "telemetry.h: TELEMETRY_NO_FILES is for devices without a file system (bare metal); on Windows the state folder is in %LOCALAPPDATA%, or cfg.state_dir"
 #endif
 
 /* Internal linkage for data and functions under TELEMETRY_STATIC. */
@@ -9869,7 +9873,143 @@ TELEMETRY__INTERNAL void telemetry__purge_outbox(void) {
    have without the library (same signal, core dump if enabled, the program's own handler runs).
    A second fault inside the handler falls through to the default action.
    ============================================================================================= */
-#if !defined(TELEMETRY_NO_CRASH_HANDLER) && !defined(_WIN32) && !defined(TELEMETRY_NO_FILES)   /* (nowhere to write a crash) */
+#if !defined(TELEMETRY_NO_CRASH_HANDLER) && (defined(_WIN32) || !defined(TELEMETRY_NO_FILES))   /* (nowhere to write a crash) */
+#  ifndef TELEMETRY_CRASH_BUFFER
+#    define TELEMETRY_CRASH_BUFFER (192u * 1024u)  /* the crash event's room: breadcrumbs, frames */
+#  endif
+#  define TELEMETRY__CRASH_MODULES 256
+#  define TELEMETRY__CRASH_RECORD (TELEMETRY_CRASH_BUFFER + 8192u)   /* header, envelope, event, session */
+#  if defined(__GNUC__) || defined(__clang__)
+#    define TELEMETRY__NOINLINE __attribute__((noinline))   /* one path's locals off the others' frames */
+#  elif defined(_MSC_VER)
+#    define TELEMETRY__NOINLINE __declspec(noinline)
+#  else
+#    define TELEMETRY__NOINLINE
+#  endif
+
+/* What a handler knows of the fault; the event around it is the same on every platform. */
+typedef struct telemetry__fatal {
+    const char *type, *value;       /* "SIGSEGV", "Segfault at 0x0" */
+    const char *mechanism;          /* what caught it */
+    int synthetic;                  /* the type is the handler's word for it, not the program's */
+    int64_t tid;                    /* the crashing thread; 0 unknown (no "threads" then) */
+    int main_thread;
+    const char *frames;             /* "auto": the first frame is the faulting instruction; "all" */
+    const char *data[3][2];         /* mechanism.data's fields, name and text (NULL name: none) */
+    int sig;                        /* mechanism.meta.signal (0: none) */
+    const char *sig_name, *code_name;
+    int has_code, code;
+    int64_t now;
+} telemetry__fatal;
+
+/* The images the crashing frames fall in, each once, into used; their count. */
+TELEMETRY__INTERNAL int telemetry__fatal_images(const telemetry__stack *st, const telemetry__module *modules, int module_count,
+                                               telemetry__module *used) {
+    int i, m, u, nused = 0;
+    for (i = 0; i < st->count; i++) {
+        for (m = 0; m < module_count; m++) {
+            const telemetry__module *mod = &modules[m];
+            int seen = 0;
+            if (st->addr[i] < mod->start || st->addr[i] >= mod->end) continue;
+            for (u = 0; u < nused; u++) if (used[u].start == mod->start) seen = 1;
+            if (!seen && nused < TELEMETRY_MAX_FRAMES) used[nused++] = *mod;
+            break;
+        }
+    }
+    return nused;
+}
+
+/* The fatal event into ev and, when the run has a session, that session as the crash ends it
+   into se (se->len 0: none). Fixed buffers, no heap: the handlers call it. 0 when the event is
+   whole (never a cut one). */
+TELEMETRY__INTERNAL int telemetry__fatal_event(const telemetry__fatal *f, const char *event_id, const telemetry__stack *st,
+                                              const telemetry__module *used, int nused, telemetry__session *session,
+                                              telemetry__buf *ev, telemetry__buf *se) {
+    telemetry__json j;
+    int i;
+    telemetry__json_init(&j, ev);
+    telemetry__event_begin(&j, event_id, TELEMETRY_LEVEL_FATAL, f->now);
+    telemetry__json_key(&j, "exception");
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "values");
+    telemetry__json_array_begin(&j);
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "type"); telemetry__json_string(&j, f->type);
+    telemetry__json_key(&j, "value"); telemetry__json_string(&j, f->value);
+    if (f->tid) { telemetry__json_key(&j, "thread_id"); telemetry__json_int(&j, f->tid); }
+    telemetry__json_key(&j, "mechanism");
+    telemetry__json_object_begin(&j);
+    telemetry__json_key(&j, "type"); telemetry__json_string(&j, f->mechanism);
+    telemetry__json_key(&j, "handled"); telemetry__json_bool(&j, 0);
+    telemetry__json_key(&j, "synthetic"); telemetry__json_bool(&j, f->synthetic);
+    if (f->data[0][0]) {
+        telemetry__json_key(&j, "data");
+        telemetry__json_object_begin(&j);
+        for (i = 0; i < 3 && f->data[i][0]; i++) { telemetry__json_key(&j, f->data[i][0]); telemetry__json_string(&j, f->data[i][1]); }
+        telemetry__json_object_end(&j);
+    }
+    if (f->sig) {
+        telemetry__json_key(&j, "meta");
+        telemetry__json_object_begin(&j);
+        telemetry__json_key(&j, "signal");
+        telemetry__json_object_begin(&j);
+        telemetry__json_key(&j, "number"); telemetry__json_int(&j, f->sig);
+        telemetry__json_key(&j, "name"); telemetry__json_string(&j, f->sig_name);
+        if (f->has_code) { telemetry__json_key(&j, "code"); telemetry__json_int(&j, f->code); }
+        if (f->code_name) { telemetry__json_key(&j, "code_name"); telemetry__json_string(&j, f->code_name); }
+        telemetry__json_object_end(&j);
+        telemetry__json_object_end(&j);
+    }
+    telemetry__json_object_end(&j);
+    if (st->count) telemetry__json_stacktrace(&j, st, f->frames);
+    telemetry__json_object_end(&j);
+    telemetry__json_array_end(&j);
+    telemetry__json_object_end(&j);
+    if (f->tid) {
+        telemetry__json_key(&j, "threads");
+        telemetry__json_object_begin(&j);
+        telemetry__json_key(&j, "values");
+        telemetry__json_array_begin(&j);
+        telemetry__json_object_begin(&j);
+        telemetry__json_key(&j, "id"); telemetry__json_int(&j, f->tid);
+        telemetry__json_key(&j, "crashed"); telemetry__json_bool(&j, 1);
+        telemetry__json_key(&j, "current"); telemetry__json_bool(&j, 1);
+        telemetry__json_key(&j, "main"); telemetry__json_bool(&j, f->main_thread);
+        telemetry__json_object_end(&j);
+        telemetry__json_array_end(&j);
+        telemetry__json_object_end(&j);
+    }
+    telemetry__json_debug_meta(&j, used, nused);
+    telemetry__json_object_end(&j);
+    if (telemetry__json_finish(&j) != 0) return -1;
+    /* the session ends here: a crash is work, so the run's session ends crashed */
+    *session = telemetry__st.session;
+    se->len = 0;
+    if (telemetry__st.has_session || telemetry__st.session_prefilled) {
+        session->errors++;
+        session->updated_ms = f->now;
+        memcpy(session->status, "crashed", 8);
+        if (telemetry__session_json(se, session) != 0) se->len = 0;
+    }
+    return 0;
+}
+
+/* The store's record of the crash (header and envelope, no sent_at) in record (room bytes); its
+   length, or 0 when it does not fit. */
+TELEMETRY__INTERNAL size_t telemetry__fatal_record(char *record, size_t room, const char *event_id, const telemetry__buf *ev,
+                                                  const telemetry__buf *se) {
+    telemetry__buf rb;
+    telemetry__buf_init_fixed(&rb, record + TELEMETRY__REC_HEADER, room - TELEMETRY__REC_HEADER);
+    if (telemetry__envelope_header(&rb, event_id, NULL) != 0) return 0;
+    telemetry__envelope_item(&rb, "event", ev->data, ev->len);
+    if (se->len) telemetry__envelope_item(&rb, "session", se->data, se->len);
+    if (telemetry__envelope_end(&rb) != 0) return 0;
+    telemetry__rec_header((unsigned char *)record, TELEMETRY__KIND_ENVELOPE, TELEMETRY__CAT_ERROR, TELEMETRY__REC_CRASH, NULL, rb.data, rb.len);
+    return TELEMETRY__REC_HEADER + rb.len;
+}
+#endif
+
+#if !defined(TELEMETRY_NO_CRASH_HANDLER) && !defined(_WIN32) && !defined(TELEMETRY_NO_FILES)
 #  define TELEMETRY__HAVE_CRASH 1
 #  if !defined(SA_ONSTACK) && defined(__linux__)
      /* strict POSIX headers hide the alternate signal stack (an XSI part): the Linux ABI value */
@@ -9900,11 +10040,6 @@ int sigaltstack(const stack_t *ss, stack_t *old);
 #      include <cxxabi.h>
 #    endif
 #  endif
-#  ifndef TELEMETRY_CRASH_BUFFER
-#    define TELEMETRY_CRASH_BUFFER (192u * 1024u)  /* the crash event's room: breadcrumbs, frames */
-#  endif
-#  define TELEMETRY__CRASH_MODULES 256
-#  define TELEMETRY__CRASH_RECORD (TELEMETRY_CRASH_BUFFER + 8192u)   /* header, envelope, event, session */
 #  define TELEMETRY__ALTSTACK_SIZE (64u * 1024u)
 
 static const int telemetry__crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP };
@@ -9960,11 +10095,6 @@ TELEMETRY__DEF telemetry__crash_state telemetry__cr;
 /* Set while the handler runs; tests interpose malloc and fail when it is called then. */
 TELEMETRY__DEF volatile sig_atomic_t telemetry__in_crash_handler = 0;
 
-#  if defined(__GNUC__) || defined(__clang__)
-#    define TELEMETRY__NOINLINE __attribute__((noinline))   /* one path's locals off the others' frames */
-#  else
-#    define TELEMETRY__NOINLINE
-#  endif
 #  if defined(TELEMETRY_NO_THREADS)
 #    define TELEMETRY__SIGMASK sigprocmask
 TELEMETRY__INTERNAL int telemetry__on_library_thread(void) { return 0; }
@@ -10078,123 +10208,65 @@ TELEMETRY__INTERNAL void telemetry__crash_wait_for(long *flag, long self) {
    it fits on a program's own SIGSTKSZ alternate stack. */
 TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
     telemetry__crash_state *cr = &telemetry__cr;
-    telemetry__buf ev, se;
-    telemetry__json j;
-    telemetry__stack *st = &cr->stack;
-    telemetry__session *session = &cr->session;
-    const telemetry__module *modules = cr->modules[cr->module_set];
+    telemetry__buf ev, se, vb;
+    telemetry__fatal f;
     struct timespec ts;
-    const char *name = "SIGNAL", *value = "Signal", *code_name;
     char addr[24], value_text[96];
-    int64_t now;
-    int i, m, nused = 0, module_count = cr->module_count[cr->module_set];
+    int i, nused;
     int sent = info->si_code <= 0;                   /* kill, raise, abort: si_addr is the sender's pid and uid */
-    long tid = 0;
+    memset(&f, 0, sizeof f);
     clock_gettime(CLOCK_REALTIME, &ts);
-    now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    f.now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    f.type = "SIGNAL";
+    f.value = "Signal";
     for (i = 0; i < TELEMETRY__NSIG; i++)
-        if (telemetry__signal_texts[i].number == sig) { name = telemetry__signal_texts[i].name; value = telemetry__signal_texts[i].value; }
+        if (telemetry__signal_texts[i].number == sig) { f.type = telemetry__signal_texts[i].name; f.value = telemetry__signal_texts[i].value; }
+    f.sig = sig;
+    f.sig_name = f.type;
+    f.has_code = 1;
+    f.code = info->si_code;
+    f.code_name = !sent ? telemetry__signal_code_name(sig, info->si_code) : info->si_code == SI_USER ? "SI_USER" :
+                  info->si_code == SI_QUEUE ? "SI_QUEUE" : NULL;
 #  if defined(__linux__)
-    tid = (long)syscall(SYS_gettid);
+    f.tid = (int64_t)syscall(SYS_gettid);
+    f.main_thread = f.tid == (int64_t)getpid();
 #  endif
-    for (i = 0; i < st->count; i++) {                 /* the images the frames fall in */
-        for (m = 0; m < module_count; m++) {
-            const telemetry__module *mod = &modules[m];
-            int seen = 0, u2;
-            if (st->addr[i] < mod->start || st->addr[i] >= mod->end) continue;
-            for (u2 = 0; u2 < nused; u2++) if (cr->used[u2].start == mod->start) seen = 1;
-            if (!seen && nused < TELEMETRY_MAX_FRAMES) cr->used[nused++] = *mod;
-            break;
-        }
-    }
     /* "Segfault at 0x0"; a signal another process (or the program) sent has no fault address */
-    {
-        telemetry__buf vb;
-        telemetry__buf_init_fixed(&vb, value_text, sizeof value_text);
-        telemetry__buf_puts(&vb, value);
-        if (sent && sig != SIGABRT) telemetry__buf_puts(&vb, ", sent by a process");
-        else if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) {
-            telemetry__buf_puts(&vb, " at ");
-            telemetry__buf_put_hex(&vb, (uint64_t)(uintptr_t)info->si_addr);
-        }
-        telemetry__buf_init_fixed(&vb, addr, sizeof addr);
+    telemetry__buf_init_fixed(&vb, value_text, sizeof value_text);
+    telemetry__buf_puts(&vb, f.value);
+    if (sent && sig != SIGABRT) telemetry__buf_puts(&vb, ", sent by a process");
+    else if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) {
+        telemetry__buf_puts(&vb, " at ");
         telemetry__buf_put_hex(&vb, (uint64_t)(uintptr_t)info->si_addr);
     }
-    code_name = !sent ? telemetry__signal_code_name(sig, info->si_code) : info->si_code == SI_USER ? "SI_USER" :
-                info->si_code == SI_QUEUE ? "SI_QUEUE" : NULL;
-    if (cr->exc_set) name = cr->exc_type;            /* C++: the exception names the event */
-    /* the event */
-    telemetry__buf_init_fixed(&ev, cr->event_mem, TELEMETRY_CRASH_BUFFER);
-    telemetry__json_init(&j, &ev);
-    telemetry__event_begin(&j, cr->event_id, TELEMETRY_LEVEL_FATAL, now);
-    telemetry__json_key(&j, "exception");
-    telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "values");
-    telemetry__json_array_begin(&j);
-    telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "type"); telemetry__json_string(&j, name);
-    telemetry__json_key(&j, "value"); telemetry__json_string(&j, cr->exc_set ? cr->exc_value : value_text);
-    if (tid) { telemetry__json_key(&j, "thread_id"); telemetry__json_int(&j, tid); }
-    telemetry__json_key(&j, "mechanism");
-    telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "type"); telemetry__json_string(&j, cr->exc_set ? "cxx_terminate" : "signalhandler");
-    telemetry__json_key(&j, "handled"); telemetry__json_bool(&j, 0);
-    telemetry__json_key(&j, "synthetic"); telemetry__json_bool(&j, cr->exc_set ? 0 : 1);
+    f.value = value_text;
     if (!sent) {
-        telemetry__json_key(&j, "data");
-        telemetry__json_object_begin(&j);
-        telemetry__json_key(&j, "fault_address"); telemetry__json_string(&j, addr);
-        telemetry__json_object_end(&j);
+        telemetry__buf_init_fixed(&vb, addr, sizeof addr);
+        telemetry__buf_put_hex(&vb, (uint64_t)(uintptr_t)info->si_addr);
+        f.data[0][0] = "fault_address";
+        f.data[0][1] = addr;
     }
-    telemetry__json_key(&j, "meta");
-    telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "signal");
-    telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "number"); telemetry__json_int(&j, sig);
-    telemetry__json_key(&j, "name"); telemetry__json_string(&j, name);
-    telemetry__json_key(&j, "code"); telemetry__json_int(&j, info->si_code);
-    if (code_name) { telemetry__json_key(&j, "code_name"); telemetry__json_string(&j, code_name); }
-    telemetry__json_object_end(&j);
-    telemetry__json_object_end(&j);
-    telemetry__json_object_end(&j);
-    /* the first frame is the faulting instruction, the others return addresses: "auto" */
-    if (st->count) telemetry__json_stacktrace(&j, st, "auto");
-    telemetry__json_object_end(&j);
-    telemetry__json_array_end(&j);
-    telemetry__json_object_end(&j);
-    if (tid) {
-        telemetry__json_key(&j, "threads");
-        telemetry__json_object_begin(&j);
-        telemetry__json_key(&j, "values");
-        telemetry__json_array_begin(&j);
-        telemetry__json_object_begin(&j);
-        telemetry__json_key(&j, "id"); telemetry__json_int(&j, tid);
-        telemetry__json_key(&j, "crashed"); telemetry__json_bool(&j, 1);
-        telemetry__json_key(&j, "current"); telemetry__json_bool(&j, 1);
-        telemetry__json_key(&j, "main"); telemetry__json_bool(&j, tid == (long)getpid());
-        telemetry__json_object_end(&j);
-        telemetry__json_array_end(&j);
-        telemetry__json_object_end(&j);
+    f.mechanism = "signalhandler";
+    f.synthetic = 1;
+    if (cr->exc_set) {                               /* C++: the exception names the event */
+        f.type = f.sig_name = cr->exc_type;
+        f.value = cr->exc_value;
+        f.mechanism = "cxx_terminate";
+        f.synthetic = 0;
     }
-    telemetry__json_debug_meta(&j, cr->used, nused);
-    telemetry__json_object_end(&j);
-    if (telemetry__json_finish(&j) != 0) return;     /* never a cut event */
-    /* the session ends here */
-    *session = telemetry__st.session;
+    f.frames = "auto";                               /* the first frame is the faulting instruction */
+    nused = telemetry__fatal_images(&cr->stack, cr->modules[cr->module_set], cr->module_count[cr->module_set], cr->used);
+    telemetry__buf_init_fixed(&ev, cr->event_mem, TELEMETRY_CRASH_BUFFER);
     telemetry__buf_init_fixed(&se, cr->session_mem, 4096);
-    if (telemetry__st.has_session || telemetry__st.session_prefilled) {   /* a crash is work: the run's session ends crashed */
-        session->errors++;
-        session->updated_ms = now;
-        memcpy(session->status, "crashed", 8);
-        if (telemetry__session_json(&se, session) != 0) se.len = 0;
-    }
+    if (telemetry__fatal_event(&f, cr->event_id, &cr->stack, cr->used, nused, &cr->session, &ev, &se) != 0) return;
     /* the envelope, as the store keeps it (the header without sent_at), appended as one record
        with one write: a crash at any instant leaves a whole record or a torn one the reader skips */
     {
-        telemetry__buf rb;
         telemetry__shared *sh = telemetry__sh;
         int fd = telemetry__sto.crash_fd, own_segment = 0;
+        size_t len = telemetry__fatal_record(cr->record_mem, TELEMETRY__CRASH_RECORD, cr->event_id, &ev, &se);
         ssize_t n;
+        if (len == 0) return;
         /* from here no thread begins a request (the crash is never sent by a process about to
            die, which could not mark it sent) or a session file write */
         TELEMETRY__SC_SET(&telemetry__crashing, 1L);
@@ -10208,15 +10280,8 @@ TELEMETRY__INTERNAL void telemetry__crash_record(int sig, siginfo_t *info) {
             own_segment = fd >= 0;
         }
         if (fd < 0) return;
-        telemetry__buf_init_fixed(&rb, cr->record_mem + TELEMETRY__REC_HEADER, TELEMETRY__CRASH_RECORD - TELEMETRY__REC_HEADER);
-        if (telemetry__envelope_header(&rb, cr->event_id, NULL) != 0) return;
-        telemetry__envelope_item(&rb, "event", ev.data, ev.len);
-        if (se.len) telemetry__envelope_item(&rb, "session", se.data, se.len);
-        if (telemetry__envelope_end(&rb) != 0) return;
-        telemetry__rec_header((unsigned char *)cr->record_mem, TELEMETRY__KIND_ENVELOPE, TELEMETRY__CAT_ERROR, TELEMETRY__REC_CRASH,
-                              NULL, rb.data, rb.len);
-        do n = write(fd, cr->record_mem, TELEMETRY__REC_HEADER + rb.len); while (n < 0 && errno == EINTR);
-        if (n != (ssize_t)(TELEMETRY__REC_HEADER + rb.len)) return;
+        do n = write(fd, cr->record_mem, len); while (n < 0 && errno == EINTR);
+        if (n != (ssize_t)len) return;
         if (own_segment && rename(cr->crash_seg_new, cr->crash_seg) != 0) return;
         if (sh) {
             TELEMETRY__ATOMIC_STORE(&sh->crashed, 1);           /* the sidecar must not say abnormal */
@@ -10639,19 +10704,7 @@ _CRTIMP void __cdecl _invalid_parameter_noinfo(void);
 #  undef TELEMETRY__CRASH_REFRESH_MODULES
 #  define TELEMETRY__CRASH_REFRESH_MODULES() telemetry__crash_refresh_modules()
 #  include <signal.h>
-#  ifndef TELEMETRY_CRASH_BUFFER
-#    define TELEMETRY_CRASH_BUFFER (192u * 1024u)
-#  endif
-#  define TELEMETRY__CRASH_MODULES 256
-#  define TELEMETRY__CRASH_RECORD (TELEMETRY_CRASH_BUFFER + 8192u)   /* header, envelope, event, session */
 #  define TELEMETRY__STACK_GUARANTEE 65536ul     /* left to the handler after a stack overflow */
-#  if defined(__GNUC__) || defined(__clang__)
-#    define TELEMETRY__NOINLINE __attribute__((noinline))
-#  elif defined(_MSC_VER)
-#    define TELEMETRY__NOINLINE __declspec(noinline)
-#  else
-#    define TELEMETRY__NOINLINE
-#  endif
 
 typedef struct telemetry__crash_state {
     int installed;
@@ -10790,18 +10843,10 @@ TELEMETRY__INTERNAL void telemetry__crash_wait_for(long *flag, long self) {
    envelope tells its end). The one place that knows where a crash goes. */
 TELEMETRY__INTERNAL int telemetry__crash_write(const telemetry__buf *ev, const telemetry__buf *se) {
     telemetry__crash_state *cr = &telemetry__cr;
-    telemetry__buf rb;
-    DWORD wrote, len;
+    DWORD wrote, len = (DWORD)telemetry__fatal_record(cr->record_mem, TELEMETRY__CRASH_RECORD, cr->event_id, ev, se);
     int ok;
     HANDLE h;
-    telemetry__buf_init_fixed(&rb, cr->record_mem + TELEMETRY__REC_HEADER, TELEMETRY__CRASH_RECORD - TELEMETRY__REC_HEADER);
-    if (telemetry__envelope_header(&rb, cr->event_id, NULL) != 0) return -1;
-    telemetry__envelope_item(&rb, "event", ev->data, ev->len);
-    if (se->len) telemetry__envelope_item(&rb, "session", se->data, se->len);
-    if (telemetry__envelope_end(&rb) != 0) return -1;
-    telemetry__rec_header((unsigned char *)cr->record_mem, TELEMETRY__KIND_ENVELOPE, TELEMETRY__CAT_ERROR, TELEMETRY__REC_CRASH,
-                          NULL, rb.data, rb.len);
-    len = (DWORD)(TELEMETRY__REC_HEADER + rb.len);
+    if (len == 0) return -1;
     /* from here no thread begins a request or a session file write (>>outbox) */
     TELEMETRY__SC_SET(&telemetry__crashing, 1L);
     h = CreateFileW(cr->wtmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
@@ -10831,113 +10876,51 @@ TELEMETRY__INTERNAL int telemetry__crash_write(const telemetry__buf *ev, const t
    exception's registers), else every frame is a return address. */
 TELEMETRY__INTERNAL void telemetry__crash_record(const EXCEPTION_RECORD *er, const char *mechanism, int at_fault) {
     telemetry__crash_state *cr = &telemetry__cr;
-    telemetry__buf ev, se, hb, vb;
-    telemetry__json j;
-    telemetry__stack *st = &cr->stack;
-    telemetry__session *session = &cr->session;
-    const telemetry__module *modules = cr->modules[cr->module_set];
-    const char *name = "SIGABRT", *value = "Abort", *access = NULL;
+    telemetry__buf ev, se, vb, hb;
+    telemetry__fatal f;
     char code[12], addr[24], value_text[96];
     FILETIME ft;
-    int64_t now;
-    int i, m, nused = 0, module_count = cr->module_count[cr->module_set];
     DWORD tid = GetCurrentThreadId();
-    uintptr_t fault = 0;
-    int has_fault = 0;
+    int i, nused;
+    memset(&f, 0, sizeof f);
     GetSystemTimeAsFileTime(&ft);
-    now = (int64_t)((((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime) / 10000u) - 11644473600000LL;
-    if (er) {
-        name = "EXCEPTION"; value = "UnknownException";
-        for (i = 0; i < (int)(sizeof telemetry__exception_texts / sizeof telemetry__exception_texts[0]); i++)
-            if (telemetry__exception_texts[i].code == er->ExceptionCode) { name = telemetry__exception_texts[i].name; value = telemetry__exception_texts[i].value; }
-        if ((er->ExceptionCode == EXCEPTION_ACCESS_VIOLATION || er->ExceptionCode == EXCEPTION_IN_PAGE_ERROR) && er->NumberParameters >= 2) {
-            access = er->ExceptionInformation[0] == 0 ? "read" : er->ExceptionInformation[0] == 1 ? "write" : er->ExceptionInformation[0] == 8 ? "execute" : NULL;
-            fault = (uintptr_t)er->ExceptionInformation[1];
-            has_fault = 1;
-        }
-    }
-    for (i = 0; i < st->count; i++) {                /* the images the frames fall in */
-        for (m = 0; m < module_count; m++) {
-            const telemetry__module *mod = &modules[m];
-            int seen = 0, u2;
-            if (st->addr[i] < mod->start || st->addr[i] >= mod->end) continue;
-            for (u2 = 0; u2 < nused; u2++) if (cr->used[u2].start == mod->start) seen = 1;
-            if (!seen && nused < TELEMETRY_MAX_FRAMES) cr->used[nused++] = *mod;
-            break;
-        }
-    }
-    /* "AccessViolation at 0x0" */
+    f.now = (int64_t)((((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime) / 10000u) - 11644473600000LL;
+    f.type = "SIGABRT";
+    f.value = "Abort";
+    f.tid = (int64_t)tid;
+    f.main_thread = tid == cr->main_thread;
+    f.mechanism = mechanism;
+    f.synthetic = 1;
+    f.frames = at_fault ? "auto" : "all";            /* an exception's registers: the faulting instruction first */
     telemetry__buf_init_fixed(&vb, value_text, sizeof value_text);
-    telemetry__buf_puts(&vb, value);
-    if (has_fault) { telemetry__buf_puts(&vb, " at "); telemetry__buf_put_hex(&vb, (uint64_t)fault); }
-    telemetry__buf_init_fixed(&hb, addr, sizeof addr);
-    telemetry__buf_put_hex(&hb, (uint64_t)fault);
-    telemetry__buf_init_fixed(&hb, code, sizeof code);
-    telemetry__buf_put_hex(&hb, er ? (uint64_t)er->ExceptionCode : 0);
-    telemetry__buf_init_fixed(&ev, cr->event_mem, TELEMETRY_CRASH_BUFFER);
-    telemetry__json_init(&j, &ev);
-    telemetry__event_begin(&j, cr->event_id, TELEMETRY_LEVEL_FATAL, now);
-    telemetry__json_key(&j, "exception");
-    telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "values");
-    telemetry__json_array_begin(&j);
-    telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "type"); telemetry__json_string(&j, name);
-    telemetry__json_key(&j, "value"); telemetry__json_string(&j, value_text);
-    telemetry__json_key(&j, "thread_id"); telemetry__json_int(&j, (int64_t)tid);
-    telemetry__json_key(&j, "mechanism");
-    telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "type"); telemetry__json_string(&j, mechanism);
-    telemetry__json_key(&j, "handled"); telemetry__json_bool(&j, 0);
-    telemetry__json_key(&j, "synthetic"); telemetry__json_bool(&j, 1);
     if (er) {
-        telemetry__json_key(&j, "data");
-        telemetry__json_object_begin(&j);
-        telemetry__json_key(&j, "exception_code"); telemetry__json_string(&j, code);
-        if (has_fault) {
-            telemetry__json_key(&j, "fault_address"); telemetry__json_string(&j, addr);
-            if (access) { telemetry__json_key(&j, "access"); telemetry__json_string(&j, access); }
+        const char *access = NULL;
+        f.type = "EXCEPTION"; f.value = "UnknownException";
+        for (i = 0; i < (int)(sizeof telemetry__exception_texts / sizeof telemetry__exception_texts[0]); i++)
+            if (telemetry__exception_texts[i].code == er->ExceptionCode) { f.type = telemetry__exception_texts[i].name; f.value = telemetry__exception_texts[i].value; }
+        telemetry__buf_puts(&vb, f.value);
+        if ((er->ExceptionCode == EXCEPTION_ACCESS_VIOLATION || er->ExceptionCode == EXCEPTION_IN_PAGE_ERROR) && er->NumberParameters >= 2) {
+            uint64_t fault = (uint64_t)(uintptr_t)er->ExceptionInformation[1];
+            telemetry__buf_puts(&vb, " at ");                /* "AccessViolation at 0x0" */
+            telemetry__buf_put_hex(&vb, fault);
+            telemetry__buf_init_fixed(&hb, addr, sizeof addr);
+            telemetry__buf_put_hex(&hb, fault);
+            access = er->ExceptionInformation[0] == 0 ? "read" : er->ExceptionInformation[0] == 1 ? "write" : er->ExceptionInformation[0] == 8 ? "execute" : NULL;
+            f.data[1][0] = "fault_address"; f.data[1][1] = addr;
+            if (access) { f.data[2][0] = "access"; f.data[2][1] = access; }
         }
-        telemetry__json_object_end(&j);
+        telemetry__buf_init_fixed(&hb, code, sizeof code);
+        telemetry__buf_put_hex(&hb, (uint64_t)er->ExceptionCode);
+        f.data[0][0] = "exception_code"; f.data[0][1] = code;
+        f.value = value_text;
     } else {
-        telemetry__json_key(&j, "meta");
-        telemetry__json_object_begin(&j);
-        telemetry__json_key(&j, "signal");
-        telemetry__json_object_begin(&j);
-        telemetry__json_key(&j, "number"); telemetry__json_int(&j, SIGABRT);
-        telemetry__json_key(&j, "name"); telemetry__json_string(&j, "SIGABRT");
-        telemetry__json_object_end(&j);
-        telemetry__json_object_end(&j);
+        f.sig = SIGABRT;
+        f.sig_name = "SIGABRT";
     }
-    telemetry__json_object_end(&j);
-    if (st->count) telemetry__json_stacktrace(&j, st, at_fault ? "auto" : "all");
-    telemetry__json_object_end(&j);
-    telemetry__json_array_end(&j);
-    telemetry__json_object_end(&j);
-    telemetry__json_key(&j, "threads");
-    telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "values");
-    telemetry__json_array_begin(&j);
-    telemetry__json_object_begin(&j);
-    telemetry__json_key(&j, "id"); telemetry__json_int(&j, (int64_t)tid);
-    telemetry__json_key(&j, "crashed"); telemetry__json_bool(&j, 1);
-    telemetry__json_key(&j, "current"); telemetry__json_bool(&j, 1);
-    telemetry__json_key(&j, "main"); telemetry__json_bool(&j, tid == cr->main_thread);
-    telemetry__json_object_end(&j);
-    telemetry__json_array_end(&j);
-    telemetry__json_object_end(&j);
-    telemetry__json_debug_meta(&j, cr->used, nused);
-    telemetry__json_object_end(&j);
-    if (telemetry__json_finish(&j) != 0) return;     /* never a cut event */
-    /* the session ends here */
-    *session = telemetry__st.session;
+    nused = telemetry__fatal_images(&cr->stack, cr->modules[cr->module_set], cr->module_count[cr->module_set], cr->used);
+    telemetry__buf_init_fixed(&ev, cr->event_mem, TELEMETRY_CRASH_BUFFER);
     telemetry__buf_init_fixed(&se, cr->session_mem, 4096);
-    if (telemetry__st.has_session || telemetry__st.session_prefilled) {
-        session->errors++;
-        session->updated_ms = now;
-        memcpy(session->status, "crashed", 8);
-        if (telemetry__session_json(&se, session) != 0) se.len = 0;
-    }
+    if (telemetry__fatal_event(&f, cr->event_id, &cr->stack, cr->used, nused, &cr->session, &ev, &se) != 0) return;
     telemetry__crash_write(&ev, &se);
 }
 
